@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data.Entities;
+
+namespace T2IStudio.Data;
+
+/// <summary>The studio's database: Identity tables plus the product's entities.</summary>
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options)
+{
+    /// <summary>The role whose members see the Admin page.</summary>
+    public const string AdminRole = "Admin";
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
+    }
+}

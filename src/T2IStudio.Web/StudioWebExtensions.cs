@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.FileProviders;
+using MudBlazor;
+using MudBlazor.Services;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Auth;
+using T2IStudio.Web.Components;
+using T2IStudio.Web.Endpoints;
+using T2IStudio.Web.Preferences;
+
+namespace T2IStudio.Web;
+
+/// <summary>Registration and pipeline of the web host.</summary>
+public static class StudioWebExtensions
+{
+    /// <summary>Registers Blazor Server, MudBlazor, Identity, authorization and the web app's services.</summary>
+    public static WebApplicationBuilder AddStudioWeb(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices(config =>
+        {
+            config.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight;
+            config.SnackbarConfiguration.PreventDuplicates = true;
+            config.SnackbarConfiguration.VisibleStateDuration = 6000;
+        });
+
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<AuthenticationStateProvider, StudioAuthenticationStateProvider>();
+        services.AddScoped<IdentityRedirectManager>();
+        services.AddScoped<CircuitHandler, DisabledUserCircuitHandler>();
+
+        services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = IdentityConstants.ApplicationScheme;
+                options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+            })
+            .AddIdentityCookies();
+        services.ConfigureApplicationCookie(options =>
+        {
+            options.LoginPath = "/Account/Login";
+            options.AccessDeniedPath = "/Account/AccessDenied";
+            options.Cookie.Name = "T2IStudio.Auth";
+            options.Cookie.SameSite = SameSiteMode.Lax;
+            options.SlidingExpiration = true;
+            options.ExpireTimeSpan = TimeSpan.FromDays(14);
+            options.Events = new CookieAuthenticationEvents { OnValidatePrincipal = UserAccessGate.ValidatePrincipalAsync };
+        });
+
+        services.AddIdentityCore<AppUser>(options =>
+            {
+                options.SignIn.RequireConfirmedAccount = false;
+                options.User.RequireUniqueEmail = true;
+                options.Password.RequiredLength = 8;
+                options.Lockout.AllowedForNewUsers = true;
+                options.Lockout.MaxFailedAccessAttempts = 5;
+                options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<AppDbContext>()
+            .AddSignInManager<StudioSignInManager>()
+            .AddClaimsPrincipalFactory<StudioClaimsPrincipalFactory>()
+            .AddDefaultTokenProviders();
+        // PBKDF2-HMAC-SHA512 at OWASP's recommended work factor (Identity's default is 100,000).
+        services.Configure<PasswordHasherOptions>(options => options.IterationCount = 210_000);
+        // The security stamp changes when an admin disables an account or a password changes.
+        services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = TimeSpan.FromMinutes(1));
+
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(StudioPolicies.Admin, policy => policy.RequireRole(AppDbContext.AdminRole));
+
+        services.AddSingleton<UserAccessGate>();
+        services.AddScoped<AccountAdministration>();
+        services.AddScoped<UserPreferences>();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return builder;
+    }
+
+    /// <summary>The middleware pipeline: errors, security headers, static files, auth, antiforgery.</summary>
+    public static WebApplication UseStudioPipeline(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        }
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseSecurityHeaders();
+        // The content root's wwwroot (app-owned files; the repository root in development) is served before
+        // authorization, so it stays public. Named explicitly: in development the web root provider is
+        // replaced by the static web assets manifest, which knows only the project's own (absent) wwwroot.
+        var webRoot = Path.Combine(app.Environment.ContentRootPath, "wwwroot");
+        if (Directory.Exists(webRoot))
+        {
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(webRoot) });
+        }
+        // Routing after static files: a development-time catch-all of MapStaticAssets must not shadow them.
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        return app;
+    }
+
+    /// <summary>Maps framework and MudBlazor assets, the components, account endpoints and <c>/health</c>.</summary>
+    public static WebApplication MapStudioEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapAccountEndpoints();
+        app.MapHealthEndpoint();
+        return app;
+    }
+}
