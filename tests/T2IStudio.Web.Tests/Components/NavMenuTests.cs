@@ -1,0 +1,36 @@
+using Bunit;
+using T2IStudio.Data;
+using T2IStudio.Web.Components.Layout;
+using T2IStudio.Web.Tests.Infrastructure;
+
+namespace T2IStudio.Web.Tests.Components;
+
+public sealed class NavMenuTests : StudioComponentTestBase
+{
+    [Fact]
+    public void Nav_shows_the_four_pages_and_Admin_to_an_admin()
+    {
+        var auth = AddAuthorization();
+        auth.SetAuthorized("ada@example.test");
+        auth.SetRoles(AppDbContext.AdminRole);
+
+        var nav = Render<NavMenu>();
+
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "Admin"], LinkTexts(nav));
+        Assert.Equal("/admin", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Admin").GetAttribute("href"));
+    }
+
+    [Fact]
+    public void Nav_hides_Admin_from_a_member()
+    {
+        var auth = AddAuthorization();
+        auth.SetAuthorized("bob@example.test");
+
+        var nav = Render<NavMenu>();
+
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams"], LinkTexts(nav));
+    }
+
+    private static string[] LinkTexts(IRenderedComponent<NavMenu> nav) =>
+        nav.FindAll("a").Select(a => a.TextContent.Trim()).ToArray();
+}

@@ -1,0 +1,84 @@
+using Bunit;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Auth;
+using T2IStudio.Web.Preferences;
+
+namespace T2IStudio.Web.Tests.Infrastructure;
+
+/// <summary>
+/// bUnit with MudBlazor (no transitions), loose JS interop, and a real, migrated SQLite database in a
+/// temporary folder, so components read and write real rows.
+/// </summary>
+public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("t2i-bunit-").FullName;
+
+    private readonly DbContextOptions<AppDbContext> _dbOptions;
+
+    protected StudioComponentTestBase()
+    {
+        _dbOptions = new DbContextOptionsBuilder<AppDbContext>().UseSqlite(StudioDatabase.ConnectionString(_root)).Options;
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddMudServices(options => options.SnackbarConfiguration.ShowTransitionDuration = 0);
+        Services.AddDbContextFactory<AppDbContext>(options => options.UseSqlite(StudioDatabase.ConnectionString(_root)));
+        Services.AddScoped<UserPreferences>();
+        Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryStateProvider>();
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<UserAccessGate>();
+        using var db = CreateDb();
+        db.Database.Migrate();
+    }
+
+    /// <summary>Adds a user row and returns it.</summary>
+    protected async Task<AppUser> AddUserAsync(string email, bool? prefersDarkMode = null)
+    {
+        await using var db = CreateDb();
+        var user = new AppUser { UserName = email, Email = email, DisplayName = email.Split('@')[0], CreatedAt = DateTimeOffset.UtcNow, PrefersDarkMode = prefersDarkMode };
+        db.Users.Add(user);
+        await db.SaveChangesAsync();
+        return user;
+    }
+
+    /// <summary>Reads a user row back.</summary>
+    protected async Task<AppUser> ReadUserAsync(string id)
+    {
+        await using var db = CreateDb();
+        return await db.Users.AsNoTracking().SingleAsync(u => u.Id == id);
+    }
+
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    // MudBlazor registers services that only dispose asynchronously; xunit calls this before Dispose.
+    async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
+
+    /// <summary>A context on the test database that does not touch the bUnit container (it freezes on first use).</summary>
+    protected AppDbContext CreateDb() => new(_dbOptions);
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // The OS temp cleaner takes what a closing connection still holds.
+            }
+        }
+    }
+
+    private sealed class FixedAntiforgeryStateProvider : AntiforgeryStateProvider
+    {
+        public override AntiforgeryRequestToken? GetAntiforgeryToken() => new("test-token", "__RequestVerificationToken");
+    }
+}

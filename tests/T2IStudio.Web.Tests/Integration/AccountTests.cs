@@ -1,0 +1,179 @@
+using System.Net;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Auth;
+using T2IStudio.Web.Tests.Infrastructure;
+
+namespace T2IStudio.Web.Tests.Integration;
+
+public sealed class AccountTests(StudioAppFixture app) : IClassFixture<StudioAppFixture>
+{
+    [Fact]
+    public async Task Sixth_sign_in_after_five_wrong_passwords_is_locked_out_for_fifteen_minutes()
+    {
+        const string email = "lockout@example.test";
+        await app.Factory.CreateUserAsync(email);
+        using var client = app.Factory.CreateBrowserlikeClient();
+
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            var wrong = await TestAccounts.SignInAsync(client, email, "Wrong-password-" + attempt);
+            var html = await wrong.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, wrong.StatusCode);
+            Assert.Contains(attempt < 5 ? "Invalid email or password." : "locked for 15 minutes", html, StringComparison.Ordinal);
+        }
+
+        // The sixth try is refused even with the right password.
+        var sixth = await TestAccounts.SignInAsync(client, email, TestAccounts.Password);
+        Assert.Equal(HttpStatusCode.OK, sixth.StatusCode);
+        Assert.Contains("locked for 15 minutes", await sixth.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await using var db = await Db().CreateDbContextAsync();
+        var user = await db.Users.SingleAsync(u => u.Email == email);
+        Assert.NotNull(user.LockoutEnd);
+        var remaining = user.LockoutEnd.Value - DateTimeOffset.UtcNow;
+        Assert.InRange(remaining, TimeSpan.FromMinutes(14), TimeSpan.FromMinutes(15.1));
+    }
+
+    [Fact]
+    public async Task Correct_password_signs_in_and_serves_the_shell_with_the_display_name()
+    {
+        const string email = "shell@example.test";
+        await app.Factory.CreateUserAsync(email, displayName: "Shelly");
+        using var client = app.Factory.CreateBrowserlikeClient();
+
+        var signIn = await TestAccounts.SignInAsync(client, email, TestAccounts.Password);
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+
+        var shell = await client.GetAsync(new Uri("/", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, shell.StatusCode);
+        var html = await shell.Content.ReadAsStringAsync();
+        Assert.Contains("Shelly", html, StringComparison.Ordinal);
+        Assert.Contains("aria-label=\"Toggle dark mode\"", html, StringComparison.Ordinal);
+        foreach (var link in new[] { "Create", "Gallery", "Inpaint", "Teams" })
+        {
+            Assert.Contains($">{link}</", html, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("href=\"/admin\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disabled_user_is_refused_by_cookie_and_at_sign_in()
+    {
+        var admin = await app.Factory.CreateUserAsync("disabler-admin@example.test");
+        var user = await app.Factory.CreateUserAsync("to-disable@example.test");
+        using var client = app.Factory.CreateBrowserlikeClient();
+        Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(client, "to-disable@example.test", TestAccounts.Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/gallery", UriKind.Relative))).StatusCode);
+
+        using (var scope = app.Factory.Services.CreateScope())
+        {
+            var result = await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, user.Id, disabled: true);
+            Assert.True(result.Succeeded, result.Message);
+        }
+
+        // The very next request with the old cookie is refused and the cookie is dropped.
+        var next = await client.GetAsync(new Uri("/gallery", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Redirect, next.StatusCode);
+        Assert.Equal("/Account/Login", next.Headers.Location?.AbsolutePath ?? new Uri(new Uri("http://x"), next.Headers.Location!).AbsolutePath);
+
+        // Signing in again with the right password says why; a wrong one gives nothing away.
+        var again = await TestAccounts.SignInAsync(client, "to-disable@example.test", TestAccounts.Password);
+        Assert.Contains("disabled by an administrator", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var guess = await TestAccounts.SignInAsync(client, "to-disable@example.test", "Wrong-password-1");
+        var guessHtml = await guess.Content.ReadAsStringAsync();
+        Assert.Contains("Invalid email or password.", guessHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("disabled by an administrator", guessHtml, StringComparison.Ordinal);
+
+        // Re-enabled, the account signs in again.
+        using (var scope = app.Factory.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, user.Id, disabled: false);
+        }
+        Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(client, "to-disable@example.test", TestAccounts.Password)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_cannot_disable_their_own_account()
+    {
+        var admin = await app.Factory.CreateUserAsync("self-disable@example.test");
+        using var scope = app.Factory.Services.CreateScope();
+        var result = await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, admin.Id, disabled: true);
+        Assert.False(result.Succeeded);
+        await using var db = await Db().CreateDbContextAsync();
+        Assert.False(await db.Users.Where(u => u.Id == admin.Id).Select(u => u.IsDisabled).SingleAsync());
+    }
+
+    [Fact]
+    public async Task Registering_with_a_weak_password_keeps_the_email_and_says_why()
+    {
+        using var client = app.Factory.CreateBrowserlikeClient();
+        var response = await TestAccounts.RegisterAsync(client, "weak@example.test", "short");
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("at least 8 characters", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"weak@example.test\"", html, StringComparison.Ordinal);
+        await using var db = await Db().CreateDbContextAsync();
+        Assert.False(await db.Users.AnyAsync(u => u.Email == "weak@example.test"));
+    }
+
+    [Fact]
+    public async Task Sign_out_requires_the_antiforgery_token()
+    {
+        await app.Factory.CreateUserAsync("csrf@example.test");
+        using var client = app.Factory.CreateBrowserlikeClient();
+        await TestAccounts.SignInAsync(client, "csrf@example.test", TestAccounts.Password);
+        using var forged = new FormUrlEncodedContent(new Dictionary<string, string> { ["ReturnUrl"] = "/" });
+        var response = await client.PostAsync(new Uri("/Account/Logout", UriKind.Relative), forged);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/gallery", UriKind.Relative))).StatusCode);
+    }
+
+    private IDbContextFactory<AppDbContext> Db() => app.Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
+}
+
+/// <summary>Needs a database of its own: "first account" is about the whole table.</summary>
+public sealed class FirstAccountTests : IDisposable
+{
+    private readonly StudioAppFactory _factory = new();
+
+    [Fact]
+    public async Task First_registered_account_becomes_admin_and_the_second_does_not()
+    {
+        using (var first = _factory.CreateBrowserlikeClient())
+        {
+            var response = await TestAccounts.RegisterAsync(first, "first@example.test");
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            var admin = await first.GetAsync(new Uri("/admin", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+            Assert.Contains("first@example.test", await admin.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        using (var second = _factory.CreateBrowserlikeClient())
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.RegisterAsync(second, "second@example.test")).StatusCode);
+            var admin = await second.GetAsync(new Uri("/admin", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Redirect, admin.StatusCode);
+            Assert.Equal("/Account/AccessDenied", admin.Headers.Location?.AbsolutePath);
+        }
+
+        using var scope = _factory.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        Assert.True(await users.IsInRoleAsync((await users.FindByEmailAsync("first@example.test"))!, AppDbContext.AdminRole));
+        Assert.False(await users.IsInRoleAsync((await users.FindByEmailAsync("second@example.test"))!, AppDbContext.AdminRole));
+    }
+
+    [Fact]
+    public async Task Registering_an_existing_email_is_refused_with_a_clear_message()
+    {
+        using var client = _factory.CreateBrowserlikeClient();
+        await TestAccounts.RegisterAsync(client, "twice@example.test");
+        using var other = _factory.CreateBrowserlikeClient();
+        var response = await TestAccounts.RegisterAsync(other, "twice@example.test");
+        Assert.Contains("An account with this email already exists.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _factory.Dispose();
+}
