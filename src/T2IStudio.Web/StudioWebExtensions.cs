@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 using MudBlazor;
 using MudBlazor.Services;
 using T2IStudio.Data;
@@ -76,6 +79,9 @@ public static class StudioWebExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(StudioPolicies.Admin, policy => policy.RequireRole(AppDbContext.AdminRole));
+
+        services.AddDataProtection().SetApplicationName("T2IStudio");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>, DataProtectionKeyStore>();
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();

@@ -55,7 +55,11 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
 
     // MudBlazor registers services that only dispose asynchronously; xunit calls this before Dispose.
-    async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        DeleteDatabase();
+    }
 
     /// <summary>A context on the test database that does not touch the bUnit container (it freezes on first use).</summary>
     protected AppDbContext CreateDb() => new(_dbOptions);
@@ -65,15 +69,24 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         base.Dispose(disposing);
         if (disposing)
         {
-            SqliteConnection.ClearAllPools();
-            try
-            {
-                Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-                // The OS temp cleaner takes what a closing connection still holds.
-            }
+            DeleteDatabase();
+        }
+    }
+
+    private void DeleteDatabase()
+    {
+        if (!Directory.Exists(_root))
+        {
+            return;
+        }
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The OS temp cleaner takes what a closing connection still holds.
         }
     }
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of T2I Studio (unit, component, integration, end-to-end in Chromium) and ends with
+# one line: "N passed, N failed, N skipped", summed over all test projects.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# The browser tests drive Debian's Chromium; never a downloaded browser.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || { echo "Could not install chromium with apt-get." >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+  else
+    echo "Chromium is needed for the browser tests. Install it with:" >&2
+    echo "  sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+fi
+
+results=artifacts/test-results
+rm -rf "$results"
+dotnet test T2IStudio.sln --logger "trx" --results-directory "$results" "$@"
+status=$?
+
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  value() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  total=$(value total); executed=$(value executed)
+  passed=$((passed + $(value passed)))
+  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+  skipped=$((skipped + total - executed))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the build or a test host failed before any test could report
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

@@ -1,0 +1,133 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace T2IStudio.E2E.Tests;
+
+/// <summary>
+/// The real app on a real Kestrel port (a fresh SQLite database each), plus Debian's Chromium driven by
+/// Playwright. One per test class, so "the first account is Admin" holds in every class.
+/// </summary>
+public sealed class StudioServer : IAsyncLifetime
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private readonly string _storageRoot = Directory.CreateTempSubdirectory("t2i-e2e-").FullName;
+    private KestrelFactory? _factory;
+    private IPlaywright? _playwright;
+
+    /// <summary>The app's base address, e.g. http://127.0.0.1:41234.</summary>
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The browser; each test opens its own contexts (separate cookie jars).</summary>
+    public IBrowser Browser { get; private set; } = default!;
+
+    /// <summary>The app's services, for arranging state that is not under test.</summary>
+    public IServiceProvider Services => _factory!.Services;
+
+    /// <summary>Where screenshots go (looked at by people, not asserted on).</summary>
+    public static string ScreenshotDirectory { get; } = Directory.CreateDirectory(
+        Path.Combine(RepositoryRoot.Path, "artifacts", "screenshots")).FullName;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"Chromium is missing at {ChromiumPath}. Install it with: sudo apt-get install -y chromium");
+        }
+        _factory = new KestrelFactory(_storageRoot);
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        var addresses = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        });
+    }
+
+    /// <summary>A fresh browser context (its own cookies) with a page at desktop size.</summary>
+    public async Task<IPage> NewPageAsync(int width = 1280, int height = 800)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseUrl,
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+            ColorScheme = ColorScheme.Light,
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        // Browser console errors land beside the screenshots: the first place to look when a circuit fails.
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                File.AppendAllText(Path.Combine(ScreenshotDirectory, "browser-console.log"), $"{DateTime.UtcNow:O} {message.Type}: {message.Text}{Environment.NewLine}");
+            }
+        };
+        return page;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+        _playwright?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_storageRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The OS temp cleaner takes it.
+        }
+    }
+
+    private sealed class KestrelFactory(string storageRoot) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSolutionRelativeContentRoot(".");
+            builder.UseEnvironment("Development");
+            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(
+                new Dictionary<string, string?> { ["Storage:Root"] = storageRoot }));
+        }
+    }
+}
+
+/// <summary>The repository root, found by walking up to T2IStudio.sln.</summary>
+public static class RepositoryRoot
+{
+    public static string Path { get; } = Find();
+
+    private static string Find()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "T2IStudio.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("T2IStudio.sln not found above " + AppContext.BaseDirectory);
+    }
+}
