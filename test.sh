@@ -19,7 +19,7 @@ fi
 
 results=artifacts/test-results
 rm -rf "$results"
-dotnet test T2IStudio.sln --logger "trx" --results-directory "$results" "$@"
+dotnet test T2IStudio.sln --results-directory "$results" "$@"
 status=$?
 
 passed=0; failed=0; skipped=0
