@@ -132,6 +132,36 @@ public sealed class AccountTests(StudioAppFixture app) : IClassFixture<StudioApp
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/gallery", UriKind.Relative))).StatusCode);
     }
 
+    [Fact]
+    public async Task Changing_the_password_keeps_this_browser_signed_in_and_the_old_password_stops_working()
+    {
+        const string email = "rotate@example.test";
+        await app.Factory.CreateUserAsync(email);
+        using var client = app.Factory.CreateBrowserlikeClient();
+        await TestAccounts.SignInAsync(client, email, TestAccounts.Password);
+
+        var wrong = await TestAccounts.PostFormAsync(client, "/Account/Manage/ChangePassword", "change-password", new Dictionary<string, string>
+        {
+            ["Input.OldPassword"] = "Not-my-password-1",
+            ["Input.NewPassword"] = "Brand-new-Pass-2",
+            ["Input.ConfirmPassword"] = "Brand-new-Pass-2",
+        });
+        Assert.Contains("The current password is not right.", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var changed = await TestAccounts.PostFormAsync(client, "/Account/Manage/ChangePassword", "change-password", new Dictionary<string, string>
+        {
+            ["Input.OldPassword"] = TestAccounts.Password,
+            ["Input.NewPassword"] = "Brand-new-Pass-2",
+            ["Input.ConfirmPassword"] = "Brand-new-Pass-2",
+        });
+        Assert.Contains("Your password has been changed.", await changed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/gallery", UriKind.Relative))).StatusCode);
+
+        using var other = app.Factory.CreateBrowserlikeClient();
+        Assert.Contains("Invalid email or password.", await (await TestAccounts.SignInAsync(other, email, TestAccounts.Password)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(other, email, "Brand-new-Pass-2")).StatusCode);
+    }
+
     private IDbContextFactory<AppDbContext> Db() => app.Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
 }
 
