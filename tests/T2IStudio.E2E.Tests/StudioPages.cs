@@ -22,23 +22,19 @@ public static class StudioPages
         }
     }
 
-    public static async Task RegisterAsync(IPage page, string email, string password = Password)
-    {
-        await page.GotoAsync("/Account/Register");
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Create your account" })).ToBeVisibleAsync();
-        await page.GetByLabel("Email", new() { Exact = true }).FillAsync(email);
-        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Register", Exact = true }).ClickAsync();
-        await WaitForInteractiveAsync(page);
-    }
+    public static Task RegisterAsync(IPage page, string email, string password = Password) =>
+        SubmitAccountFormAsync(page, "/Account/Register", "Create your account", "Register", email, password);
 
-    public static async Task SignInAsync(IPage page, string email, string password = Password)
+    public static Task SignInAsync(IPage page, string email, string password = Password) =>
+        SubmitAccountFormAsync(page, "/Account/Login", "Sign in", "Sign in", email, password);
+
+    private static async Task SubmitAccountFormAsync(IPage page, string path, string heading, string button, string email, string password)
     {
-        await page.GotoAsync("/Account/Login");
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        await page.GotoAsync(path);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = heading })).ToBeVisibleAsync();
         await page.GetByLabel("Email", new() { Exact = true }).FillAsync(email);
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync();
         await WaitForInteractiveAsync(page);
     }
 
