@@ -1,0 +1,82 @@
+using T2IStudio.Generation.Tokenization;
+
+namespace T2IStudio.Generation.Prompts;
+
+/// <summary>The 77 token ids of a prompt and the attention weight of each position.</summary>
+/// <param name="Ids">BOS, up to 75 prompt tokens, EOS, padding.</param>
+/// <param name="Weights">One weight per id; BOS, EOS and padding weigh 1.</param>
+/// <param name="TokenCount">Prompt tokens before truncation (what the editor shows against 75).</param>
+public sealed record WeightedTokens(int[] Ids, float[] Weights, int TokenCount)
+{
+    /// <summary>True when every weight is 1, so the hidden states need no re-weighting.</summary>
+    public bool IsUniform => Array.TrueForAll(Weights, w => w == 1f);
+}
+
+/// <summary>Turns weighted prompt text into ids and weights, and applies the weights to text-encoder output.</summary>
+public static class WeightedPromptEncoder
+{
+    /// <summary>Tokenizes each weighted run; <c>BREAK</c> markers and their weights are dropped (one 75-token window).</summary>
+    public static WeightedTokens Encode(ClipTokenizer tokenizer, string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var tokens = new List<int>();
+        var weights = new List<float>();
+        foreach (var run in PromptAttention.Parse(prompt))
+        {
+            if (PromptAttention.IsBreak(run))
+            {
+                continue;
+            }
+            var ids = tokenizer.Encode(run.Text);
+            tokens.AddRange(ids);
+            weights.AddRange(Enumerable.Repeat((float)run.Weight, ids.Count));
+        }
+        var framed = tokenizer.Frame(tokens);
+        var framedWeights = new float[ClipTokenizer.SequenceLength];
+        Array.Fill(framedWeights, 1f);
+        for (var i = 0; i < Math.Min(weights.Count, ClipTokenizer.Window); i++)
+        {
+            framedWeights[i + 1] = weights[i];
+        }
+        return new WeightedTokens(framed, framedWeights, tokens.Count);
+    }
+
+    /// <summary>
+    /// Multiplies each position's hidden state by its weight, then rescales the whole tensor so its mean
+    /// equals the original mean (A1111's "original" emphasis), so weighting changes emphasis, not scale.
+    /// </summary>
+    /// <param name="hidden">Row-major [sequence, width] hidden states of one prompt, changed in place.</param>
+    /// <param name="weights">One weight per sequence position.</param>
+    public static void ApplyWeights(Span<float> hidden, ReadOnlySpan<float> weights)
+    {
+        if (weights.Length == 0 || hidden.Length % weights.Length != 0)
+        {
+            throw new ArgumentException($"Hidden states ({hidden.Length}) are not a whole number of rows of {weights.Length} weights.", nameof(weights));
+        }
+        var width = hidden.Length / weights.Length;
+        double originalSum = 0;
+        foreach (var v in hidden)
+        {
+            originalSum += v;
+        }
+        double weightedSum = 0;
+        for (var row = 0; row < weights.Length; row++)
+        {
+            var slice = hidden.Slice(row * width, width);
+            for (var i = 0; i < slice.Length; i++)
+            {
+                slice[i] *= weights[row];
+                weightedSum += slice[i];
+            }
+        }
+        if (weightedSum == 0)
+        {
+            return;
+        }
+        var rescale = (float)(originalSum / weightedSum);
+        for (var i = 0; i < hidden.Length; i++)
+        {
+            hidden[i] *= rescale;
+        }
+    }
+}
