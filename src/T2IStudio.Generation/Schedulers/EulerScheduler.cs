@@ -1,0 +1,85 @@
+using T2IStudio.Generation.Noise;
+
+namespace T2IStudio.Generation.Schedulers;
+
+/// <summary>
+/// Euler (Karras et al. Algorithm 2 without churn) and Euler ancestral, as diffusers'
+/// <c>EulerDiscreteScheduler</c> and <c>EulerAncestralDiscreteScheduler</c>: the sampler works in
+/// σ-space, the UNet input is scaled by 1/√(σ²+1).
+/// </summary>
+public sealed class EulerScheduler(SchedulerConfig config, bool ancestral = false) : Scheduler(config)
+{
+    private double[] _sigmas = [];
+
+    /// <summary>True for Euler ancestral (fresh noise each step).</summary>
+    public bool Ancestral { get; } = ancestral;
+
+    /// <inheritdoc />
+    public override string Name => Ancestral ? "Euler a" : "Euler";
+
+    /// <summary>σ per step, with a final 0.</summary>
+    public IReadOnlyList<double> Sigmas => _sigmas;
+
+    /// <inheritdoc />
+    public override double InitNoiseSigma
+    {
+        get
+        {
+            var max = _sigmas.Max();
+            return Config.TimestepSpacing is TimestepSpacing.Linspace or TimestepSpacing.Trailing ? max : Math.Sqrt(max * max + 1);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void SetTimesteps(int steps)
+    {
+        var timesteps = ContinuousTimesteps(steps);
+        var table = TrainingSigmas();
+        _sigmas = [.. timesteps.Select(t => Interpolate(table, t)), 0.0];
+        Timesteps = timesteps;
+    }
+
+    /// <inheritdoc />
+    public override double ModelInputScale(int stepIndex) => 1 / Math.Sqrt(_sigmas[stepIndex] * _sigmas[stepIndex] + 1);
+
+    /// <inheritdoc />
+    public override void Step(ReadOnlySpan<float> modelOutput, int stepIndex, Span<float> sample, GaussianNoise noise)
+    {
+        ArgumentNullException.ThrowIfNull(noise);
+        var sigma = _sigmas[stepIndex];
+        var sigmaNext = _sigmas[stepIndex + 1];
+        double sigmaUp = 0, target = sigmaNext;
+        if (Ancestral)
+        {
+            sigmaUp = Math.Sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma));
+            target = Math.Sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
+        }
+        var dt = target - sigma;
+        float[]? fresh = null;
+        if (Ancestral && sigmaUp > 0)
+        {
+            fresh = new float[sample.Length];
+            noise.Fill(fresh);
+        }
+        for (var i = 0; i < sample.Length; i++)
+        {
+            double x = sample[i];
+            var x0 = PredictOriginalFromSigma(modelOutput[i], x, sigma);
+            var derivative = (x - x0) / sigma;
+            var next = x + derivative * dt;
+            if (fresh is not null)
+            {
+                next += fresh[i] * sigmaUp;
+            }
+            sample[i] = (float)next;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override (double, double) NoiseCoefficients(int stepIndex) => (1.0, _sigmas[stepIndex]);
+
+    private double PredictOriginalFromSigma(double modelOutput, double sample, double sigma) =>
+        Config.PredictionType == PredictionType.Epsilon
+            ? sample - sigma * modelOutput
+            : modelOutput * (-sigma / Math.Sqrt(sigma * sigma + 1)) + sample / (sigma * sigma + 1);
+}
