@@ -1,0 +1,88 @@
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Tokenization;
+
+namespace T2IStudio.Generation.Models;
+
+/// <summary>
+/// A model's sessions, created once and reused for every generation; dispose to unload. Not thread-safe:
+/// one worker per device runs one generation at a time.
+/// </summary>
+public sealed class LoadedModel : IDisposable
+{
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ActiveDevice device)
+    {
+        Info = info;
+        Tokenizer = tokenizer;
+        TextEncoder = textEncoder;
+        Unet = unet;
+        VaeDecoder = decoder;
+        VaeEncoder = encoder;
+        Device = device;
+    }
+
+    /// <summary>The catalog entry this was loaded from.</summary>
+    public ModelInfo Info { get; }
+
+    /// <summary>What the model is.</summary>
+    public ModelTraits Traits => Info.Traits!;
+
+    /// <summary>The model's tokenizer.</summary>
+    public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>text_encoder/model.onnx.</summary>
+    public OnnxComponent TextEncoder { get; }
+
+    /// <summary>unet/model.onnx.</summary>
+    public OnnxComponent Unet { get; }
+
+    /// <summary>vae_decoder/model.onnx.</summary>
+    public OnnxComponent VaeDecoder { get; }
+
+    /// <summary>vae_encoder/model.onnx, when present.</summary>
+    public OnnxComponent? VaeEncoder { get; }
+
+    /// <summary>The device the sessions run on.</summary>
+    public ActiveDevice Device { get; }
+
+    /// <summary>Creates the sessions of an available model.</summary>
+    public static LoadedModel Load(ModelInfo info, ExecutionDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(device);
+        if (!info.IsAvailable)
+        {
+            throw new InvalidOperationException($"Model '{info.Id}' is unavailable: {info.Problem}");
+        }
+        var created = new List<IDisposable>();
+        try
+        {
+            OnnxComponent Open(string component)
+            {
+                using var options = device.CreateOptions();
+                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), options);
+                created.Add(session);
+                return session;
+            }
+            var tokenizer = ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
+            var text = Open("text_encoder");
+            var unet = Open("unet");
+            var decoder = Open("vae_decoder");
+            var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device.Active);
+        }
+        catch
+        {
+            created.ForEach(c => c.Dispose());
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        Unet.Dispose();
+        VaeDecoder.Dispose();
+        VaeEncoder?.Dispose();
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Schedulers;
+
+namespace T2IStudio.Generation.Models;
+
+/// <summary>
+/// Finds Stable-Diffusion-layout model folders (Hugging Face ONNX exports) under the configured roots and
+/// inspects each: a broken folder is listed as unavailable with the reason, never an exception.
+/// </summary>
+public sealed class ModelCatalog(IEnumerable<string> roots)
+{
+    private static readonly string[] RequiredFiles =
+    [
+        "model_index.json",
+        "tokenizer/vocab.json",
+        "tokenizer/merges.txt",
+        "text_encoder/model.onnx",
+        "unet/model.onnx",
+        "vae_decoder/model.onnx",
+        "scheduler/scheduler_config.json",
+    ];
+
+    private readonly string[] _roots = [.. roots.Select(Path.GetFullPath)];
+
+    /// <summary>Every model folder under the roots, available or not, ordered by id.</summary>
+    public IReadOnlyList<ModelInfo> List()
+    {
+        var models = new List<ModelInfo>();
+        foreach (var root in _roots.Where(Directory.Exists))
+        {
+            if (LooksLikeModel(root))
+            {
+                models.Add(Inspect(root));
+                continue;
+            }
+            foreach (var folder in Directory.EnumerateDirectories(root).Where(LooksLikeModel))
+            {
+                models.Add(Inspect(folder));
+            }
+        }
+        return [.. models.OrderBy(m => m.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The model with this id (its folder name), or null.</summary>
+    public ModelInfo? Find(string id) => List().FirstOrDefault(m => m.Id == id);
+
+    /// <summary>Inspects one folder.</summary>
+    public static ModelInfo Inspect(string folder)
+    {
+        folder = Path.GetFullPath(folder);
+        var id = Path.GetFileName(folder.TrimEnd(Path.DirectorySeparatorChar));
+        try
+        {
+            var missing = RequiredFiles.Where(f => !File.Exists(Path.Combine(folder, f))).ToList();
+            if (missing.Count > 0)
+            {
+                return Unavailable($"missing {string.Join(", ", missing)}");
+            }
+            var scheduler = SchedulerConfig.FromJson(File.ReadAllText(Path.Combine(folder, "scheduler", "scheduler_config.json")));
+            var text = OnnxGraphInspector.Read(Path.Combine(folder, "text_encoder", "model.onnx"));
+            var unet = OnnxGraphInspector.Read(Path.Combine(folder, "unet", "model.onnx"));
+            var decoder = OnnxGraphInspector.Read(Path.Combine(folder, "vae_decoder", "model.onnx"));
+            var encoderPath = Path.Combine(folder, "vae_encoder", "model.onnx");
+            var encoder = File.Exists(encoderPath) ? OnnxGraphInspector.Read(encoderPath) : null;
+            var traits = Traits(folder, text, unet, decoder, encoder, out var problem);
+            return traits is null ? Unavailable(problem!) : new ModelInfo(id, folder, true, null, traits, scheduler);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or JsonException or NotSupportedException or UnauthorizedAccessException)
+        {
+            return Unavailable(ex.Message);
+        }
+
+        ModelInfo Unavailable(string reason) => new(id, folder, false, reason, null, null);
+    }
+
+    private static ModelTraits? Traits(string folder, GraphSignature text, GraphSignature unet, GraphSignature decoder, GraphSignature? encoder, out string? problem)
+    {
+        problem = null;
+        var ids = text.Input("input_ids");
+        if (ids is null || ids.ElementType is not (TensorElementType.Int32 or TensorElementType.Int64))
+        {
+            problem = "text_encoder has no int32 or int64 input_ids";
+            return null;
+        }
+        var sample = unet.Input("sample");
+        var timestep = unet.Input("timestep");
+        var hidden = unet.Input("encoder_hidden_states");
+        if (sample is null || timestep is null || hidden is null)
+        {
+            problem = "unet lacks one of sample, timestep, encoder_hidden_states";
+            return null;
+        }
+        if (sample.Dimensions.Length != 4 || hidden.Dimensions.Length != 3)
+        {
+            problem = $"unet sample has rank {sample.Dimensions.Length} (want 4) or encoder_hidden_states rank {hidden.Dimensions.Length} (want 3)";
+            return null;
+        }
+        var latent = decoder.Input("latent_sample");
+        if (latent is null || latent.Dimensions.Length != 4)
+        {
+            problem = "vae_decoder has no 4-D latent_sample input";
+            return null;
+        }
+        var latentChannels = latent.Dimensions[1] > 0 ? (int)latent.Dimensions[1] : 4;
+        var unetChannels = sample.Dimensions[1] > 0 ? (int)sample.Dimensions[1] : latentChannels;
+        if (unetChannels != latentChannels && unetChannels != 2 * latentChannels + 1)
+        {
+            problem = $"unet takes {unetChannels} channels; the VAE has {latentChannels} latent channels";
+            return null;
+        }
+        var textOutWidth = text.Outputs.Count > 0 && text.Outputs[0].Dimensions.Length > 0 ? text.Outputs[0].Dimensions[^1] : -1;
+        var width = (int)(hidden.Dimensions[2] > 0 ? hidden.Dimensions[2] : textOutWidth);
+        if (hidden.Dimensions[2] > 0 && textOutWidth > 0 && hidden.Dimensions[2] != textOutWidth)
+        {
+            problem = $"text encoder width {textOutWidth} does not match the unet's {hidden.Dimensions[2]}";
+            return null;
+        }
+        if (timestep.ElementType is not (TensorElementType.Int64 or TensorElementType.Int32 or TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double))
+        {
+            problem = $"unet timestep has unsupported type {timestep.ElementType}";
+            return null;
+        }
+        string? encoderOutput = null;
+        if (encoder is not null)
+        {
+            encoderOutput = encoder.Output("latent_sample")?.Name ?? encoder.Output("latent_parameters")?.Name;
+            if (encoderOutput is null)
+            {
+                problem = "vae_encoder outputs neither latent_sample nor latent_parameters";
+                return null;
+            }
+        }
+        var (scaleFactor, scaling) = ReadVaeConfig(folder);
+        return new ModelTraits
+        {
+            Family = width switch { 768 => ModelFamily.StableDiffusion1, 1024 => ModelFamily.StableDiffusion2, _ => ModelFamily.Custom },
+            TextWidth = width,
+            LatentChannels = latentChannels,
+            UnetInputChannels = unetChannels,
+            VaeScaleFactor = scaleFactor,
+            VaeScalingFactor = scaling,
+            TimestepType = timestep.ElementType,
+            TimestepIsScalar = timestep.Dimensions.Length == 0,
+            IsFloat16 = sample.ElementType == TensorElementType.Float16,
+            IsLcm = unet.Input("timestep_cond") is not null,
+            FixedUnetBatch = sample.Dimensions[0] > 0 ? (int)sample.Dimensions[0] : null,
+            VaeEncoderOutput = encoderOutput,
+        };
+    }
+
+    private static (int ScaleFactor, double ScalingFactor) ReadVaeConfig(string folder)
+    {
+        var path = Path.Combine(folder, "vae_decoder", "config.json");
+        if (!File.Exists(path))
+        {
+            return (8, 0.18215);
+        }
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        var root = json.RootElement;
+        var scaling = root.TryGetProperty("scaling_factor", out var s) ? s.GetDouble() : 0.18215;
+        var factor = root.TryGetProperty("block_out_channels", out var blocks) ? 1 << (blocks.GetArrayLength() - 1) : 8;
+        return (factor, scaling);
+    }
+
+    private static bool LooksLikeModel(string folder) =>
+        File.Exists(Path.Combine(folder, "model_index.json")) || Directory.Exists(Path.Combine(folder, "unet"));
+}

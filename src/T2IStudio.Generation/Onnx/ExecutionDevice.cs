@@ -1,0 +1,92 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace T2IStudio.Generation.Onnx;
+
+/// <summary>Where generation runs (<c>Generation:Device</c>).</summary>
+public enum DevicePreference
+{
+    /// <summary>CUDA when its provider loads, otherwise the CPU (with the reason logged).</summary>
+    Auto,
+
+    /// <summary>CUDA or fail: a GPU host that silently fell back would be 50× slower.</summary>
+    Cuda,
+
+    /// <summary>The CPU only.</summary>
+    Cpu,
+}
+
+/// <summary>The device sessions were created for, and why.</summary>
+/// <param name="Name">"cuda:0" or "cpu".</param>
+/// <param name="IsCuda">True when the CUDA provider is in use.</param>
+/// <param name="Reason">Why this device: the fallback reason when CUDA did not load.</param>
+public sealed record ActiveDevice(string Name, bool IsCuda, string Reason);
+
+/// <summary>Creates session options for the preferred device, falling back from CUDA to the CPU under <see cref="DevicePreference.Auto"/>.</summary>
+public sealed class ExecutionDevice
+{
+    private readonly DevicePreference _preference;
+    private readonly int _deviceId;
+    private readonly object _gate = new();
+    private ActiveDevice? _active;
+
+    /// <summary>Chooses <paramref name="preference"/> on GPU <paramref name="deviceId"/>.</summary>
+    public ExecutionDevice(DevicePreference preference, int deviceId = 0)
+    {
+        _preference = preference;
+        _deviceId = deviceId;
+    }
+
+    /// <summary>The device in use, decided at the first session.</summary>
+    public ActiveDevice Active
+    {
+        get
+        {
+            lock (_gate)
+            {
+                using var probe = CreateOptions();
+            }
+            return _active!;
+        }
+    }
+
+    /// <summary>New session options on the active device (the caller disposes them).</summary>
+    public SessionOptions CreateOptions()
+    {
+        lock (_gate)
+        {
+            var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            };
+            if (_preference == DevicePreference.Cpu || _active is { IsCuda: false })
+            {
+                _active ??= new ActiveDevice("cpu", false, "Generation:Device is cpu.");
+                return options;
+            }
+            try
+            {
+                options.AppendExecutionProvider_CUDA(_deviceId);
+                _active ??= new ActiveDevice($"cuda:{_deviceId}", true, "The CUDA execution provider loaded.");
+                return options;
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                options.Dispose();
+                if (_preference == DevicePreference.Cuda)
+                {
+                    throw new InvalidOperationException($"Generation:Device is cuda, but the CUDA execution provider did not load: {ex.Message}", ex);
+                }
+                _active = new ActiveDevice("cpu", false, $"CUDA did not load, so generation runs on the CPU: {FirstLine(ex.Message)}");
+                return new SessionOptions
+                {
+                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                    LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+                };
+            }
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+}

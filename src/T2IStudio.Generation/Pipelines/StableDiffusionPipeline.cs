@@ -1,0 +1,377 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using T2IStudio.Generation.Imaging;
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Noise;
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Prompts;
+using T2IStudio.Generation.Schedulers;
+using T2IStudio.Generation.Tokenization;
+
+namespace T2IStudio.Generation.Pipelines;
+
+/// <summary>
+/// Stable Diffusion on ONNX Runtime, as diffusers runs it: tokenize → text encoder → denoising loop
+/// (classifier-free guidance as one batch-2 UNet call, order [uncond, cond]) → VAE decoder. Handles
+/// text-to-image and image-to-image; <see cref="InpaintAsync"/> builds on the same loop.
+/// </summary>
+public sealed partial class StableDiffusionPipeline(LoadedModel model)
+{
+    /// <summary>Most steps a request may ask for.</summary>
+    public const int MaxSteps = 150;
+
+    /// <summary>Most images in one UNet batch.</summary>
+    public const int MaxBatchSize = 8;
+
+    /// <summary>Longest side in pixels.</summary>
+    public const int MaxSide = 2048;
+
+    /// <summary>Longest prompt in characters.</summary>
+    public const int MaxPromptLength = 2000;
+
+    /// <summary>XORed into the seed for the noise ancestral and consistency samplers add between steps.</summary>
+    public const ulong StepNoiseSalt = 0x9E3779B97F4A7C15UL;
+
+    private readonly LoadedModel _model = model ?? throw new ArgumentNullException(nameof(model));
+
+    /// <summary>A preview every this many steps (and at the last step); 0 turns previews off.</summary>
+    public int PreviewEvery { get; init; } = 5;
+
+    /// <summary>Every reason <paramref name="request"/> cannot run on this model; empty when it can.</summary>
+    public IReadOnlyList<string> Validate(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var traits = _model.Traits;
+        var errors = new List<string>();
+        if (request.Prompt is null || request.Prompt.Length > MaxPromptLength)
+        {
+            errors.Add($"The prompt must be at most {MaxPromptLength} characters.");
+        }
+        if ((request.NegativePrompt?.Length ?? 0) > MaxPromptLength)
+        {
+            errors.Add($"The negative prompt must be at most {MaxPromptLength} characters.");
+        }
+        if (request.Steps is < 1 or > MaxSteps)
+        {
+            errors.Add($"Steps must be between 1 and {MaxSteps}.");
+        }
+        if (request.GuidanceScale is < 0 or > 30 || double.IsNaN(request.GuidanceScale))
+        {
+            errors.Add("Guidance must be between 0 and 30.");
+        }
+        foreach (var (name, value) in new[] { ("Width", request.Width), ("Height", request.Height) })
+        {
+            if (value < traits.VaeScaleFactor || value > MaxSide || value % traits.VaeScaleFactor != 0)
+            {
+                errors.Add($"{name} must be a multiple of {traits.VaeScaleFactor} between {traits.VaeScaleFactor} and {MaxSide}.");
+            }
+        }
+        if (request.BatchSize is < 1 or > MaxBatchSize)
+        {
+            errors.Add($"Batch size must be between 1 and {MaxBatchSize}.");
+        }
+        if (request.Strength is < 0 or > 1 || double.IsNaN(request.Strength))
+        {
+            errors.Add("Strength must be between 0 and 1.");
+        }
+        if (request.InitImage is { } init)
+        {
+            if (!traits.HasVaeEncoder)
+            {
+                errors.Add($"Model '{_model.Info.Id}' has no VAE encoder, so it cannot start from an image.");
+            }
+            if (init.Width != request.Width || init.Height != request.Height)
+            {
+                errors.Add($"The source image is {init.Width}×{init.Height}; the request is {request.Width}×{request.Height}.");
+            }
+        }
+        if (traits.IsLcm && request.Scheduler != SchedulerKind.Lcm)
+        {
+            errors.Add("LCM models need the LCM scheduler.");
+        }
+        if (traits.IsInpainting && request.InitImage is null)
+        {
+            errors.Add($"Model '{_model.Info.Id}' is an inpainting model: give it an image and a mask.");
+        }
+        return errors;
+    }
+
+    /// <summary>Runs <paramref name="request"/> on a worker thread. Cancellation takes effect before the next UNet call.</summary>
+    /// <exception cref="ArgumentException">The request is invalid (the message lists every problem).</exception>
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var errors = Validate(request);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(request));
+        }
+        return Task.Run(() => Run(request, inpaint: null, progress, cancellationToken), cancellationToken);
+    }
+
+    private GenerationResult Run(GenerationRequest request, InpaintPlan? inpaint, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var traits = _model.Traits;
+        var batch = request.BatchSize;
+        int h = request.Height / traits.VaeScaleFactor, w = request.Width / traits.VaeScaleFactor;
+        var channels = traits.LatentChannels;
+        var perImage = channels * h * w;
+        var seeds = Enumerable.Range(0, batch).Select(k => request.Seed + (ulong)k).ToArray();
+
+        var guided = request.GuidanceScale > 1 && !traits.IsLcm;
+        var cond = EncodeText(request.Prompt);
+        var uncond = guided ? EncodeText(request.NegativePrompt ?? "") : null;
+
+        var scheduler = SchedulerFactory.Create(request.Scheduler, _model.Info.Scheduler!);
+        scheduler.SetTimesteps(request.Steps);
+        var start = request.InitImage is null || (inpaint?.FullDenoise ?? false) ? 0 : Scheduler.StartIndexForStrength(scheduler.Timesteps.Count, request.Strength);
+
+        var noise = new float[batch * perImage];
+        for (var k = 0; k < batch; k++)
+        {
+            new GaussianNoise(seeds[k]).Fill(noise.AsSpan(k * perImage, perImage));
+        }
+        var stepNoise = new GaussianNoise(request.Seed ^ StepNoiseSalt);
+
+        float[]? imageLatents = null;
+        float[] latents;
+        if (request.InitImage is { } init)
+        {
+            imageLatents = Repeat(EncodeImage(inpaint?.EncodeSource ?? init), batch);
+            inpaint?.PrepareImageLatents(imageLatents);
+        }
+        if (imageLatents is not null && start < scheduler.Timesteps.Count && !(inpaint?.FullDenoise ?? false))
+        {
+            latents = new float[noise.Length];
+            scheduler.AddNoise(imageLatents, noise, start, latents);
+        }
+        else if (imageLatents is not null && start >= scheduler.Timesteps.Count)
+        {
+            latents = [.. imageLatents]; // strength 0: nothing to denoise
+        }
+        else
+        {
+            latents = noise.Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
+        }
+
+        var total = scheduler.Timesteps.Count - start;
+        using var runOptions = new RunOptions();
+        using var cancelRun = cancellationToken.Register(() => runOptions.Terminate = true);
+        for (var i = start; i < scheduler.Timesteps.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var input = Scale(latents, scheduler.ModelInputScale(i));
+            var prediction = PredictNoise(input, new LatentBatch(batch, h, w), scheduler.Timesteps[i], cond, uncond, request.GuidanceScale, inpaint?.UnetExtraChannels, runOptions, cancellationToken);
+            scheduler.Step(prediction, i, latents, stepNoise);
+            inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
+
+            var done = i - start + 1;
+            if (progress is not null)
+            {
+                var preview = PreviewEvery > 0 && (done % PreviewEvery == 0 || done == total)
+                    ? LatentPreview.Render(latents, 0, channels, w, h, traits.Family, traits.VaeScalingFactor)
+                    : null;
+                progress.Report(new GenerationProgress(done, total, clock.Elapsed, preview));
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var images = Decode(latents, batch, request.Width, request.Height, runOptions, cancellationToken);
+        return new GenerationResult(images, seeds, clock.Elapsed, _model.Device.Name);
+    }
+
+    /// <summary>The text encoder's hidden states for one prompt, A1111 weights applied: [77 × width].</summary>
+    internal float[] EncodeText(string prompt)
+    {
+        var weighted = WeightedPromptEncoder.Encode(_model.Tokenizer, prompt);
+        var ids = weighted.Ids.Select(id => (long)id).ToArray();
+        var output = _model.TextEncoder.Run(
+            [ComponentInput.OfIntegers("input_ids", ids, 1, ClipTokenizer.SequenceLength)],
+            _model.TextEncoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : null);
+        var hidden = output.Values;
+        if (!weighted.IsUniform)
+        {
+            WeightedPromptEncoder.ApplyWeights(hidden, weighted.Weights);
+        }
+        return hidden;
+    }
+
+    /// <summary>VAE-encodes an image to scaled latents [C × h × w] (the distribution's mean for latent_parameters).</summary>
+    internal float[] EncodeImage(RgbImage source)
+    {
+        var encoder = _model.VaeEncoder ?? throw new InvalidOperationException($"Model '{_model.Info.Id}' has no VAE encoder.");
+        var output = encoder.Run([ComponentInput.OfFloats("sample", source.ToTensor(), 1, 3, source.Height, source.Width)]);
+        var channels = _model.Traits.LatentChannels;
+        var plane = (int)(output.Shape[2] * output.Shape[3]);
+        var mean = output.Values.AsSpan(0, channels * plane); // latent_parameters = mean ‖ logvar
+        var scaled = new float[mean.Length];
+        for (var i = 0; i < mean.Length; i++)
+        {
+            scaled[i] = (float)(mean[i] * _model.Traits.VaeScalingFactor);
+        }
+        return scaled;
+    }
+
+    /// <summary>One guided noise prediction for a batch of latents.</summary>
+    internal float[] PredictNoise(float[] latents, LatentBatch shape, double timestep, float[] cond, float[]? uncond, double guidance, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
+    {
+        var traits = _model.Traits;
+        var batch = shape.Batch;
+        var perImage = latents.Length / batch;
+        var plane = shape.Height * shape.Width;
+        var rows = uncond is null ? batch : 2 * batch;
+
+        // [uncond × batch, cond × batch]: both halves see the same latents.
+        var unetChannels = traits.UnetInputChannels;
+        var sample = new float[rows * unetChannels * plane];
+        var hidden = new float[rows * cond.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            var k = r % batch;
+            latents.AsSpan(k * perImage, perImage).CopyTo(sample.AsSpan(r * unetChannels * plane));
+            if (extraChannels is not null)
+            {
+                var extraPerImage = extraChannels.Length / batch;
+                extraChannels.AsSpan(k * extraPerImage, extraPerImage).CopyTo(sample.AsSpan(r * unetChannels * plane + perImage));
+            }
+            (uncond is not null && r < batch ? uncond : cond).CopyTo(hidden, r * cond.Length);
+        }
+
+        var output = RunUnet(sample, hidden, rows, timestep, cond.Length, shape, guidance, runOptions, cancellationToken);
+        if (uncond is null)
+        {
+            return output;
+        }
+        var guided = new float[batch * perImage];
+        for (var i = 0; i < guided.Length; i++)
+        {
+            var u = output[i];
+            var c = output[batch * perImage + i];
+            guided[i] = (float)(u + guidance * (c - u));
+        }
+        return guided;
+    }
+
+    private float[] RunUnet(float[] sample, float[] hidden, int rows, double timestep, int hiddenPerRow, LatentBatch shape, double guidance, RunOptions runOptions, CancellationToken cancellationToken)
+    {
+        var traits = _model.Traits;
+        var chunk = traits.FixedUnetBatch ?? rows;
+        long h = shape.Height, w = shape.Width;
+        var inPerRow = traits.UnetInputChannels * shape.Height * shape.Width;
+        var outPerRow = traits.LatentChannels * shape.Height * shape.Width;
+        var result = new float[rows * outPerRow];
+        for (var first = 0; first < rows; first += chunk)
+        {
+            var n = Math.Min(chunk, rows - first);
+            var inputs = new List<ComponentInput>
+            {
+                ComponentInput.OfFloats("sample", sample.AsSpan(first * inPerRow, n * inPerRow).ToArray(), n, traits.UnetInputChannels, h, w),
+                traits.TimestepIsScalar
+                    ? ComponentInput.OfFloats("timestep", [(float)timestep])
+                    : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, n).ToArray(), n),
+                ComponentInput.OfFloats("encoder_hidden_states", hidden.AsSpan(first * hiddenPerRow, n * hiddenPerRow).ToArray(), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
+            };
+            if (traits.IsLcm)
+            {
+                inputs.Add(GuidanceEmbedding(n, guidance));
+            }
+            ComponentOutput output;
+            try
+            {
+                output = _model.Unet.Run(inputs, runOptions: runOptions);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            output.Values.CopyTo(result, first * outPerRow);
+        }
+        return result;
+    }
+
+    // diffusers' get_guidance_scale_embedding of (w − 1)·1000, for LCM UNets' timestep_cond.
+    private ComponentInput GuidanceEmbedding(int rows, double guidance)
+    {
+        var info = _model.Unet.Inputs["timestep_cond"];
+        var dim = info.Dimensions.Length == 2 && info.Dimensions[1] > 0 ? info.Dimensions[1] : 256;
+        var embedding = LcmGuidanceEmbedding(guidance, dim);
+        var values = new float[rows * dim];
+        for (var r = 0; r < rows; r++)
+        {
+            embedding.CopyTo(values, r * dim);
+        }
+        return ComponentInput.OfFloats("timestep_cond", values, rows, dim);
+    }
+
+    /// <summary>The sinusoidal embedding of guidance scale <paramref name="guidance"/> (diffusers' LCM pipeline).</summary>
+    public static float[] LcmGuidanceEmbedding(double guidance, int dim)
+    {
+        var w = (guidance - 1) * 1000.0;
+        var half = dim / 2;
+        var scale = Math.Log(10000.0) / (half - 1);
+        var result = new float[dim];
+        for (var i = 0; i < half; i++)
+        {
+            var angle = w * Math.Exp(-scale * i);
+            result[i] = (float)Math.Sin(angle);
+            result[half + i] = (float)Math.Cos(angle);
+        }
+        return result;
+    }
+
+    /// <summary>Decodes [B, C, h, w] latents to images.</summary>
+    internal RgbImage[] Decode(float[] latents, int batch, int width, int height, RunOptions runOptions, CancellationToken cancellationToken)
+    {
+        var traits = _model.Traits;
+        var perImage = latents.Length / batch;
+        var images = new RgbImage[batch];
+        for (var k = 0; k < batch; k++)
+        {
+            var scaled = latents.AsSpan(k * perImage, perImage).ToArray();
+            for (var i = 0; i < scaled.Length; i++)
+            {
+                scaled[i] = (float)(scaled[i] / traits.VaeScalingFactor);
+            }
+            ComponentOutput output;
+            try
+            {
+                output = _model.VaeDecoder.Run(
+                    [ComponentInput.OfFloats("latent_sample", scaled, 1, traits.LatentChannels, height / traits.VaeScaleFactor, width / traits.VaeScaleFactor)],
+                    runOptions: runOptions);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            images[k] = RgbImage.FromTensor(output.Values, 0, (int)output.Shape[3], (int)output.Shape[2]);
+        }
+        return images;
+    }
+
+    /// <summary>The latent tensor's batch and spatial size.</summary>
+    internal readonly record struct LatentBatch(int Batch, int Height, int Width);
+
+    private static float[] Scale(float[] values, double factor)
+    {
+        if (factor == 1.0)
+        {
+            return values;
+        }
+        var result = new float[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            result[i] = (float)(values[i] * factor);
+        }
+        return result;
+    }
+
+    private static float[] Repeat(float[] one, int times)
+    {
+        var result = new float[one.Length * times];
+        for (var k = 0; k < times; k++)
+        {
+            one.CopyTo(result, k * one.Length);
+        }
+        return result;
+    }
+}
