@@ -60,7 +60,7 @@ public sealed class PipelineTests
         {
             var u = 0.5 * latents[i] + mu + 1e-4 * 501;
             var c = 0.5 * latents[i] + mc + 1e-4 * 501;
-            Assert.Equal(u + 3.0 * (c - u), guided[i], 5);
+            Assert.InRange(Math.Abs(u + 3.0 * (c - u) - guided[i]), 0, 1e-6); // float32 inside the graph
         }
     }
 
