@@ -18,6 +18,11 @@ public sealed class LoadedModel : IDisposable
         VaeDecoder = decoder;
         VaeEncoder = encoder;
         Device = device;
+        _hash = new Lazy<string>(() =>
+        {
+            using var stream = File.OpenRead(Path.Combine(info.Folder, "unet", "model.onnx"));
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))[..10];
+        });
     }
 
     /// <summary>The catalog entry this was loaded from.</summary>
@@ -43,6 +48,11 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>The device the sessions run on.</summary>
     public ActiveDevice Device { get; }
+
+    /// <summary>A1111's "Model hash": the first 10 hex digits of the UNet file's SHA-256 (computed once).</summary>
+    public string ModelHash => _hash.Value;
+
+    private readonly Lazy<string> _hash;
 
     /// <summary>Creates the sessions of an available model.</summary>
     public static LoadedModel Load(ModelInfo info, ExecutionDevice device)
