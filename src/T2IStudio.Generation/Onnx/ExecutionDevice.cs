@@ -65,6 +65,10 @@ public sealed class ExecutionDevice
                 _active ??= new ActiveDevice("cpu", false, "Generation:Device is cpu.");
                 return options;
             }
+            // A missing CUDA is expected under auto; ONNX Runtime's own red log line would only alarm.
+            var env = OrtEnv.Instance();
+            var logLevel = env.EnvLogLevel;
+            env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
             try
             {
                 options.AppendExecutionProvider_CUDA(_deviceId);
@@ -84,6 +88,10 @@ public sealed class ExecutionDevice
                     GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
                     LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
                 };
+            }
+            finally
+            {
+                env.EnvLogLevel = logLevel;
             }
         }
     }

@@ -88,9 +88,15 @@ public static class GenerationMetadata
         }.Format();
     }
 
+    private static readonly JsonSerializerOptions IndentedJson = new(Json) { WriteIndented = true };
+
     /// <summary>The PNG of <paramref name="image"/> with both metadata chunks.</summary>
     public static byte[] EncodePng(RgbImage image, StoredRequest stored, string? modelHash) =>
-        PngFiles.Encode(image, ParametersText(stored, modelHash), JsonSerializer.Serialize(stored, Json));
+        PngFiles.Encode(image, ParametersText(stored, modelHash), ToJson(stored));
+
+    /// <summary>The <c>t2istudio</c> JSON of a stored request (enum names, no nulls).</summary>
+    public static string ToJson(StoredRequest stored, bool indented = false) =>
+        JsonSerializer.Serialize(stored, indented ? IndentedJson : Json);
 
     /// <summary>Reads the <c>t2istudio</c> JSON back, or null when absent or unreadable.</summary>
     public static StoredRequest? ReadStoredRequest(string? json)

@@ -1,0 +1,268 @@
+using System.Text.Json;
+using SixLabors.ImageSharp;
+using T2IStudio.Generation.Imaging;
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Schedulers;
+using T2IStudio.Generation.Tokenization;
+
+namespace T2IStudio.Cli;
+
+/// <summary>The <c>t2i</c> command line: generate, tokenize, models, inspect. Exit codes: 0 ok, 1 failure, 2 bad arguments.</summary>
+public static class T2iCommand
+{
+    private const string Usage = """
+        usage:
+          t2i generate --prompt TEXT --out FILE.png [--model DIR|ID] [--negative TEXT] [--steps N] [--cfg X]
+                       [--seed N] [--width W --height H] [--scheduler NAME] [--batch N] [--device auto|cuda|cpu]
+                       [--init IMG --strength X] [--mask IMG [--mask-blur N] [--only-masked] [--padding N]]
+          t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
+          t2i models [--root DIR]
+          t2i inspect FILE.png
+        schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
+        """;
+
+    private static readonly string[] DefaultRoots = ["models", Path.Combine(AppContext.BaseDirectory, "models")];
+
+    /// <summary>Runs one command; <paramref name="stdout"/> gets results, <paramref name="stderr"/> progress and errors.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        try
+        {
+            return args.FirstOrDefault() switch
+            {
+                "generate" => await GenerateAsync(args[1..], stdout, stderr, cancellationToken),
+                "tokenize" => Tokenize(args[1..], stdout),
+                "models" => Models(args[1..], stdout),
+                "inspect" => Inspect(args[1..], stdout),
+                null or "help" or "--help" or "-h" => Help(stdout),
+                var other => throw new UsageException($"Unknown command '{other}'."),
+            };
+        }
+        catch (UsageException ex)
+        {
+            await stderr.WriteLineAsync($"t2i: {ex.Message}\n{Usage}");
+            return 2;
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("t2i: cancelled.");
+            return 1;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or InvalidImageContentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            await stderr.WriteLineAsync($"t2i: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static int Help(TextWriter stdout)
+    {
+        stdout.WriteLine(Usage);
+        return 0;
+    }
+
+    private static async Task<int> GenerateAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var a = new Arguments(args,
+            new HashSet<string> { "--model", "--prompt", "--negative", "--steps", "--cfg", "--seed", "--width", "--height", "--scheduler", "--batch", "--device", "--init", "--strength", "--mask", "--mask-blur", "--padding", "--out" },
+            new HashSet<string> { "--only-masked" });
+        var output = a.RequiredText("--out");
+        var prompt = a.RequiredText("--prompt");
+        var info = ResolveModel(a.Text("--model"));
+        var schedulerName = a.Text("--scheduler");
+        var scheduler = info.Traits!.IsLcm ? SchedulerKind.Lcm : SchedulerKind.EulerAncestral;
+        if (schedulerName is not null && !SchedulerFactory.TryParse(schedulerName, out scheduler))
+        {
+            throw new UsageException($"--scheduler '{schedulerName}' is not one of euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm.");
+        }
+        var device = a.Text("--device") switch
+        {
+            null or "auto" => DevicePreference.Auto,
+            "cuda" => DevicePreference.Cuda,
+            "cpu" => DevicePreference.Cpu,
+            var other => throw new UsageException($"--device must be auto, cuda or cpu, not '{other}'."),
+        };
+        var init = a.Text("--init") is { } initPath ? ReadImage(initPath, "--init") : null;
+        var width = a.Integer("--width", init?.Width ?? 512);
+        var height = a.Integer("--height", init?.Height ?? 512);
+        var request = new GenerationRequest
+        {
+            Prompt = prompt,
+            NegativePrompt = a.Text("--negative") ?? "",
+            Steps = a.Integer("--steps", info.Traits.IsLcm ? 4 : 20),
+            GuidanceScale = a.Number("--cfg", info.Traits.IsLcm ? 8 : 7),
+            Width = width,
+            Height = height,
+            Seed = a.UnsignedLong("--seed") ?? (ulong)Random.Shared.NextInt64(0, int.MaxValue),
+            BatchSize = a.Integer("--batch", 1),
+            Scheduler = scheduler,
+            InitImage = init is null || a.Has("--mask") ? init : ImageOps.Resize(init, width, height),
+            Strength = a.Number("--strength", a.Has("--mask") ? 1.0 : 0.75),
+        };
+        InpaintOptions? inpaint = null;
+        if (a.Text("--mask") is { } maskPath)
+        {
+            if (init is null)
+            {
+                throw new UsageException("--mask needs --init (the image to inpaint).");
+            }
+            inpaint = new InpaintOptions
+            {
+                Mask = ToMask(ReadImage(maskPath, "--mask")),
+                MaskBlur = a.Integer("--mask-blur", 4),
+                OnlyMasked = a.Has("--only-masked"),
+                Padding = a.Integer("--padding", 32),
+            };
+        }
+
+        using var model = LoadedModel.Load(info, new ExecutionDevice(device));
+        var pipeline = new StableDiffusionPipeline(model) { PreviewEvery = 0 };
+        var progress = new ConsoleProgress(stderr);
+        GenerationResult result;
+        try
+        {
+            result = inpaint is null
+                ? await pipeline.GenerateAsync(request, progress, cancellationToken)
+                : await pipeline.InpaintAsync(request, inpaint, progress, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message.Split(" (Parameter", 2)[0]);
+        }
+        for (var k = 0; k < result.Images.Count; k++)
+        {
+            var path = k == 0 ? output : Path.Combine(Path.GetDirectoryName(output) ?? "", $"{Path.GetFileNameWithoutExtension(output)}-{k}{Path.GetExtension(output)}");
+            var stored = GenerationMetadata.Describe(request, info.Id, k, inpaint);
+            await File.WriteAllBytesAsync(path, GenerationMetadata.EncodePng(result.Images[k], stored, model.ModelHash), cancellationToken);
+            await stdout.WriteLineAsync($"{path}  seed {result.Seeds[k]}");
+        }
+        await stderr.WriteLineAsync($"done in {result.Elapsed.TotalSeconds:0.00} s on {result.Device}");
+        return 0;
+    }
+
+    private static int Tokenize(string[] args, TextWriter stdout)
+    {
+        var a = new Arguments(args, new HashSet<string> { "--model", "--max-length" });
+        if (a.Positional.Count != 1)
+        {
+            throw new UsageException("tokenize takes exactly one TEXT (quote it).");
+        }
+        var tokenizer = ClipTokenizer.FromFolder(Path.Combine(ResolveModel(a.Text("--model"), requireAvailable: false).Folder, "tokenizer"));
+        var text = a.Positional[0];
+        int[] ids = a.Text("--max-length") switch
+        {
+            null => [ClipTokenizer.BeginOfText, .. tokenizer.Encode(text), ClipTokenizer.EndOfText],
+            "77" => tokenizer.EncodeForModel(text),
+            var other => throw new UsageException($"--max-length must be 77 (the text encoder's length), not '{other}'."),
+        };
+        stdout.WriteLine(JsonSerializer.Serialize(ids));
+        return 0;
+    }
+
+    private static int Models(string[] args, TextWriter stdout)
+    {
+        var a = new Arguments(args, new HashSet<string> { "--root" });
+        var roots = a.Text("--root") is { } root ? [root] : DefaultRoots;
+        var models = new ModelCatalog(roots).List();
+        if (models.Count == 0)
+        {
+            stdout.WriteLine($"No models under {string.Join(", ", roots)}.");
+            return 0;
+        }
+        foreach (var model in models)
+        {
+            stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}");
+        }
+        return 0;
+    }
+
+    private static int Inspect(string[] args, TextWriter stdout)
+    {
+        var a = new Arguments(args, new HashSet<string>());
+        if (a.Positional.Count != 1)
+        {
+            throw new UsageException("inspect takes exactly one FILE.png.");
+        }
+        using var stream = File.OpenRead(a.Positional[0]);
+        var chunks = PngFiles.ReadText(stream);
+        if (chunks.Parameters is null && chunks.RequestJson is null)
+        {
+            stdout.WriteLine("No generation parameters in this file.");
+            return 1;
+        }
+        if (chunks.Parameters is not null)
+        {
+            stdout.WriteLine(chunks.Parameters);
+        }
+        if (GenerationMetadata.ReadStoredRequest(chunks.RequestJson) is { } stored)
+        {
+            stdout.WriteLine();
+            stdout.WriteLine(GenerationMetadata.ToJson(stored, indented: true));
+        }
+        return 0;
+    }
+
+    private static ModelInfo ResolveModel(string? model, bool requireAvailable = true)
+    {
+        ModelInfo info;
+        if (model is not null && (Directory.Exists(model) || model.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+        {
+            if (!Directory.Exists(model))
+            {
+                throw new UsageException($"--model '{model}' is not a folder.");
+            }
+            info = ModelCatalog.Inspect(model);
+        }
+        else
+        {
+            var catalog = new ModelCatalog(DefaultRoots);
+            info = model is null
+                ? catalog.List().FirstOrDefault(m => m.IsAvailable) ?? throw new UsageException("No model found under ./models: pass --model DIR.")
+                : catalog.Find(model) ?? throw new UsageException($"--model '{model}' is neither a folder nor a model under ./models.");
+        }
+        if (requireAvailable && !info.IsAvailable)
+        {
+            throw new UsageException($"--model '{info.Id}' is unavailable: {info.Problem}");
+        }
+        return info;
+    }
+
+    private static RgbImage ReadImage(string path, string option)
+    {
+        if (!File.Exists(path))
+        {
+            throw new UsageException($"{option} '{path}' does not exist.");
+        }
+        using var stream = File.OpenRead(path);
+        try
+        {
+            return PngFiles.Decode(stream);
+        }
+        catch (Exception ex) when (ex is InvalidImageContentException or UnknownImageFormatException or NotSupportedException)
+        {
+            throw new UsageException($"{option} '{path}' is not a readable PNG, JPEG or WebP image: {ex.Message}");
+        }
+    }
+
+    // White (any channel ≥ 128 on average) repaints; black keeps.
+    private static GrayMask ToMask(RgbImage image)
+    {
+        var values = new byte[image.Width * image.Height];
+        for (var p = 0; p < values.Length; p++)
+        {
+            values[p] = (byte)((image.Pixels[p * 3] + image.Pixels[p * 3 + 1] + image.Pixels[p * 3 + 2]) / 3);
+        }
+        return new GrayMask(image.Width, image.Height, values);
+    }
+
+    private sealed class ConsoleProgress(TextWriter stderr) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) =>
+            stderr.WriteLine($"step {value.Step}/{value.TotalSteps}  {value.Elapsed.TotalSeconds:0.00} s");
+    }
+}
