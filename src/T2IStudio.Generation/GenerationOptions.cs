@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+using T2IStudio.Generation.Onnx;
+
+namespace T2IStudio.Generation;
+
+/// <summary>The <c>Generation</c> configuration section.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string Section = "Generation";
+
+    /// <summary>Folders that hold model folders (or are one); relative paths are under the content root. Empty means <c>models</c>.</summary>
+    public string[] ModelRoots { get; init; } = [];
+
+    /// <summary><c>auto</c> (CUDA when it loads, else CPU), <c>cuda</c> or <c>cpu</c>.</summary>
+    public DevicePreference Device { get; init; } = DevicePreference.Auto;
+
+    /// <summary>Which GPU when more than one.</summary>
+    [Range(0, 63, ErrorMessage = "Generation:DeviceId must be between 0 and 63.")]
+    public int DeviceId { get; init; }
+
+    /// <summary>Minutes a loaded model may sit unused before its sessions are released; 0 keeps models loaded.</summary>
+    [Range(0, 10_080, ErrorMessage = "Generation:UnloadAfterMinutes must be between 0 and 10080.")]
+    public int UnloadAfterMinutes { get; init; } = 30;
+
+    /// <summary>Model to load and warm up at start (its id), or null for none.</summary>
+    public string? WarmUpModel { get; init; }
+
+    /// <summary>The roots actually searched.</summary>
+    public IReadOnlyList<string> EffectiveModelRoots => ModelRoots.Length == 0 ? ["models"] : ModelRoots;
+}

@@ -1,0 +1,188 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Schedulers;
+
+namespace T2IStudio.Generation.Models;
+
+/// <summary>A loaded model lent to one generation; dispose it to give it back.</summary>
+public sealed class ModelLease : IDisposable
+{
+    private readonly Action _release;
+    private int _released;
+
+    internal ModelLease(LoadedModel model, Action release)
+    {
+        Model = model;
+        _release = release;
+    }
+
+    /// <summary>The model's sessions.</summary>
+    public LoadedModel Model { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _release();
+        }
+    }
+}
+
+/// <summary>
+/// Owns the catalog, the execution device and the loaded models: a model's sessions are created on first
+/// use, reused by every later generation, and released after <see cref="GenerationOptions.UnloadAfterMinutes"/>
+/// without a lease.
+/// </summary>
+public sealed partial class ModelHost : IDisposable
+{
+    private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly GenerationOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ModelHost> _logger;
+
+    /// <summary>Creates the host over the configured roots (relative to <paramref name="environment"/>'s content root).</summary>
+    public ModelHost(IOptions<GenerationOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<ModelHost> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environment);
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        Catalog = new ModelCatalog(_options.EffectiveModelRoots.Select(r => Path.IsPathRooted(r) ? r : Path.Combine(environment.ContentRootPath, r)));
+        Device = new ExecutionDevice(_options.Device, _options.DeviceId);
+    }
+
+    /// <summary>The model folders under the configured roots.</summary>
+    public ModelCatalog Catalog { get; }
+
+    /// <summary>The execution device (the active one and why: <see cref="ExecutionDevice.Active"/>).</summary>
+    public ExecutionDevice Device { get; }
+
+    /// <summary>Ids of the models whose sessions are loaded now.</summary>
+    public IReadOnlyList<string> LoadedModels
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _loaded.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>Lends the model <paramref name="id"/>, loading it on first use.</summary>
+    /// <exception cref="KeyNotFoundException">No such model.</exception>
+    /// <exception cref="InvalidOperationException">The model is unavailable.</exception>
+    public ModelLease Acquire(string id)
+    {
+        lock (_gate)
+        {
+            if (!_loaded.TryGetValue(id, out var entry))
+            {
+                var info = Catalog.Find(id) ?? throw new KeyNotFoundException($"There is no model '{id}'.");
+                var model = LoadedModel.Load(info, Device);
+                LogLoaded(id, model.Device.Name, model.Device.Reason);
+                entry = new Entry(model);
+                _loaded[id] = entry;
+            }
+            entry.Leases++;
+            entry.LastUsed = _time.GetUtcNow();
+            return new ModelLease(entry.Model, () => Release(entry));
+        }
+    }
+
+    /// <summary>Releases models that no lease holds and nobody used for the configured time; returns their ids.</summary>
+    public IReadOnlyList<string> UnloadIdle()
+    {
+        if (_options.UnloadAfterMinutes == 0)
+        {
+            return [];
+        }
+        var cutoff = _time.GetUtcNow() - TimeSpan.FromMinutes(_options.UnloadAfterMinutes);
+        lock (_gate)
+        {
+            var idle = _loaded.Where(kv => kv.Value.Leases == 0 && kv.Value.LastUsed <= cutoff).Select(kv => kv.Key).ToList();
+            foreach (var id in idle)
+            {
+                _loaded[id].Model.Dispose();
+                _loaded.Remove(id);
+                LogUnloaded(id);
+            }
+            return idle;
+        }
+    }
+
+    /// <summary>Loads <paramref name="id"/> and runs one tiny step so the first real job does not pay for graph initialisation.</summary>
+    public async Task WarmUpAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var lease = Acquire(id);
+        var traits = lease.Model.Traits;
+        var side = traits.VaeScaleFactor * 8;
+        var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 0 };
+        var request = new GenerationRequest
+        {
+            Prompt = "",
+            Steps = 1,
+            Width = side,
+            Height = side,
+            Scheduler = traits.IsLcm ? SchedulerKind.Lcm : SchedulerKind.Euler,
+            GuidanceScale = traits.IsLcm ? 8 : 2,
+            InitImage = traits.IsInpainting ? Imaging.RgbImage.Filled(side, side, 128, 128, 128) : null,
+        };
+        if (traits.IsInpainting)
+        {
+            var mask = new Imaging.GrayMask(side, side, Enumerable.Repeat((byte)255, side * side).ToArray());
+            await pipeline.InpaintAsync(request, new InpaintOptions { Mask = mask, MaskBlur = 0 }, null, cancellationToken);
+        }
+        else
+        {
+            await pipeline.GenerateAsync(request, null, cancellationToken);
+        }
+        LogWarmedUp(id);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var entry in _loaded.Values)
+            {
+                entry.Model.Dispose();
+            }
+            _loaded.Clear();
+        }
+    }
+
+    private void Release(Entry entry)
+    {
+        lock (_gate)
+        {
+            entry.Leases--;
+            entry.LastUsed = _time.GetUtcNow();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelId} on {Device}: {Reason}")]
+    private partial void LogLoaded(string modelId, string device, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded idle model {ModelId}.")]
+    private partial void LogUnloaded(string modelId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up model {ModelId}.")]
+    private partial void LogWarmedUp(string modelId);
+
+    private sealed class Entry(LoadedModel model)
+    {
+        public LoadedModel Model { get; } = model;
+
+        public int Leases { get; set; }
+
+        public DateTimeOffset LastUsed { get; set; }
+    }
+}
