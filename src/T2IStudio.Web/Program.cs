@@ -1,8 +1,10 @@
 using T2IStudio.Data;
+using T2IStudio.Generation;
 using T2IStudio.Web;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddStudioData();
+builder.AddStudioGeneration();
 builder.AddStudioWeb();
 
 var app = builder.Build();

@@ -179,7 +179,12 @@ public sealed class FirstAccountTests : IDisposable
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
             var admin = await first.GetAsync(new Uri("/admin", UriKind.Relative));
             Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
-            Assert.Contains("first@example.test", await admin.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            var html = await admin.Content.ReadAsStringAsync();
+            Assert.Contains("first@example.test", html, StringComparison.Ordinal);
+            // The engine card: test outputs carry no CUDA provider, so auto falls back to the CPU and says why.
+            Assert.Contains("Generation engine", html, StringComparison.Ordinal);
+            Assert.Contains("CUDA did not load, so generation runs on the CPU", html, StringComparison.Ordinal);
+            Assert.Contains("No models found", html, StringComparison.Ordinal);
         }
         using (var second = _factory.CreateBrowserlikeClient())
         {

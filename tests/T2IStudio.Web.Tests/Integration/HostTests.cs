@@ -76,6 +76,35 @@ public sealed class ConfigurationValidationTests
         Assert.Contains("Storage:Root", validation.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_unknown_generation_device_stops_the_app_with_a_message_naming_the_key()
+    {
+        using var factory = new BadDeviceFactory();
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var all = string.Join(" | ", Flatten(error).Select(e => e.Message));
+        Assert.Contains("Generation:Device", all, StringComparison.Ordinal);
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            yield return error;
+            if (error is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    private sealed class BadDeviceFactory : StudioAppFactory
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Storage:Root"] = StorageRoot, ["Generation:Device"] = "tpu" };
+    }
+
     private static T? FindInner<T>(Exception? error) where T : Exception
     {
         for (; error is not null; error = error.InnerException)
