@@ -21,28 +21,46 @@ public static class LatentPreview
     public static RgbImage Render(ReadOnlySpan<float> latents, int index, int channels, int width, int height, ModelFamily family, double scalingFactor)
     {
         var plane = width * height;
-        var offset = index * channels * plane;
-        var pixels = new byte[plane * 3];
-        var sd = family != ModelFamily.Custom && channels == 4;
-        for (var p = 0; p < plane; p++)
+        var image = latents.Slice(index * channels * plane, channels * plane);
+        // Channel-outer accumulation over contiguous planes: the inner loops vectorise.
+        Span<float> rgb = new float[3 * plane];
+        if (family != ModelFamily.Custom && channels == 4)
         {
-            for (var c = 0; c < 3; c++)
+            for (var k = 0; k < 4; k++)
             {
-                float v;
-                if (sd)
+                var source = image.Slice(k * plane, plane);
+                for (var c = 0; c < 3; c++)
                 {
-                    v = 0;
-                    for (var k = 0; k < 4; k++)
+                    var weight = StableDiffusion[k, c];
+                    var target = rgb.Slice(c * plane, plane);
+                    for (var p = 0; p < plane; p++)
                     {
-                        v += latents[offset + k * plane + p] * StableDiffusion[k, c];
+                        target[p] += source[p] * weight;
                     }
                 }
-                else
+            }
+        }
+        else
+        {
+            // Small models in the SD layout: the first three latent channels, unscaled, are RGB-like.
+            var scale = (float)(1 / scalingFactor);
+            for (var c = 0; c < 3; c++)
+            {
+                var source = image.Slice(Math.Min(c, channels - 1) * plane, plane);
+                var target = rgb.Slice(c * plane, plane);
+                for (var p = 0; p < plane; p++)
                 {
-                    // Small models in the SD layout: the first three latent channels, unscaled, are RGB-like.
-                    v = (float)(latents[offset + Math.Min(c, channels - 1) * plane + p] / scalingFactor);
+                    target[p] = source[p] * scale;
                 }
-                pixels[p * 3 + c] = (byte)Math.Clamp((v + 1f) * 127.5f, 0f, 255f);
+            }
+        }
+        var pixels = new byte[plane * 3];
+        for (var c = 0; c < 3; c++)
+        {
+            var channel = rgb.Slice(c * plane, plane);
+            for (var p = 0; p < plane; p++)
+            {
+                pixels[p * 3 + c] = (byte)Math.Clamp((channel[p] + 1f) * 127.5f, 0f, 255f);
             }
         }
         return new RgbImage(width, height, pixels);

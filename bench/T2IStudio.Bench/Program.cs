@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Schedulers;
+
+// Engine benchmarks: figures and ratios measured side by side in one run (never timed assertions).
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20]
+// Prints: load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image.
+
+var args_ = args.ToList();
+string Arg(string name, string fallback) => args_.IndexOf(name) is var i and >= 0 && i + 1 < args_.Count ? args_[i + 1] : fallback;
+var folder = Arg("--model", "");
+if (folder.Length == 0 || !Directory.Exists(folder))
+{
+    Console.Error.WriteLine("usage: T2IStudio.Bench --model DIR [--device cpu|cuda|auto] [--size N] [--steps N] [--repeat N]");
+    return 2;
+}
+var device = Enum.Parse<DevicePreference>(Arg("--device", "auto"), ignoreCase: true);
+var steps = int.Parse(Arg("--steps", "20"), CultureInfo.InvariantCulture);
+var repeat = int.Parse(Arg("--repeat", "3"), CultureInfo.InvariantCulture);
+var info = ModelCatalog.Inspect(folder);
+if (!info.IsAvailable)
+{
+    Console.Error.WriteLine($"{info.Id} is unavailable: {info.Problem}");
+    return 1;
+}
+var size = int.Parse(Arg("--size", (info.Traits!.VaeScaleFactor * 64).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+var clock = Stopwatch.StartNew();
+using var model = LoadedModel.Load(info, new ExecutionDevice(device));
+var loadMs = clock.Elapsed.TotalMilliseconds;
+Console.WriteLine($"model     {info.Id} ({info.Summary}) on {model.Device.Name}: {model.Device.Reason}");
+Console.WriteLine($"load      {loadMs,10:0.0} ms");
+
+var request = new GenerationRequest
+{
+    Prompt = "a small red circle above a large blue square",
+    Steps = steps,
+    Width = size,
+    Height = size,
+    Seed = 1,
+    GuidanceScale = info.Traits.IsLcm ? 8 : 7,
+    Scheduler = info.Traits.IsLcm ? SchedulerKind.Lcm : SchedulerKind.EulerAncestral,
+};
+var quiet = new StableDiffusionPipeline(model) { PreviewEvery = 0 };
+var previewing = new StableDiffusionPipeline(model) { PreviewEvery = 1 };
+await quiet.GenerateAsync(request with { Steps = 1 }); // warm-up: graph initialisation, allocator
+
+double Run(StableDiffusionPipeline pipeline, int count)
+{
+    var times = new List<double>();
+    for (var i = 0; i < count; i++)
+    {
+        var watch = Stopwatch.StartNew();
+        pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+        times.Add(watch.Elapsed.TotalMilliseconds);
+    }
+    times.Sort();
+    return times[times.Count / 2];
+}
+
+var withoutPreviews = Run(quiet, repeat);
+var withPreviews = Run(previewing, repeat);
+var perStep = withoutPreviews / steps;
+var previewPerStep = Math.Max(0, withPreviews - withoutPreviews) / steps;
+
+// The projection alone, at this latent size, many times (the difference above is noisy for fast models).
+var latentSide = size / info.Traits.VaeScaleFactor;
+var latents = new float[info.Traits.LatentChannels * latentSide * latentSide];
+new T2IStudio.Generation.Noise.GaussianNoise(1).Fill(latents);
+for (var i = 0; i < 100; i++)
+{
+    // Past tiered JIT's first tiers before timing.
+    LatentPreview.Render(latents, 0, info.Traits.LatentChannels, latentSide, latentSide, info.Traits.Family, info.Traits.VaeScalingFactor);
+}
+var projection = Stopwatch.StartNew();
+const int projections = 500;
+for (var i = 0; i < projections; i++)
+{
+    LatentPreview.Render(latents, 0, info.Traits.LatentChannels, latentSide, latentSide, info.Traits.Family, info.Traits.VaeScalingFactor);
+}
+var projectionMs = projection.Elapsed.TotalMilliseconds / projections;
+
+Console.WriteLine($"image     {withoutPreviews,10:0.0} ms  ({steps} steps at {size}x{size}, median of {repeat}, no previews)");
+Console.WriteLine($"step      {perStep,10:0.00} ms  (end-to-end time / steps, text encoder and VAE included)");
+Console.WriteLine($"preview   {projectionMs,10:0.000} ms  per projection at {latentSide}x{latentSide} latents = {projectionMs / perStep:P2} of a step");
+Console.WriteLine($"previews  {previewPerStep,10:0.000} ms  measured per step with a preview every step (noisy) = {previewPerStep / perStep:P2} of a step");
+return 0;
