@@ -6,10 +6,9 @@ G=.gpu
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/report.txt") 2>&1
 
-if [ ! -x $G/apps/t2i/t2i ]; then
-  mkdir -p $G/apps && tar -C $G/apps -xzf $G/apps.tar.gz
-  cat $G/cuda.so.gz.* | gunzip > $G/apps/t2i/libonnxruntime_providers_cuda.so
-  cp $G/apps/t2i/libonnxruntime_providers_cuda.so $G/apps/bench/
+if [ ! -x $G/apps/t2i ]; then
+  cat $G/apps.tar.gz.* | gunzip | tar -C $G -xf -
+  cat $G/cuda.so.gz.* | gunzip > $G/apps/libonnxruntime_providers_cuda.so
 fi
 # CUDA 13 and cuDNN 9 come from the image's CUDA toolkit and its nvidia-* wheels.
 libs=$(python3 -c "import glob,os,nvidia; print(':'.join(sorted({os.path.dirname(p) for d in nvidia.__path__ for p in glob.glob(d+'/*/lib/*.so*')})))" 2>/dev/null)
@@ -17,7 +16,7 @@ export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${libs}:${LD_LIBRARY_PATH:-}"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-T2I=$G/apps/t2i/t2i
+T2I=$G/apps/t2i
 MODEL=${MODEL:-$G/model}
 [ -d $G/models ] && MODEL=$(ls -d $G/models/*/ | head -n 1)
 echo "== model: $MODEL"
@@ -38,5 +37,5 @@ echo "== determinism on cuda"
 $T2I generate "${common[@]}" --device cuda --out "$OUT/cuda2.png" && cmp -s "$OUT/cuda.png" "$OUT/cuda2.png" && echo "byte-identical" || echo "DIFFERENT"
 
 echo "== bench (cuda, then cpu on the same machine)"
-$G/apps/bench/T2IStudio.Bench --model "$MODEL" --device cuda --steps 20 --repeat 5
-$G/apps/bench/T2IStudio.Bench --model "$MODEL" --device cpu --steps 20 --repeat 3
+$G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --steps 20 --repeat 5
+$G/apps/T2IStudio.Bench --model "$MODEL" --device cpu --steps 20 --repeat 3
