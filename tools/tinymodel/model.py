@@ -1,0 +1,168 @@
+"""The embedded model: a CLIP-id text encoder with a compact vocabulary and a small cross-attention UNet,
+built from plain ops so torch.onnx.export (legacy exporter) turns them into portable graphs."""
+import json
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TEXT_WIDTH = 128
+LATENT_CHANNELS = 48  # 4x4 space-to-depth of RGB (DCR order: channels 0-2 are one pixel's RGB)
+SEQ = 77
+BOS, EOS = 49406, 49407
+
+
+def clip_vocab(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def compact_table(vocab, words):
+    """CLIP id -> compact index. 0 other/unknown, 1 BOS, 2 EOS/pad, 3.. the captions' words."""
+    table = torch.zeros(49408, dtype=torch.long)
+    table[BOS], table[EOS] = 1, 2
+    for i, word in enumerate(words):
+        table[vocab[word + "</w>"]] = 3 + i
+    return table
+
+
+def tokenize(vocab, caption):
+    ids = [BOS] + [vocab[w + "</w>"] for w in caption.split()] + [EOS]
+    return ids + [EOS] * (SEQ - len(ids))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, context_dim, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim, bias=False)
+        self.k = nn.Linear(context_dim, dim, bias=False)
+        self.v = nn.Linear(context_dim, dim, bias=False)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x, context):
+        b, n, d = x.shape
+        h = self.heads
+        q = self.q(x).reshape(b, n, h, d // h).transpose(1, 2)
+        k = self.k(context).reshape(b, context.shape[1], h, d // h).transpose(1, 2)
+        v = self.v(context).reshape(b, context.shape[1], h, d // h).transpose(1, 2)
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h), dim=-1)
+        return self.out((w @ v).transpose(1, 2).reshape(b, n, d))
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, table, layers=2):
+        super().__init__()
+        self.register_buffer("table", table)
+        self.embed = nn.Embedding(int(table.max()) + 1, TEXT_WIDTH)
+        self.position = nn.Parameter(torch.zeros(SEQ, TEXT_WIDTH))
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            self.blocks.append(nn.ModuleDict({
+                "norm1": nn.LayerNorm(TEXT_WIDTH), "attn": Attention(TEXT_WIDTH, TEXT_WIDTH),
+                "norm2": nn.LayerNorm(TEXT_WIDTH),
+                "mlp": nn.Sequential(nn.Linear(TEXT_WIDTH, 2 * TEXT_WIDTH), nn.GELU(), nn.Linear(2 * TEXT_WIDTH, TEXT_WIDTH)),
+            }))
+        self.norm = nn.LayerNorm(TEXT_WIDTH)
+
+    def forward(self, input_ids):
+        x = self.embed(self.table[input_ids]) + self.position
+        for block in self.blocks:
+            y = block["norm1"](x)
+            x = x + block["attn"](y, y)
+            x = x + block["mlp"](block["norm2"](x))
+        return self.norm(x)
+
+
+def timestep_embedding(t, dim):
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=-1)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, temb):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(8, cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.time = nn.Linear(temb, cout)
+        self.norm2 = nn.GroupNorm(8, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x, t):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time(t)[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return self.skip(x) + h
+
+
+class CrossAttnBlock(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(8, channels)
+        self.self_attn = Attention(channels, channels)
+        self.norm2 = nn.LayerNorm(channels)
+        self.cross = Attention(channels, TEXT_WIDTH)
+
+    def forward(self, x, context):
+        b, c, h, w = x.shape
+        tokens = self.norm1(x).reshape(b, c, h * w).transpose(1, 2)
+        tokens = tokens + self.self_attn(tokens, tokens)
+        tokens = tokens + self.cross(self.norm2(tokens), context)
+        return x + tokens.transpose(1, 2).reshape(b, c, h, w)
+
+
+class UNet(nn.Module):
+    def __init__(self, base=64):
+        super().__init__()
+        temb = 4 * base
+        c1, c2, c3 = base, 2 * base, 3 * base
+        self.time_mlp = nn.Sequential(nn.Linear(base, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.base = base
+        self.conv_in = nn.Conv2d(LATENT_CHANNELS, c1, 3, padding=1)
+        self.down1 = ResBlock(c1, c1, temb)
+        self.pool1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)
+        self.down2 = ResBlock(c1, c2, temb)
+        self.attn2 = CrossAttnBlock(c2)
+        self.pool2 = nn.Conv2d(c2, c2, 3, stride=2, padding=1)
+        self.mid1 = ResBlock(c2, c3, temb)
+        self.mid_attn = CrossAttnBlock(c3)
+        self.mid2 = ResBlock(c3, c3, temb)
+        self.up2 = ResBlock(c3 + c2, c2, temb)
+        self.up2_attn = CrossAttnBlock(c2)
+        self.up1 = ResBlock(c2 + c1, c1, temb)
+        self.norm_out = nn.GroupNorm(8, c1)
+        self.conv_out = nn.Conv2d(c1, LATENT_CHANNELS, 3, padding=1)
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        t = self.time_mlp(timestep_embedding(timestep, self.base))
+        x = self.conv_in(sample)
+        s1 = self.down1(x, t)
+        x = self.down2(self.pool1(s1), t)
+        s2 = self.attn2(x, encoder_hidden_states)
+        x = self.mid1(self.pool2(s2), t)
+        x = self.mid_attn(x, encoder_hidden_states)
+        x = self.mid2(x, t)
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = self.up2(torch.cat([x, s2], dim=1), t)
+        x = self.up2_attn(x, encoder_hidden_states)
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = self.up1(torch.cat([x, s1], dim=1), t)
+        return self.conv_out(F.silu(self.norm_out(x)))
+
+
+def space_to_depth(images):
+    """[B,3,64,64] in [-1,1] -> [B,48,16,16], ONNX SpaceToDepth order (blocksize 4)."""
+    b, c, h, w = images.shape
+    x = images.reshape(b, c, h // 4, 4, w // 4, 4).permute(0, 3, 5, 1, 2, 4)
+    return x.reshape(b, 16 * c, h // 4, w // 4)
+
+
+def depth_to_space(latents):
+    """Inverse of space_to_depth (ONNX DepthToSpace, DCR mode)."""
+    b, c, h, w = latents.shape
+    x = latents.reshape(b, 4, 4, c // 16, h, w).permute(0, 3, 4, 1, 5, 2)
+    return x.reshape(b, c // 16, h * 4, w * 4)

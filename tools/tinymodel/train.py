@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Trains the embedded model on procedural shapes (shapes.py), on the CPU or a GPU, within a time budget.
+
+  /usr/bin/python3 tools/tinymodel/train.py --minutes 35 --out build/tinymodel/checkpoint.pt
+
+Needs a real BLAS under Debian's torch (apt-get install libopenblas0-pthread: 10x faster matmuls than the
+reference BLAS it links by default). Deterministic data for a seed; EMA weights are what the exporter uses. Checkpoints every few minutes, so a
+time-limited run always leaves a usable model.
+"""
+import argparse
+import copy
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import model as m
+import shapes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--minutes", type=float, default=30)
+    p.add_argument("--batch", type=int, default=40)
+    p.add_argument("--width", type=int, default=48, help="UNet base channels (a multiple of 8)")
+    p.add_argument("--lr", type=float, default=8e-4)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--vocab", default=os.path.join(HERE, "../../tests/T2IStudio.Generation.Tests/TestData/clip-tokenizer/vocab.json"))
+    p.add_argument("--out", default="build/tinymodel/checkpoint.pt")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    vocab = m.clip_vocab(args.vocab)
+    table = m.compact_table(vocab, shapes.WORDS)
+    text, unet = m.TextEncoder(table).to(device), m.UNet(base=args.width).to(device)
+    params = list(text.parameters()) + list(unet.parameters())
+    print(f"parameters: text {sum(p.numel() for p in text.parameters()):,}, unet {sum(p.numel() for p in unet.parameters()):,}", flush=True)
+    ema_text, ema_unet = copy.deepcopy(text).eval(), copy.deepcopy(unet).eval()
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+
+    betas = torch.linspace(1e-4, 0.02, 1000)
+    alphas_cumprod = torch.cumprod(1 - betas, 0).to(device)
+    empty = torch.tensor(m.tokenize(vocab, ""), device=device)
+    rng = random.Random(args.seed)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+
+    start, step, last_save, losses = time.time(), 0, time.time(), []
+    deadline = start + args.minutes * 60
+    while time.time() < deadline:
+        images, ids = [], []
+        for _ in range(args.batch):
+            image, caption = shapes.sample(rng)
+            images.append(image)
+            ids.append(m.tokenize(vocab, caption) if rng.random() >= 0.1 else empty.tolist())  # CFG dropout
+        x0 = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
+        x0 = m.space_to_depth(x0)
+        ids = torch.tensor(ids, device=device)
+        t = torch.randint(0, 1000, (args.batch,), device=device)
+        noise = torch.randn_like(x0)
+        a = alphas_cumprod[t][:, None, None, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        warm = min(1.0, (step + 1) / 200)
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * warm
+        loss = F.mse_loss(unet(xt, t, text(ids)), noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        decay = min(0.999, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for ema, live in ((ema_text, text), (ema_unet, unet)):
+                for pe, pl in zip(ema.parameters(), live.parameters()):
+                    pe.mul_(decay).add_(pl.detach(), alpha=1 - decay)
+        losses.append(loss.item())
+        step += 1
+        if step % 100 == 0:
+            print(f"step {step:6d}  loss {np.mean(losses[-100:]):.4f}  {time.time() - start:7.0f} s", flush=True)
+        if time.time() - last_save > 180:
+            save(args.out, ema_text, ema_unet, table, step, args.width)
+            last_save = time.time()
+    save(args.out, ema_text, ema_unet, table, step, args.width)
+    print(f"done: {step} steps in {time.time() - start:.0f} s on {device}", flush=True)
+
+
+def save(path, text, unet, table, step, width):
+    torch.save({"text": text.state_dict(), "unet": unet.state_dict(), "table": table, "step": step, "width": width}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    main()
