@@ -77,7 +77,8 @@ public static class T2iCommand
         var prompt = a.RequiredText("--prompt");
         var info = ResolveModel(a.Text("--model"));
         var schedulerName = a.Text("--scheduler");
-        var scheduler = info.Traits!.IsLcm ? SchedulerKind.Lcm : SchedulerKind.EulerAncestral;
+        var defaults = info.Traits!.Defaults;
+        var scheduler = defaults.Scheduler;
         if (schedulerName is not null && !SchedulerFactory.TryParse(schedulerName, out scheduler))
         {
             throw new UsageException($"--scheduler '{schedulerName}' is not one of euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm.");
@@ -90,14 +91,14 @@ public static class T2iCommand
             var other => throw new UsageException($"--device must be auto, cuda or cpu, not '{other}'."),
         };
         var init = a.Text("--init") is { } initPath ? ReadImage(initPath, "--init") : null;
-        var width = a.Integer("--width", init?.Width ?? 512);
-        var height = a.Integer("--height", init?.Height ?? 512);
+        var width = a.Integer("--width", init?.Width ?? defaults.Width);
+        var height = a.Integer("--height", init?.Height ?? defaults.Height);
         var request = new GenerationRequest
         {
             Prompt = prompt,
             NegativePrompt = a.Text("--negative") ?? "",
-            Steps = a.Integer("--steps", info.Traits.IsLcm ? 4 : 20),
-            GuidanceScale = a.Number("--cfg", info.Traits.IsLcm ? 8 : 7),
+            Steps = a.Integer("--steps", defaults.Steps),
+            GuidanceScale = a.Number("--cfg", defaults.Guidance),
             Width = width,
             Height = height,
             Seed = a.UnsignedLong("--seed") ?? (ulong)Random.Shared.NextInt64(0, int.MaxValue),

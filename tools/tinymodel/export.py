@@ -102,7 +102,8 @@ def vae_graphs(out):
 def configs(out, state):
     write(os.path.join(out, "model_index.json"), {
         "_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.30.0",
-        "_t2istudio": {"name": "T2I Studio tiny", "trained_steps": state["step"], "native_size": 64}})
+        "_t2istudio": {"name": "T2I Studio tiny", "trained_steps": state["step"]},
+        "t2istudio_defaults": {"width": 64, "height": 64, "steps": 25, "guidance": 4.0, "scheduler": "ddim"}})
     write(os.path.join(out, "scheduler", "scheduler_config.json"), {
         "_class_name": "DDIMScheduler", "num_train_timesteps": 1000, "beta_schedule": "linear",
         "beta_start": 0.0001, "beta_end": 0.02, "prediction_type": "epsilon", "timestep_spacing": "trailing",

@@ -46,8 +46,7 @@ def main():
     ema_text, ema_unet = copy.deepcopy(text).eval(), copy.deepcopy(unet).eval()
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
 
-    betas = torch.linspace(1e-4, 0.02, 1000)
-    alphas_cumprod = torch.cumprod(1 - betas, 0).to(device)
+    alphas_cumprod = m.alphas_cumprod().to(device)
     empty = torch.tensor(m.tokenize(vocab, ""), device=device)
     rng = random.Random(args.seed)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -70,7 +69,10 @@ def main():
         warm = min(1.0, (step + 1) / 200)
         for group in optimizer.param_groups:
             group["lr"] = args.lr * warm
-        loss = F.mse_loss(unet(xt, t, text(ids)), noise)
+        # The net predicts x0 (see model.UNet); its loss is on x0, min-SNR weighted so low-noise steps still count.
+        snr = a / (1 - a)
+        weight = torch.clamp(snr, max=5.0) / 5.0 + 0.2
+        loss = (weight * (unet.predict_x0(xt, t, text(ids)) - x0) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -132,7 +132,8 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
                 return null;
             }
         }
-        var (scaleFactor, scaling) = ReadVaeConfig(folder);
+        var (scaleFactor, scaling, sampleSize) = ReadVaeConfig(folder);
+        var isLcm = unet.Input("timestep_cond") is not null;
         return new ModelTraits
         {
             Family = width switch { 768 => ModelFamily.StableDiffusion1, 1024 => ModelFamily.StableDiffusion2, _ => ModelFamily.Custom },
@@ -144,24 +145,51 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
             TimestepType = timestep.ElementType,
             TimestepIsScalar = timestep.Dimensions.Length == 0,
             IsFloat16 = sample.ElementType == TensorElementType.Float16,
-            IsLcm = unet.Input("timestep_cond") is not null,
+            IsLcm = isLcm,
             FixedUnetBatch = sample.Dimensions[0] > 0 ? (int)sample.Dimensions[0] : null,
             VaeEncoderOutput = encoderOutput,
+            Defaults = ReadDefaults(folder, sampleSize, isLcm),
         };
     }
 
-    private static (int ScaleFactor, double ScalingFactor) ReadVaeConfig(string folder)
+    private static ModelDefaults ReadDefaults(string folder, int sampleSize, bool isLcm)
+    {
+        var defaults = new ModelDefaults
+        {
+            Width = sampleSize,
+            Height = sampleSize,
+            Steps = isLcm ? 4 : 20,
+            Guidance = isLcm ? 8 : 7,
+            Scheduler = isLcm ? SchedulerKind.Lcm : SchedulerKind.EulerAncestral,
+        };
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "model_index.json")));
+        if (!json.RootElement.TryGetProperty("t2istudio_defaults", out var d) || d.ValueKind != JsonValueKind.Object)
+        {
+            return defaults;
+        }
+        return defaults with
+        {
+            Width = d.TryGetProperty("width", out var w) ? w.GetInt32() : defaults.Width,
+            Height = d.TryGetProperty("height", out var h) ? h.GetInt32() : defaults.Height,
+            Steps = d.TryGetProperty("steps", out var st) ? st.GetInt32() : defaults.Steps,
+            Guidance = d.TryGetProperty("guidance", out var g) ? g.GetDouble() : defaults.Guidance,
+            Scheduler = d.TryGetProperty("scheduler", out var sc) && SchedulerFactory.TryParse(sc.GetString() ?? "", out var kind) ? kind : defaults.Scheduler,
+        };
+    }
+
+    private static (int ScaleFactor, double ScalingFactor, int SampleSize) ReadVaeConfig(string folder)
     {
         var path = Path.Combine(folder, "vae_decoder", "config.json");
         if (!File.Exists(path))
         {
-            return (8, 0.18215);
+            return (8, 0.18215, 512);
         }
         using var json = JsonDocument.Parse(File.ReadAllText(path));
         var root = json.RootElement;
         var scaling = root.TryGetProperty("scaling_factor", out var s) ? s.GetDouble() : 0.18215;
         var factor = root.TryGetProperty("block_out_channels", out var blocks) ? 1 << (blocks.GetArrayLength() - 1) : 8;
-        return (factor, scaling);
+        var size = root.TryGetProperty("sample_size", out var sample) && sample.ValueKind == JsonValueKind.Number ? sample.GetInt32() : 512;
+        return (factor, scaling, size);
     }
 
     private static bool LooksLikeModel(string folder) =>

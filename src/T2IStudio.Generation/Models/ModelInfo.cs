@@ -55,11 +55,36 @@ public sealed record ModelTraits
     /// <summary>The VAE encoder's output (<c>latent_sample</c> or <c>latent_parameters</c>), or null without an encoder.</summary>
     public string? VaeEncoderOutput { get; init; }
 
+    /// <summary>Settings the model's authors recommend (model_index.json, VAE config), for UIs and the CLI.</summary>
+    public ModelDefaults Defaults { get; init; } = new();
+
     /// <summary>True for 9-channel (2×latent + 1) inpainting UNets.</summary>
     public bool IsInpainting => UnetInputChannels == 2 * LatentChannels + 1;
 
     /// <summary>True when image-to-image and inpainting are possible.</summary>
     public bool HasVaeEncoder => VaeEncoderOutput is not null;
+}
+
+/// <summary>
+/// Recommended generation settings: size from the VAE config's <c>sample_size</c>; steps, guidance and
+/// sampler from an optional <c>t2istudio_defaults</c> object in <c>model_index.json</c>.
+/// </summary>
+public sealed record ModelDefaults
+{
+    /// <summary>Native width in pixels.</summary>
+    public int Width { get; init; } = 512;
+
+    /// <summary>Native height in pixels.</summary>
+    public int Height { get; init; } = 512;
+
+    /// <summary>Recommended steps.</summary>
+    public int Steps { get; init; } = 20;
+
+    /// <summary>Recommended guidance scale.</summary>
+    public double Guidance { get; init; } = 7.0;
+
+    /// <summary>Recommended sampler.</summary>
+    public Schedulers.SchedulerKind Scheduler { get; init; } = Schedulers.SchedulerKind.EulerAncestral;
 }
 
 /// <summary>A model folder as the catalog lists it.</summary>

@@ -25,6 +25,19 @@ public sealed class CatalogTests
         Assert.Null(traits.FixedUnetBatch);
         Assert.Equal("latent_sample", traits.VaeEncoderOutput);
         Assert.Equal(PredictionType.Epsilon, info.Scheduler!.PredictionType);
+        Assert.Equal(new ModelDefaults(), traits.Defaults); // no sample_size, no t2istudio_defaults: SD's
+    }
+
+    [Fact]
+    public void Defaults_come_from_the_vae_config_and_model_index()
+    {
+        using var model = new FixtureModel();
+        File.WriteAllText(Path.Combine(model.Folder, "vae_decoder", "config.json"), """{"scaling_factor":0.5,"block_out_channels":[1,2,3],"sample_size":128}""");
+        File.WriteAllText(Path.Combine(model.Folder, "model_index.json"), """{"t2istudio_defaults":{"steps":30,"guidance":3.5,"scheduler":"dpm++2m-karras"}}""");
+        var traits = model.Info.Traits!;
+        Assert.Equal(4, traits.VaeScaleFactor);
+        Assert.Equal(0.5, traits.VaeScalingFactor);
+        Assert.Equal(new ModelDefaults { Width = 128, Height = 128, Steps = 30, Guidance = 3.5, Scheduler = SchedulerKind.DpmPlusPlus2MKarras }, traits.Defaults);
     }
 
     [Theory]
