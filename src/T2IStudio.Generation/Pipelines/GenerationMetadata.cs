@@ -78,7 +78,7 @@ public static class GenerationMetadata
     public static string ParametersText(StoredRequest stored, string? modelHash)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        var sampler = SchedulerFactory.Create(stored.Scheduler, SchedulerConfig.StableDiffusion1).Name;
+        var sampler = SchedulerFactory.DisplayName(stored.Scheduler);
         return new GenerationParameters
         {
             Prompt = stored.Prompt,

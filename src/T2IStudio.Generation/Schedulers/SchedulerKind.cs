@@ -41,6 +41,19 @@ public static class SchedulerFactory
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown scheduler."),
     };
 
+    /// <summary>A1111's sampler name for <paramref name="kind"/> (what PNG metadata and other tools use).</summary>
+    public static string DisplayName(SchedulerKind kind) => kind switch
+    {
+        SchedulerKind.EulerAncestral => "Euler a",
+        SchedulerKind.Euler => "Euler",
+        SchedulerKind.Ddim => "DDIM",
+        SchedulerKind.DpmPlusPlus2M => "DPM++ 2M",
+        SchedulerKind.DpmPlusPlus2MKarras => "DPM++ 2M Karras",
+        SchedulerKind.Plms => "PLMS",
+        SchedulerKind.Lcm => "LCM",
+        _ => kind.ToString(),
+    };
+
     /// <summary>Parses a user-facing name: the enum name, A1111's sampler name, or a short alias.</summary>
     public static bool TryParse(string name, out SchedulerKind kind)
     {

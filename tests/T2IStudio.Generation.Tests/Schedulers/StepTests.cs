@@ -191,3 +191,22 @@ public sealed class StepTests
         Assert.Equal(2 + euler.Sigmas[1], result[0], 4);
     }
 }
+
+public sealed class SchedulerNameTests
+{
+    [Theory]
+    [InlineData(SchedulerKind.EulerAncestral)]
+    [InlineData(SchedulerKind.Euler)]
+    [InlineData(SchedulerKind.Ddim)]
+    [InlineData(SchedulerKind.DpmPlusPlus2M)]
+    [InlineData(SchedulerKind.DpmPlusPlus2MKarras)]
+    [InlineData(SchedulerKind.Plms)]
+    [InlineData(SchedulerKind.Lcm)]
+    public void Display_names_match_each_scheduler_and_parse_back(SchedulerKind kind)
+    {
+        var name = SchedulerFactory.DisplayName(kind);
+        Assert.Equal(SchedulerFactory.Create(kind, SchedulerConfig.StableDiffusion1).Name, name);
+        Assert.True(SchedulerFactory.TryParse(name, out var parsed));
+        Assert.Equal(kind, parsed);
+    }
+}
