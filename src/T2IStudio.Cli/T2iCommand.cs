@@ -20,7 +20,8 @@ public static class T2iCommand
           t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
           t2i models [--root DIR]
           t2i inspect FILE.png
-          t2i eval [--model DIR|ID] [--sheet FILE.png] [--verbose]   (shapes models: held-out prompts, scored)
+          t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--sheet FILE.png] [--verbose]
+          t2i eval --ground-truth N     (validates the shape analyser on rendered scenes)
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
         """;
 
@@ -212,7 +213,7 @@ public static class T2iCommand
 
     private static async Task<int> EvalAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--device", "--ground-truth" }, new HashSet<string> { "--verbose" });
+        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--device", "--ground-truth", "--guidance", "--steps" }, new HashSet<string> { "--verbose" });
         if (a.Has("--ground-truth"))
         {
             return await ValidateAnalyzerAsync(a.Integer("--ground-truth", 1000), stdout);
@@ -224,6 +225,7 @@ public static class T2iCommand
             throw new UsageException($"--model '{info.Id}' has no evaluation.json (only the embedded shapes model carries one).");
         }
         var set = Generation.Evaluation.EvaluationSet.Load(setPath);
+        set = set with { Guidance = a.Number("--guidance", set.Guidance), Steps = a.Integer("--steps", set.Steps) };
         var device = a.Text("--device") == "cuda" ? DevicePreference.Cuda : a.Text("--device") == "auto" ? DevicePreference.Auto : DevicePreference.Cpu;
         using var model = LoadedModel.Load(info, new ExecutionDevice(device));
         var clock = System.Diagnostics.Stopwatch.StartNew();
