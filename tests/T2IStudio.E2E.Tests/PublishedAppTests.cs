@@ -20,6 +20,7 @@ public sealed partial class PublishedAppTests : IDisposable
         Assert.True(File.Exists(Path.Combine(appDir, "wwwroot", "app.css")));
         Assert.True(File.Exists(Path.Combine(appDir, "wwwroot", "favicon.svg")));
         Assert.False(File.Exists(Path.Combine(appDir, "appsettings.Development.json")), "development settings must not ship");
+        Assert.True(File.Exists(Path.Combine(appDir, "models", "t2istudio-tiny", "unet", "model.onnx")), "the embedded model ships beside the app");
 
         var start = new ProcessStartInfo("dotnet", ["T2IStudio.Web.dll"])
         {

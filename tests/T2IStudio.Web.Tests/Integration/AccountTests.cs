@@ -184,7 +184,7 @@ public sealed class FirstAccountTests : IDisposable
             // The engine card: test outputs carry no CUDA provider, so auto falls back to the CPU and says why.
             Assert.Contains("Generation engine", html, StringComparison.Ordinal);
             Assert.Contains("CUDA did not load, so generation runs on the CPU", html, StringComparison.Ordinal);
-            Assert.Contains("No models found", html, StringComparison.Ordinal);
+            Assert.Contains("t2istudio-tiny", html, StringComparison.Ordinal); // the embedded model, from models/
         }
         using (var second = _factory.CreateBrowserlikeClient())
         {
