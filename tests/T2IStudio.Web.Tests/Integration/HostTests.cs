@@ -71,7 +71,7 @@ public sealed class ConfigurationValidationTests
     {
         using var factory = new BadStorageFactory();
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
-        var validation = FindInner<OptionsValidationException>(error);
+        var validation = Flatten(error).OfType<OptionsValidationException>().FirstOrDefault();
         Assert.NotNull(validation);
         Assert.Contains("Storage:Root", validation.Message, StringComparison.Ordinal);
     }
@@ -103,22 +103,6 @@ public sealed class ConfigurationValidationTests
     private sealed class BadDeviceFactory : StudioAppFactory
     {
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Storage:Root"] = StorageRoot, ["Generation:Device"] = "tpu" };
-    }
-
-    private static T? FindInner<T>(Exception? error) where T : Exception
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            if (error is T match)
-            {
-                return match;
-            }
-            if (error is AggregateException aggregate)
-            {
-                return aggregate.InnerExceptions.Select(FindInner<T>).FirstOrDefault(e => e is not null);
-            }
-        }
-        return null;
     }
 
     private sealed class BadStorageFactory : StudioAppFactory
