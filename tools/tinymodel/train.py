@@ -33,6 +33,7 @@ def main():
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--vocab", default=os.path.join(HERE, "../../tests/T2IStudio.Generation.Tests/TestData/clip-tokenizer/vocab.json"))
     p.add_argument("--out", default="build/tinymodel/checkpoint.pt")
+    p.add_argument("--resume", help="continue from this checkpoint (its EMA weights seed both the live and EMA models)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -43,6 +44,13 @@ def main():
     text, unet = m.TextEncoder(table).to(device), m.UNet(base=args.width).to(device)
     params = list(text.parameters()) + list(unet.parameters())
     print(f"parameters: text {sum(p.numel() for p in text.parameters()):,}, unet {sum(p.numel() for p in unet.parameters()):,}", flush=True)
+    first_step = 0
+    if args.resume:
+        state = torch.load(args.resume, map_location=device)
+        text.load_state_dict(state["text"])
+        unet.load_state_dict(state["unet"])
+        first_step = state["step"]
+        print(f"resumed from step {first_step}", flush=True)
     ema_text, ema_unet = copy.deepcopy(text).eval(), copy.deepcopy(unet).eval()
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
 
@@ -51,7 +59,7 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
 
-    start, step, last_save, losses = time.time(), 0, time.time(), []
+    start, step, last_save, losses = time.time(), first_step, time.time(), []
     deadline = start + args.minutes * 60
     while time.time() < deadline:
         images, ids = [], []
@@ -66,7 +74,7 @@ def main():
         noise = torch.randn_like(x0)
         a = alphas_cumprod[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        warm = min(1.0, (step + 1) / 200)
+        warm = min(1.0, (step - first_step + 1) / 200)
         for group in optimizer.param_groups:
             group["lr"] = args.lr * warm
         # The net predicts x0 (see model.UNet); its loss is on x0, min-SNR weighted so low-noise steps still count.
@@ -90,7 +98,7 @@ def main():
             save(args.out, ema_text, ema_unet, table, step, args.width)
             last_save = time.time()
     save(args.out, ema_text, ema_unet, table, step, args.width)
-    print(f"done: {step} steps in {time.time() - start:.0f} s on {device}", flush=True)
+    print(f"done: {step} steps ({step - first_step} this run) in {time.time() - start:.0f} s on {device}", flush=True)
 
 
 def save(path, text, unet, table, step, width):
