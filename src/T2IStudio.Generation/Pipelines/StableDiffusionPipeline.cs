@@ -119,8 +119,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         var seeds = Enumerable.Range(0, batch).Select(k => request.Seed + (ulong)k).ToArray();
 
         var guided = request.GuidanceScale > 1 && !traits.IsLcm;
-        var cond = EncodeText(request.Prompt);
-        var uncond = guided ? EncodeText(request.NegativePrompt ?? "") : null;
+        var conditioning = Condition(EncodeText(request.Prompt), guided ? EncodeText(request.NegativePrompt ?? "") : null, batch, request.GuidanceScale);
 
         var scheduler = SchedulerFactory.Create(request.Scheduler, _model.Info.Scheduler!);
         scheduler.SetTimesteps(request.Steps);
@@ -161,7 +160,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var input = Scale(latents, scheduler.ModelInputScale(i));
-            var prediction = PredictNoise(input, new LatentBatch(batch, h, w), scheduler.Timesteps[i], cond, uncond, request.GuidanceScale, inpaint?.UnetExtraChannels, runOptions, cancellationToken);
+            var prediction = PredictNoise(input, new LatentBatch(batch, h, w), scheduler.Timesteps[i], conditioning, inpaint?.UnetExtraChannels, runOptions, cancellationToken);
             scheduler.Step(prediction, i, latents, stepNoise);
             inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
 
@@ -212,19 +211,45 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return scaled;
     }
 
+    /// <summary>
+    /// The UNet's text inputs for a whole run, built once: hidden states for every row of the UNet batch
+    /// ([uncond × batch, cond × batch] when guided) and, for LCM UNets, the guidance embedding per row.
+    /// </summary>
+    internal UnetConditioning Condition(float[] cond, float[]? uncond, int batch, double guidance)
+    {
+        var rows = uncond is null ? batch : 2 * batch;
+        var hidden = new float[rows * cond.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            (uncond is not null && r < batch ? uncond : cond).CopyTo(hidden, r * cond.Length);
+        }
+        float[]? timestepCond = null;
+        if (_model.Traits.IsLcm)
+        {
+            var info = _model.Unet.Inputs["timestep_cond"];
+            var dim = info.Dimensions.Length == 2 && info.Dimensions[1] > 0 ? info.Dimensions[1] : 256;
+            var embedding = LcmGuidanceEmbedding(guidance, dim);
+            timestepCond = new float[rows * dim];
+            for (var r = 0; r < rows; r++)
+            {
+                embedding.CopyTo(timestepCond, r * dim);
+            }
+        }
+        return new UnetConditioning(hidden, cond.Length, rows, uncond is not null, guidance, timestepCond);
+    }
+
     /// <summary>One guided noise prediction for a batch of latents.</summary>
-    internal float[] PredictNoise(float[] latents, LatentBatch shape, double timestep, float[] cond, float[]? uncond, double guidance, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
+    internal float[] PredictNoise(float[] latents, LatentBatch shape, double timestep, UnetConditioning conditioning, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
     {
         var traits = _model.Traits;
         var batch = shape.Batch;
         var perImage = latents.Length / batch;
         var plane = shape.Height * shape.Width;
-        var rows = uncond is null ? batch : 2 * batch;
+        var rows = conditioning.Rows;
 
-        // [uncond × batch, cond × batch]: both halves see the same latents.
+        // Every row sees the same latents: the uncond half and the cond half of a guided batch.
         var unetChannels = traits.UnetInputChannels;
         var sample = new float[rows * unetChannels * plane];
-        var hidden = new float[rows * cond.Length];
         for (var r = 0; r < rows; r++)
         {
             var k = r % batch;
@@ -234,11 +259,10 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
                 var extraPerImage = extraChannels.Length / batch;
                 extraChannels.AsSpan(k * extraPerImage, extraPerImage).CopyTo(sample.AsSpan(r * unetChannels * plane + perImage));
             }
-            (uncond is not null && r < batch ? uncond : cond).CopyTo(hidden, r * cond.Length);
         }
 
-        var output = RunUnet(sample, hidden, rows, timestep, cond.Length, shape, guidance, runOptions, cancellationToken);
-        if (uncond is null)
+        var output = RunUnet(sample, timestep, conditioning, shape, runOptions, cancellationToken);
+        if (!conditioning.Guided)
         {
             return output;
         }
@@ -247,33 +271,36 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         {
             var u = output[i];
             var c = output[batch * perImage + i];
-            guided[i] = (float)(u + guidance * (c - u));
+            guided[i] = (float)(u + conditioning.Guidance * (c - u));
         }
         return guided;
     }
 
-    private float[] RunUnet(float[] sample, float[] hidden, int rows, double timestep, int hiddenPerRow, LatentBatch shape, double guidance, RunOptions runOptions, CancellationToken cancellationToken)
+    private float[] RunUnet(float[] sample, double timestep, UnetConditioning conditioning, LatentBatch shape, RunOptions runOptions, CancellationToken cancellationToken)
     {
         var traits = _model.Traits;
+        var rows = conditioning.Rows;
         var chunk = traits.FixedUnetBatch ?? rows;
         long h = shape.Height, w = shape.Width;
         var inPerRow = traits.UnetInputChannels * shape.Height * shape.Width;
         var outPerRow = traits.LatentChannels * shape.Height * shape.Width;
+        var hiddenPerRow = conditioning.HiddenPerRow;
         var result = new float[rows * outPerRow];
         for (var first = 0; first < rows; first += chunk)
         {
             var n = Math.Min(chunk, rows - first);
             var inputs = new List<ComponentInput>
             {
-                ComponentInput.OfFloats("sample", sample.AsSpan(first * inPerRow, n * inPerRow).ToArray(), n, traits.UnetInputChannels, h, w),
+                ComponentInput.OfFloats("sample", Rows(sample, first, n, inPerRow), n, traits.UnetInputChannels, h, w),
                 traits.TimestepIsScalar
                     ? ComponentInput.OfFloats("timestep", [(float)timestep])
                     : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, n).ToArray(), n),
-                ComponentInput.OfFloats("encoder_hidden_states", hidden.AsSpan(first * hiddenPerRow, n * hiddenPerRow).ToArray(), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
+                ComponentInput.OfFloats("encoder_hidden_states", Rows(conditioning.Hidden, first, n, hiddenPerRow), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
             };
-            if (traits.IsLcm)
+            if (conditioning.TimestepCond is { } timestepCond)
             {
-                inputs.Add(GuidanceEmbedding(n, guidance));
+                var dim = timestepCond.Length / rows;
+                inputs.Add(ComponentInput.OfFloats("timestep_cond", Rows(timestepCond, first, n, dim), n, dim));
             }
             ComponentOutput output;
             try
@@ -289,19 +316,9 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return result;
     }
 
-    // diffusers' get_guidance_scale_embedding of (w − 1)·1000, for LCM UNets' timestep_cond.
-    private ComponentInput GuidanceEmbedding(int rows, double guidance)
-    {
-        var info = _model.Unet.Inputs["timestep_cond"];
-        var dim = info.Dimensions.Length == 2 && info.Dimensions[1] > 0 ? info.Dimensions[1] : 256;
-        var embedding = LcmGuidanceEmbedding(guidance, dim);
-        var values = new float[rows * dim];
-        for (var r = 0; r < rows; r++)
-        {
-            embedding.CopyTo(values, r * dim);
-        }
-        return ComponentInput.OfFloats("timestep_cond", values, rows, dim);
-    }
+    // Rows [first, first + count) of a row-major array; the array itself when that is all of it (no copy).
+    private static float[] Rows(float[] values, int first, int count, int perRow) =>
+        first == 0 && count * perRow == values.Length ? values : values.AsSpan(first * perRow, count * perRow).ToArray();
 
     /// <summary>The sinusoidal embedding of guidance scale <paramref name="guidance"/> (diffusers' LCM pipeline).</summary>
     public static float[] LcmGuidanceEmbedding(double guidance, int dim)
@@ -350,6 +367,9 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
 
     /// <summary>The latent tensor's batch and spatial size.</summary>
     internal readonly record struct LatentBatch(int Batch, int Height, int Width);
+
+    /// <summary>What the UNet is conditioned on for a whole run (see <see cref="Condition"/>).</summary>
+    internal sealed record UnetConditioning(float[] Hidden, int HiddenPerRow, int Rows, bool Guided, double Guidance, float[]? TimestepCond);
 
     private static float[] Scale(float[] values, double factor)
     {
