@@ -133,24 +133,24 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         var stepNoise = new GaussianNoise(request.Seed ^ StepNoiseSalt);
 
         float[]? imageLatents = null;
-        float[] latents;
         if (request.InitImage is { } init)
         {
             imageLatents = Repeat(EncodeImage(inpaint?.EncodeSource ?? init), batch);
             inpaint?.PrepareImageLatents(imageLatents);
         }
-        if (imageLatents is not null && start < scheduler.Timesteps.Count && !(inpaint?.FullDenoise ?? false))
+        float[] latents;
+        if (imageLatents is null || (inpaint?.FullDenoise ?? false))
         {
-            latents = new float[noise.Length];
-            scheduler.AddNoise(imageLatents, noise, start, latents);
+            latents = noise.Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
         }
-        else if (imageLatents is not null && start >= scheduler.Timesteps.Count)
+        else if (start == scheduler.Timesteps.Count)
         {
             latents = [.. imageLatents]; // strength 0: nothing to denoise
         }
         else
         {
-            latents = noise.Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
+            latents = new float[noise.Length];
+            scheduler.AddNoise(imageLatents, noise, start, latents);
         }
 
         var total = scheduler.Timesteps.Count - start;
