@@ -84,13 +84,7 @@ public static class T2iCommand
         {
             throw new UsageException($"--scheduler '{schedulerName}' is not one of euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm.");
         }
-        var device = a.Text("--device") switch
-        {
-            null or "auto" => DevicePreference.Auto,
-            "cuda" => DevicePreference.Cuda,
-            "cpu" => DevicePreference.Cpu,
-            var other => throw new UsageException($"--device must be auto, cuda or cpu, not '{other}'."),
-        };
+        var device = Device(a, DevicePreference.Auto);
         var init = a.Text("--init") is { } initPath ? ReadImage(initPath, "--init") : null;
         var width = a.Integer("--width", init?.Width ?? defaults.Width);
         var height = a.Integer("--height", init?.Height ?? defaults.Height);
@@ -214,6 +208,7 @@ public static class T2iCommand
     private static async Task<int> EvalAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--device", "--ground-truth", "--guidance", "--steps" }, new HashSet<string> { "--verbose" });
+        var device = Device(a, DevicePreference.Cpu);
         if (a.Has("--ground-truth"))
         {
             return await ValidateAnalyzerAsync(a.Integer("--ground-truth", 1000), stdout);
@@ -226,7 +221,6 @@ public static class T2iCommand
         }
         var set = Generation.Evaluation.EvaluationSet.Load(setPath);
         set = set with { Guidance = a.Number("--guidance", set.Guidance), Steps = a.Integer("--steps", set.Steps) };
-        var device = a.Text("--device") == "cuda" ? DevicePreference.Cuda : a.Text("--device") == "auto" ? DevicePreference.Auto : DevicePreference.Cpu;
         using var model = LoadedModel.Load(info, new ExecutionDevice(device));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = await Generation.Evaluation.ShapeEvaluation.RunAsync(model, set, null, cancellationToken);
@@ -270,6 +264,15 @@ public static class T2iCommand
         await stdout.WriteLineAsync($"mismatched captions ({count} scenes): {Rates(shifted)}");
         return 0;
     }
+
+    private static DevicePreference Device(Arguments a, DevicePreference fallback) => a.Text("--device") switch
+    {
+        null => fallback,
+        "auto" => DevicePreference.Auto,
+        "cuda" => DevicePreference.Cuda,
+        "cpu" => DevicePreference.Cpu,
+        var other => throw new UsageException($"--device must be auto, cuda or cpu, not '{other}'."),
+    };
 
     private static ModelInfo ResolveModel(string? model, bool requireAvailable = true)
     {

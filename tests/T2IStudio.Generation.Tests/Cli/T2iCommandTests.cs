@@ -104,6 +104,14 @@ public sealed class T2iCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Eval_refuses_an_unknown_device_like_generate_does()
+    {
+        var (code, _, stderr) = await Run("eval", "--model", _model.Folder, "--device", "tpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--device must be auto, cuda or cpu, not 'tpu'.", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_required_arguments_and_unknown_commands_exit_2_and_failures_exit_1()
     {
         Assert.Equal(2, (await Run("generate", "--model", _model.Folder, "--out", "x.png")).Code);
