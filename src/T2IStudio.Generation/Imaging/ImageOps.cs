@@ -1,6 +1,7 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using SixLabors.ImageSharp.Processing.Processors.Transforms;
 
 namespace T2IStudio.Generation.Imaging;
 
@@ -27,11 +28,7 @@ public static class ImageOps
         {
             return image;
         }
-        using var source = Image.LoadPixelData<Rgb24>(image.Pixels, image.Width, image.Height);
-        source.Mutate(c => c.Resize(width, height, KnownResamplers.Lanczos3));
-        var pixels = new byte[width * height * 3];
-        source.CopyPixelDataTo(pixels);
-        return new RgbImage(width, height, pixels);
+        return new RgbImage(width, height, Resample<Rgb24>(image.Pixels, image.Width, image.Height, width, height, 3, KnownResamplers.Lanczos3));
     }
 
     /// <summary>Resamples a mask (bilinear: soft edges stay soft).</summary>
@@ -42,11 +39,17 @@ public static class ImageOps
         {
             return mask;
         }
-        using var source = Image.LoadPixelData<L8>(mask.Values, mask.Width, mask.Height);
-        source.Mutate(c => c.Resize(width, height, KnownResamplers.Triangle));
-        var values = new byte[width * height];
-        source.CopyPixelDataTo(values);
-        return new GrayMask(width, height, values);
+        return new GrayMask(width, height, Resample<L8>(mask.Values, mask.Width, mask.Height, width, height, 1, KnownResamplers.Triangle));
+    }
+
+    private static byte[] Resample<TPixel>(byte[] data, int width, int height, int newWidth, int newHeight, int bytesPerPixel, IResampler resampler)
+        where TPixel : unmanaged, IPixel<TPixel>
+    {
+        using var source = Image.LoadPixelData<TPixel>(data, width, height);
+        source.Mutate(c => c.Resize(newWidth, newHeight, resampler));
+        var result = new byte[newWidth * newHeight * bytesPerPixel];
+        source.CopyPixelDataTo(result);
+        return result;
     }
 
     /// <summary>
