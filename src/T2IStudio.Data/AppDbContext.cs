@@ -10,6 +10,15 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>The role whose members see the Admin page.</summary>
     public const string AdminRole = "Admin";
 
+    /// <summary>Generation jobs.</summary>
+    public DbSet<Job> Jobs => Set<Job>();
+
+    /// <summary>Stored images.</summary>
+    public DbSet<GeneratedImage> Images => Set<GeneratedImage>();
+
+    /// <summary>Prompt history.</summary>
+    public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -13,5 +13,6 @@ internal sealed class AppUserConfiguration : IEntityTypeConfiguration<AppUser>
         builder.Property(u => u.CreatedAt)
             .HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
         builder.HasIndex(u => u.CreatedAt);
+        builder.Property(u => u.CreateSettingsJson).HasMaxLength(8000);
     }
 }

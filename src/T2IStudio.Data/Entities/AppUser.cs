@@ -16,4 +16,7 @@ public sealed class AppUser : IdentityUser
 
     /// <summary>The person's theme choice; <c>null</c> follows the operating system.</summary>
     public bool? PrefersDarkMode { get; set; }
+
+    /// <summary>The Create page's last parameters (JSON), so they are there next time, in any browser.</summary>
+    public string? CreateSettingsJson { get; set; }
 }

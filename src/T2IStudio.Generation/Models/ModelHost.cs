@@ -40,6 +40,7 @@ public sealed class ModelLease : IDisposable
 public sealed partial class ModelHost : IDisposable
 {
     private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Tokenization.ClipTokenizer>> _tokenizers = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly GenerationOptions _options;
     private readonly TimeProvider _time;
@@ -93,6 +94,29 @@ public sealed partial class ModelHost : IDisposable
             entry.Leases++;
             entry.LastUsed = _time.GetUtcNow();
             return new ModelLease(entry.Model, () => Release(entry));
+        }
+    }
+
+    /// <summary>
+    /// The tokenizer of model <paramref name="id"/>, read once from its folder without loading any ONNX session
+    /// (the prompt editor counts tokens as people type).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No such model.</exception>
+    public Tokenization.ClipTokenizer Tokenizer(string id)
+    {
+        var lazy = _tokenizers.GetOrAdd(id, key => new Lazy<Tokenization.ClipTokenizer>(() =>
+        {
+            var info = Catalog.Find(key) ?? throw new KeyNotFoundException($"There is no model '{key}'.");
+            return Tokenization.ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
+        }));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            _tokenizers.TryRemove(id, out _); // a model added later may still appear under this id
+            throw;
         }
     }
 

@@ -38,10 +38,21 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
     public int PreviewEvery { get; init; } = 5;
 
     /// <summary>Every reason <paramref name="request"/> cannot run on this model; empty when it can.</summary>
-    public IReadOnlyList<string> Validate(GenerationRequest request)
+    public IReadOnlyList<string> Validate(GenerationRequest request) => Validate(_model.Info, request);
+
+    /// <summary>
+    /// Every reason <paramref name="request"/> cannot run on <paramref name="model"/>, checked from the model's
+    /// files alone (nothing is loaded), so a queue can refuse a job before it waits for a worker.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(ModelInfo model, GenerationRequest request)
     {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(request);
-        var traits = _model.Traits;
+        if (!model.IsAvailable || model.Traits is null)
+        {
+            return [$"Model '{model.Id}' is not available: {model.Problem}"];
+        }
+        var traits = model.Traits;
         var errors = new List<string>();
         if (request.Prompt is null || request.Prompt.Length > MaxPromptLength)
         {
@@ -78,7 +89,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         {
             if (!traits.HasVaeEncoder)
             {
-                errors.Add($"Model '{_model.Info.Id}' has no VAE encoder, so it cannot start from an image.");
+                errors.Add($"Model '{model.Id}' has no VAE encoder, so it cannot start from an image.");
             }
             if (init.Width != request.Width || init.Height != request.Height)
             {
@@ -91,7 +102,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         }
         if (traits.IsInpainting && request.InitImage is null)
         {
-            errors.Add($"Model '{_model.Info.Id}' is an inpainting model: give it an image and a mask.");
+            errors.Add($"Model '{model.Id}' is an inpainting model: give it an image and a mask.");
         }
         return errors;
     }
