@@ -11,7 +11,8 @@ public static class DataServiceExtensions
 {
     /// <summary>
     /// Binds <see cref="StorageOptions"/> (validated at start), creates the storage folder and registers
-    /// an <see cref="IDbContextFactory{AppDbContext}"/> on SQLite with WAL, a busy timeout and <c>synchronous=FULL</c>.
+    /// an <see cref="IDbContextFactory{AppDbContext}"/> on SQLite with WAL, a busy timeout and <c>synchronous=FULL</c>;
+    /// migrations are applied as the host starts.
     /// </summary>
     public static IHostApplicationBuilder AddStudioData(this IHostApplicationBuilder builder)
     {
@@ -29,6 +30,8 @@ public static class DataServiceExtensions
             options.UseSqlite(StudioDatabase.ConnectionString(root))
                 .AddInterceptors(new SqlitePragmaInterceptor(storage.BusyTimeoutMs));
         });
+        // First hosted service: the schema is current before workers start and before requests arrive.
+        builder.Services.AddHostedService<DatabaseInitializer>();
         return builder;
     }
 

@@ -19,11 +19,16 @@ public static class StudioDatabase
     }.ToString();
 
     /// <summary>Switches the file to WAL and applies pending migrations. Call once before the app serves requests.</summary>
-    public static async Task InitializeDatabaseAsync(this IHost host, CancellationToken cancellationToken = default)
+    public static Task InitializeDatabaseAsync(this IHost host, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
-        var factory = host.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
-        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioDatabase).FullName!);
+        return InitializeAsync(host.Services, cancellationToken);
+    }
+
+    internal static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var factory = services.GetRequiredService<IDbContextFactory<AppDbContext>>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioDatabase).FullName!);
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
@@ -41,4 +46,16 @@ public static class StudioDatabase
             await db.Database.CloseConnectionAsync();
         }
     }
+}
+
+/// <summary>
+/// Prepares the database as the host starts, before any other hosted service (workers read the queue
+/// from it) and before the server takes requests.
+/// </summary>
+internal sealed class DatabaseInitializer(IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        StudioDatabase.InitializeAsync(services, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

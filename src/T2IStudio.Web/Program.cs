@@ -11,7 +11,6 @@ var app = builder.Build();
 app.UseStudioPipeline();
 app.MapStudioEndpoints();
 
-await app.InitializeDatabaseAsync();
 await app.RunAsync();
 
 /// <summary>The web host's entry point; public so tests can start it with WebApplicationFactory.</summary>

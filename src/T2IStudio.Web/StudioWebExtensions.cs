@@ -11,10 +11,16 @@ using MudBlazor;
 using MudBlazor.Services;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
 using T2IStudio.Web.Auth;
 using T2IStudio.Web.Components;
 using T2IStudio.Web.Endpoints;
+using T2IStudio.Web.Images;
+using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Preferences;
+using T2IStudio.Web.Prompts;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web;
 
@@ -83,6 +89,21 @@ public static class StudioWebExtensions
         services.AddDataProtection().SetApplicationName("T2IStudio");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>, DataProtectionKeyStore>();
 
+        services.AddSingleton<IAuthorizationHandler, OwnerAccessHandler>();
+        services.AddScoped<ResourceAccess>();
+
+        services.AddOptions<QueueOptions>()
+            .BindConfiguration(QueueOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<JobDispatcher>();
+        services.AddSingleton<GenerationEvents>();
+        services.AddSingleton<ImageStore>();
+        services.AddHostedService<GenerationWorker>();
+        services.AddScoped<GenerationService>();
+        services.AddScoped<PromptHistory>();
+        services.AddScoped<ImageLibrary>();
+
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();
         services.AddScoped<UserPreferences>();
@@ -124,6 +145,7 @@ public static class StudioWebExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
         app.MapHealthEndpoint();
+        app.MapImageEndpoints();
         return app;
     }
 }

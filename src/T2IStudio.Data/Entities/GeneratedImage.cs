@@ -1,7 +1,7 @@
 namespace T2IStudio.Data.Entities;
 
 /// <summary>A stored image: a PNG file keyed by a GUID, and everything needed to make it again.</summary>
-public sealed class GeneratedImage
+public sealed class GeneratedImage : IOwnedResource
 {
     /// <summary>The image's id.</summary>
     public Guid Id { get; set; }

@@ -20,7 +20,7 @@ public enum JobStatus
 }
 
 /// <summary>One generation request on its way through the queue; the durable record of what was asked.</summary>
-public sealed class Job
+public sealed class Job : IOwnedResource
 {
     /// <summary>The job's id, chosen by the server.</summary>
     public Guid Id { get; set; }

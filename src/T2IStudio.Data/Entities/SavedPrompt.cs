@@ -1,7 +1,7 @@
 namespace T2IStudio.Data.Entities;
 
 /// <summary>A prompt someone submitted, once per distinct text: their searchable prompt history.</summary>
-public sealed class SavedPrompt
+public sealed class SavedPrompt : IOwnedResource
 {
     /// <summary>The entry's id.</summary>
     public Guid Id { get; set; }

@@ -43,6 +43,24 @@ public sealed record StoredRequest
 
     /// <summary>The mask blur, when the run inpainted.</summary>
     public int? MaskBlur { get; init; }
+
+    /// <summary>Images in the run (a queued job); absent for one stored image.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>The text-to-image request this describes (seed and batch as stored).</summary>
+    public GenerationRequest ToRequest() => new()
+    {
+        Prompt = Prompt,
+        NegativePrompt = NegativePrompt,
+        Steps = Steps,
+        GuidanceScale = GuidanceScale,
+        Width = Width,
+        Height = Height,
+        Seed = Seed,
+        BatchSize = BatchSize ?? 1,
+        Scheduler = Scheduler,
+        Strength = Strength ?? 0.75,
+    };
 }
 
 /// <summary>Builds and reads the metadata written into every generated PNG.</summary>

@@ -1,0 +1,159 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
+
+namespace T2IStudio.Web.Images;
+
+/// <summary>What the gallery shows.</summary>
+/// <param name="Search">Words the prompt must contain (prefix match), or empty.</param>
+/// <param name="Model">Only this model, or null.</param>
+/// <param name="Since">Only images made at or after this instant, or null.</param>
+/// <param name="FavoritesOnly">Only starred images.</param>
+public sealed record GalleryFilter(string? Search = null, string? Model = null, DateTimeOffset? Since = null, bool FavoritesOnly = false);
+
+/// <summary>One tile of the gallery.</summary>
+/// <param name="Id">The image.</param>
+/// <param name="Prompt">Its prompt.</param>
+/// <param name="Model">Its model.</param>
+/// <param name="Width">Width.</param>
+/// <param name="Height">Height.</param>
+/// <param name="CreatedAt">When it was made.</param>
+/// <param name="IsFavorite">Starred.</param>
+public sealed record ImageTile(Guid Id, string Prompt, string Model, int Width, int Height, DateTimeOffset CreatedAt, bool IsFavorite);
+
+/// <summary>The signed-in person's images: search, pages, favourites and deletion, each checked against the caller.</summary>
+public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, GenerationEvents events)
+{
+    /// <summary>A page of tiles, newest first, and how many match in all.</summary>
+    public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return ([], 0);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = Filter(db, userId, filter);
+        var total = await query.CountAsync(cancellationToken);
+        var tiles = await query.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id)
+            .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
+            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite))
+            .ToListAsync(cancellationToken);
+        return (tiles, total);
+    }
+
+    /// <summary>The image next to <paramref name="id"/> in the filtered, newest-first order (older when <paramref name="older"/>).</summary>
+    public async Task<Guid?> NeighbourAsync(ClaimsPrincipal user, Guid id, GalleryFilter filter, bool older, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return null;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var current = await db.Images.AsNoTracking().Where(i => i.Id == id && i.OwnerId == userId).Select(i => new { i.CreatedAt }).SingleOrDefaultAsync(cancellationToken);
+        if (current is null)
+        {
+            return null;
+        }
+        var query = Filter(db, userId, filter).Where(i => i.Id != id);
+        return older
+            ? await query.Where(i => i.CreatedAt <= current.CreatedAt).OrderByDescending(i => i.CreatedAt).Select(i => (Guid?)i.Id).FirstOrDefaultAsync(cancellationToken)
+            : await query.Where(i => i.CreatedAt >= current.CreatedAt).OrderBy(i => i.CreatedAt).Select(i => (Guid?)i.Id).FirstOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>The models the person has images of, for the filter.</summary>
+    public async Task<IReadOnlyList<string>> ModelsAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Images.Where(i => i.OwnerId == userId).Select(i => i.Model).Distinct().OrderBy(m => m).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>One image with all its parameters, or null when it does not exist or is someone else's.</summary>
+    public async Task<GeneratedImage?> GetAsync(ClaimsPrincipal user, Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        return await access.AllowsAsync(user, image, ResourceOperations.Read) ? image : null;
+    }
+
+    /// <summary>Stars or unstars an image; false when it does not exist or is someone else's.</summary>
+    public async Task<bool> SetFavoriteAsync(ClaimsPrincipal user, Guid id, bool favorite, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Change))
+        {
+            return false;
+        }
+        image!.IsFavorite = favorite;
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Deletes the row, then its files; false when it does not exist or is someone else's.</summary>
+    public async Task<bool> DeleteAsync(ClaimsPrincipal user, Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Change))
+        {
+            return false;
+        }
+        db.Images.Remove(image!);
+        await db.SaveChangesAsync(cancellationToken);
+        // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
+        store.Delete(image!.FileKey);
+        events.Publish(new GalleryChanged(image.JobId, image.OwnerId));
+        return true;
+    }
+
+    private static IQueryable<GeneratedImage> Filter(AppDbContext db, string userId, GalleryFilter filter)
+    {
+        var query = FullTextQuery(filter.Search) is { } match
+            ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match})")
+            : db.Images;
+        query = query.AsNoTracking().Where(i => i.OwnerId == userId);
+        if (!string.IsNullOrEmpty(filter.Model))
+        {
+            query = query.Where(i => i.Model == filter.Model);
+        }
+        if (filter.Since is { } since)
+        {
+            query = query.Where(i => i.CreatedAt >= since);
+        }
+        if (filter.FavoritesOnly)
+        {
+            query = query.Where(i => i.IsFavorite);
+        }
+        return query;
+    }
+
+    /// <summary>
+    /// An FTS5 query that matches every word as a prefix; each word is quoted, so FTS5 operators typed by
+    /// a person (AND, NEAR, *, quotes, column filters) are plain text. Null when there are no words.
+    /// </summary>
+    internal static string? FullTextQuery(string? search)
+    {
+        if (string.IsNullOrWhiteSpace(search))
+        {
+            return null;
+        }
+        var words = NonWord().Split(search)
+            .Where(w => w.Length > 0)
+            .Take(16)
+            .ToList();
+        return words.Count == 0 ? null : string.Join(' ', words.Select(w => $"\"{w}\"*"));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"[^\p{L}\p{N}]+")]
+    private static partial System.Text.RegularExpressions.Regex NonWord();
+}

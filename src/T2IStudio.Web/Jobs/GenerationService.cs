@@ -1,0 +1,262 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Prompts;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>A text-to-image job as a page submits it.</summary>
+public sealed record JobRequest
+{
+    /// <summary>The model id.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>What to generate.</summary>
+    public required GenerationRequest Request { get; init; }
+
+    /// <summary>One key per press of Generate: submitting again with the same key returns the same job.</summary>
+    public string? IdempotencyKey { get; init; }
+}
+
+/// <summary>The outcome of a submit: the job's id, or every reason it was refused.</summary>
+/// <param name="JobId">The queued job, or null.</param>
+/// <param name="Errors">Why it was refused, in words for the person.</param>
+public sealed record SubmitResult(Guid? JobId, IReadOnlyList<string> Errors)
+{
+    /// <summary>True when a job is queued.</summary>
+    public bool Succeeded => JobId is not null;
+}
+
+/// <summary>What a cancel did.</summary>
+public enum CancelOutcome
+{
+    /// <summary>No such job for this person.</summary>
+    NotFound,
+
+    /// <summary>It was waiting and is now cancelled.</summary>
+    Canceled,
+
+    /// <summary>It is running and stops before its next step.</summary>
+    Stopping,
+
+    /// <summary>It had already finished.</summary>
+    AlreadyFinished,
+}
+
+/// <summary>A job as its owner sees it.</summary>
+/// <param name="Id">The job.</param>
+/// <param name="Status">Where it is.</param>
+/// <param name="Model">The model id.</param>
+/// <param name="Prompt">The prompt.</param>
+/// <param name="BatchSize">Images.</param>
+/// <param name="Width">Width.</param>
+/// <param name="Height">Height.</param>
+/// <param name="Step">Steps finished.</param>
+/// <param name="TotalSteps">Steps it takes.</param>
+/// <param name="CreatedAt">Submitted.</param>
+/// <param name="FinishedAt">Finished, if it has.</param>
+/// <param name="Error">Why it failed.</param>
+/// <param name="ImageIds">Its images, in batch order.</param>
+/// <param name="Standing">Its place in line or progress while waiting or running; null otherwise.</param>
+public sealed record JobView(Guid Id, JobStatus Status, string Model, string Prompt, int BatchSize, int Width, int Height,
+    int Step, int TotalSteps, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<Guid> ImageIds, QueueStanding? Standing);
+
+/// <summary>
+/// The front door of generation: validates a request against the model's files, enforces the per-person
+/// quota, writes the <see cref="Job"/> row and queues it, and answers right away; a worker does the rest.
+/// Every job id is checked against the caller: someone else's job reads as missing.
+/// </summary>
+public sealed partial class GenerationService(
+    IDbContextFactory<AppDbContext> dbFactory,
+    ModelHost models,
+    JobDispatcher dispatcher,
+    GenerationEvents events,
+    ResourceAccess access,
+    IOptions<QueueOptions> options,
+    TimeProvider time,
+    ILogger<GenerationService> logger)
+{
+    /// <summary>Checks and queues <paramref name="job"/> for <paramref name="user"/>.</summary>
+    public async Task<SubmitResult> SubmitAsync(ClaimsPrincipal user, JobRequest job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(job);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return Refused("Sign in to generate images.");
+        }
+        var errors = Validate(job);
+        if (errors.Count > 0)
+        {
+            return new SubmitResult(null, errors);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (job.IdempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
+        {
+            return new SubmitResult(existing, []);
+        }
+        var limit = options.Value.MaxQueuedPerUser;
+        var active = await db.Jobs.CountAsync(j => j.OwnerId == userId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running), cancellationToken);
+        if (active >= limit)
+        {
+            return Refused($"You have {active} jobs waiting or running, the most allowed is {limit}. Cancel one or wait for one to finish.");
+        }
+
+        var request = job.Request;
+        var now = time.GetUtcNow();
+        var prompt = await PromptHistory.RecordAsync(db, userId, request.Prompt, request.NegativePrompt ?? "", now, cancellationToken);
+        var stored = GenerationMetadata.Describe(request, job.Model, 0) with { BatchSize = request.BatchSize };
+        var row = new Job
+        {
+            Id = Guid.NewGuid(),
+            OwnerId = userId,
+            Status = JobStatus.Queued,
+            Model = job.Model,
+            Prompt = request.Prompt,
+            RequestJson = GenerationMetadata.ToJson(stored),
+            BatchSize = request.BatchSize,
+            TotalSteps = request.Steps,
+            Width = request.Width,
+            Height = request.Height,
+            IdempotencyKey = job.IdempotencyKey,
+            CreatedAt = now,
+            PromptId = prompt.Id,
+        };
+        db.Jobs.Add(row);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (job.IdempotencyKey is { } racedKey)
+        {
+            // A second click raced this one past the lookup; the unique key kept one job. Return it.
+            await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (await FindByKeyAsync(fresh, userId, racedKey, cancellationToken) is { } winner)
+            {
+                return new SubmitResult(winner, []);
+            }
+            throw;
+        }
+
+        dispatcher.Enqueue(row.Id, userId, ShapeOf(row, request.GuidanceScale));
+        events.Publish(new JobQueued(row.Id, userId));
+        LogQueued(row.Id, job.Model, request.Steps, request.BatchSize);
+        return new SubmitResult(row.Id, []);
+    }
+
+    /// <summary>Every reason <paramref name="job"/> cannot be queued; empty when it can.</summary>
+    public IReadOnlyList<string> Validate(JobRequest job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (string.IsNullOrWhiteSpace(job.Model) || models.Catalog.Find(job.Model) is not { } model)
+        {
+            return [$"There is no model '{job.Model}'."];
+        }
+        var errors = StableDiffusionPipeline.Validate(model, job.Request).ToList();
+        if (job.Request.InitImage is not null)
+        {
+            errors.Add("This queue takes text-to-image jobs; use Inpaint to start from an image.");
+        }
+        if (job.IdempotencyKey is { Length: > 64 })
+        {
+            errors.Add("The request key is too long.");
+        }
+        return errors;
+    }
+
+    /// <summary>Cancels a waiting job, or asks a running one to stop before its next step.</summary>
+    public async Task<CancelOutcome> CancelAsync(ClaimsPrincipal user, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+            if (!await access.AllowsAsync(user, job, ResourceOperations.Change))
+            {
+                return CancelOutcome.NotFound;
+            }
+            switch (job!.Status)
+            {
+                case JobStatus.Running:
+                    return dispatcher.CancelRunning(jobId) ? CancelOutcome.Stopping : CancelOutcome.AlreadyFinished;
+                case JobStatus.Queued:
+                    dispatcher.RemoveWaiting(jobId);
+                    job.Status = JobStatus.Canceled;
+                    job.FinishedAt = time.GetUtcNow();
+                    job.ConcurrencyStamp = Guid.NewGuid();
+                    try
+                    {
+                        await db.SaveChangesAsync(cancellationToken);
+                        events.Publish(new JobCanceled(jobId, job.OwnerId));
+                        return CancelOutcome.Canceled;
+                    }
+                    catch (DbUpdateConcurrencyException)
+                    {
+                        // A worker picked it up meanwhile: read it again and stop the run instead.
+                        db.ChangeTracker.Clear();
+                        continue;
+                    }
+                default:
+                    return CancelOutcome.AlreadyFinished;
+            }
+        }
+        return CancelOutcome.AlreadyFinished;
+    }
+
+    /// <summary>One job of the signed-in person, or null when it does not exist or is someone else's.</summary>
+    public async Task<JobView?> GetJobAsync(ClaimsPrincipal user, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.AsNoTracking().Include(j => j.Images).SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        return await access.AllowsAsync(user, job, ResourceOperations.Read) ? View(job!) : null;
+    }
+
+    /// <summary>The person's waiting and running jobs, then their most recent finished ones; newest first.</summary>
+    public async Task<IReadOnlyList<JobView>> ListJobsAsync(ClaimsPrincipal user, int recentFinished = 10, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var mine = db.Jobs.AsNoTracking().Include(j => j.Images).Where(j => j.OwnerId == userId);
+        var active = await mine.Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
+            .OrderByDescending(j => j.CreatedAt).ToListAsync(cancellationToken);
+        var finished = await mine.Where(j => j.Status != JobStatus.Queued && j.Status != JobStatus.Running)
+            .OrderByDescending(j => j.CreatedAt).Take(recentFinished).ToListAsync(cancellationToken);
+        return [.. active.Concat(finished).Select(View)];
+    }
+
+    /// <summary>Where a job stands right now (position, progress, estimate), from memory; null when it is not in line.</summary>
+    public QueueStanding? StandingOf(Guid jobId) => dispatcher.StandingOf(jobId);
+
+    /// <summary>The estimate inputs of a stored job.</summary>
+    public static JobShape ShapeOf(Job job, double guidance)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new JobShape(job.Model, job.TotalSteps, job.Width, job.Height, job.BatchSize, guidance > 1);
+    }
+
+    private JobView View(Job job)
+    {
+        var standing = job.IsFinished ? null : dispatcher.StandingOf(job.Id);
+        var step = job.Status == JobStatus.Completed ? job.TotalSteps : standing?.Step ?? job.Step;
+        return new(job.Id, job.Status, job.Model, job.Prompt, job.BatchSize, job.Width, job.Height, step, job.TotalSteps,
+            job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing);
+    }
+
+    private static async Task<Guid?> FindByKeyAsync(AppDbContext db, string userId, string key, CancellationToken cancellationToken) =>
+        await db.Jobs.Where(j => j.OwnerId == userId && j.IdempotencyKey == key).Select(j => (Guid?)j.Id).SingleOrDefaultAsync(cancellationToken);
+
+    private static SubmitResult Refused(string error) => new(null, [error]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queued job {JobId}: {Model}, {Steps} steps × {Batch}")]
+    private partial void LogQueued(Guid jobId, string model, int steps, int batch);
+}

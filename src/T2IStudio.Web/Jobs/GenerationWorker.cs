@@ -1,0 +1,257 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Imaging;
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>
+/// The worker of this process's device: recovers the queue at start, then runs one job at a time in the
+/// dispatcher's fair order. A failing job is marked failed with its reason and the worker goes on.
+/// </summary>
+public sealed partial class GenerationWorker(
+    IDbContextFactory<AppDbContext> dbFactory,
+    ModelHost models,
+    JobDispatcher dispatcher,
+    GenerationEvents events,
+    ImageStore store,
+    IOptions<QueueOptions> options,
+    TimeProvider time,
+    ILogger<GenerationWorker> logger) : BackgroundService
+{
+    /// <summary>The message a job gets when the server stopped under it twice.</summary>
+    public const string InterruptedError = "Interrupted: the server stopped while this job ran, twice. Submit it again.";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.RunWorker)
+        {
+            return;
+        }
+        await RecoverAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Guid jobId;
+            try
+            {
+                (jobId, _) = await dispatcher.NextAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            try
+            {
+                await RunAsync(jobId, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // RunAsync records a job's own failures; this is the database itself failing. Keep serving.
+                LogWorkerError(ex, jobId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts the database's queue back in memory: a job left running by a crash runs once more (then fails as
+    /// interrupted), waiting jobs rejoin the line in submit order, files without rows are removed.
+    /// </summary>
+    internal async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        foreach (var job in await db.Jobs.Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken))
+        {
+            if (job.Attempts >= 2)
+            {
+                job.Status = JobStatus.Failed;
+                job.Error = InterruptedError;
+                job.FinishedAt = now;
+            }
+            else
+            {
+                job.Status = JobStatus.Queued;
+            }
+            job.Step = 0;
+            job.ConcurrencyStamp = Guid.NewGuid();
+            LogRecovered(job.Id, job.Status);
+        }
+        await db.SaveChangesAsync(cancellationToken);
+
+        var waiting = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.CreatedAt).ToListAsync(cancellationToken);
+        foreach (var job in waiting)
+        {
+            var guidance = GenerationMetadata.ReadStoredRequest(job.RequestJson)?.GuidanceScale ?? 0;
+            dispatcher.Enqueue(job.Id, job.OwnerId, GenerationService.ShapeOf(job, guidance));
+        }
+
+        var referenced = await db.Images.Select(i => i.FileKey).ToListAsync(cancellationToken);
+        var masks = await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken);
+        store.SweepOrphans(referenced.Concat(masks).ToHashSet());
+    }
+
+    private async Task RunAsync(Guid jobId, CancellationToken stoppingToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, CancellationToken.None);
+        if (job is not { Status: JobStatus.Queued })
+        {
+            return; // cancelled while it waited
+        }
+        var stored = GenerationMetadata.ReadStoredRequest(job.RequestJson);
+        if (stored is null)
+        {
+            await FinishAsync(db, job, JobStatus.Failed, "The stored request could not be read.");
+            return;
+        }
+        var request = stored.ToRequest();
+        var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, request.GuidanceScale), stoppingToken);
+        var completed = false;
+        try
+        {
+            job.Status = JobStatus.Running;
+            job.Attempts++;
+            job.StartedAt = time.GetUtcNow();
+            job.Step = 0;
+            job.ConcurrencyStamp = Guid.NewGuid();
+            try
+            {
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                return; // its owner cancelled it between the lookup and the start
+            }
+            events.Publish(new JobStarted(job.Id, job.OwnerId));
+
+            var imageIds = await GenerateAndStoreAsync(db, job, request, running);
+            completed = true;
+            events.Publish(new JobCompleted(job.Id, job.OwnerId, imageIds));
+            events.Publish(new GalleryChanged(job.Id, job.OwnerId));
+        }
+        catch (OperationCanceledException) when (running.CancelRequested)
+        {
+            await FinishAsync(db, job, JobStatus.Canceled, null);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // A planned stop is not the job's fault: back in line, this attempt not counted.
+            job.Status = JobStatus.Queued;
+            job.Attempts = Math.Max(0, job.Attempts - 1);
+            job.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or OnnxRuntimeException or IOException or InvalidDataException)
+        {
+            LogJobFailed(ex, job.Id);
+            await FinishAsync(db, job, JobStatus.Failed, Describe(ex));
+        }
+        finally
+        {
+            dispatcher.EndRunning(running, completed);
+        }
+    }
+
+    private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, GenerationRequest request, RunningJob running)
+    {
+        using var lease = models.Acquire(job.Model);
+        var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 1 };
+        var progress = new InlineProgress<GenerationProgress>(p =>
+        {
+            running.Step = p.Step;
+            Func<byte[]?>? preview = p.Preview is { } image ? () => WebImages.PreviewJpeg(image) : null;
+            events.PublishProgress(job.Id, job.OwnerId, p.Step, p.TotalSteps, preview);
+        });
+        var result = await pipeline.GenerateAsync(request, progress, running.Token);
+
+        var files = new List<Guid>();
+        try
+        {
+            var now = time.GetUtcNow();
+            for (var k = 0; k < result.Images.Count; k++)
+            {
+                var described = GenerationMetadata.Describe(request, job.Model, k);
+                var png = GenerationMetadata.EncodePng(result.Images[k], described, lease.Model.ModelHash);
+                var file = await store.WriteAsync(result.Images[k], png, CancellationToken.None);
+                files.Add(file.Key);
+                db.Images.Add(new GeneratedImage
+                {
+                    Id = Guid.NewGuid(),
+                    OwnerId = job.OwnerId,
+                    JobId = job.Id,
+                    BatchIndex = k,
+                    Seed = result.Seeds[k],
+                    Model = job.Model,
+                    ModelHash = lease.Model.ModelHash,
+                    Prompt = request.Prompt,
+                    NegativePrompt = request.NegativePrompt ?? "",
+                    Width = result.Images[k].Width,
+                    Height = result.Images[k].Height,
+                    Parameters = GenerationMetadata.ParametersText(described, lease.Model.ModelHash),
+                    RequestJson = GenerationMetadata.ToJson(described),
+                    FileKey = file.Key,
+                    Sha256 = file.Sha256,
+                    SizeBytes = file.SizeBytes,
+                    CreatedAt = now.AddTicks(k), // batch order survives "newest first"
+                });
+            }
+            job.Status = JobStatus.Completed;
+            job.Step = job.TotalSteps;
+            job.FinishedAt = time.GetUtcNow();
+            job.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(CancellationToken.None); // rows only after every file is durable
+        }
+        catch
+        {
+            foreach (var key in files)
+            {
+                store.Delete(key);
+            }
+            throw;
+        }
+        return [.. db.ChangeTracker.Entries<GeneratedImage>().Select(e => e.Entity).OrderBy(i => i.BatchIndex).Select(i => i.Id)];
+    }
+
+    private async Task FinishAsync(AppDbContext db, Job job, JobStatus status, string? error)
+    {
+        // Forget half-added image rows of a failed attempt; the job row itself is still tracked.
+        foreach (var entry in db.ChangeTracker.Entries<GeneratedImage>().Where(e => e.State == EntityState.Added).ToList())
+        {
+            entry.State = EntityState.Detached;
+        }
+        job.Status = status;
+        job.Error = error;
+        job.FinishedAt = time.GetUtcNow();
+        job.ConcurrencyStamp = Guid.NewGuid();
+        await db.SaveChangesAsync(CancellationToken.None);
+        events.Publish(status == JobStatus.Canceled ? new JobCanceled(job.Id, job.OwnerId) : new JobFailed(job.Id, job.OwnerId, error ?? "Failed."));
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        ArgumentException => ex.Message.Replace(" (Parameter 'request')", "", StringComparison.Ordinal),
+        KeyNotFoundException or InvalidOperationException => ex.Message,
+        OnnxRuntimeException => $"The model failed to run: {ex.Message}",
+        _ => $"The image could not be stored: {ex.Message}",
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
+    private partial void LogJobFailed(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The worker could not record job {JobId}")]
+    private partial void LogWorkerError(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was running when the server stopped; now {Status}")]
+    private partial void LogRecovered(Guid jobId, JobStatus status);
+
+    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

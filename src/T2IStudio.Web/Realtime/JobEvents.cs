@@ -1,0 +1,32 @@
+namespace T2IStudio.Web.Realtime;
+
+/// <summary>Something happened to a job; delivered only to the job's owner.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="OwnerId">Its owner.</param>
+public abstract record JobEvent(Guid JobId, string OwnerId);
+
+/// <summary>The job is waiting in the queue.</summary>
+public sealed record JobQueued(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);
+
+/// <summary>A worker started the job.</summary>
+public sealed record JobStarted(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);
+
+/// <summary>Steps finished, with a small JPEG preview at most four times a second.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="OwnerId">Its owner.</param>
+/// <param name="Step">Steps finished.</param>
+/// <param name="TotalSteps">Steps in the run.</param>
+/// <param name="PreviewJpeg">A JPEG of the first image as it forms (≤ 64 KB), or null this time.</param>
+public sealed record JobProgress(Guid JobId, string OwnerId, int Step, int TotalSteps, byte[]? PreviewJpeg) : JobEvent(JobId, OwnerId);
+
+/// <summary>The job's images are stored.</summary>
+public sealed record JobCompleted(Guid JobId, string OwnerId, IReadOnlyList<Guid> ImageIds) : JobEvent(JobId, OwnerId);
+
+/// <summary>The job failed; <paramref name="Error"/> says why, for its owner.</summary>
+public sealed record JobFailed(Guid JobId, string OwnerId, string Error) : JobEvent(JobId, OwnerId);
+
+/// <summary>The job was cancelled.</summary>
+public sealed record JobCanceled(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);
+
+/// <summary>Images were added to or removed from the owner's gallery.</summary>
+public sealed record GalleryChanged(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);

@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using T2IStudio.Data;
+using T2IStudio.Generation.Imaging;
+
+namespace T2IStudio.Web.Storage;
+
+/// <summary>A stored PNG: its key, SHA-256 (hex) and size.</summary>
+/// <param name="Key">The file key.</param>
+/// <param name="Sha256">SHA-256 of the bytes, lower-case hex.</param>
+/// <param name="SizeBytes">Length of the PNG.</param>
+public sealed record StoredFile(Guid Key, string Sha256, long SizeBytes);
+
+/// <summary>
+/// Image files under <c>Storage:Root/images</c>, keyed by GUID (never by a name a user chose). A file is
+/// written to a temporary name, flushed to disk and renamed, so a row committed after it always finds a
+/// whole file; a thumbnail is made once, at the same time.
+/// </summary>
+public sealed partial class ImageStore
+{
+    private const string TempSuffix = ".tmp";
+    private readonly string _root;
+    private readonly ILogger<ImageStore> _logger;
+
+    /// <summary>Creates the store under the configured storage root.</summary>
+    public ImageStore(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<ImageStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environment);
+        _root = Path.Combine(DataServiceExtensions.ResolveRoot(options.Value.Root, environment.ContentRootPath), "images");
+        _logger = logger;
+    }
+
+    /// <summary>The PNG of <paramref name="key"/>.</summary>
+    public string PathOf(Guid key) => Path.Combine(_root, Shard(key), key.ToString("N") + ".png");
+
+    /// <summary>The thumbnail of <paramref name="key"/>.</summary>
+    public string ThumbnailPathOf(Guid key) => Path.Combine(_root, Shard(key), key.ToString("N") + ".thumb.webp");
+
+    /// <summary>Writes <paramref name="png"/> and a thumbnail of <paramref name="image"/> durably under a new key.</summary>
+    public async Task<StoredFile> WriteAsync(RgbImage image, byte[] png, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(png);
+        var key = Guid.NewGuid();
+        await WriteDurablyAsync(ThumbnailPathOf(key), WebImages.ThumbnailWebp(image), cancellationToken);
+        await WriteDurablyAsync(PathOf(key), png, cancellationToken);
+        return new StoredFile(key, Convert.ToHexStringLower(SHA256.HashData(png)), png.Length);
+    }
+
+    /// <summary>Removes the files of <paramref name="key"/>; missing files are fine.</summary>
+    public void Delete(Guid key)
+    {
+        File.Delete(PathOf(key));
+        File.Delete(ThumbnailPathOf(key));
+    }
+
+    /// <summary>
+    /// Deletes files no row refers to (a crash between file and row) and unfinished temporary files.
+    /// Run at start, before any worker writes.
+    /// </summary>
+    /// <returns>How many files were removed.</returns>
+    public int SweepOrphans(IReadOnlySet<Guid> referenced)
+    {
+        ArgumentNullException.ThrowIfNull(referenced);
+        if (!Directory.Exists(_root))
+        {
+            return 0;
+        }
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(path);
+            var keyText = name.Split('.')[0];
+            var orphan = name.EndsWith(TempSuffix, StringComparison.Ordinal)
+                || !Guid.TryParseExact(keyText, "N", out var key)
+                || !referenced.Contains(key);
+            if (orphan)
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+        if (removed > 0)
+        {
+            LogSwept(removed);
+        }
+        return removed;
+    }
+
+    private static string Shard(Guid key) => key.ToString("N")[..2];
+
+    private static async Task WriteDurablyAsync(string path, byte[] bytes, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + "." + Guid.NewGuid().ToString("N")[..8] + TempSuffix;
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            {
+                await stream.WriteAsync(bytes, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: false);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} orphan image file(s)")]
+    private partial void LogSwept(int count);
+}
