@@ -14,11 +14,22 @@ namespace T2IStudio.Web.Tests.Infrastructure;
 /// </summary>
 public class StudioAppFactory : WebApplicationFactory<Program>
 {
-    /// <summary>The storage root of this instance; deleted on dispose.</summary>
-    public string StorageRoot { get; } = Directory.CreateTempSubdirectory("t2i-test-").FullName;
+    private readonly bool _ownsStorage;
+    private readonly IDictionary<string, string?> _settings;
+
+    /// <summary>A fresh app; <paramref name="storageRoot"/> reuses another instance's files (a restart).</summary>
+    public StudioAppFactory(string? storageRoot = null, IDictionary<string, string?>? settings = null)
+    {
+        _ownsStorage = storageRoot is null;
+        StorageRoot = storageRoot ?? Directory.CreateTempSubdirectory("t2i-test-").FullName;
+        _settings = settings ?? new Dictionary<string, string?>();
+    }
+
+    /// <summary>The storage root of this instance; deleted on dispose when this instance made it.</summary>
+    public string StorageRoot { get; }
 
     /// <summary>Extra configuration applied over appsettings.json.</summary>
-    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Storage:Root"] = StorageRoot };
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>(_settings) { ["Storage:Root"] = StorageRoot };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -42,10 +53,17 @@ public class StudioAppFactory : WebApplicationFactory<Program>
         return user;
     }
 
+    /// <summary>A principal for <paramref name="user"/>, as a circuit sees it.</summary>
+    public static System.Security.Claims.ClaimsPrincipal PrincipalOf(AppUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new(new System.Security.Claims.ClaimsIdentity([new(System.Security.Claims.ClaimTypes.NameIdentifier, user.Id)], "test"));
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
+        if (disposing && _ownsStorage)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try

@@ -19,16 +19,11 @@ public sealed class RestartTests
         }
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(first.StorageRoot, "keys"), "key-*.xml"));
 
-        using var second = new SharedStorageFactory(first.StorageRoot);
+        using var second = new StudioAppFactory(first.StorageRoot);
         using var restarted = second.CreateClient(new() { AllowAutoRedirect = false, HandleCookies = false });
         using var request = new HttpRequestMessage(HttpMethod.Get, "/gallery");
         request.Headers.Add("Cookie", cookie);
         var response = await restarted.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
-
-    private sealed class SharedStorageFactory(string storageRoot) : StudioAppFactory
-    {
-        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Storage:Root"] = storageRoot };
     }
 }

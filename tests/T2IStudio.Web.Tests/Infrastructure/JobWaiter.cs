@@ -1,0 +1,82 @@
+using Microsoft.Extensions.DependencyInjection;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Tests.Infrastructure;
+
+/// <summary>Collects a user's job events and waits for a particular one (with a generous safety deadline, not a timing assertion).</summary>
+public sealed class JobWaiter : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
+    private readonly List<JobEvent> _events = [];
+    private readonly List<(Func<JobEvent, bool> Match, TaskCompletionSource<JobEvent> Done)> _waits = [];
+    private readonly IDisposable _subscription;
+
+    public JobWaiter(IServiceProvider services, string userId)
+    {
+        _subscription = services.GetRequiredService<GenerationEvents>().Subscribe(userId, e =>
+        {
+            lock (_events)
+            {
+                _events.Add(e);
+                foreach (var wait in _waits.Where(w => w.Match(e)).ToList())
+                {
+                    wait.Done.TrySetResult(e);
+                    _waits.Remove(wait);
+                }
+            }
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>Every event so far, in arrival order.</summary>
+    public IReadOnlyList<JobEvent> Events
+    {
+        get
+        {
+            lock (_events)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    /// <summary>The first event (past or future) of <paramref name="jobId"/> of type <typeparamref name="T"/>.</summary>
+    public async Task<T> WaitForAsync<T>(Guid jobId, Func<T, bool>? where = null) where T : JobEvent
+    {
+        bool Match(JobEvent e) => e is T typed && e.JobId == jobId && (where?.Invoke(typed) ?? true);
+        TaskCompletionSource<JobEvent> done;
+        lock (_events)
+        {
+            if (_events.FirstOrDefault(Match) is { } seen)
+            {
+                return (T)seen;
+            }
+            done = new TaskCompletionSource<JobEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Add((Match, done));
+        }
+        return (T)await done.Task.WaitAsync(Deadline);
+    }
+
+    /// <summary>Polls the job rows until <paramref name="done"/> holds (for hosts whose events started before a subscriber could).</summary>
+    public static async Task WaitForRowsAsync(IServiceProvider services, Func<IReadOnlyList<T2IStudio.Data.Entities.Job>, bool> done)
+    {
+        var factory = services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<T2IStudio.Data.AppDbContext>>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            await using var db = await factory.CreateDbContextAsync();
+            var jobs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.Jobs);
+            if (done(jobs))
+            {
+                return;
+            }
+            if (clock.Elapsed > Deadline)
+            {
+                throw new TimeoutException("Jobs never reached the expected state: " + string.Join(", ", jobs.Select(j => $"{j.Id}={j.Status}/{j.Attempts}/{j.Error}")));
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public void Dispose() => _subscription.Dispose();
+}
