@@ -138,7 +138,19 @@ public sealed class JobDispatcher : IDisposable
     private TimeSpan? Remaining(RunningJob running) => Estimate(running.Shape, running.Shape.Steps - running.Step);
 
     private TimeSpan? Estimate(JobShape shape, int steps) =>
-        _secondsPerWork.TryGetValue(shape.Model, out var rate) ? TimeSpan.FromSeconds(rate * shape.WorkPerStep * Math.Max(0, steps)) : null;
+        RateOf(shape.Model) is { } rate ? TimeSpan.FromSeconds(rate * shape.WorkPerStep * Math.Max(0, steps)) : null;
+
+    /// <summary>Seconds per unit of work on <paramref name="model"/>: from finished runs, else from a run in progress.</summary>
+    private double? RateOf(string model)
+    {
+        if (_secondsPerWork.TryGetValue(model, out var rate))
+        {
+            return rate;
+        }
+        // The first run of a model after start: its own pace so far is the best guess (after a couple of steps).
+        var running = _running.Values.FirstOrDefault(r => r.Shape.Model == model && r.Step >= 2);
+        return running is null ? null : running.Elapsed.TotalSeconds / (running.Step * running.Shape.WorkPerStep);
+    }
 }
 
 /// <summary>A job a worker is running now.</summary>

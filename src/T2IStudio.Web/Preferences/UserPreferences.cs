@@ -20,4 +20,22 @@ public sealed class UserPreferences(IDbContextFactory<AppDbContext> dbFactory)
         await db.Users.Where(u => u.Id == userId)
             .ExecuteUpdateAsync(s => s.SetProperty(u => u.PrefersDarkMode, darkMode), cancellationToken);
     }
+
+    /// <summary>The Create page's remembered parameters (defaults when never saved).</summary>
+    public async Task<CreateSettings> GetCreateSettingsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var json = await db.Users.Where(u => u.Id == userId).Select(u => u.CreateSettingsJson).SingleOrDefaultAsync(cancellationToken);
+        return CreateSettings.FromJson(json);
+    }
+
+    /// <summary>Remembers the Create page's parameters.</summary>
+    public async Task SetCreateSettingsAsync(string userId, CreateSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var json = settings.ToJson();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.Users.Where(u => u.Id == userId)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.CreateSettingsJson, json), cancellationToken);
+    }
 }

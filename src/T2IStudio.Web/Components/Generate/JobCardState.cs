@@ -1,0 +1,98 @@
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Jobs;
+
+namespace T2IStudio.Web.Components.Generate;
+
+/// <summary>A job as the queue panel shows it; the page updates it from events.</summary>
+public sealed class JobCardState
+{
+    /// <summary>The job.</summary>
+    public required Guid Id { get; init; }
+
+    /// <summary>Its prompt.</summary>
+    public required string Prompt { get; init; }
+
+    /// <summary>Images it makes.</summary>
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>Its size, as "W×H".</summary>
+    public string Size { get; init; } = "";
+
+    /// <summary>Where it is.</summary>
+    public JobStatus Status { get; set; }
+
+    /// <summary>Steps finished.</summary>
+    public int Step { get; set; }
+
+    /// <summary>Steps it takes.</summary>
+    public int TotalSteps { get; set; }
+
+    /// <summary>Jobs ahead of it while it waits.</summary>
+    public int? Position { get; set; }
+
+    /// <summary>Estimated time to done.</summary>
+    public TimeSpan? Eta { get; set; }
+
+    /// <summary>The latest preview as a data URL.</summary>
+    public string? PreviewUrl { get; set; }
+
+    /// <summary>Why it failed.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>Its images once done.</summary>
+    public IReadOnlyList<Guid> ImageIds { get; set; } = [];
+
+    /// <summary>Cancel was pressed and the worker has not stopped yet.</summary>
+    public bool Stopping { get; set; }
+
+    /// <summary>True while the job waits or runs.</summary>
+    public bool IsActive => Status is JobStatus.Queued or JobStatus.Running;
+
+    /// <summary>Progress in percent.</summary>
+    public double Percent => TotalSteps == 0 ? 0 : 100.0 * Step / TotalSteps;
+
+    /// <summary>Builds the card of a stored job.</summary>
+    public static JobCardState From(JobView job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var card = new JobCardState
+        {
+            Id = job.Id,
+            Prompt = job.Prompt,
+            BatchSize = job.BatchSize,
+            Size = $"{job.Width}×{job.Height}",
+        };
+        card.Apply(job);
+        return card;
+    }
+
+    /// <summary>Takes the stored state (status, images, error) and the live standing.</summary>
+    public void Apply(JobView job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Status = job.Status;
+        Step = job.Step;
+        TotalSteps = job.TotalSteps;
+        Error = job.Error;
+        ImageIds = job.ImageIds;
+        ApplyStanding(job.Standing);
+    }
+
+    /// <summary>Takes the live place in line and estimate.</summary>
+    public void ApplyStanding(QueueStanding? standing)
+    {
+        if (standing is null)
+        {
+            Position = null;
+            Eta = null;
+            return;
+        }
+        Position = standing.Position;
+        Eta = standing.Eta;
+        if (standing.IsRunning)
+        {
+            Status = JobStatus.Running;
+            Step = Math.Max(Step, standing.Step);
+        }
+    }
+}

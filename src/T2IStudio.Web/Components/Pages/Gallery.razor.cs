@@ -1,0 +1,205 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Web.Virtualization;
+using Microsoft.JSInterop;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Images;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Components.Pages;
+
+/// <summary>
+/// The person's images: a virtualized grid (rows of as many tiles as fit) that loads pages as it scrolls,
+/// with prompt search, filters, a lightbox, and live updates when a job of theirs finishes.
+/// </summary>
+public sealed partial class Gallery
+{
+    private const int TileWidth = 200;
+    private const int Gap = 8;
+    private readonly CancellationTokenSource _leaving = new();
+    private System.Security.Claims.ClaimsPrincipal _user = new();
+    private IDisposable? _subscription;
+    private IJSObjectReference? _module;
+    private IJSObjectReference? _observer;
+    private DotNetObjectReference<Gallery>? _self;
+    private ElementReference _gridElement;
+    private Virtualize<IReadOnlyList<ImageTile>>? _virtualize;
+
+    private IReadOnlyList<string> _models = [];
+    private string _search = "";
+    private string _model = "";
+    private int _days;
+    private bool _favoritesOnly;
+    private int? _total;
+    private int _columns = 4;
+    private float _rowHeight = TileWidth + Gap;
+    private Guid? _open;
+
+    [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
+
+    [Inject] private ImageLibrary Library { get; set; } = null!;
+
+    [Inject] private GenerationEvents Events { get; set; } = null!;
+
+    [Inject] private IJSRuntime JS { get; set; } = null!;
+
+    [Inject] private TimeProvider Time { get; set; } = null!;
+
+    [Inject] private ILogger<Gallery> Logger { get; set; } = null!;
+
+    private bool IsFiltered => _search.Length > 0 || _model.Length > 0 || _days > 0 || _favoritesOnly;
+
+    private string RowStyle => $"grid-template-columns: repeat({_columns}, minmax(0, 1fr));";
+
+    private GalleryFilter Filter => new(_search, _model.Length == 0 ? null : _model,
+        _days == 0 ? null : Time.GetUtcNow().Date.AddDays(1 - _days), _favoritesOnly);
+
+    protected override async Task OnInitializedAsync()
+    {
+        _user = (await AuthenticationState).User;
+        _models = await Library.ModelsAsync(_user, _leaving.Token);
+        _total = (await Library.PageAsync(_user, Filter, 0, 1, _leaving.Token)).Total;
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender)
+        {
+            return;
+        }
+        if (ResourceAccess.UserId(_user) is { } userId)
+        {
+            _subscription = Events.Subscribe(userId, OnEventAsync);
+        }
+        try
+        {
+            _self = DotNetObjectReference.Create(this);
+            _module = await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Pages/Gallery.razor.js");
+            _observer = await _module.InvokeAsync<IJSObjectReference>("observeColumns", _gridElement, _self, TileWidth);
+        }
+        catch (JSDisconnectedException)
+        {
+            // The circuit went away during the first render.
+        }
+        catch (TaskCanceledException)
+        {
+            // Same, mid-call.
+        }
+    }
+
+    /// <summary>Called by the page's script with the number of columns that fit.</summary>
+    [JSInvokable]
+    public async Task SetColumns(int columns, int width)
+    {
+        columns = Math.Clamp(columns, 1, 12);
+        _rowHeight = (float)(width - (columns - 1) * Gap) / columns + Gap;
+        if (columns != _columns)
+        {
+            _columns = columns;
+            await RefreshAsync();
+        }
+    }
+
+    private async ValueTask<ItemsProviderResult<IReadOnlyList<ImageTile>>> LoadRowsAsync(ItemsProviderRequest request)
+    {
+        var columns = _columns;
+        var (tiles, total) = await Library.PageAsync(_user, Filter, request.StartIndex * columns, request.Count * columns, request.CancellationToken);
+        if (total != _total)
+        {
+            _total = total;
+            _ = InvokeAsync(StateHasChanged);
+        }
+        var rows = tiles.Chunk(columns).Select(r => (IReadOnlyList<ImageTile>)r).ToList();
+        return new ItemsProviderResult<IReadOnlyList<ImageTile>>(rows, (total + columns - 1) / columns);
+    }
+
+    private async Task RefreshAsync()
+    {
+        _total = (await Library.PageAsync(_user, Filter, 0, 1, _leaving.Token)).Total;
+        if (_virtualize is not null)
+        {
+            await _virtualize.RefreshDataAsync();
+        }
+        StateHasChanged();
+    }
+
+    private async Task SearchChangedAsync(string? value)
+    {
+        _search = value?.Trim() ?? "";
+        await RefreshAsync();
+    }
+
+    private async Task ModelChangedAsync(string? value)
+    {
+        _model = value ?? "";
+        await RefreshAsync();
+    }
+
+    private async Task DaysChangedAsync(int days)
+    {
+        _days = days;
+        await RefreshAsync();
+    }
+
+    private async Task FavoritesChangedAsync(bool value)
+    {
+        _favoritesOnly = value;
+        await RefreshAsync();
+    }
+
+    private void Open(Guid id) => _open = id;
+
+    private async Task NavigateAsync(bool older)
+    {
+        if (_open is { } current && await Library.NeighbourAsync(_user, current, Filter, older, _leaving.Token) is { } next)
+        {
+            _open = next;
+        }
+    }
+
+    private async Task DeletedAsync(Guid id)
+    {
+        _open = null;
+        await RefreshAsync();
+    }
+
+    private Task OnEventAsync(JobEvent jobEvent) => jobEvent is GalleryChanged
+        ? InvokeAsync(async () =>
+        {
+            try
+            {
+                _models = await Library.ModelsAsync(_user, _leaving.Token);
+                await RefreshAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Logger.LogWarning(ex, "Refreshing the gallery failed");
+            }
+        })
+        : Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _subscription?.Dispose();
+        await _leaving.CancelAsync();
+        _leaving.Dispose();
+        try
+        {
+            if (_observer is not null)
+            {
+                await _observer.InvokeVoidAsync("dispose");
+                await _observer.DisposeAsync();
+            }
+            if (_module is not null)
+            {
+                await _module.DisposeAsync();
+            }
+        }
+        catch (JSDisconnectedException)
+        {
+            // The browser is gone; nothing to release there.
+        }
+        _self?.Dispose();
+    }
+}

@@ -1,0 +1,15 @@
+// Reports how many tile columns fit the gallery's width, now and whenever it changes.
+export function observeColumns(element, dotNet, tileWidth) {
+    let last = 0;
+    const report = width => {
+        const columns = Math.max(1, Math.floor(width / tileWidth));
+        if (columns !== last) {
+            last = columns;
+            dotNet.invokeMethodAsync('SetColumns', columns, Math.floor(width));
+        }
+    };
+    const observer = new ResizeObserver(entries => report(entries[0].contentRect.width));
+    observer.observe(element);
+    report(element.getBoundingClientRect().width);
+    return { dispose: () => observer.disconnect() };
+}
