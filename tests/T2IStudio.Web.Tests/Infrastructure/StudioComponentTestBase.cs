@@ -35,6 +35,65 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         db.Database.Migrate();
     }
 
+    /// <summary>The repository root (content root of the app: models/ lives there).</summary>
+    protected static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    /// <summary>
+    /// Registers the generation side as the app does (real model catalog on the CPU, dispatcher, events,
+    /// image store, services), without the worker: jobs stay queued unless a test moves them.
+    /// </summary>
+    protected void AddGenerationServices(int maxQueuedPerUser = 20)
+    {
+        var environment = new TestHostEnvironment(RepositoryRoot);
+        Services.AddLogging();
+        Services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(environment);
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Generation.GenerationOptions { Device = T2IStudio.Generation.Onnx.DevicePreference.Cpu }));
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { Root = _root }));
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Jobs.QueueOptions { MaxQueuedPerUser = maxQueuedPerUser, RunWorker = false }));
+        Services.AddSingleton<T2IStudio.Generation.Models.ModelHost>();
+        Services.AddSingleton<T2IStudio.Web.Jobs.JobDispatcher>();
+        Services.AddSingleton<T2IStudio.Web.Realtime.GenerationEvents>();
+        Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
+        Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
+        Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
+        Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
+        Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
+    }
+
+    /// <summary>
+    /// Replaces bUnit's stand-in authorization service with the real one and the app's owner rule, so
+    /// resource checks in services behave as in the app. Call after <c>AddAuthorization()</c>.
+    /// </summary>
+    protected void UseRealResourceChecks()
+    {
+        Services.AddAuthorizationCore();
+        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.OwnerAccessHandler>();
+        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "T2IStudio.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("T2IStudio.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private sealed class TestHostEnvironment(string contentRoot) : Microsoft.Extensions.Hosting.IHostEnvironment
+    {
+        public string EnvironmentName { get; set; } = "Development";
+
+        public string ApplicationName { get; set; } = "T2IStudio.Web";
+
+        public string ContentRootPath { get; set; } = contentRoot;
+
+        public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = new Microsoft.Extensions.FileProviders.NullFileProvider();
+    }
+
     /// <summary>Adds a user row and returns it.</summary>
     protected async Task<AppUser> AddUserAsync(string email, bool? prefersDarkMode = null)
     {

@@ -1,0 +1,160 @@
+using System.Security.Claims;
+using Bunit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Tokenization;
+using T2IStudio.Web.Components.Generate;
+using T2IStudio.Web.Components.Pages;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Tests.Infrastructure;
+
+namespace T2IStudio.Web.Tests.Components;
+
+public sealed class CreatePageTests : StudioComponentTestBase
+{
+    private static readonly ClipTokenizer Tokenizer = ClipTokenizer.FromFolder(Path.Combine(RepositoryRoot, "models", "t2istudio-tiny", "tokenizer"));
+
+    [Fact]
+    public void The_token_count_follows_the_typing_and_warns_past_75()
+    {
+        var prompt = "";
+        var editor = Render<PromptEditor>(p => p
+            .Add(e => e.Tokenizer, Tokenizer)
+            .Add(e => e.Prompt, prompt)
+            .Add(e => e.PromptChanged, (string v) => prompt = v));
+        Assert.Equal("0 / 75", editor.Find("[data-testid=token-count]").TextContent.Trim());
+
+        editor.Find("textarea").Input("a red circle, (bright:1.3)");
+        Assert.Equal("5 / 75", editor.Find("[data-testid=token-count]").TextContent.Trim());
+        Assert.Equal("a red circle, (bright:1.3)", prompt);
+        Assert.Empty(editor.FindAll("[data-testid=token-warning]"));
+
+        editor.Find("textarea").Input(string.Join(' ', Enumerable.Repeat("circle", 80)));
+        Assert.Equal("80 / 75", editor.Find("[data-testid=token-count]").TextContent.Trim());
+        Assert.Contains("ignores the rest", editor.Find("[data-testid=token-warning]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ctrl_enter_in_the_prompt_submits_and_plain_enter_does_not()
+    {
+        var submits = 0;
+        var editor = Render<PromptEditor>(p => p.Add(e => e.Tokenizer, Tokenizer).Add(e => e.OnSubmit, () => submits++));
+
+        editor.Find("textarea").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+        editor.Find("textarea").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter", CtrlKey = true });
+
+        Assert.Equal(1, submits);
+    }
+
+    [Fact]
+    public void A_queue_item_shows_its_progress_its_preview_and_cancel_raises_the_callback()
+    {
+        var cancelled = new List<Guid>();
+        var job = new JobCardState { Id = Guid.NewGuid(), Prompt = "a blue square", Status = JobStatus.Running, Step = 30, TotalSteps = 100, PreviewUrl = "data:image/jpeg;base64,AAAA" };
+        var card = Render<JobCard>(p => p.Add(c => c.Job, job).Add(c => c.OnCancel, (Guid id) => cancelled.Add(id)));
+
+        Assert.Equal("30", card.Find("[role=progressbar]").GetAttribute("aria-valuenow"));
+        Assert.Equal("data:image/jpeg;base64,AAAA", card.Find("img[alt='Live preview']").GetAttribute("src"));
+        Assert.Equal("Step 30 of 100", card.Find("[data-testid=job-status]").TextContent.Trim());
+
+        card.FindAll("button").Single(b => b.TextContent.Trim() == "Cancel").Click();
+        Assert.Equal([job.Id], cancelled);
+    }
+
+    [Fact]
+    public async Task Generate_queues_a_job_whose_card_takes_live_progress_and_a_preview_and_cancel_cancels_it_in_the_database()
+    {
+        AddGenerationServices();
+        var user = await AddUserAsync("create@example.test");
+        SignIn(user);
+        var page = Render<Create>();
+        page.WaitForAssertion(() => page.Find("textarea"));
+
+        page.FindAll("textarea")[0].Input("a green triangle");
+        ClickGenerate(page);
+
+        var job = await WaitForJobAsync(page, user.Id);
+        Assert.Equal("a green triangle", job.Prompt);
+        Assert.Equal(JobStatus.Queued, job.Status);
+        page.WaitForAssertion(() => Assert.Contains("Next in line", page.Find("[data-testid=job-status]").TextContent, StringComparison.Ordinal));
+
+        // What the worker would push: progress with a preview.
+        Services.GetRequiredService<GenerationEvents>().Publish(new JobProgress(job.Id, user.Id, 5, 10, [0xFF, 0xD8, 0xFF]));
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("50", page.Find("[role=progressbar]").GetAttribute("aria-valuenow"));
+            Assert.Equal("data:image/jpeg;base64,/9j/", page.Find("img[alt='Live preview']").GetAttribute("src"));
+        });
+
+        page.FindAll("button").Single(b => b.TextContent.Trim() == "Cancel").Click();
+        page.WaitForAssertion(() => Assert.Equal("Cancelled", page.Find("[data-testid=job-status]").TextContent.Trim()));
+        await using var db = CreateDb();
+        Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync()).Status);
+    }
+
+    [Fact]
+    public async Task A_refused_submit_shows_the_reason_and_keeps_the_prompt()
+    {
+        AddGenerationServices(maxQueuedPerUser: 1);
+        var user = await AddUserAsync("quota@example.test");
+        SignIn(user);
+        var page = Render<Create>();
+        page.WaitForAssertion(() => page.Find("textarea"));
+
+        page.FindAll("textarea")[0].Input("first");
+        ClickGenerate(page);
+        await WaitForJobAsync(page, user.Id);
+        page.FindAll("textarea")[0].Input("second, which is over the limit");
+        ClickGenerate(page);
+
+        page.WaitForAssertion(() => Assert.Contains("the most allowed is 1", page.Find("[data-testid=validation-errors]").TextContent, StringComparison.Ordinal));
+        Assert.Equal("second, which is over the limit", page.FindAll("textarea")[0].GetAttribute("value") ?? page.FindAll("textarea")[0].TextContent);
+        await using var db = CreateDb();
+        Assert.Equal(1, await db.Jobs.CountAsync());
+    }
+
+    [Fact]
+    public async Task Parameters_are_remembered_for_the_next_visit()
+    {
+        AddGenerationServices();
+        var user = await AddUserAsync("remember@example.test");
+        SignIn(user);
+        var page = Render<Create>();
+        page.WaitForAssertion(() => page.Find("textarea"));
+        page.FindAll("textarea")[0].Input("a purple circle");
+        page.FindAll("input").Single(i => i.Id == LabelTarget(page, "Steps")).Change("33");
+        ClickGenerate(page);
+        await WaitForJobAsync(page, user.Id);
+
+        var again = Render<Create>();
+        again.WaitForAssertion(() => Assert.Equal("33", again.FindAll("input").Single(i => i.Id == LabelTarget(again, "Steps")).GetAttribute("value")));
+        Assert.Contains("a purple circle", again.FindAll("textarea")[0].GetAttribute("value") ?? again.FindAll("textarea")[0].TextContent, StringComparison.Ordinal);
+    }
+
+    private static string LabelTarget(IRenderedComponent<Create> page, string label) =>
+        page.FindAll("label").First(l => l.TextContent.Trim() == label).GetAttribute("for")!;
+
+    private static void ClickGenerate(IRenderedComponent<Create> page) =>
+        page.FindAll("button").Single(b => b.TextContent.Trim() == "Generate").Click();
+
+    private async Task<Job> WaitForJobAsync(IRenderedComponent<Create> page, string userId)
+    {
+        Job? job = null;
+        await page.WaitForAssertionAsync(async () =>
+        {
+            await using var db = CreateDb();
+            job = await db.Jobs.Where(j => j.OwnerId == userId).OrderByDescending(j => j.CreatedAt).FirstOrDefaultAsync();
+            Assert.NotNull(job);
+        });
+        return job!;
+    }
+
+    private void SignIn(AppUser user)
+    {
+        var auth = AddAuthorization();
+        auth.SetAuthorized(user.Email!);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id));
+        UseRealResourceChecks();
+    }
+}
