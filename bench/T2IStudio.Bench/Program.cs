@@ -5,9 +5,16 @@ using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 
-// Engine benchmarks: figures and ratios measured side by side in one run (never timed assertions).
+// Benchmarks: figures and ratios measured side by side in one run (never timed assertions).
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20]
-// Prints: load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image.
+//     load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
+//     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
+
+if (args.Length > 0 && args[0] == "queue")
+{
+    return await T2IStudio.Bench.QueueBench.RunAsync(args[1..]);
+}
 
 var args_ = args.ToList();
 string Arg(string name, string fallback) => args_.IndexOf(name) is var i and >= 0 && i + 1 < args_.Count ? args_[i + 1] : fallback;

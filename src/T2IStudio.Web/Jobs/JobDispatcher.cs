@@ -43,6 +43,9 @@ public sealed class JobDispatcher : IDisposable
     /// <summary>Jobs waiting.</summary>
     public int WaitingCount => _queue.Count;
 
+    /// <summary>Jobs a worker is running now.</summary>
+    public int RunningCount => _running.Count;
+
     /// <summary>Puts a job in line; a job already there is left where it is.</summary>
     public void Enqueue(Guid jobId, string ownerId, JobShape shape)
     {

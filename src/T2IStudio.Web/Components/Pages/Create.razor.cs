@@ -49,6 +49,7 @@ public sealed partial class Create
     private string _submitKey = NewKey();
     private bool _historyOpen;
     private Guid? _lightboxImage;
+    private Guid? _reusedFrom;
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
@@ -92,13 +93,20 @@ public sealed partial class Create
         _seed = settings.Seed ?? RandomSeed();
         _seedLocked = settings.SeedLocked;
 
-        if (FromImage is { } imageId)
-        {
-            await ReuseAsync(imageId);
-        }
         foreach (var job in await Generation.ListJobsAsync(_user, RecentJobs, _leaving.Token))
         {
             _jobs.Add(JobCardState.From(job));
+        }
+    }
+
+    /// <summary>"Reuse parameters" from a lightbox on this very page changes only the query, not the page.</summary>
+    protected override async Task OnParametersSetAsync()
+    {
+        if (FromImage is { } imageId && imageId != _reusedFrom && _models is not null)
+        {
+            _reusedFrom = imageId;
+            _lightboxImage = null;
+            await ReuseAsync(imageId);
         }
     }
 
