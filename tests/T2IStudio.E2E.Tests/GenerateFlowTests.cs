@@ -30,6 +30,7 @@ public sealed class GenerateFlowTests(StudioServer server) : IClassFixture<Studi
         await page.Keyboard.PressAsync("Control+Enter");
 
         var job = page.GetByRole(AriaRole.Listitem, new() { Name = $"Job: {Prompt}" });
+        await Assertions.Expect(job).ToBeVisibleAsync();
         var progress = job.GetByRole(AriaRole.Progressbar);
         await Assertions.Expect(progress).ToHaveAttributeAsync("aria-valuenow", new Regex("^[1-9][0-9]?$"));
         var first = int.Parse(await progress.GetAttributeAsync("aria-valuenow") ?? "0", System.Globalization.CultureInfo.InvariantCulture);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 
 namespace T2IStudio.E2E.Tests;
@@ -46,6 +47,8 @@ public sealed class StudioServer : IAsyncLifetime
         BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
 
         _playwright = await Playwright.CreateAsync();
+        // CI runs the test projects side by side on two cores: give expectations room, never a sleep.
+        Assertions.SetDefaultExpectTimeout(15_000);
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ChromiumPath,
@@ -110,6 +113,39 @@ public sealed class StudioServer : IAsyncLifetime
             builder.UseEnvironment("Development");
             builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(
                 new Dictionary<string, string?> { ["Storage:Root"] = storageRoot }));
+            // Server-side warnings and errors land beside the screenshots: a failed click often has its cause here.
+            builder.ConfigureLogging(logging => logging.AddProvider(new FileLoggerProvider(Path.Combine(ScreenshotDirectory, "server.log"))));
+        }
+    }
+}
+
+/// <summary>Appends warnings and errors to one file.</summary>
+internal sealed class FileLoggerProvider(string path) : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    private static readonly Lock Gate = new();
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new FileLogger(path, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class FileLogger(string path, string category) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+            lock (Gate)
+            {
+                File.AppendAllText(path, $"{DateTime.UtcNow:O} {logLevel} {category}: {formatter(state, exception)}{Environment.NewLine}{(exception is null ? "" : exception + Environment.NewLine)}");
+            }
         }
     }
 }

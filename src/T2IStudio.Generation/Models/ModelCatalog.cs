@@ -24,6 +24,9 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
 
     private readonly string[] _roots = [.. roots.Select(Path.GetFullPath)];
 
+    // Inspecting a folder parses four ONNX graphs; pages and the queue ask often, folders rarely change.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Stamp, ModelInfo Info)> _inspected = new(StringComparer.Ordinal);
+
     /// <summary>Every model folder under the roots, available or not, ordered by id.</summary>
     public IReadOnlyList<ModelInfo> List()
     {
@@ -32,12 +35,12 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
         {
             if (LooksLikeModel(root))
             {
-                models.Add(Inspect(root));
+                models.Add(InspectCached(root));
                 continue;
             }
             foreach (var folder in Directory.EnumerateDirectories(root).Where(LooksLikeModel))
             {
-                models.Add(Inspect(folder));
+                models.Add(InspectCached(folder));
             }
         }
         return [.. models.OrderBy(m => m.Id, StringComparer.Ordinal)];
@@ -45,6 +48,22 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
 
     /// <summary>The model with this id (its folder name), or null.</summary>
     public ModelInfo? Find(string id) => List().FirstOrDefault(m => m.Id == id);
+
+    /// <summary>The folder's inspection, redone only when one of its files changed.</summary>
+    private ModelInfo InspectCached(string folder)
+    {
+        var stamp = RequiredFiles.Append("vae_encoder/model.onnx").Append("model_index.json")
+            .Select(f => Path.Combine(folder, f))
+            .Select(f => File.Exists(f) ? File.GetLastWriteTimeUtc(f) : DateTime.MinValue)
+            .Max();
+        if (_inspected.TryGetValue(folder, out var cached) && cached.Stamp == stamp)
+        {
+            return cached.Info;
+        }
+        var info = Inspect(folder);
+        _inspected[folder] = (stamp, info);
+        return info;
+    }
 
     /// <summary>Inspects one folder.</summary>
     public static ModelInfo Inspect(string folder)

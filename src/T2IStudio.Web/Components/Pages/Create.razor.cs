@@ -384,11 +384,19 @@ public sealed partial class Create
                 {
                     continue;
                 }
-                await InvokeAsync(() =>
+                await InvokeAsync(async () =>
                 {
-                    foreach (var job in _jobs.Where(j => j.IsActive))
+                    foreach (var job in _jobs.Where(j => j.IsActive).ToList())
                     {
-                        job.ApplyStanding(Generation.StandingOf(job.Id));
+                        var standing = Generation.StandingOf(job.Id);
+                        if (standing is null && await Generation.GetJobAsync(_user, job.Id, cancellationToken) is { } stored)
+                        {
+                            // Neither waiting nor running here: it finished while no event could reach this page
+                            // (between loading and subscribing, or across a reconnect). Take the stored state.
+                            job.Apply(stored);
+                            continue;
+                        }
+                        job.ApplyStanding(standing);
                     }
                     StateHasChanged();
                 });
