@@ -29,7 +29,7 @@ internal static class QueueBench
         var runs = int.Parse(Arg("--runs", "10"), CultureInfo.InvariantCulture);
         var steps = int.Parse(Arg("--steps", "25"), CultureInfo.InvariantCulture);
         var modelId = Arg("--model-id", "t2istudio-tiny");
-        var root = Arg("--root", FindRepositoryRoot());
+        var root = Arg("--root", T2IStudio.Testing.RepositoryRoot.Path);
         var storage = Directory.CreateTempSubdirectory("t2i-bench-").FullName;
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = root, EnvironmentName = "Production" });
@@ -153,18 +153,6 @@ internal static class QueueBench
         _ = result.JobId ?? throw new InvalidOperationException(string.Join(" ", result.Errors));
         var image = await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
         return (await firstPreview.Task.WaitAsync(TimeSpan.FromSeconds(1)), image);
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "T2IStudio.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        return Directory.GetCurrentDirectory();
     }
 
     private sealed class Inline(Action<GenerationProgress> report) : IProgress<GenerationProgress>

@@ -149,21 +149,3 @@ internal sealed class FileLoggerProvider(string path) : Microsoft.Extensions.Log
         }
     }
 }
-
-/// <summary>The repository root, found by walking up to T2IStudio.sln.</summary>
-public static class RepositoryRoot
-{
-    public static string Path { get; } = Find();
-
-    private static string Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "T2IStudio.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("T2IStudio.sln not found above " + AppContext.BaseDirectory);
-    }
-}

@@ -10,7 +10,7 @@ internal static class EmbeddedModel
 
     public static string Folder { get; } = Environment.GetEnvironmentVariable("T2I_EMBEDDED_MODEL") is { Length: > 0 } overridden
         ? overridden
-        : Path.Combine(RepositoryRoot(), "models", Id);
+        : Path.Combine(RepositoryRoot.Path, "models", Id);
 
     public static string ReferencePath { get; } = Environment.GetEnvironmentVariable("T2I_EMBEDDED_REFERENCE") is { Length: > 0 } reference
         ? reference
@@ -20,16 +20,4 @@ internal static class EmbeddedModel
 
     /// <summary>One loaded copy for all tests (sessions are reused, as in the app).</summary>
     public static LoadedModel Model => Shared.Value;
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "T2IStudio.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("T2IStudio.sln not found.");
-    }
 }

@@ -13,7 +13,7 @@ namespace T2IStudio.Web.Tests.Components;
 
 public sealed class CreatePageTests : StudioComponentTestBase
 {
-    private static readonly ClipTokenizer Tokenizer = ClipTokenizer.FromFolder(Path.Combine(RepositoryRoot, "models", "t2istudio-tiny", "tokenizer"));
+    private static readonly ClipTokenizer Tokenizer = ClipTokenizer.FromFolder(Path.Combine(RepositoryRoot.Path, "models", "t2istudio-tiny", "tokenizer"));
 
     [Fact]
     public void The_token_count_follows_the_typing_and_warns_past_75()
@@ -65,11 +65,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
     [Fact]
     public async Task Generate_queues_a_job_whose_card_takes_live_progress_and_a_preview_and_cancel_cancels_it_in_the_database()
     {
-        AddGenerationServices();
-        var user = await AddUserAsync("create@example.test");
-        SignIn(user);
-        var page = Render<Create>();
-        page.WaitForAssertion(() => page.Find("textarea"));
+        var (page, user) = await RenderCreateAsync("create@example.test");
 
         page.FindAll("textarea")[0].Input("a green triangle");
         ClickGenerate(page);
@@ -96,11 +92,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
     [Fact]
     public async Task A_refused_submit_shows_the_reason_and_keeps_the_prompt()
     {
-        AddGenerationServices(maxQueuedPerUser: 1);
-        var user = await AddUserAsync("quota@example.test");
-        SignIn(user);
-        var page = Render<Create>();
-        page.WaitForAssertion(() => page.Find("textarea"));
+        var (page, user) = await RenderCreateAsync("quota@example.test", maxQueuedPerUser: 1);
 
         page.FindAll("textarea")[0].Input("first");
         ClickGenerate(page);
@@ -117,11 +109,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
     [Fact]
     public async Task Parameters_are_remembered_for_the_next_visit()
     {
-        AddGenerationServices();
-        var user = await AddUserAsync("remember@example.test");
-        SignIn(user);
-        var page = Render<Create>();
-        page.WaitForAssertion(() => page.Find("textarea"));
+        var (page, user) = await RenderCreateAsync("remember@example.test");
         page.FindAll("textarea")[0].Input("a purple circle");
         page.FindAll("input").Single(i => i.Id == LabelTarget(page, "Steps")).Change("33");
         ClickGenerate(page);
@@ -130,6 +118,16 @@ public sealed class CreatePageTests : StudioComponentTestBase
         var again = Render<Create>();
         again.WaitForAssertion(() => Assert.Equal("33", again.FindAll("input").Single(i => i.Id == LabelTarget(again, "Steps")).GetAttribute("value")));
         Assert.Contains("a purple circle", again.FindAll("textarea")[0].GetAttribute("value") ?? again.FindAll("textarea")[0].TextContent, StringComparison.Ordinal);
+    }
+
+    private async Task<(IRenderedComponent<Create> Page, AppUser User)> RenderCreateAsync(string email, int maxQueuedPerUser = 20)
+    {
+        AddGenerationServices(maxQueuedPerUser);
+        var user = await AddUserAsync(email);
+        SignIn(user);
+        var page = Render<Create>();
+        page.WaitForAssertion(() => page.Find("textarea"));
+        return (page, user);
     }
 
     private static string LabelTarget(IRenderedComponent<Create> page, string label) =>

@@ -53,6 +53,18 @@ public class StudioAppFactory : WebApplicationFactory<Program>
         return user;
     }
 
+    /// <summary>Submits <paramref name="request"/> as <paramref name="user"/> and waits for its images (the worker must run).</summary>
+    public async Task<(Guid JobId, IReadOnlyList<Guid> ImageIds)> GenerateAsync(AppUser user, T2IStudio.Web.Jobs.JobRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        using var waiter = new JobWaiter(Services, user.Id);
+        using var scope = Services.CreateScope();
+        var submitted = await scope.ServiceProvider.GetRequiredService<T2IStudio.Web.Jobs.GenerationService>().SubmitAsync(PrincipalOf(user), request);
+        Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
+        var completed = await waiter.WaitForAsync<T2IStudio.Web.Realtime.JobCompleted>(submitted.JobId!.Value);
+        return (completed.JobId, completed.ImageIds);
+    }
+
     /// <summary>A principal for <paramref name="user"/>, as a circuit sees it.</summary>
     public static System.Security.Claims.ClaimsPrincipal PrincipalOf(AppUser user)
     {

@@ -35,16 +35,13 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         db.Database.Migrate();
     }
 
-    /// <summary>The repository root (content root of the app: models/ lives there).</summary>
-    protected static string RepositoryRoot { get; } = FindRepositoryRoot();
-
     /// <summary>
     /// Registers the generation side as the app does (real model catalog on the CPU, dispatcher, events,
     /// image store, services), without the worker: jobs stay queued unless a test moves them.
     /// </summary>
     protected void AddGenerationServices(int maxQueuedPerUser = 20)
     {
-        var environment = new TestHostEnvironment(RepositoryRoot);
+        var environment = new TestHostEnvironment(RepositoryRoot.Path);
         Services.AddLogging();
         Services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(environment);
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Generation.GenerationOptions { Device = T2IStudio.Generation.Onnx.DevicePreference.Cpu }));
@@ -69,18 +66,6 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddAuthorizationCore();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.OwnerAccessHandler>();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "T2IStudio.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("T2IStudio.sln not found above " + AppContext.BaseDirectory);
     }
 
     private sealed class TestHostEnvironment(string contentRoot) : Microsoft.Extensions.Hosting.IHostEnvironment

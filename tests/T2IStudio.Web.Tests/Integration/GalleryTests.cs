@@ -28,13 +28,9 @@ public sealed class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
         public async Task InitializeAsync()
         {
             Owner = await App.CreateUserAsync("gallery@example.test");
-            using var waiter = new JobWaiter(App.Services, Owner.Id);
-            using var scope = App.Services.CreateScope();
-            var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
             foreach (var prompt in new[] { "a red circle on a blue background", "a green triangle", "two red squares, (tiny:1.2)" })
             {
-                var job = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(Owner), GenerationQueueTests.Request(prompt: prompt, steps: 4))).JobId!.Value;
-                Images.Add((await waiter.WaitForAsync<JobCompleted>(job)).ImageIds.Single());
+                Images.Add((await App.GenerateAsync(Owner, GenerationQueueTests.Request(prompt: prompt, steps: 4))).ImageIds.Single());
             }
         }
 
@@ -139,10 +135,9 @@ public sealed class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
         using var app = new StudioAppFactory();
         var owner = await app.CreateUserAsync("deleter@example.test");
         using var waiter = new JobWaiter(app.Services, owner.Id);
+        var imageId = (await app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2))).ImageIds.Single();
         using var scope = app.Services.CreateScope();
         var principal = StudioAppFactory.PrincipalOf(owner);
-        var job = (await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitAsync(principal, GenerationQueueTests.Request(steps: 2))).JobId!.Value;
-        var imageId = (await waiter.WaitForAsync<JobCompleted>(job)).ImageIds.Single();
         var library = scope.ServiceProvider.GetRequiredService<ImageLibrary>();
         var image = (await library.GetAsync(principal, imageId))!;
         var store = app.Services.GetRequiredService<ImageStore>();

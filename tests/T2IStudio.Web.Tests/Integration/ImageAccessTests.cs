@@ -6,7 +6,6 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Prompts;
-using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Tests.Infrastructure;
 
 namespace T2IStudio.Web.Tests.Integration;
@@ -37,13 +36,10 @@ public sealed class ImageAccessTests : IClassFixture<ImageAccessTests.TwoUsers>
         {
             Alice = await App.CreateUserAsync("alice@example.test");
             Bob = await App.CreateUserAsync("bob@example.test");
-            using var waiter = new JobWaiter(App.Services, Alice.Id);
+            var (jobId, _) = await App.GenerateAsync(Alice, GenerationQueueTests.Request(prompt: "a green triangle, (bright:1.2)"));
             using var scope = App.Services.CreateScope();
-            var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
             var alice = StudioAppFactory.PrincipalOf(Alice);
-            var jobId = (await service.SubmitAsync(alice, GenerationQueueTests.Request(prompt: "a green triangle, (bright:1.2)"))).JobId!.Value;
-            await waiter.WaitForAsync<JobCompleted>(jobId);
-            Job = (await service.GetJobAsync(alice, jobId))!;
+            Job = (await scope.ServiceProvider.GetRequiredService<GenerationService>().GetJobAsync(alice, jobId))!;
             Image = (await scope.ServiceProvider.GetRequiredService<ImageLibrary>().GetAsync(alice, Job.ImageIds[0]))!;
             PromptId = (await scope.ServiceProvider.GetRequiredService<PromptHistory>().SearchAsync(alice, "green")).Single().Id;
         }
