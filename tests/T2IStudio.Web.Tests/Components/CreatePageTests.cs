@@ -90,6 +90,25 @@ public sealed class CreatePageTests : StudioComponentTestBase
     }
 
     [Fact]
+    public async Task A_failed_job_shows_its_reason_on_its_card_and_in_a_snackbar()
+    {
+        var (page, user) = await RenderCreateAsync("failed@example.test");
+        page.FindAll("textarea")[0].Input("a yellow star");
+        ClickGenerate(page);
+        var job = await WaitForJobAsync(page, user.Id);
+
+        Services.GetRequiredService<GenerationEvents>().Publish(new JobFailed(job.Id, user.Id, "There is no model 'retired-model'."));
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("Failed", page.Find("[data-testid=job-status]").TextContent.Trim());
+            Assert.Equal("There is no model 'retired-model'.", page.Find("[role=alert]").TextContent.Trim());
+        });
+        Assert.Contains(Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars, s => s.Message?.Contains("retired-model", StringComparison.Ordinal) == true);
+        Assert.Equal("a yellow star", page.FindAll("textarea")[0].GetAttribute("value") ?? page.FindAll("textarea")[0].TextContent);
+    }
+
+    [Fact]
     public async Task A_refused_submit_shows_the_reason_and_keeps_the_prompt()
     {
         var (page, user) = await RenderCreateAsync("quota@example.test", maxQueuedPerUser: 1);

@@ -218,4 +218,37 @@ public sealed class GenerationQueueTests
         var store = second.Services.GetRequiredService<ImageStore>();
         Assert.All(await check.Images.ToListAsync(), i => Assert.True(File.Exists(store.PathOf(i.FileKey))));
     }
+
+    [Fact]
+    public async Task A_job_that_fails_is_marked_failed_with_its_reason_and_the_worker_goes_on_to_the_next()
+    {
+        using var keeper = new StudioAppFactory();
+        Guid broken, healthy;
+        using (var first = new StudioAppFactory(keeper.StorageRoot, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
+        {
+            var user = await first.CreateUserAsync("unlucky@example.test");
+            using var scope = first.Services.CreateScope();
+            var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
+            broken = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(seed: 1))).JobId!.Value;
+            healthy = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(seed: 2))).JobId!.Value;
+            // The model the first job asked for is gone by the time a worker reaches it.
+            await using var db = await first.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+            var row = await db.Jobs.SingleAsync(j => j.Id == broken);
+            row.Model = "retired-model";
+            row.RequestJson = row.RequestJson.Replace("t2istudio-tiny", "retired-model", StringComparison.Ordinal);
+            await db.SaveChangesAsync();
+        }
+
+        using var second = new StudioAppFactory(keeper.StorageRoot);
+        _ = second.Server;
+        await JobWaiter.WaitForRowsAsync(second.Services, jobs => jobs.All(j => j.IsFinished));
+
+        await using var check = await second.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var failed = await check.Jobs.SingleAsync(j => j.Id == broken);
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Equal("There is no model 'retired-model'.", failed.Error);
+        Assert.Equal(JobStatus.Completed, (await check.Jobs.SingleAsync(j => j.Id == healthy)).Status);
+        Assert.Single(await check.Images.Where(i => i.JobId == healthy).ToListAsync());
+        Assert.Empty(await check.Images.Where(i => i.JobId == broken).ToListAsync());
+    }
 }
