@@ -137,6 +137,7 @@ public sealed partial class GenerationWorker(
         }
         catch (OperationCanceledException) when (running.CancelRequested)
         {
+            job.Step = running.Step; // where it stopped, for its owner
             await FinishAsync(db, job, JobStatus.Canceled, null);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
