@@ -67,7 +67,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
     {
         var (page, user) = await RenderCreateAsync("create@example.test");
 
-        page.FindAll("textarea")[0].Input("a green triangle");
+        TypePrompt(page, "a green triangle");
         ClickGenerate(page);
 
         var job = await WaitForJobAsync(page, user.Id);
@@ -83,7 +83,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
             Assert.Equal("data:image/jpeg;base64,/9j/", page.Find("img[alt='Live preview']").GetAttribute("src"));
         });
 
-        page.FindAll("button").Single(b => b.TextContent.Trim() == "Cancel").Click();
+        await page.InvokeAsync(() => page.FindAll("button").Single(b => b.TextContent.Trim() == "Cancel").Click());
         page.WaitForAssertion(() => Assert.Equal("Cancelled", page.Find("[data-testid=job-status]").TextContent.Trim()));
         await using var db = CreateDb();
         Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync()).Status);
@@ -93,7 +93,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
     public async Task A_failed_job_shows_its_reason_on_its_card_and_in_a_snackbar()
     {
         var (page, user) = await RenderCreateAsync("failed@example.test");
-        page.FindAll("textarea")[0].Input("a yellow star");
+        TypePrompt(page, "a yellow star");
         ClickGenerate(page);
         var job = await WaitForJobAsync(page, user.Id);
 
@@ -113,10 +113,10 @@ public sealed class CreatePageTests : StudioComponentTestBase
     {
         var (page, user) = await RenderCreateAsync("quota@example.test", maxQueuedPerUser: 1);
 
-        page.FindAll("textarea")[0].Input("first");
+        TypePrompt(page, "first");
         ClickGenerate(page);
         await WaitForJobAsync(page, user.Id);
-        page.FindAll("textarea")[0].Input("second, which is over the limit");
+        TypePrompt(page, "second, which is over the limit");
         ClickGenerate(page);
 
         page.WaitForAssertion(() => Assert.Contains("the most allowed is 1", page.Find("[data-testid=validation-errors]").TextContent, StringComparison.Ordinal));
@@ -129,8 +129,8 @@ public sealed class CreatePageTests : StudioComponentTestBase
     public async Task Parameters_are_remembered_for_the_next_visit()
     {
         var (page, user) = await RenderCreateAsync("remember@example.test");
-        page.FindAll("textarea")[0].Input("a purple circle");
-        page.FindAll("input").Single(i => i.Id == LabelTarget(page, "Steps")).Change("33");
+        TypePrompt(page, "a purple circle");
+        await page.InvokeAsync(() => page.FindAll("input").Single(i => i.Id == LabelTarget(page, "Steps")).Change("33"));
         ClickGenerate(page);
         await WaitForJobAsync(page, user.Id);
 
@@ -152,8 +152,12 @@ public sealed class CreatePageTests : StudioComponentTestBase
     private static string LabelTarget(IRenderedComponent<Create> page, string label) =>
         page.FindAll("label").First(l => l.TextContent.Trim() == label).GetAttribute("for")!;
 
+    // The page re-renders on its own (a timer, pushed events): find and act in one renderer turn.
     private static void ClickGenerate(IRenderedComponent<Create> page) =>
-        page.FindAll("button").Single(b => b.TextContent.Trim() == "Generate").Click();
+        page.InvokeAsync(() => page.FindAll("button").Single(b => b.TextContent.Trim() == "Generate").Click()).GetAwaiter().GetResult();
+
+    private static void TypePrompt(IRenderedComponent<Create> page, string text) =>
+        page.InvokeAsync(() => page.FindAll("textarea")[0].Input(text)).GetAwaiter().GetResult();
 
     private async Task<Job> WaitForJobAsync(IRenderedComponent<Create> page, string userId)
     {

@@ -24,6 +24,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     protected StudioComponentTestBase()
     {
         _dbOptions = new DbContextOptionsBuilder<AppDbContext>().UseSqlite(StudioDatabase.ConnectionString(_root)).Options;
+        // CI runs test projects side by side on two cores: waits get room (they return as soon as they pass).
+        DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices(options => options.SnackbarConfiguration.ShowTransitionDuration = 0);
         Services.AddDbContextFactory<AppDbContext>(options => options.UseSqlite(StudioDatabase.ConnectionString(_root)));
