@@ -76,6 +76,15 @@ public sealed class Job : IOwnedResource
     /// <summary>Why it failed, in words for its owner.</summary>
     public string? Error { get; set; }
 
+    /// <summary>Inpainting: the store key of the source image's PNG (a copy made at submit).</summary>
+    public Guid? SourceFileKey { get; set; }
+
+    /// <summary>Inpainting: the store key of the painted mask's PNG.</summary>
+    public Guid? MaskFileKey { get; set; }
+
+    /// <summary>Inpainting: the gallery image it started from (none for an upload).</summary>
+    public Guid? ParentImageId { get; set; }
+
     /// <summary>The prompt-history entry this job used.</summary>
     public Guid? PromptId { get; set; }
 

@@ -311,6 +311,8 @@ namespace T2IStudio.Data.Migrations
 
                     b.HasIndex("JobId");
 
+                    b.HasIndex("ParentImageId");
+
                     b.HasIndex("OwnerId", "CreatedAt");
 
                     b.HasIndex("OwnerId", "IsFavorite");
@@ -353,6 +355,9 @@ namespace T2IStudio.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("MaskFileKey")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Model")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -360,6 +365,9 @@ namespace T2IStudio.Data.Migrations
 
                     b.Property<string>("OwnerId")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ParentImageId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Prompt")
@@ -372,6 +380,9 @@ namespace T2IStudio.Data.Migrations
 
                     b.Property<string>("RequestJson")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("SourceFileKey")
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("StartedAt")

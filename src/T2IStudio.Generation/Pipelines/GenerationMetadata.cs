@@ -44,6 +44,25 @@ public sealed record StoredRequest
     /// <summary>The mask blur, when the run inpainted.</summary>
     public int? MaskBlur { get; init; }
 
+    /// <summary>Inpainting: what the masked area started from.</summary>
+    public MaskedContent? MaskedContent { get; init; }
+
+    /// <summary>Inpainting: only the padded area around the mask was worked on.</summary>
+    public bool? OnlyMasked { get; init; }
+
+    /// <summary>Inpainting: pixels around the mask in "only masked" mode.</summary>
+    public int? Padding { get; init; }
+
+    /// <summary>The inpainting options this describes, with <paramref name="mask"/>; null for a text-to-image run.</summary>
+    public InpaintOptions? ToInpaintOptions(GrayMask mask) => MaskBlur is null && MaskedContent is null ? null : new InpaintOptions
+    {
+        Mask = mask,
+        MaskBlur = MaskBlur ?? 4,
+        MaskedContent = MaskedContent ?? Pipelines.MaskedContent.Original,
+        OnlyMasked = OnlyMasked ?? false,
+        Padding = Padding ?? 32,
+    };
+
     /// <summary>Images in the run (a queued job); absent for one stored image.</summary>
     public int? BatchSize { get; init; }
 
@@ -89,6 +108,9 @@ public static class GenerationMetadata
             Scheduler = request.Scheduler,
             Strength = request.InitImage is null ? null : request.Strength,
             MaskBlur = inpaint?.MaskBlur,
+            MaskedContent = inpaint?.MaskedContent,
+            OnlyMasked = inpaint?.OnlyMasked,
+            Padding = inpaint is { OnlyMasked: true } ? inpaint.Padding : null,
         };
     }
 

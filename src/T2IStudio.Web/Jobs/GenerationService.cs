@@ -3,11 +3,14 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Images;
 using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web.Jobs;
 
@@ -22,6 +25,50 @@ public sealed record JobRequest
 
     /// <summary>One key per press of Generate: submitting again with the same key returns the same job.</summary>
     public string? IdempotencyKey { get; init; }
+}
+
+/// <summary>An inpainting job as the editor submits it.</summary>
+public sealed record InpaintJobRequest
+{
+    /// <summary>The model id (an inpainting UNet when there is one; any model with a VAE encoder works).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Prompt, steps, guidance, seed, scheduler, strength; width and height are the working resolution.</summary>
+    public required GenerationRequest Request { get; init; }
+
+    /// <summary>One of the person's images to start from.</summary>
+    public Guid? SourceImageId { get; init; }
+
+    /// <summary>Or an uploaded image, already decoded through the restricted decoder.</summary>
+    public RgbImage? UploadedSource { get; init; }
+
+    /// <summary>The painted mask as a PNG at the source's size (white repaints).</summary>
+    public required byte[] MaskPng { get; init; }
+
+    /// <summary>Feather radius of the mask's edge, in pixels (0–64).</summary>
+    public int MaskBlur { get; init; } = 4;
+
+    /// <summary>What the masked area starts from.</summary>
+    public MaskedContent MaskedContent { get; init; } = MaskedContent.Original;
+
+    /// <summary>Work only on the padded area around the mask.</summary>
+    public bool OnlyMasked { get; init; }
+
+    /// <summary>Pixels around the mask in "only masked" mode (0–256).</summary>
+    public int Padding { get; init; } = 32;
+
+    /// <summary>One key per press of Inpaint.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The engine's options for <paramref name="mask"/>.</summary>
+    public InpaintOptions Options(GrayMask mask) => new()
+    {
+        Mask = mask,
+        MaskBlur = MaskBlur,
+        MaskedContent = MaskedContent,
+        OnlyMasked = OnlyMasked,
+        Padding = Padding,
+    };
 }
 
 /// <summary>The outcome of a submit: the job's id, or every reason it was refused.</summary>
@@ -78,6 +125,8 @@ public sealed partial class GenerationService(
     JobDispatcher dispatcher,
     GenerationEvents events,
     ResourceAccess access,
+    ImageLibrary library,
+    ImageStore store,
     IOptions<QueueOptions> options,
     TimeProvider time,
     ILogger<GenerationService> logger)
@@ -97,8 +146,114 @@ public sealed partial class GenerationService(
             return new SubmitResult(null, errors);
         }
 
+        var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
+        return await QueueAsync(userId, job.Model, job.Request, stored, job.IdempotencyKey, configure: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks and queues an inpainting job: the source (one of the person's images, or an upload already
+    /// decoded) and the painted mask are validated, stored as PNGs under new keys, and named by the job.
+    /// </summary>
+    public async Task<SubmitResult> SubmitInpaintAsync(ClaimsPrincipal user, InpaintJobRequest job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(job);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return Refused("Sign in to inpaint images.");
+        }
+        RgbImage source;
+        if (job.SourceImageId is { } parentId)
+        {
+            if (await library.GetAsync(user, parentId, cancellationToken) is not { } parent)
+            {
+                return Refused("That image is not available.");
+            }
+            using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
+            source = PngFiles.Decode(stream);
+        }
+        else if (job.UploadedSource is { } upload)
+        {
+            source = upload;
+        }
+        else
+        {
+            return Refused("Choose an image to inpaint: one from your gallery, or an upload.");
+        }
+
+        GrayMask mask;
+        try
+        {
+            mask = MaskFiles.Decode(job.MaskPng, source.Width, source.Height);
+        }
+        catch (InvalidDataException ex)
+        {
+            return Refused(ex.Message);
+        }
+        var options = job.Options(mask);
+        var errors = ValidateInpaint(job, options, source);
+        if (errors.Count > 0)
+        {
+            return new SubmitResult(null, errors);
+        }
+
+        var request = job.Request with { InitImage = null };
+        var stored = GenerationMetadata.Describe(request, job.Model, 0, options) with { BatchSize = request.BatchSize, Strength = request.Strength };
+        var sourceFile = await store.WritePngAsync(PngFiles.Encode(source, null, null), cancellationToken);
+        var maskFile = await store.WritePngAsync(MaskFiles.Encode(mask), cancellationToken);
+        var result = await QueueAsync(userId, job.Model, request, stored, job.IdempotencyKey, row =>
+        {
+            row.SourceFileKey = sourceFile.Key;
+            row.MaskFileKey = maskFile.Key;
+            row.ParentImageId = job.SourceImageId;
+        }, cancellationToken);
+        if (!result.Succeeded || !await IsSourceOfAsync(result.JobId!.Value, sourceFile.Key, cancellationToken))
+        {
+            // Refused, or a repeated press returned the first job: these copies belong to nobody.
+            store.Delete(sourceFile.Key);
+            store.Delete(maskFile.Key);
+        }
+        return result;
+    }
+
+    private async Task<bool> IsSourceOfAsync(Guid jobId, Guid sourceKey, CancellationToken cancellationToken)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        if (job.IdempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
+        return await db.Jobs.AnyAsync(j => j.Id == jobId && j.SourceFileKey == sourceKey, cancellationToken);
+    }
+
+    private List<string> ValidateInpaint(InpaintJobRequest job, InpaintOptions options, RgbImage source)
+    {
+        if (string.IsNullOrWhiteSpace(job.Model) || models.Catalog.Find(job.Model) is not { } model)
+        {
+            return [$"There is no model '{job.Model}'."];
+        }
+        // The engine works on a (width × height) picture cut from the source: validate that request.
+        var work = job.Request with { InitImage = RgbImage.Filled(job.Request.Width, job.Request.Height, 0, 0, 0) };
+        var errors = StableDiffusionPipeline.Validate(model, work).ToList();
+        if (options.MaskBlur is < 0 or > 64)
+        {
+            errors.Add("Mask blur must be between 0 and 64 pixels.");
+        }
+        if (options.Padding is < 0 or > 256)
+        {
+            errors.Add("Padding must be between 0 and 256 pixels.");
+        }
+        if ((long)source.Width * source.Height > PngFiles.MaxPixels)
+        {
+            errors.Add($"The image is {source.Width}×{source.Height}; the limit is {PngFiles.MaxPixels / (1024 * 1024)} megapixels.");
+        }
+        if (job.IdempotencyKey is { Length: > 64 })
+        {
+            errors.Add("The request key is too long.");
+        }
+        return errors;
+    }
+
+    private async Task<SubmitResult> QueueAsync(string userId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (idempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
         {
             return new SubmitResult(existing, []);
         }
@@ -109,32 +264,31 @@ public sealed partial class GenerationService(
             return Refused($"You have {active} jobs waiting or running, the most allowed is {limit}. Cancel one or wait for one to finish.");
         }
 
-        var request = job.Request;
         var now = time.GetUtcNow();
         var prompt = await PromptHistory.RecordAsync(db, userId, request.Prompt, request.NegativePrompt ?? "", now, cancellationToken);
-        var stored = GenerationMetadata.Describe(request, job.Model, 0) with { BatchSize = request.BatchSize };
         var row = new Job
         {
             Id = Guid.NewGuid(),
             OwnerId = userId,
             Status = JobStatus.Queued,
-            Model = job.Model,
+            Model = modelId,
             Prompt = request.Prompt,
             RequestJson = GenerationMetadata.ToJson(stored),
             BatchSize = request.BatchSize,
             TotalSteps = request.Steps,
             Width = request.Width,
             Height = request.Height,
-            IdempotencyKey = job.IdempotencyKey,
+            IdempotencyKey = idempotencyKey,
             CreatedAt = now,
             PromptId = prompt.Id,
         };
+        configure?.Invoke(row);
         db.Jobs.Add(row);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException) when (job.IdempotencyKey is { } racedKey)
+        catch (DbUpdateException) when (idempotencyKey is { } racedKey)
         {
             // A second click raced this one past the lookup; the unique key kept one job. Return it.
             await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -147,7 +301,7 @@ public sealed partial class GenerationService(
 
         dispatcher.Enqueue(row.Id, userId, ShapeOf(row, request.GuidanceScale));
         events.Publish(new JobQueued(row.Id, userId));
-        LogQueued(row.Id, job.Model, request.Steps, request.BatchSize);
+        LogQueued(row.Id, modelId, request.Steps, request.BatchSize);
         return new SubmitResult(row.Id, []);
     }
 

@@ -91,9 +91,12 @@ public sealed partial class GenerationWorker(
             dispatcher.Enqueue(job.Id, job.OwnerId, GenerationService.ShapeOf(job, guidance));
         }
 
-        var referenced = await db.Images.Select(i => i.FileKey).ToListAsync(cancellationToken);
-        var masks = await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken);
-        store.SweepOrphans(referenced.Concat(masks).ToHashSet());
+        // Every file a row names: images, their masks, and the sources and masks of inpainting jobs.
+        var referenced = new HashSet<Guid>(await db.Images.Select(i => i.FileKey).ToListAsync(cancellationToken));
+        referenced.UnionWith(await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken));
+        referenced.UnionWith(await db.Jobs.Where(j => j.SourceFileKey != null).Select(j => j.SourceFileKey!.Value).ToListAsync(cancellationToken));
+        referenced.UnionWith(await db.Jobs.Where(j => j.MaskFileKey != null).Select(j => j.MaskFileKey!.Value).ToListAsync(cancellationToken));
+        store.SweepOrphans(referenced);
     }
 
     private async Task RunAsync(Guid jobId, CancellationToken stoppingToken)
@@ -161,6 +164,17 @@ public sealed partial class GenerationWorker(
 
     private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, GenerationRequest request, RunningJob running)
     {
+        InpaintOptions? inpaint = null;
+        if (job.SourceFileKey is { } sourceKey)
+        {
+            // Inpainting: the source and mask were checked and stored at submit; read them back the same way.
+            using var sourceStream = new MemoryStream(await store.ReadAsync(sourceKey, CancellationToken.None));
+            var source = PngFiles.Decode(sourceStream);
+            var mask = MaskFiles.Decode(await store.ReadAsync(job.MaskFileKey!.Value, CancellationToken.None), source.Width, source.Height);
+            inpaint = GenerationMetadata.ReadStoredRequest(job.RequestJson)!.ToInpaintOptions(mask)
+                ?? throw new InvalidDataException("The stored inpainting options could not be read.");
+            request = request with { InitImage = source };
+        }
         using var lease = models.Acquire(job.Model);
         var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 1 };
         var progress = new InlineProgress<GenerationProgress>(p =>
@@ -169,7 +183,9 @@ public sealed partial class GenerationWorker(
             Func<byte[]?>? preview = p.Preview is { } image ? () => WebImages.PreviewJpeg(image) : null;
             events.PublishProgress(job.Id, job.OwnerId, p.Step, p.TotalSteps, preview);
         });
-        var result = await pipeline.GenerateAsync(request, progress, running.Token);
+        var result = inpaint is null
+            ? await pipeline.GenerateAsync(request, progress, running.Token)
+            : await pipeline.InpaintAsync(request, inpaint, progress, running.Token);
 
         var files = new List<Guid>();
         try
@@ -177,7 +193,7 @@ public sealed partial class GenerationWorker(
             var now = time.GetUtcNow();
             for (var k = 0; k < result.Images.Count; k++)
             {
-                var described = GenerationMetadata.Describe(request, job.Model, k);
+                var described = GenerationMetadata.Describe(request, job.Model, k, inpaint);
                 var png = GenerationMetadata.EncodePng(result.Images[k], described, lease.Model.ModelHash);
                 var file = await store.WriteAsync(result.Images[k], png, CancellationToken.None);
                 files.Add(file.Key);
@@ -200,6 +216,8 @@ public sealed partial class GenerationWorker(
                     Sha256 = file.Sha256,
                     SizeBytes = file.SizeBytes,
                     CreatedAt = now.AddTicks(k), // batch order survives "newest first"
+                    ParentImageId = job.ParentImageId,
+                    MaskFileKey = job.MaskFileKey,
                 });
             }
             job.Status = JobStatus.Completed;
@@ -236,7 +254,9 @@ public sealed partial class GenerationWorker(
 
     private static string Describe(Exception ex) => ex switch
     {
-        ArgumentException => ex.Message.Replace(" (Parameter 'request')", "", StringComparison.Ordinal),
+        ArgumentException => ex.Message.Replace(" (Parameter 'request')", "", StringComparison.Ordinal).Replace(" (Parameter 'options')", "", StringComparison.Ordinal),
+        FileNotFoundException => "The source image or mask of this job is gone.",
+        InvalidDataException => ex.Message,
         KeyNotFoundException or InvalidOperationException => ex.Message,
         OnnxRuntimeException => $"The model failed to run: {ex.Message}",
         _ => $"The image could not be stored: {ex.Message}",

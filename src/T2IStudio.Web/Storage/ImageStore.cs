@@ -44,6 +44,23 @@ public sealed partial class ImageStore
         ArgumentNullException.ThrowIfNull(png);
         var key = Guid.NewGuid();
         await WriteDurablyAsync(ThumbnailPathOf(key), WebImages.ThumbnailWebp(image), cancellationToken);
+        return await WriteAsync(key, png, cancellationToken);
+    }
+
+    /// <summary>Writes a PNG without a thumbnail (an inpainting source or mask) durably under a new key.</summary>
+    public Task<StoredFile> WritePngAsync(byte[] png, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(png);
+        return WriteAsync(Guid.NewGuid(), png, cancellationToken);
+    }
+
+    /// <summary>The bytes of the PNG of <paramref name="key"/>.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    public Task<byte[]> ReadAsync(Guid key, CancellationToken cancellationToken = default) =>
+        File.ReadAllBytesAsync(PathOf(key), cancellationToken);
+
+    private async Task<StoredFile> WriteAsync(Guid key, byte[] png, CancellationToken cancellationToken)
+    {
         await WriteDurablyAsync(PathOf(key), png, cancellationToken);
         return new StoredFile(key, Convert.ToHexStringLower(SHA256.HashData(png)), png.Length);
     }
