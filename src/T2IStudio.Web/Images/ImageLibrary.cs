@@ -85,6 +85,24 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         return await access.AllowsAsync(user, image, ResourceOperations.Read) ? image : null;
     }
 
+    /// <summary>The image's parent (when it still exists and the caller may see it) and its children, oldest first.</summary>
+    public async Task<(ImageTile? Parent, IReadOnlyList<ImageTile> Children)> LineageAsync(ClaimsPrincipal user, GeneratedImage image, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return (null, []);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var mine = db.Images.AsNoTracking().Where(i => i.OwnerId == userId);
+        var parent = image.ParentImageId is { } parentId
+            ? await mine.Where(i => i.Id == parentId).Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite)).SingleOrDefaultAsync(cancellationToken)
+            : null;
+        var children = await mine.Where(i => i.ParentImageId == image.Id).OrderBy(i => i.CreatedAt).Take(12)
+            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite)).ToListAsync(cancellationToken);
+        return (parent, children);
+    }
+
     /// <summary>Stars or unstars an image; false when it does not exist or is someone else's.</summary>
     public async Task<bool> SetFavoriteAsync(ClaimsPrincipal user, Guid id, bool favorite, CancellationToken cancellationToken = default)
     {
