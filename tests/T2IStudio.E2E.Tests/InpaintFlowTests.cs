@@ -57,6 +57,14 @@ public sealed class InpaintFlowTests(StudioServer server) : IClassFixture<Studio
         await Assertions.Expect(redo).ToBeDisabledAsync();
         await Assertions.Expect(page.GetByText("Paint on the image first.")).Not.ToBeVisibleAsync();
 
+        // Keys while the canvas has focus: E picks the eraser, B the brush, ] grows the brush.
+        await page.Keyboard.PressAsync("e");
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Eraser" })).ToHaveAttributeAsync("aria-pressed", "true");
+        await page.Keyboard.PressAsync("b");
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Brush", Exact = true })).ToHaveAttributeAsync("aria-pressed", "true");
+        await page.Keyboard.PressAsync("]");
+        await Assertions.Expect(page.GetByLabel("Brush size")).Not.ToHaveValueAsync("6");
+
         await page.GetByLabel("Prompt", new() { Exact = true }).FillAsync("a red band");
         await page.GetByRole(AriaRole.Button, new() { Name = "Inpaint", Exact = true }).ClickAsync();
         var result = page.GetByTestId("inpaint-result");
@@ -121,5 +129,23 @@ public sealed class InpaintFlowTests(StudioServer server) : IClassFixture<Studio
     {
         var i = 3 * (y * a.Width + x);
         return a.Pixels[i] == b.Pixels[i] && a.Pixels[i + 1] == b.Pixels[i + 1] && a.Pixels[i + 2] == b.Pixels[i + 2];
+    }
+
+    [Fact]
+    public async Task An_upload_opens_in_the_editor_and_a_file_that_is_not_an_image_gets_a_clear_message()
+    {
+        var page = await server.NewPageAsync();
+        await StudioPages.RegisterAsync(page, "uploader@example.test");
+        await page.GotoAsync("/inpaint");
+        await StudioPages.WaitForInteractiveAsync(page);
+
+        await page.GetByLabel("Upload image").SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "not an image"u8.ToArray() });
+        await Assertions.Expect(page.GetByText("That file is not a PNG, JPEG or WebP image.")).ToBeVisibleAsync();
+
+        var png = PngFiles.Encode(RgbImage.Filled(96, 64, 30, 160, 90), null, null);
+        await page.GetByLabel("Upload image").SetInputFilesAsync(new FilePayload { Name = "green.png", MimeType = "image/png", Buffer = png });
+        await Assertions.Expect(page.GetByText("Uploaded green.png · 96 × 64")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByLabel("Mask canvas")).ToHaveAttributeAsync("data-ready", "true");
+        await StudioPages.ScreenshotAsync(page, "inpaint-upload");
     }
 }
