@@ -169,8 +169,16 @@ public sealed partial class GenerationService(
             {
                 return Refused("That image is not available.");
             }
-            using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
-            source = PngFiles.Decode(stream);
+            try
+            {
+                using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
+                source = PngFiles.Decode(stream);
+            }
+            catch (Exception ex) when (ex is IOException or SixLabors.ImageSharp.ImageFormatException)
+            {
+                LogSourceUnreadable(ex, parentId);
+                return Refused("That image's file could not be read.");
+            }
         }
         else if (job.UploadedSource is { } upload)
         {
@@ -410,6 +418,9 @@ public sealed partial class GenerationService(
         await db.Jobs.Where(j => j.OwnerId == userId && j.IdempotencyKey == key).Select(j => (Guid?)j.Id).SingleOrDefaultAsync(cancellationToken);
 
     private static SubmitResult Refused(string error) => new(null, [error]);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The file of image {ImageId} could not be read as an inpainting source")]
+    private partial void LogSourceUnreadable(Exception ex, Guid imageId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queued job {JobId}: {Model}, {Steps} steps × {Batch}")]
     private partial void LogQueued(Guid jobId, string model, int steps, int batch);

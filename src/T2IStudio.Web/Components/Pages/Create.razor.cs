@@ -256,7 +256,7 @@ public sealed partial class Create
         {
             // The page is going away.
         }
-        catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or InvalidOperationException or IOException)
         {
             Logger.LogError(ex, "Submitting a job failed");
             Snackbar.Add("The job could not be queued. Your prompt is still here; try again.", Severity.Error);

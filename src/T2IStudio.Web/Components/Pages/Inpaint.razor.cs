@@ -273,7 +273,11 @@ public sealed partial class Inpaint
         {
             // The page is going away.
         }
-        catch (Exception ex) when (ex is JSException or InvalidOperationException or IOException or Microsoft.EntityFrameworkCore.DbUpdateException)
+        catch (ArgumentOutOfRangeException)
+        {
+            Snackbar.Add($"The mask is larger than {MaskFiles.MaxBytes / 1024 / 1024} MB; paint a simpler mask or use a smaller image.", Severity.Error);
+        }
+        catch (Exception ex) when (ex is JSException or InvalidOperationException or IOException or Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException)
         {
             Logger.LogError(ex, "Submitting an inpainting job failed");
             Snackbar.Add("The job could not be queued. Your mask and prompt are still here; try again.", Severity.Error);
