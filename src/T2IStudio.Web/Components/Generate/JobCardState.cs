@@ -1,5 +1,6 @@
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Components.Generate;
 
@@ -76,6 +77,41 @@ public sealed class JobCardState
         Error = job.Error;
         ImageIds = job.ImageIds;
         ApplyStanding(job.Standing);
+    }
+
+    /// <summary>
+    /// Takes what a pushed event says about this job (start, progress and preview, failure, cancel). A completed
+    /// job's images come from the database, so <see cref="JobCompleted"/> is left to the page.
+    /// </summary>
+    public void Apply(JobEvent jobEvent)
+    {
+        switch (jobEvent)
+        {
+            case JobStarted:
+                Status = JobStatus.Running;
+                Position = null;
+                break;
+            case JobProgress progress:
+                Status = JobStatus.Running;
+                Step = progress.Step;
+                TotalSteps = progress.TotalSteps;
+                if (progress.PreviewJpeg is { } jpeg)
+                {
+                    PreviewUrl = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
+                }
+                break;
+            case JobFailed failed:
+                Status = JobStatus.Failed;
+                Error = failed.Error;
+                Stopping = false;
+                break;
+            case JobCanceled:
+                Status = JobStatus.Canceled;
+                Stopping = false;
+                break;
+            default:
+                break;
+        }
     }
 
     /// <summary>Takes the live place in line and estimate.</summary>

@@ -336,28 +336,12 @@ public sealed partial class Create
                     }
                 }
                 break;
-            case JobStarted when card is not null:
-                card.Status = JobStatus.Running;
-                card.Position = null;
-                break;
-            case JobProgress progress when card is not null:
-                card.Status = JobStatus.Running;
-                card.Step = progress.Step;
-                card.TotalSteps = progress.TotalSteps;
-                if (progress.PreviewJpeg is { } jpeg)
-                {
-                    card.PreviewUrl = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
-                }
-                break;
             case JobFailed failed when card is not null:
-                card.Status = JobStatus.Failed;
-                card.Error = failed.Error;
-                card.Stopping = false;
+                card.Apply(failed);
                 Snackbar.Add($"A job failed: {failed.Error}", Severity.Error);
                 break;
-            case JobCanceled when card is not null:
-                card.Status = JobStatus.Canceled;
-                card.Stopping = false;
+            case JobStarted or JobProgress or JobCanceled when card is not null:
+                card.Apply(jobEvent);
                 break;
             default:
                 break;

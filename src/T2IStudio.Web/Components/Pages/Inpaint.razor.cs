@@ -303,18 +303,6 @@ public sealed partial class Inpaint
             var job = _job!;
             switch (jobEvent)
             {
-                case JobProgress progress:
-                    job.Status = JobStatus.Running;
-                    job.Step = progress.Step;
-                    job.TotalSteps = progress.TotalSteps;
-                    if (progress.PreviewJpeg is { } jpeg)
-                    {
-                        job.PreviewUrl = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
-                    }
-                    break;
-                case JobStarted:
-                    job.Status = JobStatus.Running;
-                    break;
                 case JobCompleted completed:
                     if (await Generation.GetJobAsync(_user, completed.JobId, _leaving.Token) is { } view)
                     {
@@ -328,15 +316,11 @@ public sealed partial class Inpaint
                     }
                     break;
                 case JobFailed failed:
-                    job.Status = JobStatus.Failed;
-                    job.Error = failed.Error;
+                    job.Apply(failed);
                     Snackbar.Add($"Inpainting failed: {failed.Error}", Severity.Error);
                     break;
-                case JobCanceled:
-                    job.Status = JobStatus.Canceled;
-                    job.Stopping = false;
-                    break;
                 default:
+                    job.Apply(jobEvent);
                     break;
             }
             StateHasChanged();
