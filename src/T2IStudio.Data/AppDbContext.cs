@@ -16,6 +16,12 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Stored images.</summary>
     public DbSet<GeneratedImage> Images => Set<GeneratedImage>();
 
+    /// <summary>Teams.</summary>
+    public DbSet<Team> Teams => Set<Team>();
+
+    /// <summary>Team memberships.</summary>
+    public DbSet<TeamMember> TeamMembers => Set<TeamMember>();
+
     /// <summary>Prompt history.</summary>
     public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
 

@@ -21,6 +21,7 @@ using T2IStudio.Web.Preferences;
 using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
+using T2IStudio.Web.Teams;
 
 namespace T2IStudio.Web;
 
@@ -103,6 +104,7 @@ public static class StudioWebExtensions
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();
+        services.AddScoped<TeamService>();
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();

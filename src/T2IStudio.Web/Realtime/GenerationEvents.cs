@@ -19,7 +19,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
     private readonly ConcurrentDictionary<Guid, Throttle> _throttles = new();
 
     /// <summary>Calls <paramref name="handler"/> for every event of <paramref name="userId"/>'s jobs until disposed.</summary>
-    public IDisposable Subscribe(string userId, Func<JobEvent, Task> handler)
+    public IDisposable Subscribe(string userId, Func<StudioEvent, Task> handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(handler);
@@ -29,12 +29,12 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
     }
 
     /// <summary>Delivers <paramref name="jobEvent"/> to its owner's subscribers.</summary>
-    public void Publish(JobEvent jobEvent)
+    public void Publish(StudioEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
         if (jobEvent is JobCompleted or JobFailed or JobCanceled)
         {
-            _throttles.TryRemove(jobEvent.JobId, out _);
+            _throttles.TryRemove(((JobEvent)jobEvent).JobId, out _);
         }
         if (!_subscribers.TryGetValue(jobEvent.OwnerId, out var list))
         {
@@ -74,7 +74,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         Publish(new JobProgress(jobId, ownerId, step, totalSteps, preview));
     }
 
-    private async Task Deliver(Subscription subscription, JobEvent jobEvent)
+    private async Task Deliver(Subscription subscription, StudioEvent jobEvent)
     {
         try
         {
@@ -83,7 +83,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // One broken page must not stop the worker or other subscribers.
-            LogHandlerFailed(ex, jobEvent.GetType().Name, jobEvent.JobId);
+            LogHandlerFailed(ex, jobEvent.GetType().Name, jobEvent.OwnerId);
         }
     }
 
@@ -102,8 +102,8 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Event} handler for job {JobId} failed")]
-    private partial void LogHandlerFailed(Exception ex, string @event, Guid jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Event} handler of user {UserId} failed")]
+    private partial void LogHandlerFailed(Exception ex, string @event, string userId);
 
     private sealed record ImmutableSubscribers(Subscription[] Items);
 
@@ -114,13 +114,13 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         public long? LastProgress { get; set; }
     }
 
-    private sealed class Subscription(GenerationEvents owner, string userId, Func<JobEvent, Task> handler) : IDisposable
+    private sealed class Subscription(GenerationEvents owner, string userId, Func<StudioEvent, Task> handler) : IDisposable
     {
         private int _disposed;
 
         public string UserId { get; } = userId;
 
-        public Func<JobEvent, Task> Handler { get; } = handler;
+        public Func<StudioEvent, Task> Handler { get; } = handler;
 
         public void Dispose()
         {

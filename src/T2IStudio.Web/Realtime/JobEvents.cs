@@ -1,9 +1,13 @@
 namespace T2IStudio.Web.Realtime;
 
+/// <summary>Something one person's open pages should know about; delivered only to them.</summary>
+/// <param name="OwnerId">The person it is for.</param>
+public abstract record StudioEvent(string OwnerId);
+
 /// <summary>Something happened to a job; delivered only to the job's owner.</summary>
 /// <param name="JobId">The job.</param>
 /// <param name="OwnerId">Its owner.</param>
-public abstract record JobEvent(Guid JobId, string OwnerId);
+public abstract record JobEvent(Guid JobId, string OwnerId) : StudioEvent(OwnerId);
 
 /// <summary>The job is waiting in the queue.</summary>
 public sealed record JobQueued(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);
@@ -30,3 +34,9 @@ public sealed record JobCanceled(Guid JobId, string OwnerId) : JobEvent(JobId, O
 
 /// <summary>Images were added to or removed from the owner's gallery.</summary>
 public sealed record GalleryChanged(Guid JobId, string OwnerId) : JobEvent(JobId, OwnerId);
+
+/// <summary>A team the person is (or was) in changed: members, roles or name.</summary>
+/// <param name="TeamId">The team.</param>
+/// <param name="OwnerId">The person told.</param>
+/// <param name="Removed">They are no longer a member.</param>
+public sealed record TeamChanged(Guid TeamId, string OwnerId, bool Removed) : StudioEvent(OwnerId);

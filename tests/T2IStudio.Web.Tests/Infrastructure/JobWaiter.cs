@@ -7,8 +7,8 @@ namespace T2IStudio.Web.Tests.Infrastructure;
 public sealed class JobWaiter : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
-    private readonly List<JobEvent> _events = [];
-    private readonly List<(Func<JobEvent, bool> Match, TaskCompletionSource<JobEvent> Done)> _waits = [];
+    private readonly List<StudioEvent> _events = [];
+    private readonly List<(Func<StudioEvent, bool> Match, TaskCompletionSource<StudioEvent> Done)> _waits = [];
     private readonly IDisposable _subscription;
 
     public JobWaiter(IServiceProvider services, string userId)
@@ -29,7 +29,7 @@ public sealed class JobWaiter : IDisposable
     }
 
     /// <summary>Every event so far, in arrival order.</summary>
-    public IReadOnlyList<JobEvent> Events
+    public IReadOnlyList<StudioEvent> Events
     {
         get
         {
@@ -43,15 +43,15 @@ public sealed class JobWaiter : IDisposable
     /// <summary>The first event (past or future) of <paramref name="jobId"/> of type <typeparamref name="T"/>.</summary>
     public async Task<T> WaitForAsync<T>(Guid jobId, Func<T, bool>? where = null) where T : JobEvent
     {
-        bool Match(JobEvent e) => e is T typed && e.JobId == jobId && (where?.Invoke(typed) ?? true);
-        TaskCompletionSource<JobEvent> done;
+        bool Match(StudioEvent e) => e is T typed && typed.JobId == jobId && (where?.Invoke(typed) ?? true);
+        TaskCompletionSource<StudioEvent> done;
         lock (_events)
         {
             if (_events.FirstOrDefault(Match) is { } seen)
             {
                 return (T)seen;
             }
-            done = new TaskCompletionSource<JobEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            done = new TaskCompletionSource<StudioEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waits.Add((Match, done));
         }
         return (T)await done.Task.WaitAsync(Deadline);

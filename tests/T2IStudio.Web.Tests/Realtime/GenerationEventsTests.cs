@@ -14,8 +14,8 @@ public sealed class GenerationEventsTests
     [Fact]
     public void Events_reach_only_the_jobs_owner_and_stop_once_the_subscription_is_disposed()
     {
-        var alice = new List<JobEvent>();
-        var bob = new List<JobEvent>();
+        var alice = new List<StudioEvent>();
+        var bob = new List<StudioEvent>();
         var aliceSubscription = _events.Subscribe("alice", e => { alice.Add(e); return Task.CompletedTask; });
         using var bobSubscription = _events.Subscribe("bob", e => { bob.Add(e); return Task.CompletedTask; });
         var job = Guid.NewGuid();

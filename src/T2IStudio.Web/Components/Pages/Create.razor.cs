@@ -114,7 +114,7 @@ public sealed partial class Create
     {
         if (firstRender && _userId is not null)
         {
-            _subscription = Events.Subscribe(_userId, OnJobEventAsync);
+            _subscription = Events.Subscribe(_userId, e => e is JobEvent job ? OnJobEventAsync(job) : Task.CompletedTask);
             _ = RefreshStandingsAsync(_leaving.Token);
         }
     }

@@ -163,7 +163,7 @@ public sealed partial class Gallery
         await RefreshAsync();
     }
 
-    private Task OnEventAsync(JobEvent jobEvent) => jobEvent is GalleryChanged
+    private Task OnEventAsync(StudioEvent studioEvent) => studioEvent is GalleryChanged
         ? InvokeAsync(async () =>
         {
             try

@@ -135,7 +135,7 @@ public sealed partial class Inpaint
     {
         if (firstRender && ResourceAccess.UserId(_user) is { } userId)
         {
-            _subscription = Events.Subscribe(userId, OnJobEventAsync);
+            _subscription = Events.Subscribe(userId, e => e is JobEvent job ? OnJobEventAsync(job) : Task.CompletedTask);
         }
     }
 
