@@ -22,6 +22,12 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Team memberships.</summary>
     public DbSet<TeamMember> TeamMembers => Set<TeamMember>();
 
+    /// <summary>Named galleries, private or a team's.</summary>
+    public DbSet<Gallery> Galleries => Set<Gallery>();
+
+    /// <summary>Images in galleries.</summary>
+    public DbSet<GalleryItem> GalleryItems => Set<GalleryItem>();
+
     /// <summary>Prompt history.</summary>
     public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
 

@@ -15,6 +15,7 @@ using T2IStudio.Web.Access;
 using T2IStudio.Web.Auth;
 using T2IStudio.Web.Components;
 using T2IStudio.Web.Endpoints;
+using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Preferences;
@@ -90,7 +91,7 @@ public static class StudioWebExtensions
         services.AddDataProtection().SetApplicationName("T2IStudio");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>, DataProtectionKeyStore>();
 
-        services.AddSingleton<IAuthorizationHandler, OwnerAccessHandler>();
+        services.AddSingleton<IAuthorizationHandler, ResourceAccessHandler>();
         services.AddScoped<ResourceAccess>();
 
         services.AddOptions<QueueOptions>()
@@ -105,6 +106,7 @@ public static class StudioWebExtensions
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();
         services.AddScoped<TeamService>();
+        services.AddScoped<GalleryService>();
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();

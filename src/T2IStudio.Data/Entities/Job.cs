@@ -85,6 +85,9 @@ public sealed class Job : IOwnedResource
     /// <summary>Inpainting: the gallery image it started from (none for an upload).</summary>
     public Guid? ParentImageId { get; set; }
 
+    /// <summary>The gallery its images go into ("Save to"), besides the owner's own images; null for none.</summary>
+    public Guid? GalleryId { get; set; }
+
     /// <summary>The prompt-history entry this job used.</summary>
     public Guid? PromptId { get; set; }
 

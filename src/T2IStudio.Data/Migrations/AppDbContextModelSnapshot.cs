@@ -229,6 +229,62 @@ namespace T2IStudio.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("T2IStudio.Data.Entities.Gallery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("TeamId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerUserId");
+
+                    b.HasIndex("TeamId");
+
+                    b.ToTable("Galleries", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_Galleries_OneOwner", "(OwnerUserId IS NULL) <> (TeamId IS NULL)");
+                        });
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.GalleryItem", b =>
+                {
+                    b.Property<Guid>("GalleryId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AddedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AddedById")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("GalleryId", "ImageId");
+
+                    b.HasIndex("ImageId");
+
+                    b.HasIndex("GalleryId", "AddedAt");
+
+                    b.ToTable("GalleryItems", (string)null);
+                });
+
             modelBuilder.Entity("T2IStudio.Data.Entities.GeneratedImage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -347,6 +403,9 @@ namespace T2IStudio.Data.Migrations
 
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("GalleryId")
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("Height")
                         .HasColumnType("INTEGER");
@@ -552,6 +611,42 @@ namespace T2IStudio.Data.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("T2IStudio.Data.Entities.Gallery", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", "OwnerUser")
+                        .WithMany()
+                        .HasForeignKey("OwnerUserId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("T2IStudio.Data.Entities.Team", "Team")
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.Navigation("OwnerUser");
+
+                    b.Navigation("Team");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.GalleryItem", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.Gallery", "Gallery")
+                        .WithMany("Items")
+                        .HasForeignKey("GalleryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("T2IStudio.Data.Entities.GeneratedImage", "Image")
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Gallery");
+
+                    b.Navigation("Image");
+                });
+
             modelBuilder.Entity("T2IStudio.Data.Entities.GeneratedImage", b =>
                 {
                     b.HasOne("T2IStudio.Data.Entities.Job", "Job")
@@ -610,6 +705,11 @@ namespace T2IStudio.Data.Migrations
                     b.Navigation("Team");
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Gallery", b =>
+                {
+                    b.Navigation("Items");
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.Job", b =>

@@ -134,12 +134,17 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         return true;
     }
 
-    private static IQueryable<GeneratedImage> Filter(AppDbContext db, string userId, GalleryFilter filter)
+    /// <summary>Images matching <paramref name="filter"/>; only <paramref name="ownerId"/>'s when given (a gallery narrows by its items instead).</summary>
+    internal static IQueryable<GeneratedImage> Filter(AppDbContext db, string? ownerId, GalleryFilter filter)
     {
         var query = FullTextQuery(filter.Search) is { } match
             ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match})")
             : db.Images;
-        query = query.AsNoTracking().Where(i => i.OwnerId == userId);
+        query = query.AsNoTracking();
+        if (ownerId is not null)
+        {
+            query = query.Where(i => i.OwnerId == ownerId);
+        }
         if (!string.IsNullOrEmpty(filter.Model))
         {
             query = query.Where(i => i.Model == filter.Model);

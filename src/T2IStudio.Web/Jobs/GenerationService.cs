@@ -25,6 +25,9 @@ public sealed record JobRequest
 
     /// <summary>One key per press of Generate: submitting again with the same key returns the same job.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>A gallery to put the images in too ("Save to"); the person must be allowed to add there.</summary>
+    public Guid? GalleryId { get; init; }
 }
 
 /// <summary>An inpainting job as the editor submits it.</summary>
@@ -111,8 +114,10 @@ public enum CancelOutcome
 /// <param name="Error">Why it failed.</param>
 /// <param name="ImageIds">Its images, in batch order.</param>
 /// <param name="Standing">Its place in line or progress while waiting or running; null otherwise.</param>
+/// <param name="GalleryId">The gallery it saves into, if any.</param>
 public sealed record JobView(Guid Id, JobStatus Status, string Model, string Prompt, int BatchSize, int Width, int Height,
-    int Step, int TotalSteps, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<Guid> ImageIds, QueueStanding? Standing);
+    int Step, int TotalSteps, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<Guid> ImageIds, QueueStanding? Standing,
+    Guid? GalleryId = null);
 
 /// <summary>
 /// The front door of generation: validates a request against the model's files, enforces the per-person
@@ -146,8 +151,16 @@ public sealed partial class GenerationService(
             return new SubmitResult(null, errors);
         }
 
+        if (job.GalleryId is { } galleryId)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (await Galleries.GalleryService.RoleAsync(db, userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
+            {
+                return Refused("You cannot add images to that gallery.");
+            }
+        }
         var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
-        return await QueueAsync(userId, job.Model, job.Request, stored, job.IdempotencyKey, configure: null, cancellationToken);
+        return await QueueAsync(userId, job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
     }
 
     /// <summary>
@@ -411,7 +424,7 @@ public sealed partial class GenerationService(
         var standing = job.IsFinished ? null : dispatcher.StandingOf(job.Id);
         var step = job.Status == JobStatus.Completed ? job.TotalSteps : standing?.Step ?? job.Step;
         return new(job.Id, job.Status, job.Model, job.Prompt, job.BatchSize, job.Width, job.Height, step, job.TotalSteps,
-            job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing);
+            job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing, job.GalleryId);
     }
 
     private static async Task<Guid?> FindByKeyAsync(AppDbContext db, string userId, string key, CancellationToken cancellationToken) =>

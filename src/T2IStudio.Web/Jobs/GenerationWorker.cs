@@ -110,12 +110,13 @@ public sealed partial class GenerationWorker(
         var stored = GenerationMetadata.ReadStoredRequest(job.RequestJson);
         if (stored is null)
         {
-            await FinishAsync(db, job, JobStatus.Failed, "The stored request could not be read.");
+            await FinishAsync(db, job, JobStatus.Failed, "The stored request could not be read.", [job.OwnerId]);
             return;
         }
         var request = stored.ToRequest();
         var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, request.GuidanceScale), stoppingToken);
         var completed = false;
+        IReadOnlyList<string> audience = [job.OwnerId];
         try
         {
             job.Status = JobStatus.Running;
@@ -131,17 +132,20 @@ public sealed partial class GenerationWorker(
             {
                 return; // its owner cancelled it between the lookup and the start
             }
-            events.Publish(new JobStarted(job.Id, job.OwnerId));
+            audience = await AudienceAsync(db, job);
+            Tell(audience, to => new JobStarted(job.Id, to));
 
-            var imageIds = await GenerateAndStoreAsync(db, job, request, running);
+            var imageIds = await GenerateAndStoreAsync(db, job, request, running, audience);
             completed = true;
-            events.Publish(new JobCompleted(job.Id, job.OwnerId, imageIds));
+            // Into the gallery first: whoever hears "completed" finds the images where they look.
+            await SaveToGalleryAsync(db, job, imageIds);
+            Tell(audience, to => new JobCompleted(job.Id, to, imageIds));
             events.Publish(new GalleryChanged(job.Id, job.OwnerId));
         }
         catch (OperationCanceledException) when (running.CancelRequested)
         {
             job.Step = running.Step; // where it stopped, for its owner
-            await FinishAsync(db, job, JobStatus.Canceled, null);
+            await FinishAsync(db, job, JobStatus.Canceled, null, audience);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -154,7 +158,7 @@ public sealed partial class GenerationWorker(
         catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or OnnxRuntimeException or IOException or InvalidDataException)
         {
             LogJobFailed(ex, job.Id);
-            await FinishAsync(db, job, JobStatus.Failed, Describe(ex));
+            await FinishAsync(db, job, JobStatus.Failed, Describe(ex), audience);
         }
         finally
         {
@@ -162,7 +166,26 @@ public sealed partial class GenerationWorker(
         }
     }
 
-    private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, GenerationRequest request, RunningJob running)
+    /// <summary>Who follows a job: its owner, and the members of the team whose gallery it generates into.</summary>
+    private static async Task<IReadOnlyList<string>> AudienceAsync(AppDbContext db, Job job)
+    {
+        if (job.GalleryId is not { } galleryId)
+        {
+            return [job.OwnerId];
+        }
+        var members = await Galleries.GalleryService.AudienceAsync(db, galleryId, CancellationToken.None);
+        return [.. members.Append(job.OwnerId).Distinct(StringComparer.Ordinal)];
+    }
+
+    private void Tell(IReadOnlyList<string> audience, Func<string, StudioEvent> make)
+    {
+        foreach (var recipient in audience)
+        {
+            events.Publish(make(recipient));
+        }
+    }
+
+    private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, GenerationRequest request, RunningJob running, IReadOnlyList<string> audience)
     {
         InpaintOptions? inpaint = null;
         if (job.SourceFileKey is { } sourceKey)
@@ -181,7 +204,7 @@ public sealed partial class GenerationWorker(
         {
             running.Step = p.Step;
             Func<byte[]?>? preview = p.Preview is { } image ? () => WebImages.PreviewJpeg(image) : null;
-            events.PublishProgress(job.Id, job.OwnerId, p.Step, p.TotalSteps, preview);
+            events.PublishProgress(job.Id, audience, p.Step, p.TotalSteps, preview);
         });
         var result = inpaint is null
             ? await pipeline.GenerateAsync(request, progress, running.Token)
@@ -237,7 +260,31 @@ public sealed partial class GenerationWorker(
         return [.. db.ChangeTracker.Entries<GeneratedImage>().Select(e => e.Entity).OrderBy(i => i.BatchIndex).Select(i => i.Id)];
     }
 
-    private async Task FinishAsync(AppDbContext db, Job job, JobStatus status, string? error)
+    /// <summary>
+    /// "Save to": puts the job's images in the gallery it named, if its owner may still add there (a role can
+    /// change while a job waits), and tells everyone who sees that gallery.
+    /// </summary>
+    private async Task SaveToGalleryAsync(AppDbContext db, Job job, IReadOnlyList<Guid> imageIds)
+    {
+        if (job.GalleryId is not { } galleryId || imageIds.Count == 0)
+        {
+            return;
+        }
+        if (await Galleries.GalleryService.RoleAsync(db, job.OwnerId, galleryId, CancellationToken.None) is not >= TeamRole.Editor)
+        {
+            LogGalleryRefused(job.Id, galleryId);
+            return;
+        }
+        var now = time.GetUtcNow();
+        db.GalleryItems.AddRange(imageIds.Select((id, k) => new GalleryItem { GalleryId = galleryId, ImageId = id, AddedById = job.OwnerId, AddedAt = now.AddTicks(k) }));
+        await db.SaveChangesAsync(CancellationToken.None);
+        foreach (var recipient in await Galleries.GalleryService.AudienceAsync(db, galleryId, CancellationToken.None))
+        {
+            events.Publish(new GalleryUpdated(galleryId, recipient));
+        }
+    }
+
+    private async Task FinishAsync(AppDbContext db, Job job, JobStatus status, string? error, IReadOnlyList<string> audience)
     {
         // Forget half-added image rows of a failed attempt; the job row itself is still tracked.
         foreach (var entry in db.ChangeTracker.Entries<GeneratedImage>().Where(e => e.State == EntityState.Added).ToList())
@@ -249,7 +296,7 @@ public sealed partial class GenerationWorker(
         job.FinishedAt = time.GetUtcNow();
         job.ConcurrencyStamp = Guid.NewGuid();
         await db.SaveChangesAsync(CancellationToken.None);
-        events.Publish(status == JobStatus.Canceled ? new JobCanceled(job.Id, job.OwnerId) : new JobFailed(job.Id, job.OwnerId, error ?? "Failed."));
+        Tell(audience, to => status == JobStatus.Canceled ? new JobCanceled(job.Id, to) : new JobFailed(job.Id, to, error ?? "Failed."));
     }
 
     private static string Describe(Exception ex) => ex switch
@@ -261,6 +308,9 @@ public sealed partial class GenerationWorker(
         OnnxRuntimeException => $"The model failed to run: {ex.Message}",
         _ => $"The image could not be stored: {ex.Message}",
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not save into gallery {GalleryId}: its owner may no longer add there")]
+    private partial void LogGalleryRefused(Guid jobId, Guid galleryId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
     private partial void LogJobFailed(Exception ex, Guid jobId);

@@ -39,6 +39,9 @@ public sealed record CreateSettings
     /// <summary>Images per job.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>The gallery last chosen under "Save to"; null for the person's own images only.</summary>
+    public Guid? SaveTo { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The JSON stored with the account.</summary>

@@ -50,9 +50,13 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
     /// Publishes progress unless one went out under <see cref="ProgressInterval"/> ago (the last step always
     /// goes); calls <paramref name="encodePreview"/> only when a preview is due.
     /// </summary>
-    public void PublishProgress(Guid jobId, string ownerId, int step, int totalSteps, Func<byte[]?>? encodePreview)
+    public void PublishProgress(Guid jobId, string ownerId, int step, int totalSteps, Func<byte[]?>? encodePreview) =>
+        PublishProgress(jobId, [ownerId], step, totalSteps, encodePreview);
+
+    /// <summary>As above, to each of <paramref name="recipients"/> (a job into a team gallery reaches the team); one throttle per job.</summary>
+    public void PublishProgress(Guid jobId, IReadOnlyList<string> recipients, int step, int totalSteps, Func<byte[]?>? encodePreview)
     {
-        ArgumentNullException.ThrowIfNull(ownerId);
+        ArgumentNullException.ThrowIfNull(recipients);
         var throttle = _throttles.GetOrAdd(jobId, _ => new Throttle());
         var now = time.GetTimestamp();
         byte[]? preview = null;
@@ -71,7 +75,10 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
             }
             throttle.LastProgress = now;
         }
-        Publish(new JobProgress(jobId, ownerId, step, totalSteps, preview));
+        foreach (var recipient in recipients)
+        {
+            Publish(new JobProgress(jobId, recipient, step, totalSteps, preview));
+        }
     }
 
     private async Task Deliver(Subscription subscription, StudioEvent jobEvent)

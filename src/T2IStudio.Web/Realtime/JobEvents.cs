@@ -40,3 +40,8 @@ public sealed record GalleryChanged(Guid JobId, string OwnerId) : JobEvent(JobId
 /// <param name="OwnerId">The person told.</param>
 /// <param name="Removed">They are no longer a member.</param>
 public sealed record TeamChanged(Guid TeamId, string OwnerId, bool Removed) : StudioEvent(OwnerId);
+
+/// <summary>Images were added to or removed from a named gallery the person can see.</summary>
+/// <param name="GalleryId">The gallery.</param>
+/// <param name="OwnerId">The person told (its owner, or each member of its team).</param>
+public sealed record GalleryUpdated(Guid GalleryId, string OwnerId) : StudioEvent(OwnerId);

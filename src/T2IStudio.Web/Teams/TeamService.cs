@@ -33,18 +33,18 @@ public sealed record TeamDetails(Guid Id, string Name, TeamRole MyRole, IReadOnl
     public int OwnerCount => Members.Count(m => m.Role == TeamRole.Owner);
 }
 
-/// <summary>The outcome of a change to a team: done (with the team's id), refused with reasons, or not found.</summary>
-/// <param name="TeamId">The team, when it was done.</param>
+/// <summary>The outcome of a change to a team or gallery: done (with its id), refused with reasons, or not found.</summary>
+/// <param name="Id">The team or gallery, when it was done.</param>
 /// <param name="Errors">Why it was refused.</param>
-/// <param name="NotFound">No such team for this person (someone else's reads as missing).</param>
-public sealed record TeamResult(Guid? TeamId, IReadOnlyList<string> Errors, bool NotFound = false)
+/// <param name="NotFound">No such team or gallery for this person (someone else's reads as missing).</param>
+public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool NotFound = false)
 {
     /// <summary>True when the change was made.</summary>
-    public bool Succeeded => TeamId is not null && Errors.Count == 0 && !NotFound;
+    public bool Succeeded => Id is not null && Errors.Count == 0 && !NotFound;
 
-    internal static TeamResult Missing { get; } = new(null, [], NotFound: true);
+    internal static ChangeResult Missing { get; } = new(null, [], NotFound: true);
 
-    internal static TeamResult Refused(string error) => new(null, [error]);
+    internal static ChangeResult Refused(string error) => new(null, [error]);
 }
 
 /// <summary>
@@ -72,15 +72,15 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
     }
 
     /// <summary>Creates a team with the caller as its owner.</summary>
-    public async Task<TeamResult> CreateAsync(ClaimsPrincipal user, string? name, CancellationToken cancellationToken = default)
+    public async Task<ChangeResult> CreateAsync(ClaimsPrincipal user, string? name, CancellationToken cancellationToken = default)
     {
         if (ResourceAccess.UserId(user) is not { } userId)
         {
-            return TeamResult.Refused("Sign in to create a team.");
+            return ChangeResult.Refused("Sign in to create a team.");
         }
         if (ValidateName(name) is { } error)
         {
-            return TeamResult.Refused(error);
+            return ChangeResult.Refused(error);
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
@@ -88,7 +88,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         team.Members.Add(new TeamMember { UserId = userId, Role = TeamRole.Owner, JoinedAt = now });
         db.Teams.Add(team);
         await db.SaveChangesAsync(cancellationToken);
-        return new TeamResult(team.Id, []);
+        return new ChangeResult(team.Id, []);
     }
 
     /// <summary>The team with its members, or null when the caller is not a member.</summary>
@@ -125,7 +125,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
     }
 
     /// <summary>Adds the account with <paramref name="email"/> to the team (owners only).</summary>
-    public Task<TeamResult> AddMemberAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default) =>
+    public Task<ChangeResult> AddMemberAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default) =>
         ChangeAsync(user, teamId, ownerOnly: true, async (db, team, members, notify) =>
         {
             var normalized = email?.Trim() ?? "";
@@ -149,7 +149,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         }, cancellationToken);
 
     /// <summary>Gives a member another role (owners only); the last owner keeps theirs.</summary>
-    public Task<TeamResult> ChangeRoleAsync(ClaimsPrincipal user, Guid teamId, string memberId, TeamRole role, CancellationToken cancellationToken = default) =>
+    public Task<ChangeResult> ChangeRoleAsync(ClaimsPrincipal user, Guid teamId, string memberId, TeamRole role, CancellationToken cancellationToken = default) =>
         ChangeAsync(user, teamId, ownerOnly: true, (_, _, members, _) =>
         {
             var member = members.SingleOrDefault(m => m.UserId == memberId);
@@ -166,7 +166,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         }, cancellationToken);
 
     /// <summary>Removes a member (owners only; anyone may remove themselves); the last owner stays.</summary>
-    public Task<TeamResult> RemoveMemberAsync(ClaimsPrincipal user, Guid teamId, string memberId, CancellationToken cancellationToken = default)
+    public Task<ChangeResult> RemoveMemberAsync(ClaimsPrincipal user, Guid teamId, string memberId, CancellationToken cancellationToken = default)
     {
         var self = ResourceAccess.UserId(user) == memberId;
         return ChangeAsync(user, teamId, ownerOnly: !self, (db, _, members, notify) =>
@@ -189,7 +189,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
     }
 
     /// <summary>Leaves the team.</summary>
-    public Task<TeamResult> LeaveAsync(ClaimsPrincipal user, Guid teamId, CancellationToken cancellationToken = default) =>
+    public Task<ChangeResult> LeaveAsync(ClaimsPrincipal user, Guid teamId, CancellationToken cancellationToken = default) =>
         RemoveMemberAsync(user, teamId, ResourceAccess.UserId(user) ?? "", cancellationToken);
 
     /// <summary>Why <paramref name="name"/> cannot name a team, or null.</summary>
@@ -202,12 +202,12 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
     /// Runs <paramref name="change"/> on the team's current members inside an immediate transaction, saves, and
     /// tells every member before and after (and anyone removed) that the team changed.
     /// </summary>
-    private async Task<TeamResult> ChangeAsync(ClaimsPrincipal user, Guid teamId, bool ownerOnly,
+    private async Task<ChangeResult> ChangeAsync(ClaimsPrincipal user, Guid teamId, bool ownerOnly,
         Func<AppDbContext, Team, List<TeamMember>, List<string>, Task<string?>> change, CancellationToken cancellationToken)
     {
         if (ResourceAccess.UserId(user) is not { } userId)
         {
-            return TeamResult.Missing;
+            return ChangeResult.Missing;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -216,16 +216,16 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         var me = members.SingleOrDefault(m => m.UserId == userId);
         if (team is null || me is null)
         {
-            return TeamResult.Missing;
+            return ChangeResult.Missing;
         }
         if (ownerOnly && me.Role != TeamRole.Owner)
         {
-            return TeamResult.Refused("Only the team's owners can manage its members.");
+            return ChangeResult.Refused("Only the team's owners can manage its members.");
         }
         var notify = members.Select(m => m.UserId).ToList();
         if (await change(db, team, members, notify) is { } error)
         {
-            return TeamResult.Refused(error);
+            return ChangeResult.Refused(error);
         }
         team.ConcurrencyStamp = Guid.NewGuid();
         await db.SaveChangesAsync(cancellationToken);
@@ -236,6 +236,6 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         {
             events.Publish(new TeamChanged(teamId, recipient, Removed: !remaining.Contains(recipient)));
         }
-        return new TeamResult(teamId, []);
+        return new ChangeResult(teamId, []);
     }
 }

@@ -57,6 +57,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
         Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
         Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
+        Services.AddScoped<T2IStudio.Web.Galleries.GalleryService>();
+        Services.AddScoped<T2IStudio.Web.Teams.TeamService>();
     }
 
     /// <summary>
@@ -66,7 +68,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     protected void UseRealResourceChecks()
     {
         Services.AddAuthorizationCore();
-        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.OwnerAccessHandler>();
+        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.ResourceAccessHandler>();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
     }
 

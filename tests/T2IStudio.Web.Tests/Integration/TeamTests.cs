@@ -23,9 +23,9 @@ public sealed class TeamTests : IClassFixture<StudioAppFixture>
         using var scope = _app.Services.CreateScope();
         var created = await Teams(scope).CreateAsync(StudioAppFactory.PrincipalOf(owner), "  Poster crew  ");
         Assert.True(created.Succeeded, string.Join(" ", created.Errors));
-        var added = await Teams(scope).AddMemberAsync(StudioAppFactory.PrincipalOf(owner), created.TeamId!.Value, other.Email!.ToUpperInvariant(), otherRole);
+        var added = await Teams(scope).AddMemberAsync(StudioAppFactory.PrincipalOf(owner), created.Id!.Value, other.Email!.ToUpperInvariant(), otherRole);
         Assert.True(added.Succeeded, string.Join(" ", added.Errors));
-        return (owner, other, created.TeamId.Value);
+        return (owner, other, created.Id.Value);
     }
 
     [Fact]

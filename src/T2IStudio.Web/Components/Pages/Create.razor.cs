@@ -43,6 +43,8 @@ public sealed partial class Create
     private ulong _seed;
     private bool _seedLocked;
     private int _batch = 1;
+    private Guid? _saveTo;
+    private IReadOnlyList<Galleries.GallerySummary> _saveTargets = [];
 
     private IReadOnlyList<string> _errors = [];
     private bool _submitting;
@@ -68,6 +70,8 @@ public sealed partial class Create
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
+    [Inject] private Galleries.GalleryService GalleryService { get; set; } = null!;
+
     [Inject] private ILogger<Create> Logger { get; set; } = null!;
 
     private IEnumerable<SchedulerKind> Schedulers =>
@@ -92,6 +96,8 @@ public sealed partial class Create
         _negative = settings.NegativePrompt;
         _seed = settings.Seed ?? RandomSeed();
         _seedLocked = settings.SeedLocked;
+        _saveTargets = await GalleryService.WritableAsync(_user, _leaving.Token);
+        _saveTo = _saveTargets.Any(g => g.Id == settings.SaveTo) ? settings.SaveTo : null;
 
         foreach (var job in await Generation.ListJobsAsync(_user, RecentJobs, _leaving.Token))
         {
@@ -221,6 +227,7 @@ public sealed partial class Create
             {
                 Model = _modelId,
                 IdempotencyKey = _submitKey,
+                GalleryId = _saveTo,
                 Request = new GenerationRequest
                 {
                     Prompt = _prompt,
@@ -280,6 +287,7 @@ public sealed partial class Create
         Seed = _seed,
         SeedLocked = _seedLocked,
         BatchSize = _batch,
+        SaveTo = _saveTo,
     };
 
     private async Task CancelAsync(Guid jobId)
@@ -321,8 +329,9 @@ public sealed partial class Create
         var card = _jobs.FirstOrDefault(j => j.Id == jobEvent.JobId);
         switch (jobEvent)
         {
+            // Only this person's own jobs get a card (teammates' jobs into a shared gallery show on the gallery).
             case JobQueued when card is null:
-            case JobCompleted:
+            case JobCompleted when card is not null:
                 if (await Generation.GetJobAsync(_user, jobEvent.JobId, _leaving.Token) is { } view)
                 {
                     if (card is null)

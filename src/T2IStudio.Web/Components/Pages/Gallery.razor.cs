@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web.Virtualization;
 using Microsoft.JSInterop;
+using MudBlazor;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Galleries;
+using T2IStudio.Web.Teams;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Realtime;
 
@@ -34,6 +37,28 @@ public sealed partial class Gallery
     private int _columns = 4;
     private float _rowHeight = TileWidth + Gap;
     private Guid? _open;
+    private Guid? _galleryId;
+    private readonly List<Components.Generate.JobCardState> _jobs = [];
+    private IReadOnlyList<GallerySummary> _galleries = [];
+    private IReadOnlyList<TeamSummary> _teams = [];
+    private bool _creating;
+    private string _newName = "";
+    private Guid? _newTeam;
+
+    /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
+    [SupplyParameterFromQuery(Name = "g")] public Guid? GalleryQuery { get; set; }
+
+    [Inject] private GalleryService Galleries { get; set; } = null!;
+
+    [Inject] private TeamService Teams { get; set; } = null!;
+
+    [Inject] private NavigationManager Navigation { get; set; } = null!;
+
+    [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    [Inject] private Jobs.GenerationService Generation { get; set; } = null!;
+
+    private GallerySummary? Current => _galleries.FirstOrDefault(g => g.Id == _galleryId);
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
@@ -58,7 +83,77 @@ public sealed partial class Gallery
     {
         _user = (await AuthenticationState).User;
         _models = await Library.ModelsAsync(_user, _leaving.Token);
-        _total = (await Library.PageAsync(_user, Filter, 0, 1, _leaving.Token)).Total;
+        _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+        _teams = await Teams.MyTeamsAsync(_user, _leaving.Token);
+        if (GalleryQuery is { } wanted)
+        {
+            if (_galleries.All(g => g.Id != wanted))
+            {
+                // Someone else's gallery reads exactly like a missing one.
+                Navigation.NotFound();
+                return;
+            }
+            _galleryId = wanted;
+        }
+        _total = (await PageAsync(0, 1)).Total;
+    }
+
+    /// <summary>The person's own images, or the chosen gallery's.</summary>
+    private Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(int skip, int take, CancellationToken cancellationToken = default) =>
+        _galleryId is { } galleryId
+            ? Galleries.PageAsync(_user, galleryId, Filter, skip, take, cancellationToken)
+            : Library.PageAsync(_user, Filter, skip, take, cancellationToken);
+
+    /// <summary>Jobs saving into the open gallery show here while they run, for everyone who sees the gallery.</summary>
+    private async Task FollowJobAsync(JobEvent jobEvent)
+    {
+        try
+        {
+            var card = _jobs.FirstOrDefault(j => j.Id == jobEvent.JobId);
+            if (card is null)
+            {
+                if (jobEvent is JobCompleted or JobFailed or JobCanceled
+                    || await Generation.GetJobAsync(_user, jobEvent.JobId, _leaving.Token) is not { } view || view.GalleryId != _galleryId)
+                {
+                    return;
+                }
+                card = Components.Generate.JobCardState.From(view);
+                _jobs.Insert(0, card);
+            }
+            card.Apply(jobEvent);
+            if (jobEvent is JobCompleted or JobFailed or JobCanceled)
+            {
+                _jobs.Remove(card);
+            }
+            StateHasChanged();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Logger.LogWarning(ex, "Following job {JobId} failed", jobEvent.JobId);
+        }
+    }
+
+    private async Task GalleryChangedAsync(Guid? galleryId)
+    {
+        _jobs.Clear();
+        _galleryId = galleryId;
+        _open = null;
+        Navigation.NavigateTo(galleryId is null ? "/gallery" : $"/gallery?g={galleryId}", replace: true);
+        await RefreshAsync();
+    }
+
+    private async Task CreateGalleryAsync()
+    {
+        var result = await Galleries.CreateAsync(_user, _newName, _newTeam, _leaving.Token);
+        if (!result.Succeeded)
+        {
+            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That team is gone.", Severity.Error);
+            return;
+        }
+        _creating = false;
+        _newName = "";
+        _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+        await GalleryChangedAsync(result.Id);
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
@@ -103,7 +198,7 @@ public sealed partial class Gallery
     private async ValueTask<ItemsProviderResult<IReadOnlyList<ImageTile>>> LoadRowsAsync(ItemsProviderRequest request)
     {
         var columns = _columns;
-        var (tiles, total) = await Library.PageAsync(_user, Filter, request.StartIndex * columns, request.Count * columns, request.CancellationToken);
+        var (tiles, total) = await PageAsync(request.StartIndex * columns, request.Count * columns, request.CancellationToken);
         if (total != _total)
         {
             _total = total;
@@ -115,7 +210,7 @@ public sealed partial class Gallery
 
     private async Task RefreshAsync()
     {
-        _total = (await Library.PageAsync(_user, Filter, 0, 1, _leaving.Token)).Total;
+        _total = (await PageAsync(0, 1, _leaving.Token)).Total;
         if (_virtualize is not null)
         {
             await _virtualize.RefreshDataAsync();
@@ -151,7 +246,7 @@ public sealed partial class Gallery
 
     private async Task NavigateAsync(bool older)
     {
-        if (_open is { } current && await Library.NeighbourAsync(_user, current, Filter, older, _leaving.Token) is { } next)
+        if (_galleryId is null && _open is { } current && await Library.NeighbourAsync(_user, current, Filter, older, _leaving.Token) is { } next)
         {
             _open = next;
         }
@@ -163,11 +258,31 @@ public sealed partial class Gallery
         await RefreshAsync();
     }
 
-    private Task OnEventAsync(StudioEvent studioEvent) => studioEvent is GalleryChanged
-        ? InvokeAsync(async () =>
+    private Task OnEventAsync(StudioEvent studioEvent)
+    {
+        if (studioEvent is JobEvent jobEvent && _galleryId is not null)
+        {
+            return InvokeAsync(() => FollowJobAsync(jobEvent));
+        }
+        var relevant = studioEvent switch
+        {
+            GalleryChanged => _galleryId is null,
+            GalleryUpdated updated => updated.GalleryId == _galleryId,
+            TeamChanged changed => changed.Removed && Current?.TeamId == changed.TeamId,
+            _ => false,
+        };
+        return !relevant ? Task.CompletedTask : InvokeAsync(async () =>
         {
             try
             {
+                if (studioEvent is TeamChanged)
+                {
+                    // Removed from the team: its gallery closes here, with a word why.
+                    Snackbar.Add($"You are no longer a member of {Current?.TeamName}; its gallery is closed.", Severity.Warning);
+                    _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+                    await GalleryChangedAsync(null);
+                    return;
+                }
                 _models = await Library.ModelsAsync(_user, _leaving.Token);
                 await RefreshAsync();
             }
@@ -175,8 +290,8 @@ public sealed partial class Gallery
             {
                 Logger.LogWarning(ex, "Refreshing the gallery failed");
             }
-        })
-        : Task.CompletedTask;
+        });
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

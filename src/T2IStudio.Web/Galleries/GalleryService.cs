@@ -1,0 +1,208 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Images;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Teams;
+
+namespace T2IStudio.Web.Galleries;
+
+/// <summary>A gallery as the picker lists it.</summary>
+/// <param name="Id">The gallery.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="TeamId">Its team, or null for a private gallery.</param>
+/// <param name="TeamName">Its team's name.</param>
+/// <param name="MyRole">What the reader may do (Owner for their private galleries).</param>
+/// <param name="ItemCount">Images in it.</param>
+public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? TeamName, TeamRole MyRole, int ItemCount)
+{
+    /// <summary>The name with its team, as pickers show it.</summary>
+    public string Label => TeamName is null ? Name : $"{Name} ({TeamName})";
+
+    /// <summary>The reader may add and remove images.</summary>
+    public bool CanEdit => MyRole >= TeamRole.Editor;
+}
+
+/// <summary>
+/// Named galleries: private ones owned by a person, team ones seen by the team's members. Roles come from the
+/// team (or Owner for your own); adding shares an image with the team without copying its file. Every call
+/// reads the caller's role from the database; someone else's gallery reads as missing.
+/// </summary>
+public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, TimeProvider time)
+{
+    /// <summary>Every gallery the person can see, private ones first, then by team and name.</summary>
+    public async Task<IReadOnlyList<GallerySummary>> ListAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var mine = await db.Galleries.AsNoTracking().Where(g => g.OwnerUserId == userId)
+            .Select(g => new GallerySummary(g.Id, g.Name, null, null, TeamRole.Owner, g.Items.Count)).ToListAsync(cancellationToken);
+        var shared = await (from g in db.Galleries.AsNoTracking()
+                            join m in db.TeamMembers on g.TeamId equals m.TeamId
+                            where m.UserId == userId
+                            select new GallerySummary(g.Id, g.Name, g.TeamId, g.Team!.Name, m.Role, g.Items.Count)).ToListAsync(cancellationToken);
+        return [.. mine.OrderBy(g => g.Name, StringComparer.CurrentCultureIgnoreCase),
+            .. shared.OrderBy(g => g.TeamName, StringComparer.CurrentCultureIgnoreCase).ThenBy(g => g.Name, StringComparer.CurrentCultureIgnoreCase)];
+    }
+
+    /// <summary>One gallery the person can see, or null.</summary>
+    public async Task<GallerySummary?> GetAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default) =>
+        (await ListAsync(user, cancellationToken)).FirstOrDefault(g => g.Id == galleryId);
+
+    /// <summary>Creates a private gallery, or a team gallery when <paramref name="teamId"/> is given (team editors and owners).</summary>
+    public async Task<ChangeResult> CreateAsync(ClaimsPrincipal user, string? name, Guid? teamId, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return ChangeResult.Refused("Sign in to create a gallery.");
+        }
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > TeamService.MaxNameLength)
+        {
+            return ChangeResult.Refused($"A gallery needs a name of 1 to {TeamService.MaxNameLength} characters.");
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (teamId is { } team)
+        {
+            var role = await db.TeamMembers.Where(m => m.TeamId == team && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
+            if (role is null)
+            {
+                return new ChangeResult(null, [], NotFound: true);
+            }
+            if (role < TeamRole.Editor)
+            {
+                return ChangeResult.Refused("Viewers cannot create galleries.");
+            }
+        }
+        var gallery = new Gallery { Id = Guid.NewGuid(), Name = name.Trim(), OwnerUserId = teamId is null ? userId : null, TeamId = teamId, CreatedAt = time.GetUtcNow() };
+        db.Galleries.Add(gallery);
+        await db.SaveChangesAsync(cancellationToken);
+        await TellAsync(db, gallery.Id, cancellationToken);
+        return new ChangeResult(gallery.Id, []);
+    }
+
+    /// <summary>Adds one of the person's own images to a gallery they may edit.</summary>
+    public async Task<ChangeResult> AddAsync(ClaimsPrincipal user, Guid galleryId, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role || ResourceAccess.UserId(user) is not { } userId)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (role < TeamRole.Editor)
+        {
+            return ChangeResult.Refused("Viewers cannot add images to this gallery.");
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Images.AnyAsync(i => i.Id == imageId && i.OwnerId == userId, cancellationToken))
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (!await db.GalleryItems.AnyAsync(i => i.GalleryId == galleryId && i.ImageId == imageId, cancellationToken))
+        {
+            db.GalleryItems.Add(new GalleryItem { GalleryId = galleryId, ImageId = imageId, AddedById = userId, AddedAt = time.GetUtcNow() });
+            await db.SaveChangesAsync(cancellationToken);
+            await TellAsync(db, galleryId, cancellationToken);
+        }
+        return new ChangeResult(galleryId, []);
+    }
+
+    /// <summary>Takes an image out of a gallery (editors and owners); the image itself stays.</summary>
+    public async Task<ChangeResult> RemoveAsync(ClaimsPrincipal user, Guid galleryId, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (role < TeamRole.Editor)
+        {
+            return ChangeResult.Refused("Viewers cannot remove images from this gallery.");
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var removed = await db.GalleryItems.Where(i => i.GalleryId == galleryId && i.ImageId == imageId).ExecuteDeleteAsync(cancellationToken);
+        if (removed == 0)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        await TellAsync(db, galleryId, cancellationToken);
+        return new ChangeResult(galleryId, []);
+    }
+
+    /// <summary>A page of a gallery's images, most recently added first, and how many match in all.</summary>
+    public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, Guid galleryId, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (await RoleAsync(user, galleryId, cancellationToken) is null)
+        {
+            return ([], 0);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var images = ImageLibrary.Filter(db, ownerId: null, filter);
+        var items = from item in db.GalleryItems.AsNoTracking()
+                    where item.GalleryId == galleryId
+                    join image in images on item.ImageId equals image.Id
+                    select new { item.AddedAt, image };
+        var total = await items.CountAsync(cancellationToken);
+        var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
+            .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
+            .Select(x => new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt, x.image.IsFavorite))
+            .ToListAsync(cancellationToken);
+        return (tiles, total);
+    }
+
+    /// <summary>The galleries the person may add to ("Save to"), private first.</summary>
+    public async Task<IReadOnlyList<GallerySummary>> WritableAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default) =>
+        [.. (await ListAsync(user, cancellationToken)).Where(g => g.CanEdit)];
+
+    /// <summary>The person's role in a gallery (Owner of their own), or null when they cannot see it.</summary>
+    public async Task<TeamRole?> RoleAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return null;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await RoleAsync(db, userId, galleryId, cancellationToken);
+    }
+
+    /// <summary>The role of <paramref name="userId"/> in a gallery, or null.</summary>
+    public static async Task<TeamRole?> RoleAsync(AppDbContext db, string userId, Guid galleryId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
+        if (gallery is null)
+        {
+            return null;
+        }
+        if (gallery.OwnerUserId is not null)
+        {
+            return gallery.OwnerUserId == userId ? TeamRole.Owner : null;
+        }
+        return await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>Everyone who sees the gallery: its owner, or its team's members.</summary>
+    public static async Task<IReadOnlyList<string>> AudienceAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
+        if (gallery is null)
+        {
+            return [];
+        }
+        return gallery.OwnerUserId is { } owner
+            ? [owner]
+            : await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId).Select(m => m.UserId).ToListAsync(cancellationToken);
+    }
+
+    private async Task TellAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in await AudienceAsync(db, galleryId, cancellationToken))
+        {
+            events.Publish(new GalleryUpdated(galleryId, recipient));
+        }
+    }
+}
