@@ -50,4 +50,77 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         var response = await b.GotoAsync(teamUrl);
         Assert.Equal(404, response!.Status);
     }
+
+    [Fact]
+    public async Task A_generates_into_the_team_gallery_and_B_watching_it_sees_the_progress_and_the_images_arrive_then_loses_it_when_removed()
+    {
+        var a = await server.NewPageAsync();
+        var b = await server.NewPageAsync();
+        await StudioPages.RegisterAsync(a, "ana@example.test");
+        await StudioPages.RegisterAsync(b, "ben@example.test");
+
+        // A: a team with B as viewer, and a gallery owned by the team.
+        await a.GotoAsync("/teams");
+        await StudioPages.WaitForInteractiveAsync(a);
+        await a.GetByRole(AriaRole.Button, new() { Name = "New team" }).ClickAsync();
+        await a.GetByLabel("Team name").FillAsync("Studio");
+        await a.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();
+        await a.GetByLabel("Member email").FillAsync("ben@example.test");
+        await a.GetByRole(AriaRole.Button, new() { Name = "Add member" }).ClickAsync();
+        await Assertions.Expect(a.Locator("tr[data-member='ben@example.test']")).ToContainTextAsync("Viewer");
+        var teamUrl = a.Url;
+        await a.GotoAsync("/gallery");
+        await StudioPages.WaitForInteractiveAsync(a);
+        await a.GetByRole(AriaRole.Button, new() { Name = "New gallery" }).ClickAsync();
+        await a.GetByLabel("Gallery name").FillAsync("Moodboard");
+        await a.GetByLabel("Owned by").ClickAsync();
+        await a.GetByRole(AriaRole.Option, new() { Name = "Studio" }).ClickAsync();
+        await a.GetByRole(AriaRole.Button, new() { Name = "Create gallery" }).ClickAsync();
+        await Assertions.Expect(a.GetByText("This gallery is empty")).ToBeVisibleAsync();
+
+        // B opens the team gallery and keeps looking.
+        await b.GotoAsync("/gallery");
+        await StudioPages.WaitForInteractiveAsync(b);
+        await b.GetByLabel("Gallery", new() { Exact = true }).ClickAsync();
+        await b.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Studio)" }).ClickAsync();
+        await Assertions.Expect(b.GetByText("This gallery is empty")).ToBeVisibleAsync();
+
+        // A generates straight into it.
+        await a.GotoAsync("/");
+        await StudioPages.WaitForInteractiveAsync(a);
+        await a.GetByLabel("Prompt", new() { Exact = true }).FillAsync("a team poster");
+        var steps = a.GetByLabel("Steps", new() { Exact = true });
+        await steps.FillAsync("150");
+        await steps.PressAsync("Tab");
+        var batch = a.GetByLabel("Batch count", new() { Exact = true });
+        await batch.FillAsync("2");
+        await batch.PressAsync("Tab");
+        await a.GetByLabel("Save to").ClickAsync();
+        await a.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Studio)" }).ClickAsync();
+        await a.GetByRole(AriaRole.Button, new() { Name = "Generate", Exact = true }).ClickAsync();
+
+        // B sees it run, then the images, without reloading.
+        var inProgress = b.GetByRole(AriaRole.List, new() { Name = "In progress" });
+        await Assertions.Expect(inProgress.GetByRole(AriaRole.Progressbar)).ToBeVisibleAsync();
+        await StudioPages.ScreenshotAsync(b, "team-gallery-progress");
+        var tiles = b.GetByRole(AriaRole.Button, new() { Name = "Open image: a team poster" });
+        await Assertions.Expect(tiles).ToHaveCountAsync(2, new() { Timeout = 120_000 });
+        await Assertions.Expect(inProgress).ToHaveCountAsync(0);
+        await StudioPages.ScreenshotAsync(b, "team-gallery");
+
+        // A viewer can look and download, but not delete.
+        await tiles.First.ClickAsync();
+        var viewer = b.GetByRole(AriaRole.Dialog, new() { Name = "Image viewer" });
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Link, new() { Name = "Download" })).ToBeVisibleAsync();
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Button, new() { Name = "Delete" })).ToHaveCountAsync(0);
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Button, new() { Name = "Remove from gallery" })).ToHaveCountAsync(0);
+        await b.Keyboard.PressAsync("Escape");
+
+        // A removes B: B's gallery view closes with a message.
+        await a.GotoAsync(teamUrl);
+        await StudioPages.WaitForInteractiveAsync(a);
+        await a.Locator("tr[data-member='ben@example.test']").GetByRole(AriaRole.Button, new() { Name = "Remove" }).ClickAsync();
+        await Assertions.Expect(b.GetByText("You are no longer a member of Studio; its gallery is closed.")).ToBeVisibleAsync();
+        await Assertions.Expect(b.GetByRole(AriaRole.Button, new() { Name = "Open image: a team poster" })).ToHaveCountAsync(0);
+    }
 }
