@@ -70,6 +70,8 @@ public sealed partial class Create
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
+    [Inject] private NavigationManager Navigation { get; set; } = null!;
+
     [Inject] private Galleries.GalleryService GalleryService { get; set; } = null!;
 
     [Inject] private ILogger<Create> Logger { get; set; } = null!;
@@ -128,10 +130,16 @@ public sealed partial class Create
     private async Task ReuseAsync(Guid imageId)
     {
         var image = await Library.GetAsync(_user, imageId, _leaving.Token);
-        var stored = image is null ? null : GenerationMetadata.ReadStoredRequest(image.RequestJson);
+        if (image is null)
+        {
+            // Someone else's image reads exactly like a missing one.
+            Navigation.NotFound();
+            return;
+        }
+        var stored = GenerationMetadata.ReadStoredRequest(image.RequestJson);
         if (stored is null)
         {
-            Snackbar.Add("That image is not available.", Severity.Warning);
+            Snackbar.Add("That image carries no parameters to reuse.", Severity.Warning);
             return;
         }
         if (_models?.FirstOrDefault(m => m.Id == stored.Model && m.IsAvailable) is { } model)
