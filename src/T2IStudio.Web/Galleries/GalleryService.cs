@@ -85,6 +85,49 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         return new ChangeResult(gallery.Id, []);
     }
 
+    /// <summary>Renames a gallery (its owners: the person for a private one, the team's owners for a team one).</summary>
+    public async Task<ChangeResult> RenameAsync(ClaimsPrincipal user, Guid galleryId, string? name, CancellationToken cancellationToken = default)
+    {
+        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (role != TeamRole.Owner)
+        {
+            return ChangeResult.Refused("Only the gallery's owners can rename it.");
+        }
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > TeamService.MaxNameLength)
+        {
+            return ChangeResult.Refused($"A gallery needs a name of 1 to {TeamService.MaxNameLength} characters.");
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var trimmed = name.Trim();
+        await db.Galleries.Where(g => g.Id == galleryId).ExecuteUpdateAsync(u => u.SetProperty(g => g.Name, trimmed), cancellationToken);
+        await TellAsync(db, galleryId, cancellationToken);
+        return new ChangeResult(galleryId, []);
+    }
+
+    /// <summary>Deletes a gallery (its owners); the images in it stay with the people who made them.</summary>
+    public async Task<ChangeResult> DeleteAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
+    {
+        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (role != TeamRole.Owner)
+        {
+            return ChangeResult.Refused("Only the gallery's owners can delete it.");
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var audience = await AudienceAsync(db, galleryId, cancellationToken);
+        await db.Galleries.Where(g => g.Id == galleryId).ExecuteDeleteAsync(cancellationToken);
+        foreach (var recipient in audience)
+        {
+            events.Publish(new GalleryUpdated(galleryId, recipient));
+        }
+        return new ChangeResult(galleryId, []);
+    }
+
     /// <summary>Adds one of the person's own images to a gallery they may edit.</summary>
     public async Task<ChangeResult> AddAsync(ClaimsPrincipal user, Guid galleryId, Guid imageId, CancellationToken cancellationToken = default)
     {

@@ -109,5 +109,16 @@ public sealed class SharedGalleryTests
         Assert.Null(await library.GetAsync(ownerP, editorsImage)); // no longer shared
         Assert.NotNull(await library.GetAsync(editorP, editorsImage)); // still the editor's
         Assert.True((await galleries.RemoveAsync(editorP, galleryId, editorsImage)).NotFound);
+
+        // Only owners rename and delete; deleting a gallery keeps its images with their makers.
+        Assert.True((await galleries.AddAsync(editorP, galleryId, editorsImage)).Succeeded);
+        Assert.Equal(["Only the gallery's owners can rename it."], (await galleries.RenameAsync(editorP, galleryId, "Mine now")).Errors);
+        Assert.Equal(["Only the gallery's owners can delete it."], (await galleries.DeleteAsync(editorP, galleryId)).Errors);
+        Assert.True((await galleries.RenameAsync(ownerP, galleryId, "  Best picks ")).Succeeded);
+        Assert.Equal("Best picks", (await galleries.GetAsync(editorP, galleryId))!.Name);
+        Assert.True((await galleries.DeleteAsync(ownerP, galleryId)).Succeeded);
+        Assert.Null(await galleries.GetAsync(editorP, galleryId));
+        Assert.NotNull(await library.GetAsync(editorP, editorsImage));
+        Assert.Null(await library.GetAsync(ownerP, editorsImage));
     }
 }

@@ -44,6 +44,8 @@ public sealed partial class Gallery
     private bool _creating;
     private string _newName = "";
     private Guid? _newTeam;
+    private bool _renaming;
+    private string _rename = "";
 
     /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
     [SupplyParameterFromQuery(Name = "g")] public Guid? GalleryQuery { get; set; }
@@ -57,6 +59,8 @@ public sealed partial class Gallery
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
     [Inject] private Jobs.GenerationService Generation { get; set; } = null!;
+
+    [Inject] private IDialogService Dialogs { get; set; } = null!;
 
     private GallerySummary? Current => _galleries.FirstOrDefault(g => g.Id == _galleryId);
 
@@ -140,6 +144,42 @@ public sealed partial class Gallery
         _open = null;
         Navigation.NavigateTo(galleryId is null ? "/gallery" : $"/gallery?g={galleryId}", replace: true);
         await RefreshAsync();
+    }
+
+    private void StartRename()
+    {
+        _rename = Current?.Name ?? "";
+        _renaming = true;
+    }
+
+    private async Task RenameAsync()
+    {
+        var result = await Galleries.RenameAsync(_user, _galleryId!.Value, _rename, _leaving.Token);
+        if (!result.Succeeded)
+        {
+            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That gallery is gone.", Severity.Error);
+            return;
+        }
+        _renaming = false;
+        _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+    }
+
+    private async Task DeleteGalleryAsync()
+    {
+        var confirmed = await Dialogs.ShowMessageBoxAsync("Delete this gallery?",
+            "The gallery goes for everyone who sees it. The images in it stay with the people who made them.", yesText: "Delete gallery", cancelText: "Keep it");
+        if (confirmed != true)
+        {
+            return;
+        }
+        var result = await Galleries.DeleteAsync(_user, _galleryId!.Value, _leaving.Token);
+        if (!result.Succeeded)
+        {
+            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That gallery is gone.", Severity.Error);
+            return;
+        }
+        _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+        await GalleryChangedAsync(null);
     }
 
     private async Task CreateGalleryAsync()
@@ -282,6 +322,16 @@ public sealed partial class Gallery
                     _galleries = await Galleries.ListAsync(_user, _leaving.Token);
                     await GalleryChangedAsync(null);
                     return;
+                }
+                if (studioEvent is GalleryUpdated)
+                {
+                    _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+                    if (Current is null)
+                    {
+                        Snackbar.Add("This gallery was deleted.", Severity.Warning);
+                        await GalleryChangedAsync(null);
+                        return;
+                    }
                 }
                 _models = await Library.ModelsAsync(_user, _leaving.Token);
                 await RefreshAsync();
