@@ -28,6 +28,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Images in galleries.</summary>
     public DbSet<GalleryItem> GalleryItems => Set<GalleryItem>();
 
+    /// <summary>Per-person stars on images.</summary>
+    public DbSet<Favorite> Favorites => Set<Favorite>();
+
     /// <summary>Prompt history.</summary>
     public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
 

@@ -23,7 +23,6 @@ internal sealed class GeneratedImageConfiguration : IEntityTypeConfiguration<Gen
         builder.HasIndex(i => i.FileKey).IsUnique();
         builder.HasIndex(i => new { i.OwnerId, i.CreatedAt });
         builder.HasIndex(i => new { i.OwnerId, i.Model });
-        builder.HasIndex(i => new { i.OwnerId, i.IsFavorite });
         // Lineage: a child keeps its parent's id even after the parent is deleted (it then reads as missing).
         builder.HasIndex(i => i.ParentImageId);
     }

@@ -60,9 +60,6 @@ public sealed class GeneratedImage : IOwnedResource
     /// <summary>When it was stored (UTC).</summary>
     public DateTimeOffset CreatedAt { get; set; }
 
-    /// <summary>The owner starred it.</summary>
-    public bool IsFavorite { get; set; }
-
     /// <summary>The image it was derived from (inpainting, variations), if any.</summary>
     public Guid? ParentImageId { get; set; }
 

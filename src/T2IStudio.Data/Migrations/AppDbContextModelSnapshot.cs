@@ -229,6 +229,24 @@ namespace T2IStudio.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("T2IStudio.Data.Entities.Favorite", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId", "ImageId");
+
+                    b.HasIndex("ImageId");
+
+                    b.ToTable("Favorites", (string)null);
+                });
+
             modelBuilder.Entity("T2IStudio.Data.Entities.Gallery", b =>
                 {
                     b.Property<Guid>("Id")
@@ -303,9 +321,6 @@ namespace T2IStudio.Data.Migrations
                     b.Property<int>("Height")
                         .HasColumnType("INTEGER");
 
-                    b.Property<bool>("IsFavorite")
-                        .HasColumnType("INTEGER");
-
                     b.Property<Guid>("JobId")
                         .HasColumnType("TEXT");
 
@@ -370,8 +385,6 @@ namespace T2IStudio.Data.Migrations
                     b.HasIndex("ParentImageId");
 
                     b.HasIndex("OwnerId", "CreatedAt");
-
-                    b.HasIndex("OwnerId", "IsFavorite");
 
                     b.HasIndex("OwnerId", "Model");
 
@@ -609,6 +622,23 @@ namespace T2IStudio.Data.Migrations
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Favorite", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.GeneratedImage", "Image")
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Image");
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.Gallery", b =>

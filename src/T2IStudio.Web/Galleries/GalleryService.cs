@@ -178,12 +178,12 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, Guid galleryId, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        if (await RoleAsync(user, galleryId, cancellationToken) is null)
+        if (await RoleAsync(user, galleryId, cancellationToken) is null || ResourceAccess.UserId(user) is not { } userId)
         {
             return ([], 0);
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var images = ImageLibrary.Filter(db, ownerId: null, filter);
+        var images = ImageLibrary.Filter(db, ownerId: null, filter, userId);
         var items = from item in db.GalleryItems.AsNoTracking()
                     where item.GalleryId == galleryId
                     join image in images on item.ImageId equals image.Id
@@ -191,7 +191,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         var total = await items.CountAsync(cancellationToken);
         var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(x => new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt, x.image.IsFavorite))
+            .Select(x => new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt, db.Favorites.Any(f => f.ImageId == x.image.Id && f.UserId == userId)))
             .ToListAsync(cancellationToken);
         return (tiles, total);
     }

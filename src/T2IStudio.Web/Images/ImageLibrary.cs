@@ -37,11 +37,11 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
             return ([], 0);
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = Filter(db, userId, filter);
+        var query = Filter(db, userId, filter, userId);
         var total = await query.CountAsync(cancellationToken);
         var tiles = await query.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite))
+            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, db.Favorites.Any(f => f.ImageId == i.Id && f.UserId == userId)))
             .ToListAsync(cancellationToken);
         return (tiles, total);
     }
@@ -60,7 +60,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         {
             return null;
         }
-        var query = Filter(db, userId, filter).Where(i => i.Id != id);
+        var query = Filter(db, userId, filter, userId).Where(i => i.Id != id);
         return older
             ? await query.Where(i => i.CreatedAt <= current.CreatedAt).OrderByDescending(i => i.CreatedAt).Select(i => (Guid?)i.Id).FirstOrDefaultAsync(cancellationToken)
             : await query.Where(i => i.CreatedAt >= current.CreatedAt).OrderBy(i => i.CreatedAt).Select(i => (Guid?)i.Id).FirstOrDefaultAsync(cancellationToken);
@@ -96,23 +96,39 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var mine = db.Images.AsNoTracking().Where(i => i.OwnerId == userId);
         var parent = image.ParentImageId is { } parentId
-            ? await mine.Where(i => i.Id == parentId).Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite)).SingleOrDefaultAsync(cancellationToken)
+            ? await mine.Where(i => i.Id == parentId).Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, false)).SingleOrDefaultAsync(cancellationToken)
             : null;
         var children = await mine.Where(i => i.ParentImageId == image.Id).OrderBy(i => i.CreatedAt).Take(12)
-            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, i.IsFavorite)).ToListAsync(cancellationToken);
+            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, false)).ToListAsync(cancellationToken);
         return (parent, children);
     }
 
-    /// <summary>Stars or unstars an image; false when it does not exist or is someone else's.</summary>
+    /// <summary>Whether the person starred the image.</summary>
+    public async Task<bool> IsFavoriteAsync(ClaimsPrincipal user, Guid id, CancellationToken cancellationToken = default)
+    {
+        var userId = ResourceAccess.UserId(user);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return userId is not null && await db.Favorites.AnyAsync(f => f.UserId == userId && f.ImageId == id, cancellationToken);
+    }
+
+    /// <summary>Stars or unstars an image for the person (anyone who may see it); false when it does not exist or is hidden from them.</summary>
     public async Task<bool> SetFavoriteAsync(ClaimsPrincipal user, Guid id, bool favorite, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var image = await db.Images.SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
-        if (!await access.AllowsAsync(user, image, ResourceOperations.Change))
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Read) || ResourceAccess.UserId(user) is not { } userId)
         {
             return false;
         }
-        image!.IsFavorite = favorite;
+        var existing = await db.Favorites.SingleOrDefaultAsync(f => f.UserId == userId && f.ImageId == id, cancellationToken);
+        if (favorite && existing is null)
+        {
+            db.Favorites.Add(new Favorite { UserId = userId, ImageId = id, CreatedAt = DateTimeOffset.UtcNow });
+        }
+        else if (!favorite && existing is not null)
+        {
+            db.Favorites.Remove(existing);
+        }
         await db.SaveChangesAsync(cancellationToken);
         return true;
     }
@@ -134,8 +150,11 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         return true;
     }
 
-    /// <summary>Images matching <paramref name="filter"/>; only <paramref name="ownerId"/>'s when given (a gallery narrows by its items instead).</summary>
-    internal static IQueryable<GeneratedImage> Filter(AppDbContext db, string? ownerId, GalleryFilter filter)
+    /// <summary>
+    /// Images matching <paramref name="filter"/>; only <paramref name="ownerId"/>'s when given (a gallery narrows by
+    /// its items instead); "favourites" are <paramref name="viewerId"/>'s stars.
+    /// </summary>
+    internal static IQueryable<GeneratedImage> Filter(AppDbContext db, string? ownerId, GalleryFilter filter, string viewerId)
     {
         var query = FullTextQuery(filter.Search) is { } match
             ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match})")
@@ -155,7 +174,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         }
         if (filter.FavoritesOnly)
         {
-            query = query.Where(i => i.IsFavorite);
+            query = query.Where(i => db.Favorites.Any(f => f.ImageId == i.Id && f.UserId == viewerId));
         }
         return query;
     }

@@ -175,10 +175,16 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         foreach (var who in new[] { Who.Editor, Who.Viewer, Who.Outsider })
         {
             Assert.False(await library.DeleteAsync(As(who), _world.SharedImage), $"{who} deleted");
-            Assert.False(await library.SetFavoriteAsync(As(who), _world.SharedImage, true), $"{who} starred");
             Assert.Equal(CancelOutcome.NotFound, await generation.CancelAsync(As(who), _world.TeamJob));
             Assert.False((await teams.AddMemberAsync(As(who), _world.TeamId, "x@matrix.test", TeamRole.Viewer)).Succeeded, $"{who} managed members");
         }
+        // Stars are each person's own: readers star what they see, outsiders cannot.
+        Assert.True(await library.SetFavoriteAsync(As(Who.Viewer), _world.SharedImage, true));
+        Assert.True(await library.IsFavoriteAsync(As(Who.Viewer), _world.SharedImage));
+        Assert.False(await library.IsFavoriteAsync(As(Who.Owner), _world.SharedImage));
+        Assert.False(await library.SetFavoriteAsync(As(Who.Outsider), _world.SharedImage, true));
+        Assert.True(await library.SetFavoriteAsync(As(Who.Viewer), _world.SharedImage, false));
+
         // Use as an inpainting source: readers may (the result is theirs); outsiders see nothing.
         var inpaint = new InpaintJobRequest { Model = "t2istudio-tiny", SourceImageId = _world.SharedImage, MaskPng = mask, Request = GenerationQueueTests.Request(steps: 1).Request };
         var viewerInpaint = await generation.SubmitInpaintAsync(As(Who.Viewer), inpaint);

@@ -54,7 +54,9 @@ public sealed class SharedGalleryTests
         Assert.NotNull(await generation.GetJobAsync(viewerP, jobId));
         Assert.Null(await generation.GetJobAsync(outsiderP, jobId));
         Assert.False(await library.DeleteAsync(viewerP, imageId));
-        Assert.False(await library.SetFavoriteAsync(viewerP, imageId, true));
+        Assert.True(await library.SetFavoriteAsync(viewerP, imageId, true)); // a star of their own
+        Assert.Equal([true], (await galleries.PageAsync(viewerP, galleryId, new GalleryFilter(FavoritesOnly: true), 0, 10)).Tiles.Select(t => t.IsFavorite));
+        Assert.Empty((await galleries.PageAsync(ownerP, galleryId, new GalleryFilter(FavoritesOnly: true), 0, 10)).Tiles);
         Assert.Equal(["Viewers cannot remove images from this gallery."], (await galleries.RemoveAsync(viewerP, galleryId, imageId)).Errors);
         Assert.Equal(CancelOutcome.NotFound, await generation.CancelAsync(viewerP, jobId));
         Assert.Empty((await library.PageAsync(viewerP, new GalleryFilter(), 0, 10)).Tiles); // not in the viewer's own images
