@@ -31,6 +31,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Per-person stars on images.</summary>
     public DbSet<Favorite> Favorites => Set<Favorite>();
 
+    /// <summary>Comments on images.</summary>
+    public DbSet<Comment> Comments => Set<Comment>();
+
     /// <summary>Prompt history.</summary>
     public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
 

@@ -13,6 +13,7 @@ using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Auth;
+using T2IStudio.Web.Comments;
 using T2IStudio.Web.Components;
 using T2IStudio.Web.Endpoints;
 using T2IStudio.Web.Galleries;
@@ -107,6 +108,7 @@ public static class StudioWebExtensions
         services.AddScoped<ImageLibrary>();
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
+        services.AddScoped<CommentService>();
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();

@@ -156,8 +156,9 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
     /// </summary>
     internal static IQueryable<GeneratedImage> Filter(AppDbContext db, string? ownerId, GalleryFilter filter, string viewerId)
     {
+        // Words match prompts through the FTS index, or the whole text appears in one of the image's comments.
         var query = FullTextQuery(filter.Search) is { } match
-            ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match})")
+            ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match}) OR Id IN (SELECT ImageId FROM Comments WHERE Text LIKE {LikePattern(filter.Search!)} ESCAPE '\\')")
             : db.Images;
         query = query.AsNoTracking();
         if (ownerId is not null)
@@ -195,6 +196,10 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
             .ToList();
         return words.Count == 0 ? null : string.Join(' ', words.Select(w => $"\"{w}\"*"));
     }
+
+    /// <summary>A LIKE pattern that finds <paramref name="text"/> anywhere, with %, _ and \ matching themselves (escape character \).</summary>
+    internal static string LikePattern(string text) =>
+        "%" + text.Trim().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"[^\p{L}\p{N}]+")]
     private static partial System.Text.RegularExpressions.Regex NonWord();

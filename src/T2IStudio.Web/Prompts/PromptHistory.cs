@@ -46,7 +46,7 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
         if (!string.IsNullOrWhiteSpace(query))
         {
             // LIKE ignores ASCII case in SQLite; the person's %, _ and \ are escaped to match themselves.
-            var pattern = "%" + query.Trim().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
+            var pattern = Images.ImageLibrary.LikePattern(query);
             prompts = prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
         }
         return await prompts.OrderByDescending(p => p.LastUsedAt).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);

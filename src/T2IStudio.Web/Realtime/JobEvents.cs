@@ -45,3 +45,8 @@ public sealed record TeamChanged(Guid TeamId, string OwnerId, bool Removed) : St
 /// <param name="GalleryId">The gallery.</param>
 /// <param name="OwnerId">The person told (its owner, or each member of its team).</param>
 public sealed record GalleryUpdated(Guid GalleryId, string OwnerId) : StudioEvent(OwnerId);
+
+/// <summary>Comments on an image the person can see changed.</summary>
+/// <param name="ImageId">The image.</param>
+/// <param name="OwnerId">The person told.</param>
+public sealed record CommentsChanged(Guid ImageId, string OwnerId) : StudioEvent(OwnerId);

@@ -59,6 +59,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
         Services.AddScoped<T2IStudio.Web.Galleries.GalleryService>();
         Services.AddScoped<T2IStudio.Web.Teams.TeamService>();
+        Services.AddScoped<T2IStudio.Web.Comments.CommentService>();
     }
 
     /// <summary>

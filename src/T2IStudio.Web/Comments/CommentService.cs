@@ -1,0 +1,164 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Galleries;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Teams;
+
+namespace T2IStudio.Web.Comments;
+
+/// <summary>A comment as the lightbox shows it.</summary>
+/// <param name="Id">The comment.</param>
+/// <param name="AuthorName">Who wrote it.</param>
+/// <param name="Text">What they wrote.</param>
+/// <param name="CreatedAt">When.</param>
+/// <param name="EditedAt">When it was last edited.</param>
+/// <param name="IsMine">The reader wrote it (and may edit or delete it).</param>
+public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt, bool IsMine);
+
+/// <summary>
+/// Comments on images. Whoever may see an image reads its comments; its owner and the editors and owners of a
+/// team gallery holding it may comment; only the author edits or deletes a comment. Changes reach everyone who
+/// sees the image, and the galleries holding it refresh.
+/// </summary>
+public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, GenerationEvents events, TimeProvider time)
+{
+    /// <summary>Longest comment.</summary>
+    public const int MaxLength = 2000;
+
+    /// <summary>The image's comments, oldest first; empty when the person may not see the image.</summary>
+    public async Task<IReadOnlyList<CommentView>> ListAsync(ClaimsPrincipal user, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Read))
+        {
+            return [];
+        }
+        var userId = ResourceAccess.UserId(user);
+        return await db.Comments.AsNoTracking().Where(c => c.ImageId == imageId).OrderBy(c => c.CreatedAt)
+            .Select(c => new CommentView(c.Id, c.Author!.DisplayName, c.Text, c.CreatedAt, c.EditedAt, c.AuthorId == userId))
+            .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Whether the person may comment on the image.</summary>
+    public async Task<bool> CanCommentAsync(ClaimsPrincipal user, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return false;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await CanCommentAsync(db, userId, imageId, cancellationToken);
+    }
+
+    /// <summary>Adds a comment.</summary>
+    public async Task<ChangeResult> AddAsync(ClaimsPrincipal user, Guid imageId, string? text, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Read))
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (!await CanCommentAsync(db, userId, imageId, cancellationToken))
+        {
+            return ChangeResult.Refused("Viewers cannot comment here.");
+        }
+        if (Validate(text) is { } error)
+        {
+            return ChangeResult.Refused(error);
+        }
+        var comment = new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = text!.Trim(), CreatedAt = time.GetUtcNow() };
+        db.Comments.Add(comment);
+        await db.SaveChangesAsync(cancellationToken);
+        await TellAsync(db, image!, cancellationToken);
+        return new ChangeResult(comment.Id, []);
+    }
+
+    /// <summary>Changes the text of one's own comment.</summary>
+    public Task<ChangeResult> EditAsync(ClaimsPrincipal user, Guid commentId, string? text, CancellationToken cancellationToken = default) =>
+        ChangeOwnAsync(user, commentId, (db, comment) =>
+        {
+            if (Validate(text) is { } error)
+            {
+                return error;
+            }
+            comment.Text = text!.Trim();
+            comment.EditedAt = time.GetUtcNow();
+            return null;
+        }, cancellationToken);
+
+    /// <summary>Deletes one's own comment.</summary>
+    public Task<ChangeResult> DeleteAsync(ClaimsPrincipal user, Guid commentId, CancellationToken cancellationToken = default) =>
+        ChangeOwnAsync(user, commentId, (db, comment) =>
+        {
+            db.Comments.Remove(comment);
+            return null;
+        }, cancellationToken);
+
+    private static string? Validate(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? "Write something first."
+        : text.Trim().Length > MaxLength ? $"A comment has at most {MaxLength} characters."
+        : null;
+
+    private async Task<ChangeResult> ChangeOwnAsync(ClaimsPrincipal user, Guid commentId, Func<AppDbContext, Comment, string?> change, CancellationToken cancellationToken)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var comment = await db.Comments.Include(c => c.Image).SingleOrDefaultAsync(c => c.Id == commentId, cancellationToken);
+        if (comment is null || !await access.AllowsAsync(user, comment.Image, ResourceOperations.Read))
+        {
+            return new ChangeResult(null, [], NotFound: true);
+        }
+        if (comment.AuthorId != userId)
+        {
+            return ChangeResult.Refused("Only its author can change a comment.");
+        }
+        if (change(db, comment) is { } error)
+        {
+            return ChangeResult.Refused(error);
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        await TellAsync(db, comment.Image!, cancellationToken);
+        return new ChangeResult(commentId, []);
+    }
+
+    private static async Task<bool> CanCommentAsync(AppDbContext db, string userId, Guid imageId, CancellationToken cancellationToken)
+    {
+        if (await db.Images.AnyAsync(i => i.Id == imageId && i.OwnerId == userId, cancellationToken))
+        {
+            return true;
+        }
+        return await db.GalleryItems.AnyAsync(i => i.ImageId == imageId
+            && db.TeamMembers.Any(m => m.TeamId == i.Gallery!.TeamId && m.UserId == userId && m.Role >= TeamRole.Editor), cancellationToken);
+    }
+
+    /// <summary>Tells the image's owner and everyone who sees a gallery holding it.</summary>
+    private async Task TellAsync(AppDbContext db, GeneratedImage image, CancellationToken cancellationToken)
+    {
+        var recipients = new HashSet<string>(StringComparer.Ordinal) { image.OwnerId };
+        var galleries = await db.GalleryItems.Where(i => i.ImageId == image.Id).Select(i => i.GalleryId).ToListAsync(cancellationToken);
+        foreach (var galleryId in galleries)
+        {
+            foreach (var recipient in await GalleryService.AudienceAsync(db, galleryId, cancellationToken))
+            {
+                recipients.Add(recipient);
+                events.Publish(new GalleryUpdated(galleryId, recipient));
+            }
+        }
+        foreach (var recipient in recipients)
+        {
+            events.Publish(new CommentsChanged(image.Id, recipient));
+        }
+    }
+}
