@@ -20,6 +20,7 @@ internal sealed class GeneratedImageConfiguration : IEntityTypeConfiguration<Gen
         builder.Property(i => i.NegativePrompt).HasMaxLength(4000).IsRequired();
         builder.Property(i => i.Sha256).HasMaxLength(64).IsRequired();
         builder.Property(i => i.CreatedAt).HasConversion(UtcTicks.Converter);
+        builder.Property(i => i.RemovedByOwnerAt).HasConversion(UtcTicks.NullableConverter);
         builder.HasIndex(i => i.FileKey).IsUnique();
         builder.HasIndex(i => new { i.OwnerId, i.CreatedAt });
         builder.HasIndex(i => new { i.OwnerId, i.Model });

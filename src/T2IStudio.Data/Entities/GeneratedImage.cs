@@ -60,6 +60,12 @@ public sealed class GeneratedImage : IOwnedResource
     /// <summary>When it was stored (UTC).</summary>
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>
+    /// When its owner deleted it while a gallery still held it: it left the owner's images but stays (row and
+    /// file) until the last gallery lets it go.
+    /// </summary>
+    public DateTimeOffset? RemovedByOwnerAt { get; set; }
+
     /// <summary>The image it was derived from (inpainting, variations), if any.</summary>
     public Guid? ParentImageId { get; set; }
 

@@ -390,6 +390,9 @@ namespace T2IStudio.Data.Migrations
                         .HasMaxLength(4000)
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("RemovedByOwnerAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("RequestJson")
                         .IsRequired()
                         .HasColumnType("TEXT");

@@ -5,6 +5,7 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
 using T2IStudio.Web.Teams;
 
 namespace T2IStudio.Web.Galleries;
@@ -30,7 +31,7 @@ public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? 
 /// team (or Owner for your own); adding shares an image with the team without copying its file. Every call
 /// reads the caller's role from the database; someone else's gallery reads as missing.
 /// </summary>
-public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, TimeProvider time)
+public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, ImageStore store, TimeProvider time)
 {
     /// <summary>Every gallery the person can see, private ones first, then by team and name.</summary>
     public async Task<IReadOnlyList<GallerySummary>> ListAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
@@ -120,7 +121,9 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var audience = await AudienceAsync(db, galleryId, cancellationToken);
+        var held = await db.GalleryItems.Where(i => i.GalleryId == galleryId).Select(i => i.ImageId).ToListAsync(cancellationToken);
         await db.Galleries.Where(g => g.Id == galleryId).ExecuteDeleteAsync(cancellationToken);
+        await ImageLibrary.PurgeOrphansAsync(db, store, held, cancellationToken);
         foreach (var recipient in audience)
         {
             events.Publish(new GalleryUpdated(galleryId, recipient));
@@ -170,6 +173,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         {
             return new ChangeResult(null, [], NotFound: true);
         }
+        await ImageLibrary.PurgeOrphansAsync(db, store, [imageId], cancellationToken);
         await TellAsync(db, galleryId, cancellationToken);
         return new ChangeResult(galleryId, []);
     }

@@ -74,7 +74,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Images.Where(i => i.OwnerId == userId).Select(i => i.Model).Distinct().OrderBy(m => m).ToListAsync(cancellationToken);
+        return await db.Images.Where(i => i.OwnerId == userId && i.RemovedByOwnerAt == null).Select(i => i.Model).Distinct().OrderBy(m => m).ToListAsync(cancellationToken);
     }
 
     /// <summary>One image with all its parameters, or null when it does not exist or is someone else's.</summary>
@@ -133,21 +133,50 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         return true;
     }
 
-    /// <summary>Deletes the row, then its files; false when it does not exist or is someone else's.</summary>
+    /// <summary>
+    /// Deletes one of the person's images: the row, then its files. While a gallery still holds it, it only
+    /// leaves the owner's images; the last gallery to let it go deletes it. False when it does not exist or is
+    /// someone else's.
+    /// </summary>
     public async Task<bool> DeleteAsync(ClaimsPrincipal user, Guid id, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
-        if (!await access.AllowsAsync(user, image, ResourceOperations.Change))
+        if (!await access.AllowsAsync(user, image, ResourceOperations.Change) || image!.RemovedByOwnerAt is not null)
         {
             return false;
         }
-        db.Images.Remove(image!);
-        await db.SaveChangesAsync(cancellationToken);
-        // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
-        store.Delete(image!.FileKey);
+        if (await db.GalleryItems.AnyAsync(i => i.ImageId == id, cancellationToken))
+        {
+            image.RemovedByOwnerAt = DateTimeOffset.UtcNow;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        else
+        {
+            await PurgeAsync(db, store, image, cancellationToken);
+        }
         events.Publish(new GalleryChanged(image.JobId, image.OwnerId));
         return true;
+    }
+
+    /// <summary>Deletes images their owners removed that no gallery holds any more (after items leave galleries).</summary>
+    public static async Task PurgeOrphansAsync(AppDbContext db, ImageStore store, IEnumerable<Guid> imageIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var ids = imageIds.ToList();
+        var orphans = await db.Images.Where(i => ids.Contains(i.Id) && i.RemovedByOwnerAt != null && !db.GalleryItems.Any(g => g.ImageId == i.Id)).ToListAsync(cancellationToken);
+        foreach (var image in orphans)
+        {
+            await PurgeAsync(db, store, image, cancellationToken);
+        }
+    }
+
+    private static async Task PurgeAsync(AppDbContext db, ImageStore store, GeneratedImage image, CancellationToken cancellationToken)
+    {
+        db.Images.Remove(image);
+        await db.SaveChangesAsync(cancellationToken);
+        // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
+        store.Delete(image.FileKey);
     }
 
     /// <summary>
@@ -163,7 +192,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         query = query.AsNoTracking();
         if (ownerId is not null)
         {
-            query = query.Where(i => i.OwnerId == ownerId);
+            query = query.Where(i => i.OwnerId == ownerId && i.RemovedByOwnerAt == null);
         }
         if (!string.IsNullOrEmpty(filter.Model))
         {

@@ -123,4 +123,38 @@ public sealed class SharedGalleryTests
         Assert.NotNull(await library.GetAsync(editorP, editorsImage));
         Assert.Null(await library.GetAsync(ownerP, editorsImage));
     }
+
+    [Fact]
+    public async Task Deleting_an_original_keeps_it_in_the_galleries_that_hold_it_until_the_last_one_lets_it_go()
+    {
+        using var app = new StudioAppFactory();
+        var owner = await app.CreateUserAsync("d-owner@example.test");
+        var viewer = await app.CreateUserAsync("d-viewer@example.test");
+        using var scope = app.Services.CreateScope();
+        var teams = scope.ServiceProvider.GetRequiredService<TeamService>();
+        var galleries = scope.ServiceProvider.GetRequiredService<GalleryService>();
+        var library = scope.ServiceProvider.GetRequiredService<ImageLibrary>();
+        var store = app.Services.GetRequiredService<T2IStudio.Web.Storage.ImageStore>();
+        var ownerP = StudioAppFactory.PrincipalOf(owner);
+        var viewerP = StudioAppFactory.PrincipalOf(viewer);
+        var teamId = (await teams.CreateAsync(ownerP, "Keepers")).Id!.Value;
+        await teams.AddMemberAsync(ownerP, teamId, viewer.Email, TeamRole.Viewer);
+        var first = (await galleries.CreateAsync(ownerP, "One", teamId)).Id!.Value;
+        var second = (await galleries.CreateAsync(ownerP, "Two", teamId)).Id!.Value;
+        var imageId = (await app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2) with { GalleryId = first })).ImageIds.Single();
+        await galleries.AddAsync(ownerP, second, imageId);
+        var fileKey = (await library.GetAsync(ownerP, imageId))!.FileKey;
+
+        Assert.True(await library.DeleteAsync(ownerP, imageId));
+        Assert.Empty((await library.PageAsync(ownerP, new GalleryFilter(), 0, 10)).Tiles); // gone from the owner's images
+        Assert.Equal([imageId], (await galleries.PageAsync(viewerP, first, new GalleryFilter(), 0, 10)).Tiles.Select(t => t.Id));
+        Assert.NotNull(await library.GetAsync(viewerP, imageId));
+        Assert.False(await library.DeleteAsync(ownerP, imageId)); // already deleted once
+
+        Assert.True((await galleries.RemoveAsync(ownerP, first, imageId)).Succeeded);
+        Assert.True(File.Exists(store.PathOf(fileKey))); // the second gallery still holds it
+        Assert.True((await galleries.DeleteAsync(ownerP, second)).Succeeded);
+        Assert.Null(await library.GetAsync(ownerP, imageId)); // the last holder let go: row and file are gone
+        Assert.False(File.Exists(store.PathOf(fileKey)));
+    }
 }
