@@ -101,6 +101,7 @@ public static class StudioWebExtensions
             .ValidateOnStart();
         services.AddSingleton<JobDispatcher>();
         services.AddSingleton<GenerationEvents>();
+        services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();
         services.AddHostedService<GenerationWorker>();
         services.AddScoped<GenerationService>();

@@ -85,9 +85,15 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         await b.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Studio)" }).ClickAsync();
         await Assertions.Expect(b.GetByText("This gallery is empty")).ToBeVisibleAsync();
 
-        // A generates straight into it.
+        // Presence: each sees the other's avatar, named, while both look at the gallery.
+        await Assertions.Expect(a.GetByRole(AriaRole.Img, new() { Name = "ben" })).ToBeVisibleAsync();
+        await Assertions.Expect(b.GetByRole(AriaRole.Img, new() { Name = "ana" })).ToBeVisibleAsync();
+        await StudioPages.ScreenshotAsync(a, "team-gallery-presence");
+
+        // A generates straight into it (and B sees A leave the gallery).
         await a.GotoAsync("/");
         await StudioPages.WaitForInteractiveAsync(a);
+        await Assertions.Expect(b.GetByRole(AriaRole.Img, new() { Name = "ana" })).ToHaveCountAsync(0);
         await a.GetByLabel("Prompt", new() { Exact = true }).FillAsync("a team poster");
         var steps = a.GetByLabel("Steps", new() { Exact = true });
         await steps.FillAsync("150");

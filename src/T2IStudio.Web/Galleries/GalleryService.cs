@@ -231,6 +231,17 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         return await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
     }
 
+    /// <summary>Everyone who sees the gallery, when the person is one of them; empty otherwise.</summary>
+    public async Task<IReadOnlyList<string>> AudienceAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
+    {
+        if (await RoleAsync(user, galleryId, cancellationToken) is null)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await AudienceAsync(db, galleryId, cancellationToken);
+    }
+
     /// <summary>Everyone who sees the gallery: its owner, or its team's members.</summary>
     public static async Task<IReadOnlyList<string>> AudienceAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
     {

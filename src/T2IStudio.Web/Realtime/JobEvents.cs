@@ -50,3 +50,8 @@ public sealed record GalleryUpdated(Guid GalleryId, string OwnerId) : StudioEven
 /// <param name="ImageId">The image.</param>
 /// <param name="OwnerId">The person told.</param>
 public sealed record CommentsChanged(Guid ImageId, string OwnerId) : StudioEvent(OwnerId);
+
+/// <summary>Someone opened or left a gallery the person can see.</summary>
+/// <param name="GalleryId">The gallery.</param>
+/// <param name="OwnerId">The person told.</param>
+public sealed record PresenceChanged(Guid GalleryId, string OwnerId) : StudioEvent(OwnerId);

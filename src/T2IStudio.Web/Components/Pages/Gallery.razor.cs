@@ -45,6 +45,8 @@ public sealed partial class Gallery
     private string _newName = "";
     private Guid? _newTeam;
     private bool _renaming;
+    private IDisposable? _visit;
+    private IReadOnlyList<PresentPerson> _present = [];
     private string _rename = "";
 
     /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
@@ -61,6 +63,8 @@ public sealed partial class Gallery
     [Inject] private Jobs.GenerationService Generation { get; set; } = null!;
 
     [Inject] private IDialogService Dialogs { get; set; } = null!;
+
+    [Inject] private GalleryPresence Presence { get; set; } = null!;
 
     private GallerySummary? Current => _galleries.FirstOrDefault(g => g.Id == _galleryId);
 
@@ -137,10 +141,37 @@ public sealed partial class Gallery
         }
     }
 
+    /// <summary>Shows this page in the open gallery's presence (and leaves the previous one).</summary>
+    private async Task JoinAsync()
+    {
+        _visit?.Dispose();
+        _visit = null;
+        _present = [];
+        if (_galleryId is not { } galleryId || ResourceAccess.UserId(_user) is not { } userId)
+        {
+            return;
+        }
+        var audience = await Galleries.AudienceAsync(_user, galleryId, _leaving.Token);
+        if (audience.Count == 0)
+        {
+            return;
+        }
+        var name = _user.FindFirst(Auth.StudioClaimsPrincipalFactory.DisplayNameClaim)?.Value ?? _user.Identity?.Name ?? "Someone";
+        _visit = Presence.Join(galleryId, new PresentPerson(userId, name), audience);
+        _present = Others(galleryId);
+    }
+
+    private IReadOnlyList<PresentPerson> Others(Guid galleryId) =>
+        [.. Presence.Who(galleryId).Where(p => p.UserId != ResourceAccess.UserId(_user))];
+
+    private static string Initials(string name) =>
+        string.Concat(name.Split([' ', '.', '_', '-'], StringSplitOptions.RemoveEmptyEntries).Take(2).Select(part => char.ToUpperInvariant(part[0])));
+
     private async Task GalleryChangedAsync(Guid? galleryId)
     {
         _jobs.Clear();
         _galleryId = galleryId;
+        await JoinAsync();
         _open = null;
         Navigation.NavigateTo(galleryId is null ? "/gallery" : $"/gallery?g={galleryId}", replace: true);
         await RefreshAsync();
@@ -206,6 +237,7 @@ public sealed partial class Gallery
         {
             _subscription = Events.Subscribe(userId, OnEventAsync);
         }
+        await JoinAsync();
         try
         {
             _self = DotNetObjectReference.Create(this);
@@ -304,6 +336,14 @@ public sealed partial class Gallery
         {
             return InvokeAsync(() => FollowJobAsync(jobEvent));
         }
+        if (studioEvent is PresenceChanged presence)
+        {
+            return presence.GalleryId != _galleryId ? Task.CompletedTask : InvokeAsync(() =>
+            {
+                _present = Others(presence.GalleryId);
+                StateHasChanged();
+            });
+        }
         var relevant = studioEvent switch
         {
             GalleryChanged => _galleryId is null,
@@ -347,6 +387,7 @@ public sealed partial class Gallery
     public async ValueTask DisposeAsync()
     {
         _subscription?.Dispose();
+        _visit?.Dispose();
         await _leaving.CancelAsync();
         _leaving.Dispose();
         try
