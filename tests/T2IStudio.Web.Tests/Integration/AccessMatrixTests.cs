@@ -191,6 +191,23 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         Assert.True(viewerInpaint.Succeeded, string.Join(" ", viewerInpaint.Errors));
         await generation.CancelAsync(As(Who.Viewer), viewerInpaint.JobId!.Value);
         Assert.Equal(["That image is not available."], (await generation.SubmitInpaintAsync(As(Who.Outsider), inpaint)).Errors);
+        // Comments: owner and editors write, viewers read, outsiders see nothing.
+        var comments = services.GetRequiredService<T2IStudio.Web.Comments.CommentService>();
+        Assert.True((await comments.AddAsync(As(Who.Owner), _world.SharedImage, "owner's note")).Succeeded);
+        Assert.True((await comments.AddAsync(As(Who.Editor), _world.SharedImage, "editor's note")).Succeeded);
+        Assert.Equal(["Viewers cannot comment here."], (await comments.AddAsync(As(Who.Viewer), _world.SharedImage, "viewer's note")).Errors);
+        Assert.True((await comments.AddAsync(As(Who.Outsider), _world.SharedImage, "outsider's note")).NotFound);
+        Assert.Equal(2, (await comments.ListAsync(As(Who.Viewer), _world.SharedImage)).Count);
+        Assert.Empty(await comments.ListAsync(As(Who.Outsider), _world.SharedImage));
+        // Rename and delete a gallery: its owners only.
+        foreach (var who in new[] { Who.Editor, Who.Viewer })
+        {
+            Assert.False((await galleries.RenameAsync(As(who), _world.GalleryId, "taken")).Succeeded, $"{who} renamed");
+            Assert.False((await galleries.DeleteAsync(As(who), _world.GalleryId)).Succeeded, $"{who} deleted the gallery");
+        }
+        Assert.True((await galleries.RenameAsync(As(Who.Outsider), _world.GalleryId, "taken")).NotFound);
+        Assert.True((await galleries.RenameAsync(As(Who.Owner), _world.GalleryId, "Shared")).Succeeded);
+
         // Gallery items: editors and owners add their own and remove; viewers and outsiders cannot.
         Assert.Equal(["Viewers cannot remove images from this gallery."], (await galleries.RemoveAsync(As(Who.Viewer), _world.GalleryId, _world.SharedImage)).Errors);
         Assert.True((await galleries.RemoveAsync(As(Who.Outsider), _world.GalleryId, _world.SharedImage)).NotFound);
