@@ -96,7 +96,7 @@ public static class T2iCommand
             GuidanceScale = a.Number("--cfg", defaults.Guidance),
             Width = width,
             Height = height,
-            Seed = a.UnsignedLong("--seed") ?? (ulong)Random.Shared.NextInt64(0, int.MaxValue),
+            Seed = a.UnsignedLong("--seed") ?? T2IStudio.Generation.Noise.Seeds.NewRandom(),
             BatchSize = a.Integer("--batch", 1),
             Scheduler = scheduler,
             InitImage = init is null || a.Has("--mask") ? init : ImageOps.Resize(init, width, height),

@@ -96,7 +96,7 @@ public sealed partial class Create
         }
         _prompt = settings.Prompt;
         _negative = settings.NegativePrompt;
-        _seed = settings.Seed ?? RandomSeed();
+        _seed = settings.Seed ?? T2IStudio.Generation.Noise.Seeds.NewRandom();
         _seedLocked = settings.SeedLocked;
         _saveTargets = await GalleryService.WritableAsync(_user, _leaving.Token);
         _saveTo = _saveTargets.Any(g => g.Id == settings.SaveTo) ? settings.SaveTo : null;
@@ -214,7 +214,7 @@ public sealed partial class Create
         _seedLocked = true; // a typed seed is one the person wants to keep
     }
 
-    private void RollSeed() => _seed = RandomSeed();
+    private void RollSeed() => _seed = T2IStudio.Generation.Noise.Seeds.NewRandom();
 
     private void ToggleSeedLock() => _seedLocked = !_seedLocked;
 
@@ -229,7 +229,7 @@ public sealed partial class Create
         {
             if (!_seedLocked)
             {
-                _seed = RandomSeed();
+                _seed = T2IStudio.Generation.Noise.Seeds.NewRandom();
             }
             var job = new JobRequest
             {
@@ -442,8 +442,6 @@ public sealed partial class Create
         }
         _lightboxImage = null;
     }
-
-    private static ulong RandomSeed() => (ulong)Random.Shared.NextInt64(0, uint.MaxValue);
 
     private static string NewKey() => Guid.NewGuid().ToString("N");
 

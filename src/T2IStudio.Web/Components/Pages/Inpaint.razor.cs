@@ -50,7 +50,7 @@ public sealed partial class Inpaint
     private bool _onlyMasked;
     private int _padding = 32;
     private int _steps = 25;
-    private ulong _seed = RandomSeed();
+    private ulong _seed = T2IStudio.Generation.Noise.Seeds.NewRandom();
     private bool _painted;
     private bool _submitting;
     private string _submitKey = Guid.NewGuid().ToString("N");
@@ -361,8 +361,6 @@ public sealed partial class Inpaint
             }
         }
     }
-
-    private static ulong RandomSeed() => (ulong)Random.Shared.NextInt64(0, uint.MaxValue);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
