@@ -22,6 +22,11 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         await Assertions.Expect(a.GetByRole(AriaRole.Heading, new() { Name = "Poster crew", Level = 1 })).ToBeVisibleAsync();
         var teamUrl = a.Url;
 
+        // B is already looking at their (empty) team list.
+        await b.GotoAsync("/teams");
+        await StudioPages.WaitForInteractiveAsync(b);
+        await Assertions.Expect(b.GetByText("You're not on a team yet")).ToBeVisibleAsync();
+
         await a.GetByLabel("Member email").FillAsync("bob@example.test");
         await a.GetByLabel("Role", new() { Exact = true }).ClickAsync();
         await a.GetByRole(AriaRole.Option, new() { Name = "Viewer" }).ClickAsync();
@@ -30,9 +35,7 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         await Assertions.Expect(bobRow).ToContainTextAsync("Viewer");
         await StudioPages.ScreenshotAsync(a, "team-owner");
 
-        // B finds the team in their list and opens it: a viewer sees the members but no management.
-        await b.GotoAsync("/teams");
-        await StudioPages.WaitForInteractiveAsync(b);
+        // The team appears in B's list without a reload; B opens it: a viewer sees the members but no management.
         await b.GetByRole(AriaRole.Link, new() { Name = "Poster crew" }).ClickAsync();
         await Assertions.Expect(b.GetByText("You are a viewer of this team.")).ToBeVisibleAsync();
         await Assertions.Expect(b.GetByRole(AriaRole.Button, new() { Name = "Add member" })).ToHaveCountAsync(0);

@@ -204,6 +204,17 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     public async Task<IReadOnlyList<GallerySummary>> WritableAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default) =>
         [.. (await ListAsync(user, cancellationToken)).Where(g => g.CanEdit)];
 
+    /// <summary>How many galleries hold one of the person's own images (0 for anyone else's).</summary>
+    public async Task<int> CountHoldingAsync(ClaimsPrincipal user, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return 0;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.GalleryItems.CountAsync(i => i.ImageId == imageId && i.Image!.OwnerId == userId, cancellationToken);
+    }
+
     /// <summary>The person's role in a gallery (Owner of their own), or null when they cannot see it.</summary>
     public async Task<TeamRole?> RoleAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
     {
