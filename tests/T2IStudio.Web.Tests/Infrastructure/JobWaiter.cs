@@ -57,24 +57,38 @@ public sealed class JobWaiter : IDisposable
         return (T)await done.Task.WaitAsync(Deadline);
     }
 
-    /// <summary>Polls the job rows until <paramref name="done"/> holds (for hosts whose events started before a subscriber could).</summary>
-    public static async Task WaitForRowsAsync(IServiceProvider services, Func<IReadOnlyList<T2IStudio.Data.Entities.Job>, bool> done)
+    /// <summary>
+    /// Waits until the job rows satisfy <paramref name="done"/>: checks now, then again after each event of
+    /// <paramref name="userId"/>'s jobs (for a host whose worker may have finished before anyone could subscribe).
+    /// </summary>
+    public static async Task WaitForRowsAsync(IServiceProvider services, string userId, Func<IReadOnlyList<T2IStudio.Data.Entities.Job>, bool> done)
     {
         var factory = services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<T2IStudio.Data.AppDbContext>>();
+        using var changed = new SemaphoreSlim(0);
+        using var subscription = services.GetRequiredService<GenerationEvents>().Subscribe(userId, e =>
+        {
+            if (e is JobCompleted or JobFailed or JobCanceled or JobStarted)
+            {
+                changed.Release();
+            }
+            return Task.CompletedTask;
+        });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            await using var db = await factory.CreateDbContextAsync();
-            var jobs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.Jobs);
-            if (done(jobs))
+            await using (var db = await factory.CreateDbContextAsync())
             {
-                return;
+                var jobs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.Jobs);
+                if (done(jobs))
+                {
+                    return;
+                }
+                var left = Deadline - clock.Elapsed;
+                if (left <= TimeSpan.Zero || !await changed.WaitAsync(left))
+                {
+                    throw new TimeoutException("Jobs never reached the expected state: " + string.Join(", ", jobs.Select(j => $"{j.Id}={j.Status}/{j.Attempts}/{j.Error}")));
+                }
             }
-            if (clock.Elapsed > Deadline)
-            {
-                throw new TimeoutException("Jobs never reached the expected state: " + string.Join(", ", jobs.Select(j => $"{j.Id}={j.Status}/{j.Attempts}/{j.Error}")));
-            }
-            await Task.Delay(100);
         }
     }
 

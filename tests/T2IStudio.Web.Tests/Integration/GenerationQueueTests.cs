@@ -205,7 +205,7 @@ public sealed class GenerationQueueTests
 
         using var second = new StudioAppFactory(root);
         _ = second.Server; // start the host: the worker recovers the queue
-        await JobWaiter.WaitForRowsAsync(second.Services, jobs => jobs.All(j => j.IsFinished));
+        await JobWaiter.WaitForRowsAsync(second.Services, userId, jobs => jobs.All(j => j.IsFinished));
 
         await using var check = await second.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         var jobs = await check.Jobs.ToDictionaryAsync(j => j.Id);
@@ -224,9 +224,11 @@ public sealed class GenerationQueueTests
     {
         using var keeper = new StudioAppFactory();
         Guid broken, healthy;
+        string userId;
         using (var first = new StudioAppFactory(keeper.StorageRoot, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
         {
             var user = await first.CreateUserAsync("unlucky@example.test");
+            userId = user.Id;
             using var scope = first.Services.CreateScope();
             var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
             broken = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(seed: 1))).JobId!.Value;
@@ -241,7 +243,7 @@ public sealed class GenerationQueueTests
 
         using var second = new StudioAppFactory(keeper.StorageRoot);
         _ = second.Server;
-        await JobWaiter.WaitForRowsAsync(second.Services, jobs => jobs.All(j => j.IsFinished));
+        await JobWaiter.WaitForRowsAsync(second.Services, userId, jobs => jobs.All(j => j.IsFinished));
 
         await using var check = await second.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         var failed = await check.Jobs.SingleAsync(j => j.Id == broken);
