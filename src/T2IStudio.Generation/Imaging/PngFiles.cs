@@ -3,6 +3,7 @@ using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace T2IStudio.Generation.Imaging;
 
@@ -61,7 +62,10 @@ public static class PngFiles
             text.FirstOrDefault(t => t.Keyword == RequestKeyword).Value);
     }
 
-    /// <summary>Decodes an untrusted image to RGB: identified first, size-checked, then decoded by a restricted decoder.</summary>
+    /// <summary>
+    /// Decodes an untrusted image to RGB: identified first, size-checked, then decoded by a restricted decoder and
+    /// turned upright by its EXIF orientation.
+    /// </summary>
     /// <exception cref="InvalidImageContentException">Not a supported image, or larger than <see cref="MaxPixels"/>.</exception>
     public static RgbImage Decode(Stream stream)
     {
@@ -75,6 +79,9 @@ public static class PngFiles
         }
         stream.Position = start;
         using var image = Image.Load<Rgb24>(RestrictedConfiguration, stream);
+        // A camera JPEG's EXIF orientation: turn the pixels the way browsers show them, so a mask painted over
+        // what the person sees lines up with what is decoded here.
+        image.Mutate(c => c.AutoOrient());
         var pixels = new byte[image.Width * image.Height * 3];
         image.CopyPixelDataTo(pixels);
         return new RgbImage(image.Width, image.Height, pixels);

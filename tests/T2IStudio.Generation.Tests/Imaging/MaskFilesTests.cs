@@ -78,4 +78,19 @@ public sealed class MaskFilesTests
     {
         Assert.Equal((expectedWidth, expectedHeight), MaskFiles.WorkingSize(width, height, native, factor));
     }
+
+    [Fact]
+    public void A_camera_jpeg_is_decoded_upright_by_its_exif_orientation_as_browsers_show_it()
+    {
+        using var photo = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(40, 20, new SixLabors.ImageSharp.PixelFormats.Rgb24(200, 30, 30));
+        photo.Metadata.ExifProfile = new SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifProfile();
+        photo.Metadata.ExifProfile.SetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation, (ushort)6); // rotate 90° clockwise
+        using var jpeg = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsJpeg(photo, jpeg);
+        jpeg.Position = 0;
+
+        var decoded = PngFiles.Decode(jpeg);
+
+        Assert.Equal((20, 40), (decoded.Width, decoded.Height));
+    }
 }
