@@ -27,7 +27,10 @@ public sealed class InpaintFlowTests(StudioServer server) : IClassFixture<Studio
         await page.GotoAsync("/gallery");
         await StudioPages.WaitForInteractiveAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Open image: a blue square on a white background" }).ClickAsync();
-        await page.GetByRole(AriaRole.Dialog, new() { Name = "Image viewer" }).GetByRole(AriaRole.Link, new() { Name = "Inpaint" }).ClickAsync();
+        var viewerDialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Image viewer" });
+        // The viewer has loaded everything it shows (comments come last) before we act in it.
+        await Assertions.Expect(viewerDialog.GetByText("No comments yet.")).ToBeVisibleAsync();
+        await viewerDialog.GetByRole(AriaRole.Link, new() { Name = "Inpaint" }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/inpaint\\?image={parentId}"));
         var canvas = page.GetByLabel("Mask canvas");
         await Assertions.Expect(canvas).ToHaveAttributeAsync("data-ready", "true");
