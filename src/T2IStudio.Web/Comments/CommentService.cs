@@ -59,13 +59,13 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
     {
         if (ResourceAccess.UserId(user) is not { } userId)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (!await access.AllowsAsync(user, image, ResourceOperations.Read))
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (!await CanCommentAsync(db, userId, imageId, cancellationToken))
         {
@@ -112,13 +112,13 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
     {
         if (ResourceAccess.UserId(user) is not { } userId)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var comment = await db.Comments.Include(c => c.Image).SingleOrDefaultAsync(c => c.Id == commentId, cancellationToken);
         if (comment is null || !await access.AllowsAsync(user, comment.Image, ResourceOperations.Read))
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (comment.AuthorId != userId)
         {

@@ -72,7 +72,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
             var role = await db.TeamMembers.Where(m => m.TeamId == team && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
             if (role is null)
             {
-                return new ChangeResult(null, [], NotFound: true);
+                return ChangeResult.Missing;
             }
             if (role < TeamRole.Editor)
             {
@@ -91,7 +91,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     {
         if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (role != TeamRole.Owner)
         {
@@ -113,7 +113,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     {
         if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (role != TeamRole.Owner)
         {
@@ -136,7 +136,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     {
         if (await RoleAsync(user, galleryId, cancellationToken) is not { } role || ResourceAccess.UserId(user) is not { } userId)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (role < TeamRole.Editor)
         {
@@ -145,7 +145,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await db.Images.AnyAsync(i => i.Id == imageId && i.OwnerId == userId, cancellationToken))
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (!await db.GalleryItems.AnyAsync(i => i.GalleryId == galleryId && i.ImageId == imageId, cancellationToken))
         {
@@ -161,7 +161,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
     {
         if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         if (role < TeamRole.Editor)
         {
@@ -171,7 +171,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         var removed = await db.GalleryItems.Where(i => i.GalleryId == galleryId && i.ImageId == imageId).ExecuteDeleteAsync(cancellationToken);
         if (removed == 0)
         {
-            return new ChangeResult(null, [], NotFound: true);
+            return ChangeResult.Missing;
         }
         await ImageLibrary.PurgeOrphansAsync(db, store, [imageId], cancellationToken);
         await TellAsync(db, galleryId, cancellationToken);

@@ -42,6 +42,7 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
     /// <summary>True when the change was made.</summary>
     public bool Succeeded => Id is not null && Errors.Count == 0 && !NotFound;
 
+    /// <summary>No such team, gallery or comment for this person.</summary>
     internal static ChangeResult Missing { get; } = new(null, [], NotFound: true);
 
     internal static ChangeResult Refused(string error) => new(null, [error]);
