@@ -120,6 +120,23 @@ public sealed partial class ModelHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// The tokenizer of model <paramref name="id"/>, or null (logged) when its folder has none that can be read:
+    /// a page then shows no token count rather than failing.
+    /// </summary>
+    public Tokenization.ClipTokenizer? TryGetTokenizer(string id)
+    {
+        try
+        {
+            return Tokenizer(id);
+        }
+        catch (Exception ex) when (ex is IOException or KeyNotFoundException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            LogNoTokenizer(ex, id);
+            return null;
+        }
+    }
+
     /// <summary>Releases models that no lease holds and nobody used for the configured time; returns their ids.</summary>
     public IReadOnlyList<string> UnloadIdle()
     {
@@ -191,6 +208,9 @@ public sealed partial class ModelHost : IDisposable
             entry.LastUsed = _time.GetUtcNow();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Id} has no readable tokenizer")]
+    private partial void LogNoTokenizer(Exception ex, string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {ModelId} on {Device}: {Reason}")]
     private partial void LogLoaded(string modelId, string device, string reason);

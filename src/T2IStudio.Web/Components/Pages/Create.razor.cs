@@ -176,15 +176,7 @@ public sealed partial class Create
         _width = remembered.Width is { } w && _sizes.Contains(w) ? w : defaults.Width;
         _height = remembered.Height is { } h && _sizes.Contains(h) ? h : defaults.Height;
         _batch = Math.Clamp(remembered.BatchSize ?? 1, 1, StableDiffusionPipeline.MaxBatchSize);
-        try
-        {
-            _tokenizer = Models.Tokenizer(model.Id);
-        }
-        catch (Exception ex) when (ex is IOException or KeyNotFoundException or InvalidDataException or System.Text.Json.JsonException)
-        {
-            _tokenizer = null;
-            Logger.LogWarning(ex, "No tokenizer for {Model}", model.Id);
-        }
+        _tokenizer = Models.TryGetTokenizer(model.Id);
     }
 
     /// <summary>Sizes around the model's native size, multiples of its VAE factor.</summary>

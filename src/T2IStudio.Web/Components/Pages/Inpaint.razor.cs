@@ -147,14 +147,7 @@ public sealed partial class Inpaint
         {
             _steps = traits.Defaults.Steps;
         }
-        try
-        {
-            _tokenizer = Models.Tokenizer(id);
-        }
-        catch (Exception ex) when (ex is IOException or KeyNotFoundException or InvalidDataException or System.Text.Json.JsonException)
-        {
-            _tokenizer = null;
-        }
+        _tokenizer = Models.TryGetTokenizer(id);
     }
 
     private void Choose(Guid id) => Navigation.NavigateTo($"/inpaint?image={id}");
