@@ -113,8 +113,7 @@ public sealed partial class GenerationWorker(
             await FinishAsync(db, job, JobStatus.Failed, "The stored request could not be read.", [job.OwnerId]);
             return;
         }
-        var request = stored.ToRequest();
-        var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, request.GuidanceScale), stoppingToken);
+        var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, stored.GuidanceScale), stoppingToken);
         var completed = false;
         IReadOnlyList<string> audience = [job.OwnerId];
         try
@@ -135,7 +134,7 @@ public sealed partial class GenerationWorker(
             audience = await AudienceAsync(db, job);
             Tell(audience, to => new JobStarted(job.Id, to));
 
-            var imageIds = await GenerateAndStoreAsync(db, job, request, running, audience);
+            var imageIds = await GenerateAndStoreAsync(db, job, stored, running, audience);
             completed = true;
             // Into the gallery first: whoever hears "completed" finds the images where they look.
             await SaveToGalleryAsync(db, job, imageIds);
@@ -185,8 +184,9 @@ public sealed partial class GenerationWorker(
         }
     }
 
-    private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, GenerationRequest request, RunningJob running, IReadOnlyList<string> audience)
+    private async Task<IReadOnlyList<Guid>> GenerateAndStoreAsync(AppDbContext db, Job job, StoredRequest stored, RunningJob running, IReadOnlyList<string> audience)
     {
+        var request = stored.ToRequest();
         InpaintOptions? inpaint = null;
         if (job.SourceFileKey is { } sourceKey)
         {
@@ -194,7 +194,7 @@ public sealed partial class GenerationWorker(
             using var sourceStream = new MemoryStream(await store.ReadAsync(sourceKey, CancellationToken.None));
             var source = PngFiles.Decode(sourceStream);
             var mask = MaskFiles.Decode(await store.ReadAsync(job.MaskFileKey!.Value, CancellationToken.None), source.Width, source.Height);
-            inpaint = GenerationMetadata.ReadStoredRequest(job.RequestJson)!.ToInpaintOptions(mask)
+            inpaint = stored.ToInpaintOptions(mask)
                 ?? throw new InvalidDataException("The stored inpainting options could not be read.");
             request = request with { InitImage = source };
         }
