@@ -38,6 +38,21 @@ public sealed record InpaintOptions
 
     /// <summary>Pixels around the mask's bounding box in "only masked" mode.</summary>
     public int Padding { get; init; } = 32;
+
+    /// <summary>Every setting out of range (mask blur 0–64, padding 0–256); empty when all are fine.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (MaskBlur is < 0 or > 64)
+        {
+            problems.Add("Mask blur must be between 0 and 64 pixels.");
+        }
+        if (Padding is < 0 or > 256)
+        {
+            problems.Add("Padding must be between 0 and 256 pixels.");
+        }
+        return problems;
+    }
 }
 
 public sealed partial class StableDiffusionPipeline
@@ -59,14 +74,7 @@ public sealed partial class StableDiffusionPipeline
         {
             problems.Add($"The mask is {options.Mask.Width}×{options.Mask.Height}; the image is {source.Width}×{source.Height}.");
         }
-        if (options.MaskBlur is < 0 or > 64)
-        {
-            problems.Add("Mask blur must be between 0 and 64 pixels.");
-        }
-        if (options.Padding is < 0 or > 256)
-        {
-            problems.Add("Padding must be between 0 and 256 pixels.");
-        }
+        problems.AddRange(options.Problems());
         if (problems.Count > 0)
         {
             throw new ArgumentException(string.Join(" ", problems), nameof(options));

@@ -44,7 +44,15 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
     /// Every reason <paramref name="request"/> cannot run on <paramref name="model"/>, checked from the model's
     /// files alone (nothing is loaded), so a queue can refuse a job before it waits for a worker.
     /// </summary>
-    public static IReadOnlyList<string> Validate(ModelInfo model, GenerationRequest request)
+    public static IReadOnlyList<string> Validate(ModelInfo model, GenerationRequest request) =>
+        Validate(model, request, startsFromImage: request?.InitImage is not null);
+
+    /// <summary>
+    /// As <see cref="Validate(ModelInfo, GenerationRequest)"/>, for a run that starts from an image of the
+    /// request's size (<paramref name="startsFromImage"/>) whether or not that image is at hand yet — an
+    /// inpainting job is checked before its source is cropped to the working size.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(ModelInfo model, GenerationRequest request, bool startsFromImage)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(request);
@@ -85,22 +93,19 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         {
             errors.Add("Strength must be between 0 and 1.");
         }
-        if (request.InitImage is { } init)
+        if (startsFromImage && !traits.HasVaeEncoder)
         {
-            if (!traits.HasVaeEncoder)
-            {
-                errors.Add($"Model '{model.Id}' has no VAE encoder, so it cannot start from an image.");
-            }
-            if (init.Width != request.Width || init.Height != request.Height)
-            {
-                errors.Add($"The source image is {init.Width}×{init.Height}; the request is {request.Width}×{request.Height}.");
-            }
+            errors.Add($"Model '{model.Id}' has no VAE encoder, so it cannot start from an image.");
+        }
+        if (request.InitImage is { } init && (init.Width != request.Width || init.Height != request.Height))
+        {
+            errors.Add($"The source image is {init.Width}×{init.Height}; the request is {request.Width}×{request.Height}.");
         }
         if (traits.IsLcm && request.Scheduler != SchedulerKind.Lcm)
         {
             errors.Add("LCM models need the LCM scheduler.");
         }
-        if (traits.IsInpainting && request.InitImage is null)
+        if (traits.IsInpainting && !startsFromImage)
         {
             errors.Add($"Model '{model.Id}' is an inpainting model: give it an image and a mask.");
         }

@@ -249,17 +249,9 @@ public sealed partial class GenerationService(
         {
             return [$"There is no model '{job.Model}'."];
         }
-        // The engine works on a (width × height) picture cut from the source: validate that request.
-        var work = job.Request with { InitImage = RgbImage.Filled(job.Request.Width, job.Request.Height, 0, 0, 0) };
-        var errors = StableDiffusionPipeline.Validate(model, work).ToList();
-        if (options.MaskBlur is < 0 or > 64)
-        {
-            errors.Add("Mask blur must be between 0 and 64 pixels.");
-        }
-        if (options.Padding is < 0 or > 256)
-        {
-            errors.Add("Padding must be between 0 and 256 pixels.");
-        }
+        // The engine works on a (width × height) picture cut from the source: validate that request and the options.
+        var errors = StableDiffusionPipeline.Validate(model, job.Request with { InitImage = null }, startsFromImage: true).ToList();
+        errors.AddRange(options.Problems());
         if ((long)source.Width * source.Height > PngFiles.MaxPixels)
         {
             errors.Add($"The image is {source.Width}×{source.Height}; the limit is {PngFiles.MaxPixels / (1024 * 1024)} megapixels.");
