@@ -50,10 +50,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
     /// Publishes progress unless one went out under <see cref="ProgressInterval"/> ago (the last step always
     /// goes); calls <paramref name="encodePreview"/> only when a preview is due.
     /// </summary>
-    public void PublishProgress(Guid jobId, string ownerId, int step, int totalSteps, Func<byte[]?>? encodePreview) =>
-        PublishProgress(jobId, [ownerId], step, totalSteps, encodePreview);
-
-    /// <summary>As above, to each of <paramref name="recipients"/> (a job into a team gallery reaches the team); one throttle per job.</summary>
+    /// <remarks>Sent to each of <paramref name="recipients"/>: the owner, and the team of a gallery the job saves into; one throttle per job.</remarks>
     public void PublishProgress(Guid jobId, IReadOnlyList<string> recipients, int step, int totalSteps, Func<byte[]?>? encodePreview)
     {
         ArgumentNullException.ThrowIfNull(recipients);

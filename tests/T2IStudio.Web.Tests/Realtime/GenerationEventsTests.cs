@@ -45,10 +45,10 @@ public sealed class GenerationEventsTests
         // 100 steps 10 ms apart: one second of progress.
         for (var step = 1; step <= 100; step++)
         {
-            _events.PublishProgress(job, "alice", step, 100, Encode);
+            _events.PublishProgress(job, ["alice"], step, 100, Encode);
             _time.Advance(TimeSpan.FromMilliseconds(10));
         }
-        _events.PublishProgress(other, "alice", 1, 10, Encode);
+        _events.PublishProgress(other, ["alice"], 1, 10, Encode);
 
         var previews = received.Where(p => p.JobId == job && p.PreviewJpeg is not null).ToList();
         Assert.InRange(previews.Count, 1, 4);
