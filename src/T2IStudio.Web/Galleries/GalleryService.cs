@@ -195,7 +195,8 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, Ge
         var total = await items.CountAsync(cancellationToken);
         var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(x => new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt, db.Favorites.Any(f => f.ImageId == x.image.Id && f.UserId == userId)))
+            .Select(x => x.image)
+            .ToTiles(db, userId)
             .ToListAsync(cancellationToken);
         return (tiles, total);
     }

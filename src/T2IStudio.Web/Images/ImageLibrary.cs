@@ -41,7 +41,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         var total = await query.CountAsync(cancellationToken);
         var tiles = await query.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, db.Favorites.Any(f => f.ImageId == i.Id && f.UserId == userId)))
+            .ToTiles(db, userId)
             .ToListAsync(cancellationToken);
         return (tiles, total);
     }
@@ -96,10 +96,10 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var mine = db.Images.AsNoTracking().Where(i => i.OwnerId == userId);
         var parent = image.ParentImageId is { } parentId
-            ? await mine.Where(i => i.Id == parentId).Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, false)).SingleOrDefaultAsync(cancellationToken)
+            ? await mine.Where(i => i.Id == parentId).ToTiles(db, userId).SingleOrDefaultAsync(cancellationToken)
             : null;
         var children = await mine.Where(i => i.ParentImageId == image.Id).OrderBy(i => i.CreatedAt).Take(12)
-            .Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, false)).ToListAsync(cancellationToken);
+            .ToTiles(db, userId).ToListAsync(cancellationToken);
         return (parent, children);
     }
 
@@ -232,4 +232,12 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
 
     [System.Text.RegularExpressions.GeneratedRegex(@"[^\p{L}\p{N}]+")]
     private static partial System.Text.RegularExpressions.Regex NonWord();
+}
+
+/// <summary>The one projection from image rows to gallery tiles.</summary>
+internal static class ImageTiles
+{
+    /// <summary>Tiles of <paramref name="images"/>, starred as <paramref name="viewerId"/> starred them (order kept).</summary>
+    public static IQueryable<ImageTile> ToTiles(this IQueryable<GeneratedImage> images, AppDbContext db, string viewerId) =>
+        images.Select(i => new ImageTile(i.Id, i.Prompt, i.Model, i.Width, i.Height, i.CreatedAt, db.Favorites.Any(f => f.ImageId == i.Id && f.UserId == viewerId)));
 }
