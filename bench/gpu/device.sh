@@ -36,6 +36,9 @@ PY
 echo "== determinism on cuda"
 $T2I generate "${common[@]}" --device cuda --out "$OUT/cuda2.png" && cmp -s "$OUT/cuda.png" "$OUT/cuda2.png" && echo "byte-identical" || echo "DIFFERENT"
 
-echo "== bench (cuda, then cpu on the same machine)"
-$G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --steps 20 --repeat 5
-$G/apps/T2IStudio.Bench --model "$MODEL" --device cpu --steps 20 --repeat 3
+echo "== bench (cuda: sessions with free dimensions, then fixed to the size; then cpu on the same machine)"
+for size in 64 512; do
+  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 0
+  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 2
+done
+$G/apps/T2IStudio.Bench --model "$MODEL" --device cpu --size 64 --steps 20 --repeat 3

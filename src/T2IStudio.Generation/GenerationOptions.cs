@@ -19,6 +19,13 @@ public sealed record GenerationOptions
     [Range(0, 63, ErrorMessage = "Generation:DeviceId must be between 0 and 63.")]
     public int DeviceId { get; init; }
 
+    /// <summary>
+    /// Sessions per model graph with free dimensions fixed to the sizes in use (most recently used kept); 0
+    /// runs every size on one session. Unset: 2 on CUDA, 0 on the CPU. Each one holds its own copy of the weights.
+    /// </summary>
+    [Range(0, 8, ErrorMessage = "Generation:ShapeSessions must be between 0 and 8.")]
+    public int? ShapeSessions { get; init; }
+
     /// <summary>Minutes a loaded model may sit unused before its sessions are released; 0 keeps models loaded.</summary>
     [Range(0, 10_080, ErrorMessage = "Generation:UnloadAfterMinutes must be between 0 and 10080.")]
     public int UnloadAfterMinutes { get; init; } = 30;

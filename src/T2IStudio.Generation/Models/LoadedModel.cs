@@ -68,8 +68,7 @@ public sealed class LoadedModel : IDisposable
         {
             OnnxComponent Open(string component)
             {
-                using var options = device.CreateOptions();
-                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), options);
+                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), device);
                 created.Add(session);
                 return session;
             }

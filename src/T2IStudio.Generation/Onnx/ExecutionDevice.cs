@@ -26,15 +26,29 @@ public sealed class ExecutionDevice
 {
     private readonly DevicePreference _preference;
     private readonly int _deviceId;
+    private readonly int? _shapeSessions;
     private readonly object _gate = new();
     private ActiveDevice? _active;
 
     /// <summary>Chooses <paramref name="preference"/> on GPU <paramref name="deviceId"/>.</summary>
-    public ExecutionDevice(DevicePreference preference, int deviceId = 0)
+    /// <param name="preference">Where to run.</param>
+    /// <param name="deviceId">Which GPU.</param>
+    /// <param name="shapeSessions">Sessions with fixed free dimensions kept per graph (see <see cref="ShapeSessions"/>); null decides by device.</param>
+    public ExecutionDevice(DevicePreference preference, int deviceId = 0, int? shapeSessions = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(shapeSessions ?? 0, nameof(shapeSessions));
         _preference = preference;
         _deviceId = deviceId;
+        _shapeSessions = shapeSessions;
     }
+
+    /// <summary>
+    /// How many sessions with their free dimensions fixed to the sizes in use each graph keeps (most recently
+    /// used first); 0 runs every size on the one session with free dimensions. Unless set, 2 on CUDA, where
+    /// fixed shapes let ONNX Runtime and cuDNN plan memory and pick kernels once per size, and 0 on the CPU,
+    /// where a second session would cost a second copy of the weights for little (bench: <c>shapes</c>).
+    /// </summary>
+    public int ShapeSessions => _shapeSessions ?? (Active.IsCuda ? 2 : 0);
 
     /// <summary>The device in use, decided at the first session.</summary>
     public ActiveDevice Active

@@ -172,11 +172,12 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         var total = scheduler.Timesteps.Count - start;
         using var runOptions = new RunOptions();
         using var cancelRun = cancellationToken.Register(() => runOptions.Terminate = true);
+        using var unet = start < scheduler.Timesteps.Count ? new UnetRun(_model, conditioning, new LatentBatch(batch, h, w)) : null;
         for (var i = start; i < scheduler.Timesteps.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var input = Scale(latents, scheduler.ModelInputScale(i));
-            var prediction = PredictNoise(input, new LatentBatch(batch, h, w), scheduler.Timesteps[i], conditioning, inpaint?.UnetExtraChannels, runOptions, cancellationToken);
+            var prediction = PredictNoise(unet!, input, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken);
             scheduler.Step(prediction, i, latents, stepNoise);
             inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
 
@@ -254,17 +255,18 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return new UnetConditioning(hidden, cond.Length, rows, uncond is not null, guidance, timestepCond);
     }
 
-    /// <summary>One guided noise prediction for a batch of latents.</summary>
-    internal float[] PredictNoise(float[] latents, LatentBatch shape, double timestep, UnetConditioning conditioning, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
+    /// <summary>One guided noise prediction for a batch of latents, on the UNet bound for this run.</summary>
+    internal static float[] PredictNoise(UnetRun unet, float[] latents, double timestep, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
     {
-        var traits = _model.Traits;
+        var shape = unet.Shape;
+        var conditioning = unet.Conditioning;
         var batch = shape.Batch;
         var perImage = latents.Length / batch;
         var plane = shape.Height * shape.Width;
         var rows = conditioning.Rows;
 
         // Every row sees the same latents: the uncond half and the cond half of a guided batch.
-        var unetChannels = traits.UnetInputChannels;
+        var unetChannels = unet.InputChannels;
         var sample = new float[rows * unetChannels * plane];
         for (var r = 0; r < rows; r++)
         {
@@ -277,7 +279,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
             }
         }
 
-        var output = RunUnet(sample, timestep, conditioning, shape, runOptions, cancellationToken);
+        var output = unet.Run(sample, timestep, runOptions, cancellationToken);
         if (!conditioning.Guided)
         {
             return output;
@@ -292,44 +294,109 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return guided;
     }
 
-    private float[] RunUnet(float[] sample, double timestep, UnetConditioning conditioning, LatentBatch shape, RunOptions runOptions, CancellationToken cancellationToken)
+    /// <summary>
+    /// The UNet bound for one generation (<see cref="OnnxComponent.Bind"/>): one binding per chunk of rows
+    /// (all rows at once unless the export fixes its batch), with the text conditioning bound once — on CUDA
+    /// it is copied to the GPU once per generation, not once per step. Only the latents and the timestep
+    /// are bound per step.
+    /// </summary>
+    internal sealed class UnetRun : IDisposable
     {
-        var traits = _model.Traits;
-        var rows = conditioning.Rows;
-        var chunk = traits.FixedUnetBatch ?? rows;
-        long h = shape.Height, w = shape.Width;
-        var inPerRow = traits.UnetInputChannels * shape.Height * shape.Width;
-        var outPerRow = traits.LatentChannels * shape.Height * shape.Width;
-        var hiddenPerRow = conditioning.HiddenPerRow;
-        var result = new float[rows * outPerRow];
-        for (var first = 0; first < rows; first += chunk)
+        private readonly bool _scalarTimestep;
+        private readonly List<(int First, int Count, ComponentBinding Binding)> _chunks = [];
+
+        public UnetRun(LoadedModel model, UnetConditioning conditioning, LatentBatch shape)
         {
-            var n = Math.Min(chunk, rows - first);
-            var inputs = new List<ComponentInput>
-            {
-                ComponentInput.OfFloats("sample", Rows(sample, first, n, inPerRow), n, traits.UnetInputChannels, h, w),
-                traits.TimestepIsScalar
-                    ? ComponentInput.OfFloats("timestep", [(float)timestep])
-                    : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, n).ToArray(), n),
-                ComponentInput.OfFloats("encoder_hidden_states", Rows(conditioning.Hidden, first, n, hiddenPerRow), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
-            };
-            if (conditioning.TimestepCond is { } timestepCond)
-            {
-                var dim = timestepCond.Length / rows;
-                inputs.Add(ComponentInput.OfFloats("timestep_cond", Rows(timestepCond, first, n, dim), n, dim));
-            }
-            ComponentOutput output;
+            var traits = model.Traits;
+            Shape = shape;
+            Conditioning = conditioning;
+            InputChannels = traits.UnetInputChannels;
+            OutputChannels = traits.LatentChannels;
+            _scalarTimestep = traits.TimestepIsScalar;
+            var rows = conditioning.Rows;
+            var chunk = traits.FixedUnetBatch ?? rows;
+            var hiddenPerRow = conditioning.HiddenPerRow;
             try
             {
-                output = _model.Unet.Run(inputs, runOptions: runOptions);
+                for (var first = 0; first < rows; first += chunk)
+                {
+                    var n = Math.Min(chunk, rows - first);
+                    var constants = new List<ComponentInput>
+                    {
+                        ComponentInput.OfFloats("encoder_hidden_states", Rows(conditioning.Hidden, first, n, hiddenPerRow), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
+                    };
+                    if (conditioning.TimestepCond is { } timestepCond)
+                    {
+                        var dim = timestepCond.Length / rows;
+                        constants.Add(ComponentInput.OfFloats("timestep_cond", Rows(timestepCond, first, n, dim), n, dim));
+                    }
+                    var shapes = constants.Select(c => (c.Name, c.Shape)).Concat(
+                    [
+                        ("sample", [n, InputChannels, shape.Height, shape.Width]),
+                        ("timestep", _scalarTimestep ? [] : [(long)n]),
+                    ]);
+                    var binding = model.Unet.Bind(shapes);
+                    _chunks.Add((first, n, binding));
+                    constants.ForEach(binding.BindConstant);
+                }
             }
-            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            catch
             {
-                throw new OperationCanceledException(cancellationToken);
+                Dispose();
+                throw;
             }
-            output.Values.CopyTo(result, first * outPerRow);
         }
-        return result;
+
+        /// <summary>The latent batch this run was bound for.</summary>
+        public LatentBatch Shape { get; }
+
+        /// <summary>What the UNet is conditioned on.</summary>
+        public UnetConditioning Conditioning { get; }
+
+        /// <summary>Channels of the UNet's sample input (latents plus any inpainting channels).</summary>
+        public int InputChannels { get; }
+
+        /// <summary>Channels of its output (the latent channels).</summary>
+        public int OutputChannels { get; }
+
+        /// <summary>The UNet's raw output for every row of <paramref name="sample"/> at <paramref name="timestep"/>.</summary>
+        public float[] Run(float[] sample, double timestep, RunOptions runOptions, CancellationToken cancellationToken)
+        {
+            var plane = Shape.Height * Shape.Width;
+            int inPerRow = InputChannels * plane, outPerRow = OutputChannels * plane;
+            var result = new float[Conditioning.Rows * outPerRow];
+            foreach (var (first, n, binding) in _chunks)
+            {
+                ComponentInput[] inputs =
+                [
+                    ComponentInput.OfFloats("sample", Rows(sample, first, n, inPerRow), n, InputChannels, Shape.Height, Shape.Width),
+                    _scalarTimestep
+                        ? ComponentInput.OfFloats("timestep", [(float)timestep])
+                        : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, n).ToArray(), n),
+                ];
+                ComponentOutput output;
+                try
+                {
+                    output = binding.Run(inputs, runOptions);
+                }
+                catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException(cancellationToken);
+                }
+                output.Values.CopyTo(result, first * outPerRow);
+            }
+            return result;
+        }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            foreach (var (_, _, binding) in _chunks)
+            {
+                binding.Dispose();
+            }
+            _chunks.Clear();
+        }
     }
 
     // Rows [first, first + count) of a row-major array; the array itself when that is all of it (no copy).

@@ -45,7 +45,7 @@ internal sealed class FixtureModel : IDisposable
 
     public ModelInfo Info => ModelCatalog.Inspect(Folder);
 
-    public LoadedModel Load() => LoadedModel.Load(Info, new ExecutionDevice(DevicePreference.Cpu));
+    public LoadedModel Load(int? shapeSessions = null) => LoadedModel.Load(Info, new ExecutionDevice(DevicePreference.Cpu, shapeSessions: shapeSessions));
 
     public static StableDiffusionPipeline Pipeline(LoadedModel model) => new(model);
 

@@ -53,7 +53,9 @@ public sealed class PipelineTests
         float[] latents = [.. Enumerable.Range(0, 4 * 8 * 8).Select(i => i / 256f)];
         using var run = new Microsoft.ML.OnnxRuntime.RunOptions();
 
-        var guided = pipeline.PredictNoise(latents, new StableDiffusionPipeline.LatentBatch(1, 8, 8), 501, pipeline.Condition(cond, uncond, 1, 3.0), null, run, CancellationToken.None);
+        using var unet = new StableDiffusionPipeline.UnetRun(model, pipeline.Condition(cond, uncond, 1, 3.0), new StableDiffusionPipeline.LatentBatch(1, 8, 8));
+
+        var guided = StableDiffusionPipeline.PredictNoise(unet, latents, 501, null, run, CancellationToken.None);
 
         double mu = FixtureMath.Mean(uncond), mc = FixtureMath.Mean(cond);
         for (var i = 0; i < latents.Length; i++)
