@@ -20,7 +20,7 @@ public static class T2iCommand
           t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
           t2i models [--root DIR]
           t2i inspect FILE.png
-          t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--sheet FILE.png] [--verbose]
+          t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--sheet FILE.png] [--named-sheet FILE.png] [--verbose]
           t2i eval --ground-truth N     (validates the shape analyser on rendered scenes)
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
         """;
@@ -207,7 +207,7 @@ public static class T2iCommand
 
     private static async Task<int> EvalAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--device", "--ground-truth", "--guidance", "--steps" }, new HashSet<string> { "--verbose" });
+        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--named-sheet", "--device", "--ground-truth", "--guidance", "--steps" }, new HashSet<string> { "--verbose" });
         var device = Device(a, DevicePreference.Cpu);
         if (a.Has("--ground-truth"))
         {
@@ -243,6 +243,17 @@ public static class T2iCommand
             var grid = Generation.Evaluation.ShapeEvaluation.ContactSheet([.. results.Select(r => r.Image)]);
             await File.WriteAllBytesAsync(sheet, PngFiles.Encode(grid, null, null), cancellationToken);
             await stderr.WriteLineAsync($"contact sheet: {sheet}");
+        }
+        if (a.Text("--named-sheet") is { } namedSheet)
+        {
+            if (set.Named.Count == 0)
+            {
+                throw new UsageException($"--named-sheet: model '{info.Id}' lists no named prompts in evaluation.json.");
+            }
+            var named = await Generation.Evaluation.ShapeEvaluation.GenerateNamedAsync(model, set, cancellationToken);
+            var grid = Generation.Evaluation.ShapeEvaluation.ContactSheet(named);
+            await File.WriteAllBytesAsync(namedSheet, PngFiles.Encode(grid, null, null), cancellationToken);
+            await stderr.WriteLineAsync($"named prompts ({string.Join(", ", set.Named.Select(p => p.Prompt))}): {namedSheet}");
         }
         return 0;
     }

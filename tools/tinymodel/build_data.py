@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Builds (renders) a look at the shapes data: a sample sheet, its captions and the held-out triples.
+"""Rebuilds the training data: the named emoji (emoji.py: npm pack from the registry, rendered, into
+build/tinymodel/emoji) and a look at the shapes (a sample sheet, its captions and the held-out triples).
 
   /usr/bin/python3 tools/tinymodel/build_data.py --out build/tinymodel/data
 
-Training draws fresh samples from the same seeded generator (shapes.py), so nothing needs storing; this
-command makes the data inspectable and proves it rebuilds identically from the code alone.
+Training draws fresh shapes from the same seeded generator (shapes.py), so those need no storing; the sheet
+makes them inspectable and proves they rebuild identically from the code alone.
 """
 import argparse
 import json
@@ -14,6 +15,7 @@ import random
 import numpy as np
 from PIL import Image
 
+import emoji
 import shapes
 
 
@@ -22,7 +24,10 @@ def main():
     p.add_argument("--out", default="build/tinymodel/data")
     p.add_argument("--count", type=int, default=64)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--emoji-out", default="build/tinymodel/emoji")
+    p.add_argument("--npm-cache", default="build/tinymodel/npm")
     args = p.parse_args()
+    emoji.build(args.emoji_out, args.npm_cache)
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
     samples = [shapes.sample(rng) for _ in range(args.count)]

@@ -28,6 +28,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--checkpoint", default="build/tinymodel/checkpoint.pt")
     p.add_argument("--out", default="models/t2istudio-tiny")
+    p.add_argument("--emoji", default="build/tinymodel/emoji", help="emoji.py's folder: its sheet prompts go into evaluation.json")
     p.add_argument("--reference", default="tests/T2IStudio.Generation.Tests/TestData/tinymodel-reference.json")
     args = p.parse_args()
 
@@ -57,7 +58,7 @@ def main():
                                     "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
     vae_graphs(out)
     configs(out, state)
-    evaluation_set(out)
+    evaluation_set(out, named_prompts(args.emoji))
 
     with torch.no_grad():
         reference = {
@@ -114,7 +115,16 @@ def configs(out, state):
     write(os.path.join(out, "vae_encoder", "config.json"), vae)
 
 
-def evaluation_set(out, per_triple=8, seed=99):
+def named_prompts(folder):
+    """The emoji names for the model card's contact sheet (judged by eye, not scored)."""
+    path = os.path.join(folder, "emoji.json")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [{"prompt": name, "seed": i + 1} for i, name in enumerate(json.load(f)["sheet"])]
+
+
+def evaluation_set(out, named, per_triple=8, seed=99):
     """Held-out prompts with fixed seeds: what `t2i eval` generates and scores. Training never saw these triples."""
     import random
     rng = random.Random(seed)
@@ -132,7 +142,8 @@ def evaluation_set(out, per_triple=8, seed=99):
         "description": "Held-out colour x shape x relation triples (never in training), fixed seeds.",
         "held_out": [list(t) for t in shapes.held_out_triples()],
         "width": 64, "height": 64, "steps": 25, "scheduler": "Ddim", "guidance": 4.0,
-        "prompts": prompts})
+        "prompts": prompts,
+        "named": named})
 
 
 def write(path, obj):

@@ -18,12 +18,18 @@ def clip_vocab(path):
         return json.load(f)
 
 
-def compact_table(vocab, words):
-    """CLIP id -> compact index. 0 other/unknown, 1 BOS, 2 EOS/pad, 3.. the captions' words."""
+def compact_table(vocab, words, extra_ids=()):
+    """CLIP id -> compact index. 0 other/unknown, 1 BOS, 2 EOS/pad, 3.. the shapes words, then every other
+    CLIP id the captions use (the emoji names' BPE pieces), in a fixed order so a checkpoint keeps its rows."""
     table = torch.zeros(49408, dtype=torch.long)
     table[BOS], table[EOS] = 1, 2
     for i, word in enumerate(words):
         table[vocab[word + "</w>"]] = 3 + i
+    n = 3 + len(words)
+    for clip_id in sorted(set(extra_ids)):
+        if table[clip_id] == 0:
+            table[clip_id] = n
+            n += 1
     return table
 
 
@@ -99,17 +105,38 @@ class ResBlock(nn.Module):
         return self.skip(x) + h
 
 
+def position_features(h, w):
+    """[h*w, 6] features of each latent cell's place in the image (x, y in [-1, 1] and one sine/cosine
+    period of each), computed from the size at run time so any resolution exports and runs."""
+    ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 2 - 1
+    xs = (torch.arange(w, dtype=torch.float32) + 0.5) / w * 2 - 1
+    y = ys[:, None].expand(h, w).reshape(h * w)
+    x = xs[None, :].expand(h, w).reshape(h * w)
+    return torch.stack([x, y, torch.sin(math.pi * x), torch.cos(math.pi * x), torch.sin(math.pi * y), torch.cos(math.pi * y)], dim=-1)
+
+
 class CrossAttnBlock(nn.Module):
-    def __init__(self, channels):
+    """Self-attention then cross-attention on the text. Position features are added to the tokens, so a
+    cell knows where it is: "left of" and "above" are about places, and attention alone is blind to them."""
+
+    def __init__(self, channels, zero_init=False):
         super().__init__()
         self.norm1 = nn.GroupNorm(8, channels)
+        self.position = nn.Linear(6, channels)
+        nn.init.zeros_(self.position.weight)
+        nn.init.zeros_(self.position.bias)
         self.self_attn = Attention(channels, channels)
         self.norm2 = nn.LayerNorm(channels)
         self.cross = Attention(channels, TEXT_WIDTH)
+        if zero_init:  # starts as the identity, so a block added to a trained net changes nothing at first
+            for attn in (self.self_attn, self.cross):
+                nn.init.zeros_(attn.out.weight)
+                nn.init.zeros_(attn.out.bias)
 
     def forward(self, x, context):
         b, c, h, w = x.shape
         tokens = self.norm1(x).reshape(b, c, h * w).transpose(1, 2)
+        tokens = tokens + self.position(position_features(h, w).to(x.device))[None]
         tokens = tokens + self.self_attn(tokens, tokens)
         tokens = tokens + self.cross(self.norm2(tokens), context)
         return x + tokens.transpose(1, 2).reshape(b, c, h, w)
@@ -144,6 +171,7 @@ class UNet(nn.Module):
         self.up2 = ResBlock(c3 + c2, c2, temb)
         self.up2_attn = CrossAttnBlock(c2)
         self.up1 = ResBlock(c2 + c1, c1, temb)
+        self.up1_attn = CrossAttnBlock(c1, zero_init=True)
         self.norm_out = nn.GroupNorm(8, c1)
         self.conv_out = nn.Conv2d(c1, LATENT_CHANNELS, 3, padding=1)
 
@@ -166,6 +194,7 @@ class UNet(nn.Module):
         x = self.up2_attn(x, encoder_hidden_states)
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = self.up1(torch.cat([x, s1], dim=1), t)
+        x = self.up1_attn(x, encoder_hidden_states)
         return self.conv_out(F.silu(self.norm_out(x)))
 
 

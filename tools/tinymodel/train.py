@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Trains the embedded model on procedural shapes (shapes.py), on the CPU or a GPU, within a time budget.
+"""Trains the embedded model on procedural shapes (shapes.py) and named emoji (emoji.py), on the CPU or a
+GPU, within a time budget.
 
-  /usr/bin/python3 tools/tinymodel/train.py --minutes 35 --out build/tinymodel/checkpoint.pt
+  /usr/bin/python3 tools/tinymodel/train.py --minutes 35 --emoji build/tinymodel/emoji --out build/tinymodel/checkpoint.pt
 
 Needs a real BLAS under Debian's torch (apt-get install libopenblas0-pthread: 10x faster matmuls than the
 reference BLAS it links by default). Deterministic data for a seed; EMA weights are what the exporter uses. Checkpoints every few minutes, so a
@@ -9,6 +10,7 @@ time-limited run always leaves a usable model.
 """
 import argparse
 import copy
+import json
 import os
 import random
 import time
@@ -19,6 +21,7 @@ import torch.nn.functional as F
 
 import model as m
 import shapes
+from clip_bpe import ClipBpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,6 +36,8 @@ def main():
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--vocab", default=os.path.join(HERE, "../../tests/T2IStudio.Generation.Tests/TestData/clip-tokenizer/vocab.json"))
     p.add_argument("--out", default="build/tinymodel/checkpoint.pt")
+    p.add_argument("--emoji", help="folder written by emoji.py; without it, shapes only")
+    p.add_argument("--emoji-fraction", type=float, default=0.3, help="share of each batch drawn from the emoji")
     p.add_argument("--resume", help="continue from this checkpoint (its EMA weights seed both the live and EMA models)")
     args = p.parse_args()
 
@@ -40,15 +45,34 @@ def main():
     torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     vocab = m.clip_vocab(args.vocab)
-    table = m.compact_table(vocab, shapes.WORDS)
+    bpe = ClipBpe(os.path.dirname(args.vocab))
+    emoji_images, emoji_captions = None, []
+    if args.emoji:
+        emoji_images = np.load(os.path.join(args.emoji, "emoji.npz"))["images"]
+        with open(os.path.join(args.emoji, "emoji.json"), encoding="utf-8") as f:
+            items = json.load(f)["items"]
+        # Each emoji answers to its name and to each CLDR keyword.
+        emoji_captions = [[bpe.ids77(item["label"])] + [bpe.ids77(tag) for tag in item["tags"]] for item in items]
+        print(f"emoji: {len(items)} images, {args.emoji_fraction:.0%} of each batch", flush=True)
+    extra = {i for captions in emoji_captions for ids in captions for i in ids}
+    table = m.compact_table(vocab, shapes.WORDS, extra)
     text, unet = m.TextEncoder(table).to(device), m.UNet(base=args.width).to(device)
     params = list(text.parameters()) + list(unet.parameters())
     print(f"parameters: text {sum(p.numel() for p in text.parameters()):,}, unet {sum(p.numel() for p in unet.parameters()):,}", flush=True)
     first_step = 0
     if args.resume:
         state = torch.load(args.resume, map_location=device)
+        # A table grown by the emoji keeps the old rows first; new rows start from the model's own init.
+        old = state["text"]["embed.weight"]
+        state["text"]["embed.weight"] = torch.cat([old, text.embed.weight.detach()[old.shape[0]:].to(old.device)], 0)
+        state["text"]["table"] = table.to(device)
         text.load_state_dict(state["text"])
-        unet.load_state_dict(state["unet"])
+        # Blocks a newer model.py added start at zero (identity), so an older checkpoint resumes into them.
+        missing, unexpected = unet.load_state_dict(state["unet"], strict=False)
+        if unexpected:
+            raise SystemExit(f"checkpoint has weights this model does not: {unexpected}")
+        if missing:
+            print(f"new (zero-initialised) weights: {len(missing)} tensors", flush=True)
         first_step = state["step"]
         print(f"resumed from step {first_step}", flush=True)
     ema_text, ema_unet = copy.deepcopy(text).eval(), copy.deepcopy(unet).eval()
@@ -64,9 +88,15 @@ def main():
     while time.time() < deadline:
         images, ids = [], []
         for _ in range(args.batch):
-            image, caption = shapes.sample(rng)
+            if emoji_images is not None and rng.random() < args.emoji_fraction:
+                k = rng.randrange(len(emoji_captions))
+                image = emoji_images[k]
+                caption_ids = emoji_captions[k][0] if rng.random() < 0.7 else rng.choice(emoji_captions[k])
+            else:
+                image, caption = shapes.sample(rng)
+                caption_ids = m.tokenize(vocab, caption)
             images.append(image)
-            ids.append(m.tokenize(vocab, caption) if rng.random() >= 0.1 else empty.tolist())  # CFG dropout
+            ids.append(caption_ids if rng.random() >= 0.1 else empty.tolist())  # CFG dropout
         x0 = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
         x0 = m.space_to_depth(x0)
         ids = torch.tensor(ids, device=device)

@@ -28,6 +28,9 @@ public sealed record EvaluationSet
     /// <summary>The prompts and their seeds.</summary>
     public IReadOnlyList<EvaluationPrompt> Prompts { get; init; } = [];
 
+    /// <summary>Named prompts (the emoji half) generated for a contact sheet and judged by eye, not scored.</summary>
+    public IReadOnlyList<EvaluationPrompt> Named { get; init; } = [];
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Reads <c>evaluation.json</c>.</summary>
@@ -58,20 +61,39 @@ public static class ShapeEvaluation
         foreach (var prompt in set.Prompts)
         {
             var caption = ShapeCaption.TryParse(prompt.Prompt) ?? throw new InvalidDataException($"'{prompt.Prompt}' is not a shapes caption.");
-            var generated = await pipeline.GenerateAsync(new GenerationRequest
-            {
-                Prompt = prompt.Prompt,
-                Seed = prompt.Seed,
-                Width = set.Width,
-                Height = set.Height,
-                Steps = set.Steps,
-                Scheduler = set.Scheduler,
-                GuidanceScale = set.Guidance,
-            }, null, cancellationToken);
-            results.Add(new EvaluationResult(prompt, generated.Images[0], ShapeAnalyzer.Judge(generated.Images[0], caption)));
+            var image = await GenerateAsync(pipeline, set, prompt, cancellationToken);
+            results.Add(new EvaluationResult(prompt, image, ShapeAnalyzer.Judge(image, caption)));
             progress?.Report(results.Count);
         }
         return results;
+    }
+
+    /// <summary>Generates the set's <see cref="EvaluationSet.Named"/> prompts with the set's settings, in order.</summary>
+    public static async Task<IReadOnlyList<RgbImage>> GenerateNamedAsync(LoadedModel model, EvaluationSet set, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var pipeline = new StableDiffusionPipeline(model) { PreviewEvery = 0 };
+        var images = new List<RgbImage>();
+        foreach (var prompt in set.Named)
+        {
+            images.Add(await GenerateAsync(pipeline, set, prompt, cancellationToken));
+        }
+        return images;
+    }
+
+    private static async Task<RgbImage> GenerateAsync(StableDiffusionPipeline pipeline, EvaluationSet set, EvaluationPrompt prompt, CancellationToken cancellationToken)
+    {
+        var generated = await pipeline.GenerateAsync(new GenerationRequest
+        {
+            Prompt = prompt.Prompt,
+            Seed = prompt.Seed,
+            Width = set.Width,
+            Height = set.Height,
+            Steps = set.Steps,
+            Scheduler = set.Scheduler,
+            GuidanceScale = set.Guidance,
+        }, null, cancellationToken);
+        return generated.Images[0];
     }
 
     /// <summary>A grid of images, each scaled up <paramref name="scale"/>× (nearest: the pixels as generated), with a 2 px white gutter.</summary>
