@@ -8,6 +8,7 @@ Writes model_index.json, tokenizer/ (the CLIP files), text_encoder/, unet/, vae_
 --reference (PyTorch outputs for fixed inputs) so `dotnet test` checks ONNX Runtime against PyTorch.
 """
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -22,6 +23,8 @@ import shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENIZER = os.path.join(HERE, "../../tests/T2IStudio.Generation.Tests/TestData/clip-tokenizer")
+# The legacy (TorchScript) exporter everywhere: PyTorch 2.9+ defaults to the dynamo one.
+LEGACY = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 def main():
@@ -46,13 +49,13 @@ def main():
         shutil.copyfile(os.path.join(TOKENIZER, name), os.path.join(out, "tokenizer", name))
 
     ids = torch.tensor([m.tokenize(m.clip_vocab(os.path.join(TOKENIZER, "vocab.json")), "a small red circle above a large blue square")])
-    torch.onnx.export(text, (ids,), os.path.join(out, "text_encoder", "model.onnx"), opset_version=14,
+    torch.onnx.export(text, (ids,), os.path.join(out, "text_encoder", "model.onnx"), opset_version=14, **LEGACY,
                       input_names=["input_ids"], output_names=["last_hidden_state"],
                       dynamic_axes={"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
     hidden = text(ids)
     sample = torch.randn(1, m.LATENT_CHANNELS, 16, 16, generator=torch.Generator().manual_seed(0))
     timestep = torch.tensor([500], dtype=torch.long)
-    torch.onnx.export(unet, (sample, timestep, hidden), os.path.join(out, "unet", "model.onnx"), opset_version=14,
+    torch.onnx.export(unet, (sample, timestep, hidden), os.path.join(out, "unet", "model.onnx"), opset_version=14, **LEGACY,
                       input_names=["sample", "timestep", "encoder_hidden_states"], output_names=["out_sample"],
                       dynamic_axes={"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "batch"},
                                     "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
