@@ -158,26 +158,32 @@ public sealed partial class ModelHost : IDisposable
         }
     }
 
-    /// <summary>Loads <paramref name="id"/> and runs one tiny step so the first real job does not pay for graph initialisation.</summary>
+    /// <summary>
+    /// Loads <paramref name="id"/> and runs one step so the first real job does not pay for graph
+    /// initialisation: a tiny one, or — where sessions are fixed to the sizes in use — one at the model's
+    /// default size, so that size's sessions exist and are initialised before the first job.
+    /// </summary>
     public async Task WarmUpAsync(string id, CancellationToken cancellationToken = default)
     {
         using var lease = Acquire(id);
         var traits = lease.Model.Traits;
-        var side = traits.VaeScaleFactor * 8;
+        var defaults = traits.Defaults;
+        var fixedShapes = Device.ShapeSessions > 0;
+        int width = fixedShapes ? defaults.Width : traits.VaeScaleFactor * 8, height = fixedShapes ? defaults.Height : traits.VaeScaleFactor * 8;
         var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 0 };
         var request = new GenerationRequest
         {
             Prompt = "",
             Steps = 1,
-            Width = side,
-            Height = side,
+            Width = width,
+            Height = height,
             Scheduler = traits.IsLcm ? SchedulerKind.Lcm : SchedulerKind.Euler,
             GuidanceScale = traits.IsLcm ? 8 : 2,
-            InitImage = traits.IsInpainting ? Imaging.RgbImage.Filled(side, side, 128, 128, 128) : null,
+            InitImage = traits.IsInpainting ? Imaging.RgbImage.Filled(width, height, 128, 128, 128) : null,
         };
         if (traits.IsInpainting)
         {
-            var mask = new Imaging.GrayMask(side, side, Enumerable.Repeat((byte)255, side * side).ToArray());
+            var mask = new Imaging.GrayMask(width, height, Enumerable.Repeat((byte)255, width * height).ToArray());
             await pipeline.InpaintAsync(request, new InpaintOptions { Mask = mask, MaskBlur = 0 }, null, cancellationToken);
         }
         else

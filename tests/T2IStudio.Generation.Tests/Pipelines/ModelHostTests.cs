@@ -65,8 +65,19 @@ public sealed class ModelHostTests
         Assert.Equal(["warm"], host.LoadedModels);
     }
 
-    private static ModelHost Host(FixtureModel fixture, TimeProvider clock, int unloadAfterMinutes = 30) =>
-        new(Options.Create(new GenerationOptions { ModelRoots = [fixture.Root], Device = DevicePreference.Cpu, UnloadAfterMinutes = unloadAfterMinutes }),
+    [Fact]
+    public async Task Warm_up_with_fixed_shapes_prepares_the_default_size()
+    {
+        using var fixture = new FixtureModel(id: "warm");
+        using var host = Host(fixture, new ManualClock(), shapeSessions: 2);
+        await host.WarmUpAsync("warm");
+        using var lease = host.Acquire("warm");
+        // 512 px (the default without a VAE config) at scale factor 8, guided: two rows of 64×64 latents.
+        Assert.Equal(["batch=2,height=64,width=64"], lease.Model.Unet.FixedShapes);
+    }
+
+    private static ModelHost Host(FixtureModel fixture, TimeProvider clock, int unloadAfterMinutes = 30, int? shapeSessions = null) =>
+        new(Options.Create(new GenerationOptions { ModelRoots = [fixture.Root], Device = DevicePreference.Cpu, UnloadAfterMinutes = unloadAfterMinutes, ShapeSessions = shapeSessions }),
             new TestEnvironment(), clock, NullLogger<ModelHost>.Instance);
 
     private sealed class ManualClock : TimeProvider
