@@ -1,4 +1,5 @@
 using System.Text.Json;
+using T2IStudio.Generation.Evaluation;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Onnx;
@@ -128,5 +129,51 @@ public sealed class EmbeddedModelTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             new StableDiffusionPipeline(EmbeddedModel.Model).GenerateAsync(Request() with { Steps = 30 }, progress, cancel.Token));
         Assert.Equal(3, steps);
+    }
+
+    [Fact]
+    public async Task The_issue_prompt_gives_that_picture_at_the_default_settings()
+    {
+        // The embedded-model issue's "done when", judged by the shape analyser over eight fixed seeds.
+        var defaults = EmbeddedModel.Model.Traits.Defaults;
+        var pipeline = new StableDiffusionPipeline(EmbeddedModel.Model) { PreviewEvery = 0 };
+        var caption = ShapeCaption.TryParse(Request().Prompt)!;
+        var correct = 0;
+        for (ulong seed = 1; seed <= 8; seed++)
+        {
+            var request = Request(seed) with { Steps = defaults.Steps, GuidanceScale = defaults.Guidance, Scheduler = defaults.Scheduler };
+            var image = (await pipeline.GenerateAsync(request)).Images[0];
+            correct += ShapeAnalyzer.Judge(image, caption).FullyCorrect ? 1 : 0;
+        }
+        Assert.True(correct >= 6, $"only {correct} of 8 seeds drew the prompt");
+    }
+
+    [Fact]
+    public async Task A_named_emoji_prompt_steers_the_picture()
+    {
+        var set = EvaluationSet.Load(Path.Combine(EmbeddedModel.Folder, "evaluation.json"));
+        Assert.Equal(32, set.Named.Count);
+        var two = set with { Named = [.. set.Named.Where(p => p.Prompt is "grinning face" or "red apple")] };
+        var images = await ShapeEvaluation.GenerateNamedAsync(EmbeddedModel.Model, two);
+
+        // Mean colour of the drawn (non-white) pixels: the face is yellow, the apple red.
+        static (double R, double G, double B) Ink(RgbImage image)
+        {
+            double r = 0, g = 0, b = 0;
+            var n = 0;
+            for (var i = 0; i < image.Pixels.Length; i += 3)
+            {
+                if (image.Pixels[i] + image.Pixels[i + 1] + image.Pixels[i + 2] < 3 * 230)
+                {
+                    (r, g, b, n) = (r + image.Pixels[i], g + image.Pixels[i + 1], b + image.Pixels[i + 2], n + 1);
+                }
+            }
+            return (r / n, g / n, b / n);
+        }
+        var face = Ink(images[0]);
+        var apple = Ink(images[1]);
+        Assert.True(face.G > face.B + 60 && face.R > face.B + 60, $"grinning face ink {face}");
+        Assert.True(apple.R > apple.G + 60 && apple.R > apple.B + 60, $"red apple ink {apple}");
+        Assert.True(face.G > apple.G + 40, $"the face ({face}) should be yellower than the apple ({apple})");
     }
 }
