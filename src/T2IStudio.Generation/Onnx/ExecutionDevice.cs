@@ -57,9 +57,12 @@ public sealed class ExecutionDevice
         {
             lock (_gate)
             {
-                using var probe = CreateOptions();
+                if (_active is null)
+                {
+                    using var probe = CreateOptions(); // decides the device once
+                }
+                return _active!;
             }
-            return _active!;
         }
     }
 
