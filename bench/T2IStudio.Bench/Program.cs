@@ -6,9 +6,10 @@ using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 
 // Benchmarks: figures and ratios measured side by side in one run (never timed assertions).
-//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N]
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N] [--resident on|off]
 //     load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image;
-//     --shape-sessions 0 runs on the session with free dimensions, N > 0 on sessions fixed to the size (default: by device).
+//     --shape-sessions 0 runs on the session with free dimensions, N > 0 on sessions fixed to the size (default: by device);
+//     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
 //     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
 
@@ -22,13 +23,14 @@ string Arg(string name, string fallback) => args_.IndexOf(name) is var i and >= 
 var folder = Arg("--model", "");
 if (folder.Length == 0 || !Directory.Exists(folder))
 {
-    Console.Error.WriteLine("usage: T2IStudio.Bench --model DIR [--device cpu|cuda|auto] [--size N] [--steps N] [--repeat N] [--shape-sessions N]");
+    Console.Error.WriteLine("usage: T2IStudio.Bench --model DIR [--device cpu|cuda|auto] [--size N] [--steps N] [--repeat N] [--shape-sessions N] [--resident on|off]");
     return 2;
 }
 var device = Enum.Parse<DevicePreference>(Arg("--device", "auto"), ignoreCase: true);
 var steps = int.Parse(Arg("--steps", "20"), CultureInfo.InvariantCulture);
 var repeat = int.Parse(Arg("--repeat", "3"), CultureInfo.InvariantCulture);
 int? shapeSessions = Arg("--shape-sessions", "") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : null;
+bool? resident = Arg("--resident", "") switch { "on" => true, "off" => false, _ => null };
 var info = ModelCatalog.Inspect(folder);
 if (!info.IsAvailable)
 {
@@ -38,11 +40,12 @@ if (!info.IsAvailable)
 var size = int.Parse(Arg("--size", (info.Traits!.VaeScaleFactor * 64).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
 var clock = Stopwatch.StartNew();
-var executionDevice = new ExecutionDevice(device, shapeSessions: shapeSessions);
+var executionDevice = new ExecutionDevice(device, shapeSessions: shapeSessions, residentLatents: resident);
 using var model = LoadedModel.Load(info, executionDevice);
 var loadMs = clock.Elapsed.TotalMilliseconds;
 Console.WriteLine($"model     {info.Id} ({info.Summary}) on {model.Device.Name}: {model.Device.Reason}");
 Console.WriteLine($"sessions  {(executionDevice.ShapeSessions == 0 ? "free dimensions" : $"fixed to the size in use (up to {executionDevice.ShapeSessions} sizes)")}");
+Console.WriteLine($"latents   {(executionDevice.ResidentLatents ? "resident on the device (guidance and sampler steps as device graphs)" : "host loop (guidance and sampler in C#)")}");
 Console.WriteLine($"load      {loadMs,10:0.0} ms");
 
 var request = new GenerationRequest

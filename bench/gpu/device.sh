@@ -36,9 +36,10 @@ PY
 echo "== determinism on cuda"
 $T2I generate "${common[@]}" --device cuda --out "$OUT/cuda2.png" && cmp -s "$OUT/cuda.png" "$OUT/cuda2.png" && echo "byte-identical" || echo "DIFFERENT"
 
-echo "== bench (cuda: sessions with free dimensions, then fixed to the size; then cpu on the same machine)"
+echo "== bench (cuda: free dimensions + host loop, fixed sizes + host loop, fixed sizes + resident latents (the CUDA default); then cpu)"
 for size in 64 512; do
-  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 0
-  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 2
+  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 0 --resident off
+  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 2 --resident off
+  $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 2 --resident on
 done
 $G/apps/T2IStudio.Bench --model "$MODEL" --device cpu --size 64 --steps 20 --repeat 3

@@ -26,6 +26,12 @@ public sealed record GenerationOptions
     [Range(0, 8, ErrorMessage = "Generation:ShapeSessions must be between 0 and 8.")]
     public int? ShapeSessions { get; init; }
 
+    /// <summary>
+    /// Keep the latents on the device through the denoising loop (guidance and sampler steps as small graphs
+    /// there). Unset: on for CUDA, off for the CPU.
+    /// </summary>
+    public bool? ResidentLatents { get; init; }
+
     /// <summary>Minutes a loaded model may sit unused before its sessions are released; 0 keeps models loaded.</summary>
     [Range(0, 10_080, ErrorMessage = "Generation:UnloadAfterMinutes must be between 0 and 10080.")]
     public int UnloadAfterMinutes { get; init; } = 30;

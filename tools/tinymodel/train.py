@@ -11,6 +11,7 @@ time-limited run always leaves a usable model.
 import argparse
 import copy
 import json
+import math
 import os
 import random
 import time
@@ -32,6 +33,10 @@ def main():
     p.add_argument("--batch", type=int, default=40)
     p.add_argument("--width", type=int, default=48, help="UNet base channels (a multiple of 8)")
     p.add_argument("--lr", type=float, default=8e-4)
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine anneals the rate to 5 %% of --lr by the deadline (a closing run)")
+    p.add_argument("--snapshot-minutes", type=float, default=0,
+                   help="also keep OUT.stepN.pt every so many minutes, to choose between on a validation set")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--vocab", default=os.path.join(HERE, "../../tests/T2IStudio.Generation.Tests/TestData/clip-tokenizer/vocab.json"))
@@ -84,6 +89,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
 
     start, step, last_save, losses = time.time(), first_step, time.time(), []
+    last_snapshot = start
     deadline = start + args.minutes * 60
     while time.time() < deadline:
         images, ids = [], []
@@ -105,6 +111,9 @@ def main():
         a = alphas_cumprod[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         warm = min(1.0, (step - first_step + 1) / 200)
+        if args.lr_schedule == "cosine":
+            done = min(1.0, (time.time() - start) / (deadline - start))
+            warm *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
         for group in optimizer.param_groups:
             group["lr"] = args.lr * warm
         # The net predicts x0 (see model.UNet); its loss is on x0, min-SNR weighted so low-noise steps still count.
@@ -127,6 +136,9 @@ def main():
         if time.time() - last_save > 180:
             save(args.out, ema_text, ema_unet, table, step, args.width)
             last_save = time.time()
+        if args.snapshot_minutes and time.time() - last_snapshot > args.snapshot_minutes * 60:
+            save(f"{os.path.splitext(args.out)[0]}.step{step}.pt", ema_text, ema_unet, table, step, args.width)
+            last_snapshot = time.time()
     save(args.out, ema_text, ema_unet, table, step, args.width)
     print(f"done: {step} steps ({step - first_step} this run) in {time.time() - start:.0f} s on {device}", flush=True)
 

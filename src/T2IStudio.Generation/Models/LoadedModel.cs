@@ -9,15 +9,17 @@ namespace T2IStudio.Generation.Models;
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ActiveDevice device)
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device)
     {
+        Graphs = new DeviceGraphs(device);
+        ResidentLatents = device.ResidentLatents;
         Info = info;
         Tokenizer = tokenizer;
         TextEncoder = textEncoder;
         Unet = unet;
         VaeDecoder = decoder;
         VaeEncoder = encoder;
-        Device = device;
+        Device = device.Active;
         _hash = new Lazy<string>(() =>
         {
             using var stream = File.OpenRead(Path.Combine(info.Folder, "unet", "model.onnx"));
@@ -49,6 +51,12 @@ public sealed class LoadedModel : IDisposable
     /// <summary>The device the sessions run on.</summary>
     public ActiveDevice Device { get; }
 
+    /// <summary>Whether generations keep their latents on the device (<see cref="ExecutionDevice.ResidentLatents"/>).</summary>
+    public bool ResidentLatents { get; }
+
+    /// <summary>The engine's own step graphs for this model's device, compiled once each.</summary>
+    public DeviceGraphs Graphs { get; }
+
     /// <summary>A1111's "Model hash": the first 10 hex digits of the UNet file's SHA-256 (computed once).</summary>
     public string ModelHash => _hash.Value;
 
@@ -77,7 +85,7 @@ public sealed class LoadedModel : IDisposable
             var unet = Open("unet");
             var decoder = Open("vae_decoder");
             var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
-            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device.Active);
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device);
         }
         catch
         {
@@ -93,5 +101,6 @@ public sealed class LoadedModel : IDisposable
         Unet.Dispose();
         VaeDecoder.Dispose();
         VaeEncoder?.Dispose();
+        Graphs.Dispose();
     }
 }

@@ -55,7 +55,7 @@ public sealed partial class ModelHost : IDisposable
         _time = time;
         _logger = logger;
         Catalog = new ModelCatalog(_options.EffectiveModelRoots.Select(r => Path.IsPathRooted(r) ? r : Path.Combine(environment.ContentRootPath, r)));
-        Device = new ExecutionDevice(_options.Device, _options.DeviceId, _options.ShapeSessions);
+        Device = new ExecutionDevice(_options.Device, _options.DeviceId, _options.ShapeSessions, _options.ResidentLatents);
     }
 
     /// <summary>The model folders under the configured roots.</summary>

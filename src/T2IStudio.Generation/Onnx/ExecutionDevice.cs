@@ -27,6 +27,7 @@ public sealed class ExecutionDevice
     private readonly DevicePreference _preference;
     private readonly int _deviceId;
     private readonly int? _shapeSessions;
+    private readonly bool? _residentLatents;
     private readonly object _gate = new();
     private ActiveDevice? _active;
 
@@ -34,13 +35,26 @@ public sealed class ExecutionDevice
     /// <param name="preference">Where to run.</param>
     /// <param name="deviceId">Which GPU.</param>
     /// <param name="shapeSessions">Sessions with fixed free dimensions kept per graph (see <see cref="ShapeSessions"/>); null decides by device.</param>
-    public ExecutionDevice(DevicePreference preference, int deviceId = 0, int? shapeSessions = null)
+    /// <param name="residentLatents">Keep the latents on the device through the loop (see <see cref="ResidentLatents"/>); null decides by device.</param>
+    public ExecutionDevice(DevicePreference preference, int deviceId = 0, int? shapeSessions = null, bool? residentLatents = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shapeSessions ?? 0, nameof(shapeSessions));
         _preference = preference;
         _deviceId = deviceId;
         _shapeSessions = shapeSessions;
+        _residentLatents = residentLatents;
     }
+
+    /// <summary>The GPU index CUDA runs on.</summary>
+    public int DeviceId => _deviceId;
+
+    /// <summary>
+    /// Whether the denoising loop keeps the latents, the UNet output and the sampler's history in the device's
+    /// memory, running guidance and each sampler step as small graphs there, so only scalars cross per step
+    /// (and the latents at a preview). Unless set, on for CUDA and off for the CPU, where the host loop is the
+    /// reference whose bytes releases keep (bench: <c>--resident</c>).
+    /// </summary>
+    public bool ResidentLatents => _residentLatents ?? Active.IsCuda;
 
     /// <summary>
     /// How many sessions with their free dimensions fixed to the sizes in use each graph keeps (most recently

@@ -56,6 +56,7 @@ public sealed class OnnxComponent : IDisposable
             kv => kv.Key,
             kv => new ComponentInputInfo(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions, kv.Value.SymbolicDimensions));
         OutputNames = [.. _session.OutputMetadata.Keys];
+        OutputTypes = _session.OutputMetadata.ToDictionary(kv => kv.Key, kv => kv.Value.ElementDataType);
     }
 
     /// <summary>Every input's name, element type and shape (−1 for a free dimension).</summary>
@@ -63,6 +64,9 @@ public sealed class OnnxComponent : IDisposable
 
     /// <summary>The graph's output names, in order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>Each output's element type.</summary>
+    public IReadOnlyDictionary<string, TensorElementType> OutputTypes { get; }
 
     /// <summary>The sizes that currently have a session with their free dimensions fixed, most recently used first ("batch=2,height=16,…").</summary>
     public IReadOnlyList<string> FixedShapes => [.. _shaped.Select(entry => entry.Key)];
@@ -266,6 +270,7 @@ public sealed class ComponentBinding : IDisposable
     private readonly OrtIoBinding _binding;
     private readonly ShapeSession? _lease;
     private readonly List<OrtValue> _constants = [];
+    private readonly string _output;
     private bool _disposed;
 
     internal ComponentBinding(OnnxComponent component, InferenceSession session, ShapeSession? lease, string output)
@@ -273,8 +278,38 @@ public sealed class ComponentBinding : IDisposable
         _component = component;
         _session = session;
         _lease = lease;
+        _output = output;
         _binding = session.CreateIoBinding();
         _binding.BindOutputToDevice(output, OrtMemoryInfo.DefaultInstance);
+    }
+
+    /// <summary>The session the binding runs on (device memory for resident tensors is allocated through it).</summary>
+    internal InferenceSession Session => _session;
+
+    /// <summary>
+    /// Runs with input <paramref name="name"/> read from <paramref name="value"/> and the output written into
+    /// <paramref name="output"/> — both tensors the caller owns, typically in device memory, so nothing crosses
+    /// to the host — plus <paramref name="inputs"/> bound from host values as in <see cref="Run"/>.
+    /// </summary>
+    internal void RunInto(string name, OrtValue value, OrtValue output, IEnumerable<ComponentInput> inputs, RunOptions runOptions)
+    {
+        _binding.BindInput(name, value);
+        _binding.BindOutput(_output, output);
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var input in inputs)
+            {
+                var host = _component.CreateValue(input);
+                values.Add(host);
+                _binding.BindInput(input.Name, host);
+            }
+            _session.RunWithBinding(runOptions, _binding);
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
     }
 
     /// <summary>Binds an input that keeps its value for every later <see cref="Run"/>.</summary>

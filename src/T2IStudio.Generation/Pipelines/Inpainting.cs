@@ -168,6 +168,10 @@ public sealed partial class StableDiffusionPipeline
             }
         }
 
+        /// <summary>What <see cref="BlendKnownLatents"/> needs, for the resident loop; null for 9-channel UNets.</summary>
+        public KnownLatents? Known(float[] imageLatents, float[] noise) =>
+            _traits.IsInpainting ? null : new KnownLatents(_latentMask, imageLatents, noise);
+
         /// <summary>Ordinary UNets: outside the mask, put back the image latents noised to the next step's level.</summary>
         public void BlendKnownLatents(float[] latents, float[] imageLatents, float[] noise, Scheduler scheduler, int stepIndex)
         {

@@ -173,22 +173,36 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         using var runOptions = new RunOptions();
         using var cancelRun = cancellationToken.Register(() => runOptions.Terminate = true);
         using var unet = start < scheduler.Timesteps.Count ? new UnetRun(_model, conditioning, new LatentBatch(batch, h, w)) : null;
+        using var resident = unet?.Binding is not null && _model.ResidentLatents
+            ? new ResidentLatents(_model, unet, latents, inpaint?.UnetExtraChannels, inpaint?.Known(imageLatents!, noise))
+            : null;
         for (var i = start; i < scheduler.Timesteps.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var input = Scale(latents, scheduler.ModelInputScale(i));
-            var prediction = PredictNoise(unet!, input, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken);
-            scheduler.Step(prediction, i, latents, stepNoise);
-            inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
+            if (resident is not null)
+            {
+                resident.Step(scheduler, i, start, stepNoise, runOptions, cancellationToken);
+            }
+            else
+            {
+                var input = Scale(latents, scheduler.ModelInputScale(i));
+                var prediction = PredictNoise(unet!, input, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken);
+                scheduler.Step(prediction, i, latents, stepNoise);
+                inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
+            }
 
             var done = i - start + 1;
             if (progress is not null)
             {
                 var preview = PreviewEvery > 0 && (done % PreviewEvery == 0 || done == total)
-                    ? LatentPreview.Render(latents, 0, channels, w, h, traits.Family, traits.VaeScalingFactor)
+                    ? LatentPreview.Render(resident?.Read() ?? latents, 0, channels, w, h, traits.Family, traits.VaeScalingFactor)
                     : null;
                 progress.Report(new GenerationProgress(done, total, clock.Elapsed, preview));
             }
+        }
+        if (resident is not null)
+        {
+            latents = resident.Read();
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -359,6 +373,9 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         /// <summary>Channels of its output (the latent channels).</summary>
         public int OutputChannels { get; }
 
+        /// <summary>The one binding when all rows run together (what <see cref="ResidentLatents"/> needs); null when the export fixes a smaller batch.</summary>
+        public ComponentBinding? Binding => _chunks.Count == 1 ? _chunks[0].Binding : null;
+
         /// <summary>The UNet's raw output for every row of <paramref name="sample"/> at <paramref name="timestep"/>.</summary>
         public float[] Run(float[] sample, double timestep, RunOptions runOptions, CancellationToken cancellationToken)
         {
@@ -370,9 +387,7 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
                 ComponentInput[] inputs =
                 [
                     ComponentInput.OfFloats("sample", Rows(sample, first, n, inPerRow), n, InputChannels, Shape.Height, Shape.Width),
-                    _scalarTimestep
-                        ? ComponentInput.OfFloats("timestep", [(float)timestep])
-                        : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, n).ToArray(), n),
+                    Timestep(timestep, n),
                 ];
                 ComponentOutput output;
                 try
@@ -387,6 +402,24 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
             }
             return result;
         }
+
+        /// <summary>Runs every row from <paramref name="sample"/> into <paramref name="output"/>, tensors that stay on the device.</summary>
+        public void RunResident(OrtValue sample, OrtValue output, double timestep, RunOptions runOptions, CancellationToken cancellationToken)
+        {
+            var binding = Binding ?? throw new InvalidOperationException("The UNet batch runs in chunks.");
+            try
+            {
+                binding.RunInto("sample", sample, output, [Timestep(timestep, Conditioning.Rows)], runOptions);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
+
+        private ComponentInput Timestep(double timestep, int rows) => _scalarTimestep
+            ? ComponentInput.OfFloats("timestep", [(float)timestep])
+            : ComponentInput.OfFloats("timestep", Enumerable.Repeat((float)timestep, rows).ToArray(), rows);
 
         /// <inheritdoc />
         public void Dispose()

@@ -43,6 +43,20 @@ public sealed class DdimScheduler(SchedulerConfig config) : Scheduler(config)
     }
 
     /// <inheritdoc />
+    public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
+    {
+        var t = (int)Timesteps[stepIndex];
+        var alphaProd = AlphaCumprodAt(t);
+        var alphaPrev = AlphaCumprodAt(t - _stepRatio);
+        var beta = 1 - alphaProd;
+        var eps = Config.PredictionType == PredictionType.Epsilon
+            ? Terms.Of(StepOperand.ModelOutput)
+            : Terms.Of(StepOperand.ModelOutput, Math.Sqrt(alphaProd)).Add(StepOperand.Sample, Math.Sqrt(beta));
+        var next = OriginalTerms(alphaProd).Scaled(Math.Sqrt(alphaPrev)).Add(eps, Math.Sqrt(1 - alphaPrev));
+        return new LinearStep(next.ToList(), []);
+    }
+
+    /// <inheritdoc />
     protected override (double, double) NoiseCoefficients(int stepIndex)
     {
         var a = AlphasCumprod[(int)Timesteps[stepIndex]];

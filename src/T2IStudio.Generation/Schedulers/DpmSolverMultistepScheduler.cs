@@ -99,6 +99,38 @@ public sealed class DpmSolverMultistepScheduler(SchedulerConfig config, bool? ka
     }
 
     /// <inheritdoc />
+    /// <remarks>Slot 0 holds the previous step's denoised estimate.</remarks>
+    public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
+    {
+        var (alphaS, sigmaS) = AlphaSigma(_sigmas[stepIndex]);
+        var denoised = Config.PredictionType == PredictionType.Epsilon
+            ? Terms.Of(StepOperand.Sample, 1 / alphaS).Add(StepOperand.ModelOutput, -sigmaS / alphaS)
+            : Terms.Of(StepOperand.Sample, alphaS).Add(StepOperand.ModelOutput, -sigmaS);
+        var sigmaNext = _sigmas[stepIndex + 1];
+        Terms next;
+        if (sigmaNext == 0)
+        {
+            next = denoised.Scaled(1);
+        }
+        else
+        {
+            var (alphaT, sigmaT) = AlphaSigma(sigmaNext);
+            var h = Lambda(alphaT, sigmaT) - Lambda(alphaS, sigmaS);
+            var expm1 = Math.Exp(-h) - 1;
+            next = Terms.Of(StepOperand.Sample, sigmaT / sigmaS).Add(denoised, -alphaT * expm1);
+            if (stepIndex > firstStepIndex && stepIndex < Timesteps.Count - 1)
+            {
+                // − ½·α_t·(e^−h − 1)·(D − D_prev)/r₀
+                var (alphaPrev, sigmaPrev) = AlphaSigma(_sigmas[stepIndex - 1]);
+                var r0 = (Lambda(alphaS, sigmaS) - Lambda(alphaPrev, sigmaPrev)) / h;
+                var k = -0.5 * alphaT * expm1 / r0;
+                next.Add(denoised, k).Add(StepOperand.Slot0, -k);
+            }
+        }
+        return new LinearStep(next.ToList(), [new SlotUpdate(0, denoised.ToList())]);
+    }
+
+    /// <inheritdoc />
     protected override (double, double) NoiseCoefficients(int stepIndex) => AlphaSigma(_sigmas[stepIndex]);
 
     /// <summary>Karras et al. (2022) eq. 5 with ρ = 7, from σ_max down to σ_min.</summary>

@@ -46,15 +46,7 @@ public sealed class EulerScheduler(SchedulerConfig config, bool ancestral = fals
     public override void Step(ReadOnlySpan<float> modelOutput, int stepIndex, Span<float> sample, GaussianNoise noise)
     {
         ArgumentNullException.ThrowIfNull(noise);
-        var sigma = _sigmas[stepIndex];
-        var sigmaNext = _sigmas[stepIndex + 1];
-        double sigmaUp = 0, target = sigmaNext;
-        if (Ancestral)
-        {
-            sigmaUp = Math.Sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma));
-            target = Math.Sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
-        }
-        var dt = target - sigma;
+        var (sigma, sigmaUp, dt) = StepSizes(stepIndex);
         float[]? fresh = null;
         if (Ancestral && sigmaUp > 0)
         {
@@ -73,6 +65,35 @@ public sealed class EulerScheduler(SchedulerConfig config, bool ancestral = fals
             }
             sample[i] = (float)next;
         }
+    }
+
+    /// <inheritdoc />
+    public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
+    {
+        var (sigma, sigmaUp, dt) = StepSizes(stepIndex);
+        // x' = x + (x − x₀)/σ · dt (+ σ_up · noise)
+        var x0 = Config.PredictionType == PredictionType.Epsilon
+            ? Terms.Of(StepOperand.Sample).Add(StepOperand.ModelOutput, -sigma)
+            : Terms.Of(StepOperand.ModelOutput, -sigma / Math.Sqrt(sigma * sigma + 1)).Add(StepOperand.Sample, 1 / (sigma * sigma + 1));
+        var next = Terms.Of(StepOperand.Sample, 1 + dt / sigma).Add(x0, -dt / sigma);
+        if (Ancestral && sigmaUp > 0)
+        {
+            next.Add(StepOperand.Noise, sigmaUp);
+        }
+        return new LinearStep(next.ToList(), []);
+    }
+
+    private (double Sigma, double SigmaUp, double Dt) StepSizes(int stepIndex)
+    {
+        var sigma = _sigmas[stepIndex];
+        var sigmaNext = _sigmas[stepIndex + 1];
+        double sigmaUp = 0, target = sigmaNext;
+        if (Ancestral)
+        {
+            sigmaUp = Math.Sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma));
+            target = Math.Sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
+        }
+        return (sigma, sigmaUp, target - sigma);
     }
 
     /// <inheritdoc />

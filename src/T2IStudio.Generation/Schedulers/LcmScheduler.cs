@@ -47,6 +47,22 @@ public sealed class LcmScheduler(SchedulerConfig config) : Scheduler(config)
         }
     }
 
+    /// <inheritdoc />
+    public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
+    {
+        var timestep = (int)Timesteps[stepIndex];
+        var last = stepIndex == Timesteps.Count - 1;
+        var alpha = AlphaCumprodAt(timestep);
+        var (cSkip, cOut) = BoundaryScalings(timestep);
+        var denoised = OriginalTerms(alpha).Scaled(cOut).Add(StepOperand.Sample, cSkip);
+        if (last)
+        {
+            return new LinearStep(denoised.ToList(), []);
+        }
+        var alphaPrev = AlphaCumprodAt((int)Timesteps[stepIndex + 1]);
+        return new LinearStep(denoised.Scaled(Math.Sqrt(alphaPrev)).Add(StepOperand.Noise, Math.Sqrt(1 - alphaPrev)).ToList(), []);
+    }
+
     /// <summary>c_skip and c_out of the consistency parameterisation at <paramref name="timestep"/>.</summary>
     public static (double Skip, double Out) BoundaryScalings(int timestep)
     {

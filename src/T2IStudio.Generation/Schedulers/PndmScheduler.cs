@@ -74,6 +74,54 @@ public sealed class PndmScheduler(SchedulerConfig config) : Scheduler(config)
     }
 
     /// <inheritdoc />
+    /// <remarks>Slots 0–2 hold the last model outputs (newest first), slot 3 the first step's sample.</remarks>
+    public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
+    {
+        var counter = stepIndex - firstStepIndex;
+        var timestep = (int)Timesteps[stepIndex];
+        const StepOperand output = StepOperand.ModelOutput;
+        switch (counter)
+        {
+            case 0:
+                return new LinearStep(
+                    Previous(Terms.Of(output), StepOperand.Sample, timestep, timestep - _stepRatio).ToList(),
+                    [new SlotUpdate(0, Terms.Of(output).ToList()), new SlotUpdate(3, Terms.Of(StepOperand.Sample).ToList())]);
+            case 1:
+                // The repeated timestep: average with the first output and restart from the first sample.
+                var mean = Terms.Of(output, 0.5).Add(StepOperand.Slot0, 0.5);
+                return new LinearStep(Previous(mean, StepOperand.Slot3, timestep + _stepRatio, timestep).ToList(), []);
+            default:
+                var combined = Math.Min(counter, 4) switch
+                {
+                    2 => Terms.Of(output, 3.0 / 2).Add(StepOperand.Slot0, -1.0 / 2),
+                    3 => Terms.Of(output, 23.0 / 12).Add(StepOperand.Slot0, -16.0 / 12).Add(StepOperand.Slot1, 5.0 / 12),
+                    _ => Terms.Of(output, 55.0 / 24).Add(StepOperand.Slot0, -59.0 / 24).Add(StepOperand.Slot1, 37.0 / 24).Add(StepOperand.Slot2, -9.0 / 24),
+                };
+                // The history shifts by one: newest output into slot 0, each older one down a slot (as far as it is filled).
+                SlotUpdate[] shift =
+                [
+                    new SlotUpdate(0, Terms.Of(output).ToList()),
+                    new SlotUpdate(1, Terms.Of(StepOperand.Slot0).ToList()),
+                    new SlotUpdate(2, Terms.Of(StepOperand.Slot1).ToList()),
+                ];
+                return new LinearStep(Previous(combined, StepOperand.Sample, timestep, timestep - _stepRatio).ToList(), shift[..Math.Min(counter, 3)]);
+        }
+    }
+
+    // PreviousSample in terms: x' = √(ᾱ_prev/ᾱ)·x − (ᾱ_prev − ᾱ)·ε / (ᾱ·√(1−ᾱ_prev) + √(ᾱ(1−ᾱ)ᾱ_prev)).
+    private Terms Previous(Terms modelOutput, StepOperand sample, int timestep, int prevTimestep)
+    {
+        var alpha = AlphaCumprodAt(timestep);
+        var alphaPrev = AlphaCumprodAt(prevTimestep);
+        var beta = 1 - alpha;
+        var denominator = alpha * Math.Sqrt(1 - alphaPrev) + Math.Sqrt(alpha * beta * alphaPrev);
+        var eps = Config.PredictionType == PredictionType.VPrediction
+            ? modelOutput.Scaled(Math.Sqrt(alpha)).Add(sample, Math.Sqrt(beta))
+            : modelOutput;
+        return Terms.Of(sample, Math.Sqrt(alphaPrev / alpha)).Add(eps, -(alphaPrev - alpha) / denominator);
+    }
+
+    /// <inheritdoc />
     protected override (double, double) NoiseCoefficients(int stepIndex)
     {
         var a = AlphasCumprod[(int)Timesteps[stepIndex]];

@@ -70,17 +70,38 @@ public abstract class Scheduler
     public abstract void Step(ReadOnlySpan<float> modelOutput, int stepIndex, Span<float> sample, GaussianNoise noise);
 
     /// <summary>
+    /// Step <paramref name="stepIndex"/> as linear combinations (<see cref="LinearStep"/>), for running on the
+    /// device that holds the latents. The same maths as <see cref="Step"/>, with every per-step number fixed
+    /// on the host; a pure function of the indices, so it keeps no state of its own.
+    /// </summary>
+    /// <param name="stepIndex">Index into <see cref="Timesteps"/>.</param>
+    /// <param name="firstStepIndex">The run's first step (image-to-image starts later): multistep samplers start their history there.</param>
+    public abstract LinearStep PlanStep(int stepIndex, int firstStepIndex);
+
+    /// <summary>The x₀ estimate as terms of the sample and the model output, in ᾱ terms (DDIM, LCM, PLMS).</summary>
+    private protected Terms OriginalTerms(double alphaProd, StepOperand sample = StepOperand.Sample, StepOperand output = StepOperand.ModelOutput)
+    {
+        var beta = 1 - alphaProd;
+        return Config.PredictionType == PredictionType.Epsilon
+            ? Terms.Of(sample, 1 / Math.Sqrt(alphaProd)).Add(output, -Math.Sqrt(beta) / Math.Sqrt(alphaProd))
+            : Terms.Of(sample, Math.Sqrt(alphaProd)).Add(output, -Math.Sqrt(beta));
+    }
+
+    /// <summary>
     /// Noises clean latents to the level of step <paramref name="stepIndex"/> (image-to-image and
     /// inpainting): <paramref name="result"/> = a·original + b·noise, in the scheduler's own parameterisation.
     /// </summary>
     public void AddNoise(ReadOnlySpan<float> original, ReadOnlySpan<float> noise, int stepIndex, Span<float> result)
     {
-        var (a, b) = NoiseCoefficients(stepIndex);
+        var (a, b) = NoiseScales(stepIndex);
         for (var i = 0; i < result.Length; i++)
         {
             result[i] = (float)(a * original[i] + b * noise[i]);
         }
     }
+
+    /// <summary>How clean latents and unit noise combine at <paramref name="stepIndex"/> (<see cref="AddNoise"/>'s a and b).</summary>
+    public (double OriginalScale, double NoiseScale) NoiseScales(int stepIndex) => NoiseCoefficients(stepIndex);
 
     /// <summary>How clean latents and unit noise combine at <paramref name="stepIndex"/>.</summary>
     protected abstract (double OriginalScale, double NoiseScale) NoiseCoefficients(int stepIndex);

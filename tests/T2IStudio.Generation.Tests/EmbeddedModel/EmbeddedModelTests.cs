@@ -149,6 +149,23 @@ public sealed class EmbeddedModelTests
     }
 
     [Fact]
+    public async Task The_resident_loop_draws_the_host_loops_picture()
+    {
+        // What CUDA runs by default (latents kept on the device, steps as graphs), here on the CPU provider.
+        using var resident = LoadedModel.Load(ModelCatalog.Inspect(EmbeddedModel.Folder), new ExecutionDevice(DevicePreference.Cpu, residentLatents: true));
+        var request = Request(3) with { Scheduler = SchedulerKind.DpmPlusPlus2MKarras };
+        var expected = (await new StableDiffusionPipeline(EmbeddedModel.Model).GenerateAsync(request)).Images[0];
+        var actual = (await new StableDiffusionPipeline(resident).GenerateAsync(request)).Images[0];
+
+        var differences = expected.Pixels.Zip(actual.Pixels, (a, b) => Math.Abs(a - b)).ToArray();
+        Assert.True(differences.Max() <= 2, $"largest difference {differences.Max()}");
+        Assert.True(resident.Graphs.Compiled >= 3);
+        var caption = ShapeCaption.TryParse(request.Prompt)!;
+        var (before, after) = (ShapeAnalyzer.Judge(expected, caption), ShapeAnalyzer.Judge(actual, caption));
+        Assert.Equal((before.Facts, before.Correct), (after.Facts, after.Correct));
+    }
+
+    [Fact]
     public async Task A_named_emoji_prompt_steers_the_picture()
     {
         var set = EvaluationSet.Load(Path.Combine(EmbeddedModel.Folder, "evaluation.json"));

@@ -45,7 +45,8 @@ internal sealed class FixtureModel : IDisposable
 
     public ModelInfo Info => ModelCatalog.Inspect(Folder);
 
-    public LoadedModel Load(int? shapeSessions = null) => LoadedModel.Load(Info, new ExecutionDevice(DevicePreference.Cpu, shapeSessions: shapeSessions));
+    public LoadedModel Load(int? shapeSessions = null, bool? residentLatents = null) =>
+        LoadedModel.Load(Info, new ExecutionDevice(DevicePreference.Cpu, shapeSessions: shapeSessions, residentLatents: residentLatents));
 
     public static StableDiffusionPipeline Pipeline(LoadedModel model) => new(model);
 
