@@ -20,7 +20,7 @@ public static class T2iCommand
           t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
           t2i models [--root DIR]
           t2i inspect FILE.png
-          t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--seed-offset N] [--sheet FILE.png] [--named-sheet FILE.png] [--verbose]
+          t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--scheduler NAME] [--seed-offset N] [--sheet FILE.png] [--named-sheet FILE.png] [--verbose]
           t2i eval --ground-truth N     (validates the shape analyser on rendered scenes)
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
         """;
@@ -77,13 +77,8 @@ public static class T2iCommand
         var output = a.RequiredText("--out");
         var prompt = a.RequiredText("--prompt");
         var info = ResolveModel(a.Text("--model"));
-        var schedulerName = a.Text("--scheduler");
         var defaults = info.Traits!.Defaults;
-        var scheduler = defaults.Scheduler;
-        if (schedulerName is not null && !SchedulerFactory.TryParse(schedulerName, out scheduler))
-        {
-            throw new UsageException($"--scheduler '{schedulerName}' is not one of euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm.");
-        }
+        var scheduler = Scheduler(a, defaults.Scheduler);
         var device = Device(a, DevicePreference.Auto);
         var init = a.Text("--init") is { } initPath ? ReadImage(initPath, "--init") : null;
         var width = a.Integer("--width", init?.Width ?? defaults.Width);
@@ -207,7 +202,7 @@ public static class T2iCommand
 
     private static async Task<int> EvalAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--named-sheet", "--device", "--ground-truth", "--guidance", "--steps", "--seed-offset" }, new HashSet<string> { "--verbose" });
+        var a = new Arguments(args, new HashSet<string> { "--model", "--sheet", "--named-sheet", "--device", "--ground-truth", "--guidance", "--steps", "--scheduler", "--seed-offset" }, new HashSet<string> { "--verbose" });
         var device = Device(a, DevicePreference.Cpu);
         if (a.Has("--ground-truth"))
         {
@@ -220,7 +215,7 @@ public static class T2iCommand
             throw new UsageException($"--model '{info.Id}' has no evaluation.json (only the embedded shapes model carries one).");
         }
         var set = Generation.Evaluation.EvaluationSet.Load(setPath);
-        set = set with { Guidance = a.Number("--guidance", set.Guidance), Steps = a.Integer("--steps", set.Steps) };
+        set = set with { Guidance = a.Number("--guidance", set.Guidance), Steps = a.Integer("--steps", set.Steps), Scheduler = Scheduler(a, set.Scheduler) };
         // Fresh noise for the same held-out prompts: a validation run to choose checkpoints or settings on,
         // so the fixed-seed score stays a test the choice never saw.
         var seedOffset = a.UnsignedLong("--seed-offset") ?? 0;
@@ -279,6 +274,18 @@ public static class T2iCommand
         await stdout.WriteLineAsync($"rendered ground truth ({count} scenes): {Rates(truth)}");
         await stdout.WriteLineAsync($"mismatched captions ({count} scenes): {Rates(shifted)}");
         return 0;
+    }
+
+    private static SchedulerKind Scheduler(Arguments a, SchedulerKind fallback)
+    {
+        var name = a.Text("--scheduler");
+        if (name is null)
+        {
+            return fallback;
+        }
+        return SchedulerFactory.TryParse(name, out var scheduler)
+            ? scheduler
+            : throw new UsageException($"--scheduler '{name}' is not one of euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm.");
     }
 
     private static DevicePreference Device(Arguments a, DevicePreference fallback) => a.Text("--device") switch
