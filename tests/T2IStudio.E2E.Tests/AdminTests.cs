@@ -17,6 +17,8 @@ public sealed class AdminTests(StudioServer server) : IClassFixture<StudioServer
         await Assertions.Expect(member.GetByRole(AriaRole.Link, new() { Name = "Admin", Exact = true })).ToHaveCountAsync(0);
         await admin.GetByRole(AriaRole.Link, new() { Name = "Admin", Exact = true }).ClickAsync();
         await Assertions.Expect(admin.GetByRole(AriaRole.Cell, new() { Name = "mallory@example.test", Exact = true })).ToBeVisibleAsync();
+        // Tests run on the CPU: one session per graph and the host loop, as the engine status says.
+        await Assertions.Expect(admin.GetByTestId("engine-tuning")).ToContainTextAsync("Latents: host loop");
         await StudioPages.ScreenshotAsync(admin, "admin-users");
 
         await admin.GetByRole(AriaRole.Button, new() { Name = "Disable mallory@example.test" }).ClickAsync();
