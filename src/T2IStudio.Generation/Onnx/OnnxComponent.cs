@@ -283,9 +283,6 @@ public sealed class ComponentBinding : IDisposable
         _binding.BindOutputToDevice(output, OrtMemoryInfo.DefaultInstance);
     }
 
-    /// <summary>The session the binding runs on (device memory for resident tensors is allocated through it).</summary>
-    internal InferenceSession Session => _session;
-
     /// <summary>
     /// Runs with input <paramref name="name"/> read from <paramref name="value"/> and the output written into
     /// <paramref name="output"/> — both tensors the caller owns, typically in device memory, so nothing crosses

@@ -27,7 +27,6 @@ internal sealed class ResidentLatents : IDisposable
     private readonly float _guidance;
     private readonly TensorElementType _outputType;
     private readonly InferenceSession _prepare;
-    private readonly InferenceSession _copy;
     private readonly List<OrtValue> _owned = [];
     private readonly OrtValue _unetInput;
     private readonly OrtValue _unetOutput;
@@ -43,7 +42,7 @@ internal sealed class ResidentLatents : IDisposable
     {
         _graphs = model.Graphs;
         _unet = unet;
-        var binding = unet.Binding ?? throw new InvalidOperationException("Resident latents need the UNet batch in one binding.");
+        _ = unet.Binding ?? throw new InvalidOperationException("Resident latents need the UNet batch in one binding.");
         var shape = unet.Shape;
         var rows = unet.Conditioning.Rows;
         _guided = unet.Conditioning.Guided;
@@ -54,13 +53,12 @@ internal sealed class ResidentLatents : IDisposable
         _outputType = model.Unet.OutputTypes[model.Unet.OutputNames[0]];
         var extraPerRow = extraChannels is null ? 0 : unet.InputChannels - unet.OutputChannels;
         _prepare = _graphs.Get($"prepare guided={_guided} extra={extraPerRow > 0} in={inputType}", () => PrepareGraph(_guided, extraPerRow > 0, inputType));
-        _copy = _graphs.Get("copy", CopyGraph);
         try
         {
-            _unetInput = Own(_graphs.Allocate(inputType, [rows, unet.InputChannels, shape.Height, shape.Width], binding.Session));
-            _unetOutput = Own(_graphs.Allocate(_outputType, [rows, unet.OutputChannels, shape.Height, shape.Width], binding.Session));
+            _unetInput = Own(_graphs.Allocate(inputType, [rows, unet.InputChannels, shape.Height, shape.Width]));
+            _unetOutput = Own(_graphs.Allocate(_outputType, [rows, unet.OutputChannels, shape.Height, shape.Width]));
             _latents = Upload(latents, _latentShape);
-            _spareLatents = Own(_graphs.Allocate(TensorElementType.Float, _latentShape, _copy));
+            _spareLatents = Own(_graphs.Allocate(TensorElementType.Float, _latentShape));
             if (extraChannels is not null)
             {
                 // Row r of the UNet batch sees image r mod batch, as the host loop lays it out.
@@ -146,7 +144,7 @@ internal sealed class ResidentLatents : IDisposable
             step.BindOutput("x_out", _spareLatents);
             foreach (var update in plan.Slots)
             {
-                _spareSlots[update.Slot] ??= Own(_graphs.Allocate(TensorElementType.Float, _latentShape, session));
+                _spareSlots[update.Slot] ??= Own(_graphs.Allocate(TensorElementType.Float, _latentShape));
                 step.BindOutput($"s{update.Slot}_out", _spareSlots[update.Slot]!);
             }
             session.RunWithBinding(runOptions, step);
@@ -166,12 +164,7 @@ internal sealed class ResidentLatents : IDisposable
     public float[] Read()
     {
         var result = new float[_length];
-        using var host = OrtValue.CreateTensorValueFromMemory(result, _latentShape);
-        using var copy = _copy.CreateIoBinding();
-        copy.BindInput("x", _latents);
-        copy.BindOutput("y", host);
-        using var options = new RunOptions();
-        _copy.RunWithBinding(options, copy);
+        _graphs.Download(_latents, result);
         return result;
     }
 
@@ -191,18 +184,7 @@ internal sealed class ResidentLatents : IDisposable
         return value;
     }
 
-    // Host values → a new device tensor (ONNX Runtime copies a bound host input to the device).
-    private OrtValue Upload(float[] values, long[] shape)
-    {
-        var device = Own(_graphs.Allocate(TensorElementType.Float, shape, _copy));
-        using var host = OrtValue.CreateTensorValueFromMemory(values, shape);
-        using var copy = _copy.CreateIoBinding();
-        copy.BindInput("x", host);
-        copy.BindOutput("y", device);
-        using var options = new RunOptions();
-        _copy.RunWithBinding(options, copy);
-        return device;
-    }
+    private OrtValue Upload(float[] values, long[] shape) => Own(_graphs.Upload(values, shape));
 
     private static OrtValue Scalar(double value) => OrtValue.CreateTensorValueFromMemory(new[] { (float)value }, []);
 
@@ -211,13 +193,6 @@ internal sealed class ResidentLatents : IDisposable
             .Where(t => t.Operand >= StepOperand.Slot0)
             .Select(t => t.Operand - StepOperand.Slot0)
             .Distinct();
-
-    private static byte[] CopyGraph()
-    {
-        var g = new OnnxGraphWriter();
-        g.Output(g.Input("x", TensorElementType.Float), "y", TensorElementType.Float);
-        return g.ToBytes("copy");
-    }
 
     // sample = [x·scale (twice when guided)] ‖ extra channels, in the UNet's element type.
     private static byte[] PrepareGraph(bool guided, bool extra, TensorElementType inputType)
