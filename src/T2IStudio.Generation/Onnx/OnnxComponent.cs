@@ -292,21 +292,7 @@ public sealed class ComponentBinding : IDisposable
     {
         _binding.BindInput(name, value);
         _binding.BindOutput(_output, output);
-        var values = new List<OrtValue>();
-        try
-        {
-            foreach (var input in inputs)
-            {
-                var host = _component.CreateValue(input);
-                values.Add(host);
-                _binding.BindInput(input.Name, host);
-            }
-            _session.RunWithBinding(runOptions, _binding);
-        }
-        finally
-        {
-            values.ForEach(v => v.Dispose());
-        }
+        RunWith(inputs, runOptions);
     }
 
     /// <summary>Binds an input that keeps its value for every later <see cref="Run"/>.</summary>
@@ -330,6 +316,15 @@ public sealed class ComponentBinding : IDisposable
     public ComponentOutput Run(IEnumerable<ComponentInput> inputs, RunOptions? runOptions = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        using var ownedOptions = runOptions is null ? new RunOptions() : null;
+        RunWith(inputs, runOptions ?? ownedOptions!);
+        using var outputs = _binding.GetOutputValues();
+        return OnnxComponent.ReadFloat(outputs[0]);
+    }
+
+    // Binds the per-run inputs from host values and runs.
+    private void RunWith(IEnumerable<ComponentInput> inputs, RunOptions runOptions)
+    {
         var values = new List<OrtValue>();
         try
         {
@@ -339,18 +334,12 @@ public sealed class ComponentBinding : IDisposable
                 values.Add(value);
                 _binding.BindInput(input.Name, value);
             }
-            using var ownedOptions = runOptions is null ? new RunOptions() : null;
-            _session.RunWithBinding(runOptions ?? ownedOptions!, _binding);
-            using var outputs = _binding.GetOutputValues();
-            return OnnxComponent.ReadFloat(outputs[0]);
+            _session.RunWithBinding(runOptions, _binding);
         }
         finally
         {
             // Rebinding an input by name replaces it before the next run, so these are never read again.
-            foreach (var value in values)
-            {
-                value.Dispose();
-            }
+            values.ForEach(v => v.Dispose());
         }
     }
 
