@@ -12,7 +12,7 @@ public sealed class LoadedModel : IDisposable
     private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device)
     {
         Graphs = new DeviceGraphs(device);
-        ResidentLatents = device.ResidentLatents;
+        ExecutionDevice = device;
         Info = info;
         Tokenizer = tokenizer;
         TextEncoder = textEncoder;
@@ -51,8 +51,8 @@ public sealed class LoadedModel : IDisposable
     /// <summary>The device the sessions run on.</summary>
     public ActiveDevice Device { get; }
 
-    /// <summary>Whether generations keep their latents on the device (<see cref="ExecutionDevice.ResidentLatents"/>).</summary>
-    public bool ResidentLatents { get; }
+    /// <summary>The device's settings (resident latents, shape sessions) as they stand now.</summary>
+    public ExecutionDevice ExecutionDevice { get; }
 
     /// <summary>The engine's own step graphs for this model's device, compiled once each.</summary>
     public DeviceGraphs Graphs { get; }

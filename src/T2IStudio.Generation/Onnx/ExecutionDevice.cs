@@ -28,6 +28,7 @@ public sealed class ExecutionDevice
     private readonly int _deviceId;
     private readonly int? _shapeSessions;
     private readonly bool? _residentLatents;
+    private volatile string? _residentProblem;
     private readonly object _gate = new();
     private ActiveDevice? _active;
 
@@ -54,7 +55,13 @@ public sealed class ExecutionDevice
     /// (and the latents at a preview). Unless set, on for CUDA and off for the CPU, where the host loop is the
     /// reference whose bytes releases keep (bench: <c>--resident</c>).
     /// </summary>
-    public bool ResidentLatents => _residentLatents ?? Active.IsCuda;
+    public bool ResidentLatents => _residentProblem is null && (_residentLatents ?? Active.IsCuda);
+
+    /// <summary>Why the resident loop was turned off after it failed on this device; null while it is not.</summary>
+    public string? ResidentLatentsProblem => _residentProblem;
+
+    /// <summary>Turns the resident loop off for every later generation (it failed here); the host loop takes over.</summary>
+    public void DisableResidentLatents(string reason) => _residentProblem ??= reason;
 
     /// <summary>
     /// How many sessions with their free dimensions fixed to the sizes in use each graph keeps (most recently

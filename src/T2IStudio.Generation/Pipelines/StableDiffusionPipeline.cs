@@ -173,8 +173,8 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         using var runOptions = new RunOptions();
         using var cancelRun = cancellationToken.Register(() => runOptions.Terminate = true);
         using var unet = start < scheduler.Timesteps.Count ? new UnetRun(_model, conditioning, new LatentBatch(batch, h, w)) : null;
-        using var resident = unet?.Binding is not null && _model.ResidentLatents
-            ? new ResidentLatents(_model, unet, latents, inpaint?.UnetExtraChannels, inpaint?.Known(imageLatents!, noise))
+        using var resident = unet?.Binding is not null && _model.ExecutionDevice.ResidentLatents
+            ? StartResident(unet, latents, inpaint?.UnetExtraChannels, inpaint?.Known(imageLatents!, noise))
             : null;
         for (var i = start; i < scheduler.Timesteps.Count; i++)
         {
@@ -208,6 +208,21 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         cancellationToken.ThrowIfCancellationRequested();
         var images = Decode(latents, batch, request.Width, request.Height, runOptions, cancellationToken);
         return new GenerationResult(images, seeds, clock.Elapsed, _model.Device.Name);
+    }
+
+    // The resident loop, or null (the host loop runs) when it cannot start on this device: then it is turned
+    // off for later runs, with the reason on the device for the admin page, rather than failing every job.
+    private ResidentLatents? StartResident(UnetRun unet, float[] latents, float[]? extraChannels, KnownLatents? known)
+    {
+        try
+        {
+            return new ResidentLatents(_model, unet, latents, extraChannels, known);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            _model.ExecutionDevice.DisableResidentLatents($"The resident loop could not start, so the host loop runs: {ex.Message.Split('\n', 2)[0].Trim()}");
+            return null;
+        }
     }
 
     /// <summary>The text encoder's hidden states for one prompt, A1111 weights applied: [77 × width].</summary>

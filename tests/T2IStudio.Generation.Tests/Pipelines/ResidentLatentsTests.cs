@@ -133,6 +133,21 @@ public sealed class ResidentLatentsTests
     }
 
     [Fact]
+    public async Task A_device_that_turned_the_resident_loop_off_runs_the_host_loop()
+    {
+        using var fixture = new FixtureModel();
+        using var model = fixture.Load(residentLatents: true);
+        Assert.True(model.ExecutionDevice.ResidentLatents);
+
+        model.ExecutionDevice.DisableResidentLatents("it failed here");
+        await FixtureModel.Pipeline(model).GenerateAsync(Request());
+
+        Assert.False(model.ExecutionDevice.ResidentLatents);
+        Assert.Equal("it failed here", model.ExecutionDevice.ResidentLatentsProblem);
+        Assert.Equal(0, model.Graphs.Compiled);
+    }
+
+    [Fact]
     public void The_graph_writer_makes_graphs_onnx_runtime_runs()
     {
         var g = new OnnxGraphWriter();
