@@ -112,6 +112,20 @@ public sealed class T2iCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Eval_runs_the_held_out_prompts_on_validation_seeds_with_another_sampler()
+    {
+        var folder = T2IStudio.Generation.Tests.EmbeddedModel.EmbeddedModel.Folder;
+        var (code, stdout, _) = await Run("eval", "--model", folder, "--seed-offset", "1000", "--scheduler", "euler", "--steps", "4");
+        Assert.Equal(0, code);
+        Assert.Contains("56 held-out prompts, 4 steps, Euler, guidance 4, seeds +1000 (validation)", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"fully correct: \d+/56", stdout);
+
+        var (bad, _, stderr) = await Run("eval", "--model", folder, "--scheduler", "heun");
+        Assert.Equal(2, bad);
+        Assert.Contains("--scheduler 'heun' is not one of", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_required_arguments_and_unknown_commands_exit_2_and_failures_exit_1()
     {
         Assert.Equal(2, (await Run("generate", "--model", _model.Folder, "--out", "x.png")).Code);
