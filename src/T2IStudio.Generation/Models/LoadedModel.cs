@@ -19,7 +19,6 @@ public sealed class LoadedModel : IDisposable
         Unet = unet;
         VaeDecoder = decoder;
         VaeEncoder = encoder;
-        Device = device.Active;
         _hash = new Lazy<string>(() =>
         {
             using var stream = File.OpenRead(Path.Combine(info.Folder, "unet", "model.onnx"));
@@ -49,7 +48,7 @@ public sealed class LoadedModel : IDisposable
     public OnnxComponent? VaeEncoder { get; }
 
     /// <summary>The device the sessions run on.</summary>
-    public ActiveDevice Device { get; }
+    public ActiveDevice Device => ExecutionDevice.Active;
 
     /// <summary>The device's settings (resident latents, shape sessions) as they stand now.</summary>
     public ExecutionDevice ExecutionDevice { get; }

@@ -16,7 +16,7 @@ public sealed class DeviceGraphs(ExecutionDevice device) : IDisposable
     private OrtAllocator? _allocator;
 
     /// <summary>Graphs compiled so far (each structure once).</summary>
-    public int Compiled { get; private set; }
+    public int Compiled => _sessions.Count;
 
     /// <summary>The session for graph <paramref name="key"/>, built by <paramref name="build"/> the first time.</summary>
     public InferenceSession Get(string key, Func<byte[]> build)
@@ -27,7 +27,6 @@ public sealed class DeviceGraphs(ExecutionDevice device) : IDisposable
             using var options = _device.CreateOptions();
             session = new InferenceSession(build(), options);
             _sessions[key] = session;
-            Compiled++;
         }
         return session;
     }

@@ -61,14 +61,8 @@ internal sealed class ResidentLatents : IDisposable
             _spareLatents = Own(_graphs.Allocate(TensorElementType.Float, _latentShape));
             if (extraChannels is not null)
             {
-                // Row r of the UNet batch sees image r mod batch, as the host loop lays it out.
-                var perImage = extraChannels.Length / shape.Batch;
-                var perRow = new float[rows * perImage];
-                for (var r = 0; r < rows; r++)
-                {
-                    extraChannels.AsSpan(r % shape.Batch * perImage, perImage).CopyTo(perRow.AsSpan(r * perImage));
-                }
-                _extra = Upload(perRow, [rows, extraPerRow, shape.Height, shape.Width]);
+                // Row r of the UNet batch sees image r mod batch, as the host loop lays it out: the batch once per half.
+                _extra = Upload(StableDiffusionPipeline.Repeat(extraChannels, rows / shape.Batch), [rows, extraPerRow, shape.Height, shape.Width]);
             }
             if (known is not null)
             {
@@ -125,7 +119,7 @@ internal sealed class ResidentLatents : IDisposable
                 stepNoise.Fill(fresh);
                 BindHost("noise", OrtValue.CreateTensorValueFromMemory(fresh, _latentShape));
             }
-            foreach (var slot in ReadSlots(plan))
+            foreach (var slot in plan.SlotsRead)
             {
                 step.BindInput($"s{slot}", _slots[slot] ?? throw new InvalidOperationException($"Slot {slot} is read before it is written."));
             }
@@ -188,12 +182,6 @@ internal sealed class ResidentLatents : IDisposable
 
     private static OrtValue Scalar(double value) => OrtValue.CreateTensorValueFromMemory(new[] { (float)value }, []);
 
-    private static IEnumerable<int> ReadSlots(LinearStep plan) =>
-        plan.Sample.Concat(plan.Slots.SelectMany(s => s.Value))
-            .Where(t => t.Operand >= StepOperand.Slot0)
-            .Select(t => t.Operand - StepOperand.Slot0)
-            .Distinct();
-
     // sample = [x·scale (twice when guided)] ‖ extra channels, in the UNet's element type.
     private static byte[] PrepareGraph(bool guided, bool extra, TensorElementType inputType)
     {
@@ -236,7 +224,7 @@ internal sealed class ResidentLatents : IDisposable
         {
             operands[StepOperand.Noise] = g.Input("noise", TensorElementType.Float);
         }
-        foreach (var slot in ReadSlots(plan))
+        foreach (var slot in plan.SlotsRead)
         {
             operands[StepOperand.Slot0 + slot] = g.Input($"s{slot}", TensorElementType.Float);
         }

@@ -516,7 +516,8 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return result;
     }
 
-    private static float[] Repeat(float[] one, int times)
+    /// <summary><paramref name="one"/> laid end to end <paramref name="times"/> times.</summary>
+    internal static float[] Repeat(float[] one, int times)
     {
         var result = new float[one.Length * times];
         for (var k = 0; k < times; k++)

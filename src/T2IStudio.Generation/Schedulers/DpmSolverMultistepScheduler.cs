@@ -103,9 +103,7 @@ public sealed class DpmSolverMultistepScheduler(SchedulerConfig config, bool? ka
     public override LinearStep PlanStep(int stepIndex, int firstStepIndex)
     {
         var (alphaS, sigmaS) = AlphaSigma(_sigmas[stepIndex]);
-        var denoised = Config.PredictionType == PredictionType.Epsilon
-            ? Terms.Of(StepOperand.Sample, 1 / alphaS).Add(StepOperand.ModelOutput, -sigmaS / alphaS)
-            : Terms.Of(StepOperand.Sample, alphaS).Add(StepOperand.ModelOutput, -sigmaS);
+        var denoised = OriginalTerms(alphaS, sigmaS);
         var sigmaNext = _sigmas[stepIndex + 1];
         Terms next;
         if (sigmaNext == 0)

@@ -54,6 +54,12 @@ public sealed record LinearStep(IReadOnlyList<StepTerm> Sample, IReadOnlyList<Sl
     public string Signature =>
         string.Join(";", new[] { "x=" + Operands(Sample) }.Concat(Slots.Select(s => $"s{s.Slot}=" + Operands(s.Value))));
 
+    /// <summary>The history slots some combination reads (each once).</summary>
+    public IEnumerable<int> SlotsRead => AllTerms
+        .Where(t => t.Operand >= StepOperand.Slot0)
+        .Select(t => t.Operand - StepOperand.Slot0)
+        .Distinct();
+
     /// <summary>Every coefficient in signature order (the new latents' terms, then each slot's).</summary>
     public IEnumerable<double> Coefficients => AllTerms.Select(t => t.Coefficient);
 

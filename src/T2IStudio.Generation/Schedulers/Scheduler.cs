@@ -78,14 +78,13 @@ public abstract class Scheduler
     /// <param name="firstStepIndex">The run's first step (image-to-image starts later): multistep samplers start their history there.</param>
     public abstract LinearStep PlanStep(int stepIndex, int firstStepIndex);
 
-    /// <summary>The x₀ estimate as terms of the sample and the model output, in ᾱ terms (DDIM, LCM, PLMS).</summary>
-    private protected Terms OriginalTerms(double alphaProd, StepOperand sample = StepOperand.Sample, StepOperand output = StepOperand.ModelOutput)
-    {
-        var beta = 1 - alphaProd;
-        return Config.PredictionType == PredictionType.Epsilon
-            ? Terms.Of(sample, 1 / Math.Sqrt(alphaProd)).Add(output, -Math.Sqrt(beta) / Math.Sqrt(alphaProd))
-            : Terms.Of(sample, Math.Sqrt(alphaProd)).Add(output, -Math.Sqrt(beta));
-    }
+    /// <summary>The x₀ estimate as terms of the sample and the model output, in ᾱ terms (DDIM, LCM).</summary>
+    private protected Terms OriginalTerms(double alphaProd) => OriginalTerms(Math.Sqrt(alphaProd), Math.Sqrt(1 - alphaProd));
+
+    /// <summary>The x₀ estimate from √ᾱ and √(1−ᾱ) (DPM++ has them as α and σ): (x − √(1−ᾱ)·ε)/√ᾱ, or √ᾱ·x − √(1−ᾱ)·v.</summary>
+    private protected Terms OriginalTerms(double sqrtAlpha, double sqrtBeta) => Config.PredictionType == PredictionType.Epsilon
+        ? Terms.Of(StepOperand.Sample, 1 / sqrtAlpha).Add(StepOperand.ModelOutput, -sqrtBeta / sqrtAlpha)
+        : Terms.Of(StepOperand.Sample, sqrtAlpha).Add(StepOperand.ModelOutput, -sqrtBeta);
 
     /// <summary>
     /// Noises clean latents to the level of step <paramref name="stepIndex"/> (image-to-image and
