@@ -22,6 +22,12 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Team memberships.</summary>
     public DbSet<TeamMember> TeamMembers => Set<TeamMember>();
 
+    /// <summary>Pending invitations to teams.</summary>
+    public DbSet<TeamInvitation> TeamInvitations => Set<TeamInvitation>();
+
+    /// <summary>Administrators' single-use registration links.</summary>
+    public DbSet<InviteLink> InviteLinks => Set<InviteLink>();
+
     /// <summary>Named galleries, private or a team's.</summary>
     public DbSet<Gallery> Galleries => Set<Gallery>();
 
