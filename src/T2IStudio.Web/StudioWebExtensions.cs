@@ -113,6 +113,18 @@ public static class StudioWebExtensions
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();
+        // Accounts: who may register, invitations, and the account forms' rate limits.
+        services.AddOptions<AccountOptions>()
+            .BindConfiguration(AccountOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<TeamOptions>()
+            .BindConfiguration(TeamOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddScoped<AccountRegistration>();
+        services.AddSingleton<UnknownAccountSignIns>();
+        services.AddStudioRateLimits();
         services.AddScoped<UserPreferences>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return builder;
@@ -138,6 +150,9 @@ public static class StudioWebExtensions
         }
         // Routing after static files: a development-time catch-all of MapStaticAssets must not shadow them.
         app.UseRouting();
+        // The account a sign-in or register form names, for the per-account limit; then the limits themselves.
+        app.UseAccountFormKeys();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -1,5 +1,8 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 
@@ -11,44 +14,48 @@ public sealed record UserSummary(string Id, string Email, string DisplayName, Da
 /// <summary>The outcome of an admin action, with a message fit for a snackbar.</summary>
 public sealed record AdminResult(bool Succeeded, string Message);
 
-/// <summary>Account-wide operations: the first account becomes Admin; admins list, disable and re-enable users.</summary>
+/// <summary>A new invite link, shown once to the administrator who made it.</summary>
+/// <param name="Url">The register page with the link's token.</param>
+/// <param name="ExpiresAt">When it stops working.</param>
+public sealed record InviteLinkCreated(Uri Url, DateTimeOffset ExpiresAt);
+
+/// <summary>Account-wide operations: admins list, disable and re-enable users, and make invite links.</summary>
 public sealed class AccountAdministration(
     UserManager<AppUser> userManager,
-    RoleManager<IdentityRole> roleManager,
     IDbContextFactory<AppDbContext> dbFactory,
     UserAccessGate gate,
+    IOptionsMonitor<AccountOptions> accountOptions,
+    TimeProvider time,
     ILogger<AccountAdministration> logger)
 {
     /// <summary>
-    /// Makes <paramref name="user"/> an Admin when it is the earliest registered account. Two accounts
-    /// registering at once both compute the same earliest account, so exactly one becomes Admin.
+    /// Makes a single-use invite link that lets one person register while <c>Accounts:Registration</c> is
+    /// <c>InviteOnly</c>; it expires after <c>Accounts:InviteLinkDays</c>. Only the token's hash is stored, so the
+    /// link is shown this once.
     /// </summary>
-    public async Task<bool> PromoteIfFirstAccountAsync(AppUser user)
+    /// <param name="actingUserId">The administrator.</param>
+    /// <param name="registerPageUrl">The absolute address of the register page.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    public async Task<InviteLinkCreated> CreateInviteLinkAsync(string actingUserId, Uri registerPageUrl, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(user);
-        await using (var db = await dbFactory.CreateDbContextAsync())
+        ArgumentException.ThrowIfNullOrEmpty(actingUserId);
+        ArgumentNullException.ThrowIfNull(registerPageUrl);
+        var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var now = time.GetUtcNow();
+        var link = new InviteLink
         {
-            var firstId = await db.Users.OrderBy(u => u.CreatedAt).ThenBy(u => u.Id).Select(u => u.Id).FirstAsync();
-            if (firstId != user.Id)
-            {
-                return false;
-            }
-        }
-        if (!await roleManager.RoleExistsAsync(AppDbContext.AdminRole))
-        {
-            var created = await roleManager.CreateAsync(new IdentityRole(AppDbContext.AdminRole));
-            if (!created.Succeeded && !await roleManager.RoleExistsAsync(AppDbContext.AdminRole))
-            {
-                throw new InvalidOperationException("Could not create the Admin role: " + string.Join("; ", created.Errors.Select(e => e.Description)));
-            }
-        }
-        var added = await userManager.AddToRoleAsync(user, AppDbContext.AdminRole);
-        if (!added.Succeeded)
-        {
-            throw new InvalidOperationException("Could not make the first account an Admin: " + string.Join("; ", added.Errors.Select(e => e.Description)));
-        }
-        logger.LogInformation("The first account {UserId} is now an Admin.", user.Id);
-        return true;
+            Id = Guid.NewGuid(),
+            TokenHash = AccountRegistration.HashToken(token),
+            CreatedById = actingUserId,
+            CreatedAt = now,
+            ExpiresAt = now.AddDays(accountOptions.CurrentValue.InviteLinkDays),
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        db.InviteLinks.Add(link);
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Admin {AdminId} made an invite link valid until {ExpiresAt:u}.", actingUserId, link.ExpiresAt);
+        var url = new UriBuilder(registerPageUrl) { Query = "invite=" + token }.Uri;
+        return new InviteLinkCreated(url, link.ExpiresAt);
     }
 
     /// <summary>All accounts, oldest first, with their role and status.</summary>

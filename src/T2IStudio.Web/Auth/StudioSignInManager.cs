@@ -5,7 +5,12 @@ using T2IStudio.Data.Entities;
 
 namespace T2IStudio.Web.Auth;
 
-/// <summary>Identity's sign-in manager, refusing accounts an admin has disabled.</summary>
+/// <summary>
+/// Identity's sign-in manager, refusing accounts an admin has disabled, with lockout honoured on every path:
+/// a disabled account counts failed passwords and locks like any other (and says "disabled" only to the right
+/// password, never while locked), and an email without an account costs the same hashing and locks the same way
+/// (<see cref="UnknownAccountSignIns"/>), so answers and timing do not tell which emails exist.
+/// </summary>
 public sealed class StudioSignInManager(
     UserManager<AppUser> userManager,
     IHttpContextAccessor contextAccessor,
@@ -13,7 +18,8 @@ public sealed class StudioSignInManager(
     IOptions<IdentityOptions> optionsAccessor,
     ILogger<SignInManager<AppUser>> logger,
     IAuthenticationSchemeProvider schemes,
-    IUserConfirmation<AppUser> confirmation)
+    IUserConfirmation<AppUser> confirmation,
+    UnknownAccountSignIns unknownAccounts)
     : SignInManager<AppUser>(userManager, contextAccessor, claimsFactory, optionsAccessor, logger, schemes, confirmation)
 {
     /// <inheritdoc />
@@ -21,5 +27,53 @@ public sealed class StudioSignInManager(
     {
         ArgumentNullException.ThrowIfNull(user);
         return !user.IsDisabled && await base.CanSignInAsync(user);
+    }
+
+    /// <inheritdoc />
+    public override async Task<SignInResult> PasswordSignInAsync(string userName, string password, bool isPersistent, bool lockoutOnFailure)
+    {
+        ArgumentNullException.ThrowIfNull(userName);
+        var user = await UserManager.FindByNameAsync(userName);
+        if (user is not null)
+        {
+            return await PasswordSignInAsync(user, password, isPersistent, lockoutOnFailure);
+        }
+        // No such account: the same answers, after the same work, as a real one.
+        var key = UserManager.NormalizeName(userName);
+        if (unknownAccounts.IsLockedOut(key))
+        {
+            return SignInResult.LockedOut;
+        }
+        unknownAccounts.VerifyDummy(UserManager.PasswordHasher, password);
+        return lockoutOnFailure && unknownAccounts.RecordFailure(key) ? SignInResult.LockedOut : SignInResult.Failed;
+    }
+
+    /// <inheritdoc />
+    public override async Task<SignInResult> CheckPasswordSignInAsync(AppUser user, string password, bool lockoutOnFailure)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (!user.IsDisabled)
+        {
+            return await base.CheckPasswordSignInAsync(user, password, lockoutOnFailure);
+        }
+        // Identity answers "not allowed" for a disabled account before it looks at lockout or the password; here the
+        // disabled path is a normal check whose success is "not allowed", so guesses count and lockout holds.
+        if (await UserManager.IsLockedOutAsync(user))
+        {
+            return SignInResult.LockedOut;
+        }
+        if (await UserManager.CheckPasswordAsync(user, password))
+        {
+            return SignInResult.NotAllowed;
+        }
+        if (lockoutOnFailure && UserManager.SupportsUserLockout)
+        {
+            await UserManager.AccessFailedAsync(user);
+            if (await UserManager.IsLockedOutAsync(user))
+            {
+                return SignInResult.LockedOut;
+            }
+        }
+        return SignInResult.Failed;
     }
 }

@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
@@ -27,7 +29,8 @@ public sealed record TeamMemberView(string UserId, string DisplayName, string Em
 /// <param name="Name">Its name.</param>
 /// <param name="MyRole">The reader's role.</param>
 /// <param name="Members">Owners first, then by name.</param>
-public sealed record TeamDetails(Guid Id, string Name, TeamRole MyRole, IReadOnlyList<TeamMemberView> Members)
+/// <param name="Invitations">The invitations it waits on, newest first; empty unless the reader is an owner.</param>
+public sealed record TeamDetails(Guid Id, string Name, TeamRole MyRole, IReadOnlyList<TeamMemberView> Members, IReadOnlyList<PendingInvitation> Invitations)
 {
     /// <summary>How many owners it has (the last one cannot leave or be demoted).</summary>
     public int OwnerCount => Members.Count(m => m.Role == TeamRole.Owner);
@@ -37,7 +40,8 @@ public sealed record TeamDetails(Guid Id, string Name, TeamRole MyRole, IReadOnl
 /// <param name="Id">The team or gallery, when it was done.</param>
 /// <param name="Errors">Why it was refused.</param>
 /// <param name="NotFound">No such team or gallery for this person (someone else's reads as missing).</param>
-public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool NotFound = false)
+/// <param name="Message">What was done, in words for the person, when there is more to say than "done".</param>
+public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool NotFound = false, string? Message = null)
 {
     /// <summary>True when the change was made.</summary>
     public bool Succeeded => Id is not null && Errors.Count == 0 && !NotFound;
@@ -49,14 +53,21 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
 }
 
 /// <summary>
-/// Teams and their members. Every call reads the caller's membership from the database, so a removed member
-/// loses access at their very next action; a team someone is not in reads as missing. Member changes take the
-/// write lock first (SQLite's immediate transaction), so "the last owner" is decided on current rows.
+/// Teams, their members and invitations. Every call reads the caller's membership from the database, so a removed
+/// member loses access at their very next action; a team someone is not in reads as missing. Nobody becomes a
+/// member without consent: an owner invites an email, and the account with that email accepts or declines; the
+/// answer to the owner is the same whether or not such an account exists. Member changes take the write lock
+/// first (SQLite's immediate transaction), so "the last owner" and the invitation limits are decided on current rows.
 /// </summary>
-public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, TimeProvider time)
+public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, TimeProvider time, IOptionsMonitor<TeamOptions> options)
 {
     /// <summary>Longest team name.</summary>
     public const int MaxNameLength = 80;
+
+    /// <summary>Longest email an invitation is sent to (Identity's column).</summary>
+    public const int MaxEmailLength = 256;
+
+    private static readonly EmailAddressAttribute EmailRule = new();
 
     /// <summary>The person's teams, by name.</summary>
     public async Task<IReadOnlyList<TeamSummary>> MyTeamsAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
@@ -70,6 +81,25 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
             .OrderBy(m => m.Team!.Name)
             .Select(m => new TeamSummary(m.TeamId, m.Team!.Name, m.Role, m.Team.Members.Count))
             .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The invitations waiting for the person's email, newest first.</summary>
+    public async Task<IReadOnlyList<MyInvitation>> MyInvitationsAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var email = await NormalizedEmailOfAsync(db, userId, cancellationToken);
+        if (email is null)
+        {
+            return [];
+        }
+        var invitations = await db.TeamInvitations.AsNoTracking().Where(i => i.NormalizedEmail == email)
+            .Select(i => new MyInvitation(i.Id, i.Team!.Name, i.Role, i.InvitedBy!.DisplayName, i.InvitedAt))
+            .ToListAsync(cancellationToken);
+        return invitations.OrderByDescending(i => i.InvitedAt).ToList();
     }
 
     /// <summary>Creates a team with the caller as its owner.</summary>
@@ -92,7 +122,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         return new ChangeResult(team.Id, []);
     }
 
-    /// <summary>The team with its members, or null when the caller is not a member.</summary>
+    /// <summary>The team with its members (and, for owners, its pending invitations), or null when the caller is not a member.</summary>
     public async Task<TeamDetails?> GetAsync(ClaimsPrincipal user, Guid teamId, CancellationToken cancellationToken = default)
     {
         if (ResourceAccess.UserId(user) is not { } userId)
@@ -111,7 +141,16 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
             .Select(m => new TeamMemberView(m.UserId, m.User!.DisplayName, m.User.Email ?? "", m.Role, m.JoinedAt))
             .ToListAsync(cancellationToken);
         var ordered = members.OrderByDescending(m => m.Role).ThenBy(m => m.DisplayName, StringComparer.CurrentCultureIgnoreCase).ToList();
-        return new TeamDetails(team.Id, team.Name, ordered.Single(m => m.UserId == userId).Role, ordered);
+        var myRole = ordered.Single(m => m.UserId == userId).Role;
+        IReadOnlyList<PendingInvitation> invitations = [];
+        if (myRole == TeamRole.Owner)
+        {
+            var pending = await db.TeamInvitations.AsNoTracking().Where(i => i.TeamId == teamId)
+                .Select(i => new PendingInvitation(i.Id, i.Email, i.Role, i.InvitedBy!.DisplayName, i.InvitedAt))
+                .ToListAsync(cancellationToken);
+            invitations = pending.OrderByDescending(i => i.InvitedAt).ToList();
+        }
+        return new TeamDetails(team.Id, team.Name, myRole, ordered, invitations);
     }
 
     /// <summary>The caller's role in the team, or null when they are not a member.</summary>
@@ -125,34 +164,86 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         return await db.TeamMembers.Where(m => m.TeamId == teamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
     }
 
-    /// <summary>Adds the account with <paramref name="email"/> to the team (owners only).</summary>
-    public Task<ChangeResult> AddMemberAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default) =>
-        ChangeAsync(user, teamId, ownerOnly: true, async (db, team, members, notify) =>
+    /// <summary>
+    /// Invites <paramref name="email"/> into the team with <paramref name="role"/> (owners only). Grants nothing
+    /// until the account with that email accepts; the answer is the same whether or not such an account exists.
+    /// Inviting the same email again changes the role offered.
+    /// </summary>
+    public Task<ChangeResult> InviteAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default) =>
+        ChangeAsync(user, teamId, ownerOnly: true, async change =>
         {
-            var normalized = email?.Trim() ?? "";
-            if (normalized.Length == 0)
+            var address = email?.Trim() ?? "";
+            if (address.Length == 0)
             {
-                return "Enter the email of the person to add.";
+                return "Enter the email of the person to invite.";
             }
-            var normalizedEmail = normalized.ToUpperInvariant(); // Identity's normalisation, indexed
-            var account = await db.Users.Where(u => u.NormalizedEmail == normalizedEmail).Select(u => new { u.Id, u.DisplayName }).SingleOrDefaultAsync(cancellationToken);
-            if (account is null)
+            if (address.Length > MaxEmailLength || !EmailRule.IsValid(address))
             {
-                return $"No account uses {normalized}. They need to register first.";
+                return "That is not an email address.";
             }
-            if (members.Any(m => m.UserId == account.Id))
+            var db = change.Db;
+            var normalized = address.ToUpperInvariant(); // Identity's normalisation, indexed
+            var account = await db.Users.Where(u => u.NormalizedEmail == normalized).Select(u => new { u.Id, u.DisplayName }).SingleOrDefaultAsync(cancellationToken);
+            if (account is not null && change.Members.Any(m => m.UserId == account.Id))
             {
+                // Only a member is named: the owner already sees them in the list.
                 return $"{account.DisplayName} is already a member.";
             }
-            db.TeamMembers.Add(new TeamMember { TeamId = team.Id, UserId = account.Id, Role = role, JoinedAt = time.GetUtcNow() });
-            notify.Add(account.Id);
+            var existing = await db.TeamInvitations.SingleOrDefaultAsync(i => i.TeamId == teamId && i.NormalizedEmail == normalized, cancellationToken);
+            if (existing is null)
+            {
+                var limits = options.CurrentValue;
+                if (await db.TeamInvitations.CountAsync(i => i.TeamId == teamId, cancellationToken) >= limits.MaxPendingInvitationsPerTeam)
+                {
+                    return $"This team already has {limits.MaxPendingInvitationsPerTeam} invitations waiting. Revoke some, or wait until they are answered.";
+                }
+                if (await db.TeamInvitations.CountAsync(i => i.InvitedById == change.UserId, cancellationToken) >= limits.MaxPendingInvitationsPerInviter)
+                {
+                    return $"You already have {limits.MaxPendingInvitationsPerInviter} invitations waiting across your teams. Revoke some, or wait until they are answered.";
+                }
+                existing = new TeamInvitation { Id = Guid.NewGuid(), TeamId = teamId, NormalizedEmail = normalized };
+                db.TeamInvitations.Add(existing);
+            }
+            existing.Email = address;
+            existing.Role = role;
+            existing.InvitedById = change.UserId;
+            existing.InvitedAt = time.GetUtcNow();
+            if (account is not null)
+            {
+                change.Invitees.Add(account.Id);
+            }
+            change.Message = $"Invitation sent to {address}. They join when they accept it.";
             return null;
         }, cancellationToken);
 
+    /// <summary>Withdraws a pending invitation (owners only).</summary>
+    public Task<ChangeResult> RevokeInvitationAsync(ClaimsPrincipal user, Guid teamId, Guid invitationId, CancellationToken cancellationToken = default) =>
+        ChangeAsync(user, teamId, ownerOnly: true, async change =>
+        {
+            var invitation = await change.Db.TeamInvitations.SingleOrDefaultAsync(i => i.Id == invitationId && i.TeamId == teamId, cancellationToken);
+            if (invitation is null)
+            {
+                return "That invitation was already answered or revoked.";
+            }
+            change.Db.TeamInvitations.Remove(invitation);
+            change.Invitees.AddRange(await change.Db.Users.Where(u => u.NormalizedEmail == invitation.NormalizedEmail).Select(u => u.Id).ToListAsync(cancellationToken));
+            change.Message = $"The invitation to {invitation.Email} is revoked.";
+            return null;
+        }, cancellationToken);
+
+    /// <summary>Accepts an invitation sent to the caller's email: they join the team with its role.</summary>
+    public Task<ChangeResult> AcceptInvitationAsync(ClaimsPrincipal user, Guid invitationId, CancellationToken cancellationToken = default) =>
+        AnswerAsync(user, invitationId, accept: true, cancellationToken);
+
+    /// <summary>Declines an invitation sent to the caller's email; the team's owners see it go.</summary>
+    public Task<ChangeResult> DeclineInvitationAsync(ClaimsPrincipal user, Guid invitationId, CancellationToken cancellationToken = default) =>
+        AnswerAsync(user, invitationId, accept: false, cancellationToken);
+
     /// <summary>Gives a member another role (owners only); the last owner keeps theirs.</summary>
     public Task<ChangeResult> ChangeRoleAsync(ClaimsPrincipal user, Guid teamId, string memberId, TeamRole role, CancellationToken cancellationToken = default) =>
-        ChangeAsync(user, teamId, ownerOnly: true, (_, _, members, _) =>
+        ChangeAsync(user, teamId, ownerOnly: true, change =>
         {
+            var members = change.Members;
             var member = members.SingleOrDefault(m => m.UserId == memberId);
             if (member is null)
             {
@@ -170,8 +261,9 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
     public Task<ChangeResult> RemoveMemberAsync(ClaimsPrincipal user, Guid teamId, string memberId, CancellationToken cancellationToken = default)
     {
         var self = ResourceAccess.UserId(user) == memberId;
-        return ChangeAsync(user, teamId, ownerOnly: !self, (db, _, members, notify) =>
+        return ChangeAsync(user, teamId, ownerOnly: !self, change =>
         {
+            var members = change.Members;
             var member = members.SingleOrDefault(m => m.UserId == memberId);
             if (member is null)
             {
@@ -183,8 +275,8 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
                     ? "You are the last owner: make someone else an owner before you leave."
                     : "The last owner cannot be removed.");
             }
-            db.TeamMembers.Remove(member);
-            notify.Add(memberId);
+            change.Db.TeamMembers.Remove(member);
+            change.Told.Add(memberId);
             return Task.FromResult<string?>(null);
         }, cancellationToken);
     }
@@ -199,12 +291,59 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         : name.Trim().Length > MaxNameLength ? $"A team name has at most {MaxNameLength} characters."
         : null;
 
+    private static Task<string?> NormalizedEmailOfAsync(AppDbContext db, string userId, CancellationToken cancellationToken) =>
+        db.Users.Where(u => u.Id == userId).Select(u => u.NormalizedEmail).SingleOrDefaultAsync(cancellationToken);
+
+    /// <summary>
+    /// Accepts or declines an invitation addressed to the caller's email, inside an immediate transaction; an
+    /// invitation for someone else reads as missing.
+    /// </summary>
+    private async Task<ChangeResult> AnswerAsync(ClaimsPrincipal user, Guid invitationId, bool accept, CancellationToken cancellationToken)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return ChangeResult.Missing;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var email = await NormalizedEmailOfAsync(db, userId, cancellationToken);
+        var invitation = email is null ? null
+            : await db.TeamInvitations.Include(i => i.Team).SingleOrDefaultAsync(i => i.Id == invitationId && i.NormalizedEmail == email, cancellationToken);
+        if (invitation is null)
+        {
+            return ChangeResult.Missing;
+        }
+        var team = invitation.Team!;
+        var members = await db.TeamMembers.Where(m => m.TeamId == team.Id).Select(m => m.UserId).ToListAsync(cancellationToken);
+        if (accept && !members.Contains(userId))
+        {
+            db.TeamMembers.Add(new TeamMember { TeamId = team.Id, UserId = userId, Role = invitation.Role, JoinedAt = time.GetUtcNow() });
+        }
+        db.TeamInvitations.Remove(invitation);
+        team.ConcurrencyStamp = Guid.NewGuid();
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        // The team's owners see the invitation go (and the new member come); the person's other tabs update too.
+        foreach (var recipient in (accept ? members.Append(userId) : members).Distinct(StringComparer.Ordinal))
+        {
+            events.Publish(new TeamChanged(team.Id, recipient, Removed: false));
+        }
+        events.Publish(new TeamInvitationsChanged(userId));
+        return accept
+            ? new ChangeResult(team.Id, [], Message: $"You joined {team.Name} as {Article(invitation.Role)} {invitation.Role.ToString().ToLowerInvariant()}.")
+            : new ChangeResult(invitation.Id, [], Message: $"You declined the invitation to {team.Name}.");
+    }
+
+    private static string Article(TeamRole role) => role == TeamRole.Viewer ? "a" : "an";
+
     /// <summary>
     /// Runs <paramref name="change"/> on the team's current members inside an immediate transaction, saves, and
-    /// tells every member before and after (and anyone removed) that the team changed.
+    /// tells every member before and after (and anyone removed) that the team changed, and anyone whose
+    /// invitations changed.
     /// </summary>
     private async Task<ChangeResult> ChangeAsync(ClaimsPrincipal user, Guid teamId, bool ownerOnly,
-        Func<AppDbContext, Team, List<TeamMember>, List<string>, Task<string?>> change, CancellationToken cancellationToken)
+        Func<TeamChange, Task<string?>> change, CancellationToken cancellationToken)
     {
         if (ResourceAccess.UserId(user) is not { } userId)
         {
@@ -223,8 +362,9 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         {
             return ChangeResult.Refused("Only the team's owners can manage its members.");
         }
-        var notify = members.Select(m => m.UserId).ToList();
-        if (await change(db, team, members, notify) is { } error)
+        var context = new TeamChange(db, userId, members);
+        context.Told.AddRange(members.Select(m => m.UserId));
+        if (await change(context) is { } error)
         {
             return ChangeResult.Refused(error);
         }
@@ -233,10 +373,32 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
         await transaction.CommitAsync(cancellationToken);
 
         var remaining = await db.TeamMembers.Where(m => m.TeamId == teamId).Select(m => m.UserId).ToListAsync(cancellationToken);
-        foreach (var recipient in notify.Distinct(StringComparer.Ordinal))
+        foreach (var recipient in context.Told.Distinct(StringComparer.Ordinal))
         {
             events.Publish(new TeamChanged(teamId, recipient, Removed: !remaining.Contains(recipient)));
         }
-        return new ChangeResult(teamId, []);
+        foreach (var invitee in context.Invitees.Distinct(StringComparer.Ordinal))
+        {
+            events.Publish(new TeamInvitationsChanged(invitee));
+        }
+        return new ChangeResult(teamId, [], Message: context.Message);
+    }
+
+    /// <summary>One change to a team in progress: its database, the acting member, the current members and who to tell.</summary>
+    private sealed class TeamChange(AppDbContext db, string userId, List<TeamMember> members)
+    {
+        public AppDbContext Db { get; } = db;
+
+        public string UserId { get; } = userId;
+
+        public List<TeamMember> Members { get; } = members;
+
+        /// <summary>Members (and former members) told that the team changed.</summary>
+        public List<string> Told { get; } = [];
+
+        /// <summary>Accounts whose waiting invitations changed.</summary>
+        public List<string> Invitees { get; } = [];
+
+        public string? Message { get; set; }
     }
 }

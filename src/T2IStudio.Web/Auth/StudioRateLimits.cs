@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace T2IStudio.Web.Auth;
+
+/// <summary>
+/// ASP.NET Core's rate limiter on the account forms. Two named policies count POSTs per client address
+/// (<see cref="SignIn"/>, <see cref="Register"/>; an endpoint opts in with <c>[EnableRateLimiting(...)]</c>, and the
+/// API can reuse them); the global limiter counts the same POSTs per account, keyed by the email the form names.
+/// A refused request gets 429, a <c>Retry-After</c> header and a sentence saying when to try again.
+/// </summary>
+public static partial class StudioRateLimits
+{
+    /// <summary>Sign-in attempts: <c>RateLimits:SignInPerMinutePerAddress</c> per address, <c>…PerAccount</c> per email.</summary>
+    public const string SignIn = "sign-in";
+
+    /// <summary>Registrations: <c>RateLimits:RegisterPerHourPerAddress</c> per address, <c>…PerAccount</c> per email.</summary>
+    public const string Register = "register";
+
+    /// <summary>The form field that names the account on the sign-in and register forms.</summary>
+    public const string AccountField = "Input.Email";
+
+    private static readonly object AccountKey = new();
+
+    /// <summary>Binds <see cref="RateLimitOptions"/> and registers the rate limiter with the account policies.</summary>
+    public static IServiceCollection AddStudioRateLimits(this IServiceCollection services)
+    {
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, configured) =>
+        {
+            var limits = configured.Value;
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignInPerMinutePerAddress, TimeSpan.FromMinutes(1)));
+            options.AddPolicy(Register, context => PerAddress(context, Register, limits.RegisterPerHourPerAddress, TimeSpan.FromHours(1)));
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => PerAccount(context, limits));
+            options.OnRejected = RejectAsync;
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Reads the form of a POST to an endpoint under <see cref="SignIn"/> or <see cref="Register"/> so the rate limiter
+    /// (whose partitions are chosen synchronously) can key on the account it names. Place between routing and
+    /// <c>UseRateLimiter()</c>. The form stays cached for the page that handles it.
+    /// </summary>
+    public static IApplicationBuilder UseAccountFormKeys(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            if (HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType && PolicyOf(context) is SignIn or Register)
+            {
+                try
+                {
+                    var form = await context.Request.ReadFormAsync(context.RequestAborted);
+                    var email = form[AccountField].ToString().Trim();
+                    if (email.Length > 0)
+                    {
+                        context.Items[AccountKey] = email.ToUpperInvariant();
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+                {
+                    // A malformed form: the page's own form handling answers it.
+                }
+            }
+            await next(context);
+        });
+
+    private static string? PolicyOf(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName;
+
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    // Only posts count: opening the form, or coming back to it, is free.
+    private static RateLimitPartition<string> PerAddress(HttpContext context, string policy, int permits, TimeSpan window) =>
+        HttpMethods.IsPost(context.Request.Method)
+            ? RateLimitPartition.GetFixedWindowLimiter($"{policy}|{Address(context)}", _ => Window(permits, window))
+            : RateLimitPartition.GetNoLimiter("");
+
+    private static RateLimitPartition<string> PerAccount(HttpContext context, RateLimitOptions limits)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method) || context.Items[AccountKey] is not string account)
+        {
+            return RateLimitPartition.GetNoLimiter("");
+        }
+        return PolicyOf(context) switch
+        {
+            SignIn => RateLimitPartition.GetFixedWindowLimiter($"{SignIn}|{account}", _ => Window(limits.SignInPerMinutePerAccount, TimeSpan.FromMinutes(1))),
+            Register => RateLimitPartition.GetFixedWindowLimiter($"{Register}|{account}", _ => Window(limits.RegisterPerHourPerAccount, TimeSpan.FromHours(1))),
+            _ => RateLimitPartition.GetNoLimiter(""),
+        };
+    }
+
+    private static FixedWindowRateLimiterOptions Window(int permits, TimeSpan window) =>
+        new() { PermitLimit = permits, Window = window, QueueLimit = 0, AutoReplenishment = true };
+
+    private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var context = rejected.HttpContext;
+        var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        LogRejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioRateLimits)), PolicyOf(context) ?? "global", Address(context), seconds);
+        var when = seconds < 120 ? $"{seconds} seconds" : $"{(int)Math.Ceiling(seconds / 60.0)} minutes";
+        await context.Response.WriteAsync($"Too many attempts from here or for this account. Try again in {when}.", cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limit {Policy} refused a request from {Address}; retry after {Seconds} s")]
+    private static partial void LogRejected(ILogger logger, string policy, string address, int seconds);
+}
