@@ -5,11 +5,12 @@ namespace T2IStudio.Web.Teams;
 
 /// <summary>An invitation waiting for the signed-in person, as their Teams page lists it.</summary>
 /// <param name="Id">The invitation.</param>
-/// <param name="TeamName">The team it is for.</param>
+/// <param name="TeamId">The team it is for.</param>
+/// <param name="TeamName">Its name.</param>
 /// <param name="Role">The role they get on accepting.</param>
 /// <param name="InvitedBy">The display name of the owner who sent it.</param>
 /// <param name="InvitedAt">When it was sent.</param>
-public sealed record MyInvitation(Guid Id, string TeamName, TeamRole Role, string InvitedBy, DateTimeOffset InvitedAt);
+public sealed record MyInvitation(Guid Id, Guid TeamId, string TeamName, TeamRole Role, string InvitedBy, DateTimeOffset InvitedAt);
 
 /// <summary>An invitation a team is waiting on, as its owners see it.</summary>
 /// <param name="Id">The invitation.</param>

@@ -97,7 +97,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Gener
             return [];
         }
         var invitations = await db.TeamInvitations.AsNoTracking().Where(i => i.NormalizedEmail == email)
-            .Select(i => new MyInvitation(i.Id, i.Team!.Name, i.Role, i.InvitedBy!.DisplayName, i.InvitedAt))
+            .Select(i => new MyInvitation(i.Id, i.TeamId, i.Team!.Name, i.Role, i.InvitedBy!.DisplayName, i.InvitedAt))
             .ToListAsync(cancellationToken);
         return invitations.OrderByDescending(i => i.InvitedAt).ToList();
     }

@@ -69,8 +69,8 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
             var teams = scope.ServiceProvider.GetRequiredService<TeamService>();
             var owner = StudioAppFactory.PrincipalOf(Users[Who.Owner]);
             TeamId = (await teams.CreateAsync(owner, "Matrix")).Id!.Value;
-            await teams.AddMemberAsync(owner, TeamId, Users[Who.Editor].Email, TeamRole.Editor);
-            await teams.AddMemberAsync(owner, TeamId, Users[Who.Viewer].Email, TeamRole.Viewer);
+            await teams.JoinByInvitationAsync(owner, TeamId, Users[Who.Editor], TeamRole.Editor);
+            await teams.JoinByInvitationAsync(owner, TeamId, Users[Who.Viewer], TeamRole.Viewer);
             GalleryId = (await scope.ServiceProvider.GetRequiredService<GalleryService>().CreateAsync(owner, "Shared", TeamId)).Id!.Value;
             (TeamJob, var shared) = await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "shared", steps: 2) with { GalleryId = GalleryId });
             SharedImage = shared.Single();
@@ -176,7 +176,7 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         {
             Assert.False(await library.DeleteAsync(As(who), _world.SharedImage), $"{who} deleted");
             Assert.Equal(CancelOutcome.NotFound, await generation.CancelAsync(As(who), _world.TeamJob));
-            Assert.False((await teams.AddMemberAsync(As(who), _world.TeamId, "x@matrix.test", TeamRole.Viewer)).Succeeded, $"{who} managed members");
+            Assert.False((await teams.InviteAsync(As(who), _world.TeamId, "x@matrix.test", TeamRole.Viewer)).Succeeded, $"{who} managed members");
         }
         // Stars are each person's own: readers star what they see, outsiders cannot.
         Assert.True(await library.SetFavoriteAsync(As(Who.Viewer), _world.SharedImage, true));

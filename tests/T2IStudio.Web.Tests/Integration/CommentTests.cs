@@ -30,8 +30,8 @@ public sealed class CommentTests
         var viewerP = StudioAppFactory.PrincipalOf(viewer);
         var outsiderP = StudioAppFactory.PrincipalOf(outsider);
         var teamId = (await teams.CreateAsync(ownerP, "Critique")).Id!.Value;
-        await teams.AddMemberAsync(ownerP, teamId, editor.Email, TeamRole.Editor);
-        await teams.AddMemberAsync(ownerP, teamId, viewer.Email, TeamRole.Viewer);
+        await teams.JoinByInvitationAsync(ownerP, teamId, editor, TeamRole.Editor);
+        await teams.JoinByInvitationAsync(ownerP, teamId, viewer, TeamRole.Viewer);
         var galleryId = (await galleries.CreateAsync(ownerP, "Wall", teamId)).Id!.Value;
         var imageId = (await app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2) with { GalleryId = galleryId })).ImageIds.Single();
         using var viewerHears = new JobWaiter(app.Services, viewer.Id);

@@ -30,7 +30,7 @@ public sealed class SharedGalleryTests
         var outsiderP = StudioAppFactory.PrincipalOf(outsider);
 
         var teamId = (await teams.CreateAsync(ownerP, "Studio")).Id!.Value;
-        Assert.True((await teams.AddMemberAsync(ownerP, teamId, viewer.Email, TeamRole.Viewer)).Succeeded);
+        Assert.True((await teams.JoinByInvitationAsync(ownerP, teamId, viewer, TeamRole.Viewer)).Succeeded);
         var galleryId = (await galleries.CreateAsync(ownerP, "Moodboard", teamId)).Id!.Value;
         Assert.Equal("Viewers cannot create galleries.", Assert.Single((await galleries.CreateAsync(viewerP, "Mine", teamId)).Errors));
         Assert.Equal(["You cannot add images to that gallery."], (await generation.SubmitAsync(viewerP, GenerationQueueTests.Request() with { GalleryId = galleryId })).Errors);
@@ -94,7 +94,7 @@ public sealed class SharedGalleryTests
         var ownerP = StudioAppFactory.PrincipalOf(owner);
         var editorP = StudioAppFactory.PrincipalOf(editor);
         var teamId = (await teams.CreateAsync(ownerP, "Studio")).Id!.Value;
-        await teams.AddMemberAsync(ownerP, teamId, editor.Email, TeamRole.Editor);
+        await teams.JoinByInvitationAsync(ownerP, teamId, editor, TeamRole.Editor);
         var galleryId = (await galleries.CreateAsync(ownerP, "Picks", teamId)).Id!.Value;
         var privateId = (await galleries.CreateAsync(ownerP, "Just mine", null)).Id!.Value;
         var editorsImage = (await app.GenerateAsync(editor, GenerationQueueTests.Request(steps: 2))).ImageIds.Single();
@@ -138,7 +138,7 @@ public sealed class SharedGalleryTests
         var ownerP = StudioAppFactory.PrincipalOf(owner);
         var viewerP = StudioAppFactory.PrincipalOf(viewer);
         var teamId = (await teams.CreateAsync(ownerP, "Keepers")).Id!.Value;
-        await teams.AddMemberAsync(ownerP, teamId, viewer.Email, TeamRole.Viewer);
+        await teams.JoinByInvitationAsync(ownerP, teamId, viewer, TeamRole.Viewer);
         var first = (await galleries.CreateAsync(ownerP, "One", teamId)).Id!.Value;
         var second = (await galleries.CreateAsync(ownerP, "Two", teamId)).Id!.Value;
         var imageId = (await app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2) with { GalleryId = first })).ImageIds.Single();
