@@ -3,11 +3,11 @@ using Microsoft.Playwright;
 
 namespace T2IStudio.E2E.Tests;
 
-/// <summary>Two people in two browser contexts: a team is made, a member added, and removed while they look.</summary>
+/// <summary>Two people in two browser contexts: a team is made, a member invited, accepts, and is removed while they look.</summary>
 public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioServer>
 {
     [Fact]
-    public async Task A_adds_B_as_viewer_B_sees_the_team_and_when_A_removes_B_the_open_page_closes_with_a_message()
+    public async Task A_invites_B_as_viewer_B_accepts_live_and_sees_the_team_and_when_A_removes_B_the_open_page_closes_with_a_message()
     {
         var a = await server.NewPageAsync();
         var b = await server.NewPageAsync();
@@ -30,15 +30,32 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         await a.GetByLabel("Member email").FillAsync("bob@example.test");
         await a.GetByLabel("Role", new() { Exact = true }).ClickAsync();
         await a.GetByRole(AriaRole.Option, new() { Name = "Viewer" }).ClickAsync();
-        await a.GetByRole(AriaRole.Button, new() { Name = "Add member" }).ClickAsync();
+        await a.GetByRole(AriaRole.Button, new() { Name = "Invite", Exact = true }).ClickAsync();
+        await Assertions.Expect(a.GetByText("Invitation sent to bob@example.test. They join when they accept it.")).ToBeVisibleAsync();
+        var bobInvitation = a.Locator("tr[data-invitation='bob@example.test']");
+        await Assertions.Expect(bobInvitation).ToContainTextAsync("Viewer");
         var bobRow = a.Locator("tr[data-member='bob@example.test']");
+        await Assertions.Expect(bobRow).ToHaveCountAsync(0);
+
+        // The invitation appears in B's list without a reload; until B accepts, the team's address is a 404 for B.
+        var accept = b.GetByRole(AriaRole.Button, new() { Name = "Accept the invitation to Poster crew" });
+        await Assertions.Expect(accept).ToBeVisibleAsync();
+        await Assertions.Expect(b.GetByText("ada invited you as a viewer.")).ToBeVisibleAsync();
+        Assert.Equal(404, (await b.Context.APIRequest.GetAsync(teamUrl)).Status);
+        await StudioPages.ScreenshotAsync(b, "team-invitation");
+
+        // B accepts: the team joins B's list, and A's open page shows B as a member, both live.
+        await accept.ClickAsync();
+        await Assertions.Expect(b.GetByText("You joined Poster crew as a viewer.")).ToBeVisibleAsync();
+        await Assertions.Expect(accept).ToHaveCountAsync(0);
         await Assertions.Expect(bobRow).ToContainTextAsync("Viewer");
+        await Assertions.Expect(bobInvitation).ToHaveCountAsync(0);
         await StudioPages.ScreenshotAsync(a, "team-owner");
 
-        // The team appears in B's list without a reload; B opens it: a viewer sees the members but no management.
+        // B opens it: a viewer sees the members but no management.
         await b.GetByRole(AriaRole.Link, new() { Name = "Poster crew" }).ClickAsync();
         await Assertions.Expect(b.GetByText("You are a viewer of this team.")).ToBeVisibleAsync();
-        await Assertions.Expect(b.GetByRole(AriaRole.Button, new() { Name = "Add member" })).ToHaveCountAsync(0);
+        await Assertions.Expect(b.GetByRole(AriaRole.Button, new() { Name = "Invite", Exact = true })).ToHaveCountAsync(0);
         await Assertions.Expect(b.GetByRole(AriaRole.Button, new() { Name = "Remove" })).ToHaveCountAsync(0);
         await StudioPages.ScreenshotAsync(b, "team-viewer");
 
@@ -69,7 +86,12 @@ public sealed class TeamFlowTests(StudioServer server) : IClassFixture<StudioSer
         await a.GetByLabel("Team name").FillAsync("Studio");
         await a.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();
         await a.GetByLabel("Member email").FillAsync("ben@example.test");
-        await a.GetByRole(AriaRole.Button, new() { Name = "Add member" }).ClickAsync();
+        await a.GetByRole(AriaRole.Button, new() { Name = "Invite", Exact = true }).ClickAsync();
+        await Assertions.Expect(a.Locator("tr[data-invitation='ben@example.test']")).ToContainTextAsync("Viewer");
+        await b.GotoAsync("/teams");
+        await StudioPages.WaitForInteractiveAsync(b);
+        await b.GetByRole(AriaRole.Button, new() { Name = "Accept the invitation to Studio" }).ClickAsync();
+        await Assertions.Expect(b.GetByRole(AriaRole.Link, new() { Name = "Studio", Exact = true })).ToBeVisibleAsync();
         await Assertions.Expect(a.Locator("tr[data-member='ben@example.test']")).ToContainTextAsync("Viewer");
         var teamUrl = a.Url;
         await a.GotoAsync("/gallery");
