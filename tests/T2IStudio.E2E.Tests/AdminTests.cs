@@ -21,6 +21,15 @@ public sealed class AdminTests(StudioServer server) : IClassFixture<StudioServer
         await Assertions.Expect(admin.GetByTestId("engine-tuning")).ToContainTextAsync("Latents: host loop");
         await StudioPages.ScreenshotAsync(admin, "admin-users");
 
+        // Create invite link: shown once, on the register page's address, and it opens the register form.
+        await Assertions.Expect(admin.GetByText("Registration is open to anyone who can reach this address")).ToBeVisibleAsync();
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Create invite link" }).ClickAsync();
+        var link = admin.GetByLabel("Invite link");
+        await Assertions.Expect(link).ToHaveValueAsync(new Regex("/Account/Register\\?invite=[A-Za-z0-9_-]{43}$"));
+        var invited = await server.NewPageAsync();
+        await invited.GotoAsync(await link.InputValueAsync());
+        await Assertions.Expect(invited.GetByRole(AriaRole.Heading, new() { Name = "Create your account" })).ToBeVisibleAsync();
+
         await admin.GetByRole(AriaRole.Button, new() { Name = "Disable mallory@example.test" }).ClickAsync();
         await Assertions.Expect(admin.GetByText("mallory is disabled and signed out.")).ToBeVisibleAsync();
         await Assertions.Expect(admin.GetByRole(AriaRole.Button, new() { Name = "Enable mallory@example.test" })).ToBeVisibleAsync();
