@@ -120,6 +120,34 @@ public sealed class SignInHardeningTests(StudioAppFixture app) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Wrong_current_passwords_on_change_password_count_towards_lockout_and_lockout_holds_there()
+    {
+        const string email = "hard-change@example.test";
+        await app.Factory.CreateUserAsync(email);
+        using var client = app.Factory.CreateBrowserlikeClient();
+        Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(client, email, TestAccounts.Password)).StatusCode);
+
+        async Task<string> ChangeAsync(string current)
+        {
+            var response = await TestAccounts.PostFormAsync(client, "/Account/Manage/ChangePassword", "change-password", new Dictionary<string, string>
+            {
+                ["Input.OldPassword"] = current,
+                ["Input.NewPassword"] = "Brand-new-Pass-2",
+                ["Input.ConfirmPassword"] = "Brand-new-Pass-2",
+            });
+            return Assert.Single(TestAccounts.Banners(await response.Content.ReadAsStringAsync()));
+        }
+
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            Assert.Equal(attempt < 5 ? "The current password is not right." : "Too many wrong passwords: this account is locked for 15 minutes.", await ChangeAsync("Wrong-password-" + attempt));
+        }
+        Assert.Equal("Too many wrong passwords: this account is locked for 15 minutes.", await ChangeAsync(TestAccounts.Password));
+        using var other = app.Factory.CreateBrowserlikeClient();
+        Assert.Equal("Too many failed sign-ins: this account is locked for 15 minutes.", await SignInMessageAsync(other, email, TestAccounts.Password));
+    }
+
+    [Fact]
     public void An_unknown_email_costs_a_password_hash_verification_like_a_known_one()
     {
         using var scope = app.Factory.Services.CreateScope();
