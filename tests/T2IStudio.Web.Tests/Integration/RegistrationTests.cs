@@ -163,4 +163,26 @@ public sealed class RegistrationTests
         Assert.Equal([results.Single(r => r.IsAdmin).User!.Email!], admins);
         Assert.Equal(10, await AccountsAsync(app));
     }
+
+    [Fact]
+    public async Task Ten_concurrent_first_registrations_over_http_make_exactly_one_administrator()
+    {
+        using var app = App(RegistrationMode.Closed);
+        var clients = Enumerable.Range(0, 10).Select(_ => app.CreateBrowserlikeClient()).ToList();
+        try
+        {
+            // Closed: only the first account of the empty install may register, so exactly one post succeeds.
+            // (The antiforgery token comes from the sign-in page: the register form may already be gone for the later ones.)
+            var responses = await Task.WhenAll(clients.Select((client, i) => TestAccounts.PostWithoutFormAsync(client, "/Account/Register", "register",
+                new Dictionary<string, string> { ["Input.Email"] = $"http-racer{i}@example.test", ["Input.Password"] = TestAccounts.Password })));
+            Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Redirect);
+            Assert.Equal(9, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+            Assert.Equal(1, await AccountsAsync(app));
+            Assert.Single(await AdminEmailsAsync(app));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
 }
