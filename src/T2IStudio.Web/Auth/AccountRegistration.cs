@@ -30,6 +30,8 @@ public sealed record RegistrationResult(AppUser? User, IReadOnlyList<string> Err
 /// (and so the administrator) are decided inside one immediate SQLite transaction together with the insert, so
 /// concurrent first registrations produce exactly one administrator and an invite link registers exactly one
 /// account. The password is validated and hashed before the write lock is taken, as that is the slow part.
+/// It uses the scope's <see cref="AppDbContext"/> rather than a factory-made one on purpose: Identity's stores use
+/// that same context, which is what puts their inserts inside this transaction.
 /// </summary>
 public sealed partial class AccountRegistration(
     AppDbContext db,
