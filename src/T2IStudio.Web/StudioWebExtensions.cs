@@ -114,6 +114,11 @@ public static class StudioWebExtensions
         services.AddSingleton<GenerationEvents>();
         services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();
+        services.AddOptions<StorageQuotaOptions>()
+            .BindConfiguration(StorageQuotaOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddScoped<StorageQuota>();
         services.AddHostedService<GenerationWorker>();
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();

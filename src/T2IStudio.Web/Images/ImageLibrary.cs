@@ -171,12 +171,41 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         }
     }
 
+    /// <summary>
+    /// Deletes the image's row and, when it was the last image of a finished inpainting job, lets the job go of
+    /// its source and mask (in the same transaction); then deletes the image's files and every source or mask
+    /// file no row refers to any more.
+    /// </summary>
     private static async Task PurgeAsync(AppDbContext db, ImageStore store, GeneratedImage image, CancellationToken cancellationToken)
     {
         db.Images.Remove(image);
+        var candidates = new HashSet<Guid>();
+        if (image.MaskFileKey is { } imageMask)
+        {
+            candidates.Add(imageMask);
+        }
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == image.JobId, cancellationToken);
+        if (job is { IsFinished: true } && (job.SourceFileKey is not null || job.MaskFileKey is not null)
+            && !await db.Images.AnyAsync(i => i.JobId == job.Id && i.Id != image.Id, cancellationToken))
+        {
+            // A finished job never reads its source or mask again; the files lived on only for its images.
+            candidates.UnionWith(new[] { job.SourceFileKey, job.MaskFileKey }.OfType<Guid>());
+            job.SourceFileKey = null;
+            job.MaskFileKey = null;
+            job.ConcurrencyStamp = Guid.NewGuid();
+        }
         await db.SaveChangesAsync(cancellationToken);
         // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
         store.Delete(image.FileKey);
+        foreach (var key in candidates)
+        {
+            var stillNeeded = await db.Images.AnyAsync(i => i.MaskFileKey == key || i.FileKey == key, cancellationToken)
+                || await db.Jobs.AnyAsync(j => j.SourceFileKey == key || j.MaskFileKey == key, cancellationToken);
+            if (!stillNeeded)
+            {
+                store.Delete(key);
+            }
+        }
     }
 
     /// <summary>
