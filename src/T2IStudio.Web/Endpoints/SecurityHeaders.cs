@@ -22,7 +22,7 @@ public static class SecurityHeaders
     /// origin only (CSP level 3 lets <c>'self'</c> match <c>ws:</c>/<c>wss:</c> on the same host).</item>
     /// </list>
     /// </summary>
-    /// <param name="nonce">The response's script nonce (base64).</param>
+    /// <param name="nonce">The response's script nonce (128 random bits as hex).</param>
     public static string Policy(string nonce) =>
         "default-src 'self'; " +
         $"script-src 'self' 'nonce-{nonce}'; " +
@@ -46,7 +46,14 @@ public static class SecurityHeaders
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) =>
         app.Use(static (context, next) =>
         {
-            var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+            if (NonceOf(context) is not null)
+            {
+                // A re-execution (status code page, exception handler) of a request that has its policy already:
+                // one nonce per response, or the page would carry another nonce than the header.
+                return next(context);
+            }
+            // Hex, not base64: Razor would write a base64 '+' as an HTML entity in the attribute.
+            var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             context.Items[NonceKey] = nonce;
             var response = context.Response;
             response.OnStarting(static state =>
