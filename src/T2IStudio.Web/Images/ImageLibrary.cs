@@ -171,40 +171,54 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         }
     }
 
-    /// <summary>
-    /// Deletes the image's row and, when it was the last image of a finished inpainting job, lets the job go of
-    /// its source and mask (in the same transaction); then deletes the image's files and every source or mask
-    /// file no row refers to any more.
-    /// </summary>
     private static async Task PurgeAsync(AppDbContext db, ImageStore store, GeneratedImage image, CancellationToken cancellationToken)
     {
         db.Images.Remove(image);
-        var candidates = new HashSet<Guid>();
-        if (image.MaskFileKey is { } imageMask)
-        {
-            candidates.Add(imageMask);
-        }
-        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == image.JobId, cancellationToken);
-        if (job is { IsFinished: true } && (job.SourceFileKey is not null || job.MaskFileKey is not null)
-            && !await db.Images.AnyAsync(i => i.JobId == job.Id && i.Id != image.Id, cancellationToken))
-        {
-            // A finished job never reads its source or mask again; the files lived on only for its images.
-            candidates.UnionWith(new[] { job.SourceFileKey, job.MaskFileKey }.OfType<Guid>());
-            job.SourceFileKey = null;
-            job.MaskFileKey = null;
-            job.ConcurrencyStamp = Guid.NewGuid();
-        }
         await db.SaveChangesAsync(cancellationToken);
         // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
         store.Delete(image.FileKey);
-        foreach (var key in candidates)
+        await ReleaseInpaintFilesAsync(db, store, image.JobId, cancellationToken);
+        if (image.MaskFileKey is { } mask)
         {
-            var stillNeeded = await db.Images.AnyAsync(i => i.MaskFileKey == key || i.FileKey == key, cancellationToken)
-                || await db.Jobs.AnyAsync(j => j.SourceFileKey == key || j.MaskFileKey == key, cancellationToken);
-            if (!stillNeeded)
-            {
-                store.Delete(key);
-            }
+            await DeleteUnlessReferencedAsync(db, store, mask, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Lets a finished inpainting job go of its source and mask once none of its images is left (its last image
+    /// was deleted, or it failed or was cancelled without one): the job's keys are cleared first, then the files
+    /// no row refers to any more are deleted. A crash between the two leaves orphan files for the start-up sweep,
+    /// never a row pointing at a missing file. Nothing happens to a job still queued or running.
+    /// </summary>
+    public static async Task ReleaseInpaintFilesAsync(AppDbContext db, ImageStore store, Guid jobId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(store);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is not { IsFinished: true } || (job.SourceFileKey is null && job.MaskFileKey is null)
+            || await db.Images.AnyAsync(i => i.JobId == jobId, cancellationToken))
+        {
+            return;
+        }
+        // A finished job never reads its source or mask again; the files lived on only for its images.
+        var keys = new[] { job.SourceFileKey, job.MaskFileKey }.OfType<Guid>().ToList();
+        job.SourceFileKey = null;
+        job.MaskFileKey = null;
+        job.ConcurrencyStamp = Guid.NewGuid();
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var key in keys)
+        {
+            await DeleteUnlessReferencedAsync(db, store, key, cancellationToken);
+        }
+    }
+
+    private static async Task DeleteUnlessReferencedAsync(AppDbContext db, ImageStore store, Guid key, CancellationToken cancellationToken)
+    {
+        var referenced = await db.Images.AnyAsync(i => i.FileKey == key || i.MaskFileKey == key, cancellationToken)
+            || await db.Jobs.AnyAsync(j => j.SourceFileKey == key || j.MaskFileKey == key, cancellationToken);
+        if (!referenced)
+        {
+            store.Delete(key);
         }
     }
 

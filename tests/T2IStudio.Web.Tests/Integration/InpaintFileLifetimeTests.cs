@@ -102,6 +102,37 @@ public sealed class InpaintFileLifetimeTests : IClassFixture<InpaintFileLifetime
         Assert.False(File.Exists(Store.PathOf(mask)));
     }
 
+    [Theory]
+    [InlineData(JobStatus.Canceled, true)]
+    [InlineData(JobStatus.Failed, true)]
+    [InlineData(JobStatus.Queued, false)]
+    [InlineData(JobStatus.Running, false)]
+    public async Task A_job_without_images_lets_its_files_go_only_once_it_is_finished(JobStatus status, bool released)
+    {
+        var source = (await Store.WritePngAsync([1, 2, 3])).Key;
+        var mask = (await Store.WritePngAsync([4, 5, 6])).Key;
+        var jobId = Guid.NewGuid();
+        await using (var db = await Db().CreateDbContextAsync())
+        {
+            db.Jobs.Add(new Job
+            {
+                Id = jobId, OwnerId = _world.Ivy.Id, Status = status, Model = "t2istudio-tiny", Prompt = "p", RequestJson = "{}",
+                BatchSize = 1, TotalSteps = 1, Width = Side, Height = Side, CreatedAt = DateTimeOffset.UtcNow, SourceFileKey = source, MaskFileKey = mask,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = await Db().CreateDbContextAsync())
+        {
+            await ImageLibrary.ReleaseInpaintFilesAsync(db, Store, jobId, CancellationToken.None);
+        }
+
+        Assert.Equal(!released, File.Exists(Store.PathOf(source)));
+        Assert.Equal(!released, File.Exists(Store.PathOf(mask)));
+        await using var check = await Db().CreateDbContextAsync();
+        Assert.Equal(released ? null : source, (await check.Jobs.SingleAsync(j => j.Id == jobId)).SourceFileKey);
+    }
+
     private ImageStore Store => _world.App.Services.GetRequiredService<ImageStore>();
 
     private IDbContextFactory<AppDbContext> Db() => _world.App.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
