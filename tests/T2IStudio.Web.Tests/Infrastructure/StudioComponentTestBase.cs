@@ -53,6 +53,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<T2IStudio.Web.Jobs.JobDispatcher>();
         Services.AddSingleton<T2IStudio.Web.Realtime.GenerationEvents>();
         Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions()));
+        Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();
         Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
         Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
         Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
