@@ -30,6 +30,9 @@ public sealed partial class TransportSecurityTests
         Assert.Contains("; secure", AuthCookie(signIn), StringComparison.OrdinalIgnoreCase);
         Assert.Contains("; secure", AntiforgeryCookie(login), StringComparison.OrdinalIgnoreCase);
         Assert.Equal("max-age=31536000", login.Headers.GetValues("Strict-Transport-Security").Single());
+        // The client's address (what a per-IP limit counts) is the one the proxy forwarded.
+        Assert.NotEmpty(factory.SeenClients);
+        Assert.All(factory.SeenClients, address => Assert.Equal("203.0.113.7", address));
     }
 
     [Fact]
@@ -43,6 +46,8 @@ public sealed partial class TransportSecurityTests
         Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         Assert.DoesNotContain("; secure", AuthCookie(signIn), StringComparison.OrdinalIgnoreCase);
         Assert.False(login.Headers.Contains("Strict-Transport-Security"));
+        Assert.NotEmpty(factory.SeenClients);
+        Assert.All(factory.SeenClients, address => Assert.Equal("10.0.0.9", address));
     }
 
     [Fact]
@@ -55,6 +60,8 @@ public sealed partial class TransportSecurityTests
 
         Assert.DoesNotContain("; secure", AuthCookie(signIn), StringComparison.OrdinalIgnoreCase);
         Assert.False(login.Headers.Contains("Strict-Transport-Security"));
+        Assert.NotEmpty(factory.SeenClients);
+        Assert.All(factory.SeenClients, address => Assert.Equal("127.0.0.1", address));
     }
 
     [Fact]
@@ -194,11 +201,16 @@ public sealed partial class TransportSecurityTests
     private sealed class ProxiedFactory(string peer, string[] knownProxies)
         : StudioAppFactory(settings: KnownProxiesSettings(knownProxies))
     {
+        private readonly PeerAddress _peer = new(IPAddress.Parse(peer));
+
+        /// <summary>The client address the app saw on each response, after its own pipeline ran.</summary>
+        public IReadOnlyList<string> SeenClients => _peer.Seen;
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
             builder.UseEnvironment("Production");
-            builder.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new PeerAddress(IPAddress.Parse(peer))));
+            builder.ConfigureServices(services => services.AddSingleton<IStartupFilter>(_peer));
         }
 
         private static Dictionary<string, string?> KnownProxiesSettings(string[] proxies) =>
@@ -225,11 +237,32 @@ public sealed partial class TransportSecurityTests
     /// <summary>The TCP peer a TestServer request does not have: set before the app's own pipeline.</summary>
     private sealed class PeerAddress(IPAddress address) : IStartupFilter
     {
+        private readonly List<string> _seen = [];
+
+        public IReadOnlyList<string> Seen
+        {
+            get
+            {
+                lock (_seen)
+                {
+                    return [.. _seen];
+                }
+            }
+        }
+
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use((context, nextMiddleware) =>
             {
                 context.Connection.RemoteIpAddress = address;
+                context.Response.OnStarting(() =>
+                {
+                    lock (_seen)
+                    {
+                        _seen.Add(context.Connection.RemoteIpAddress?.ToString() ?? "");
+                    }
+                    return Task.CompletedTask;
+                });
                 return nextMiddleware(context);
             });
             next(app);
