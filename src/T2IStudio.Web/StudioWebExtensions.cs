@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
@@ -61,6 +62,8 @@ public static class StudioWebExtensions
             options.AccessDeniedPath = "/Account/AccessDenied";
             options.Cookie.Name = "T2IStudio.Auth";
             options.Cookie.SameSite = SameSiteMode.Lax;
+            // Secure whenever the request is HTTPS, including behind a trusted TLS proxy (Network:KnownProxies).
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.SlidingExpiration = true;
             options.ExpireTimeSpan = TimeSpan.FromDays(14);
             options.Events = new CookieAuthenticationEvents { OnValidatePrincipal = UserAccessGate.ValidatePrincipalAsync };
@@ -89,8 +92,16 @@ public static class StudioWebExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(StudioPolicies.Admin, policy => policy.RequireRole(AppDbContext.AdminRole));
 
-        services.AddDataProtection().SetApplicationName("T2IStudio");
+        DataProtectionKeyStore.ProtectKeysWhenConfigured(services.AddDataProtection().SetApplicationName("T2IStudio"), builder.Configuration, builder.Environment.ContentRootPath);
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>, DataProtectionKeyStore>();
+
+        services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+        services.AddOptions<NetworkOptions>()
+            .BindConfiguration(NetworkOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSetup>();
+        services.AddHsts(options => options.MaxAge = TimeSpan.FromDays(365));
 
         services.AddSingleton<IAuthorizationHandler, ResourceAccessHandler>();
         services.AddScoped<ResourceAccess>();
@@ -103,6 +114,11 @@ public static class StudioWebExtensions
         services.AddSingleton<GenerationEvents>();
         services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();
+        services.AddOptions<StorageQuotaOptions>()
+            .BindConfiguration(StorageQuotaOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddScoped<StorageQuota>();
         services.AddHostedService<GenerationWorker>();
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
@@ -134,9 +150,12 @@ public static class StudioWebExtensions
     public static WebApplication UseStudioPipeline(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // First: the scheme and client address of a trusted proxy (Network:KnownProxies) are what everything after sees.
+        app.UseForwardedHeaders();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
+            app.UseHsts();
         }
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseSecurityHeaders();

@@ -177,6 +177,49 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         await db.SaveChangesAsync(cancellationToken);
         // After the commit: a crash here leaves orphan files, which the start-up sweep removes.
         store.Delete(image.FileKey);
+        await ReleaseInpaintFilesAsync(db, store, image.JobId, cancellationToken);
+        if (image.MaskFileKey is { } mask)
+        {
+            await DeleteUnlessReferencedAsync(db, store, mask, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Lets a finished inpainting job go of its source and mask once none of its images is left (its last image
+    /// was deleted, or it failed or was cancelled without one): the job's keys are cleared first, then the files
+    /// no row refers to any more are deleted. A crash between the two leaves orphan files for the start-up sweep,
+    /// never a row pointing at a missing file. Nothing happens to a job still queued or running.
+    /// </summary>
+    public static async Task ReleaseInpaintFilesAsync(AppDbContext db, ImageStore store, Guid jobId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(store);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is not { IsFinished: true } || (job.SourceFileKey is null && job.MaskFileKey is null)
+            || await db.Images.AnyAsync(i => i.JobId == jobId, cancellationToken))
+        {
+            return;
+        }
+        // A finished job never reads its source or mask again; the files lived on only for its images.
+        var keys = new[] { job.SourceFileKey, job.MaskFileKey }.OfType<Guid>().ToList();
+        job.SourceFileKey = null;
+        job.MaskFileKey = null;
+        job.ConcurrencyStamp = Guid.NewGuid();
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var key in keys)
+        {
+            await DeleteUnlessReferencedAsync(db, store, key, cancellationToken);
+        }
+    }
+
+    private static async Task DeleteUnlessReferencedAsync(AppDbContext db, ImageStore store, Guid key, CancellationToken cancellationToken)
+    {
+        var referenced = await db.Images.AnyAsync(i => i.FileKey == key || i.MaskFileKey == key, cancellationToken)
+            || await db.Jobs.AnyAsync(j => j.SourceFileKey == key || j.MaskFileKey == key, cancellationToken);
+        if (!referenced)
+        {
+            store.Delete(key);
+        }
     }
 
     /// <summary>

@@ -132,6 +132,7 @@ public sealed partial class GenerationService(
     ResourceAccess access,
     ImageLibrary library,
     ImageStore store,
+    StorageQuota quota,
     IOptions<QueueOptions> options,
     TimeProvider time,
     ILogger<GenerationService> logger)
@@ -149,6 +150,10 @@ public sealed partial class GenerationService(
         if (errors.Count > 0)
         {
             return new SubmitResult(null, errors);
+        }
+        if (await quota.RefusalAsync(userId, cancellationToken) is { } full)
+        {
+            return Refused(full);
         }
 
         if (job.GalleryId is { } galleryId)
@@ -174,6 +179,10 @@ public sealed partial class GenerationService(
         if (ResourceAccess.UserId(user) is not { } userId)
         {
             return Refused("Sign in to inpaint images.");
+        }
+        if (await quota.RefusalAsync(userId, cancellationToken) is { } full)
+        {
+            return Refused(full);
         }
         RgbImage source;
         if (job.SourceImageId is { } parentId)

@@ -41,7 +41,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     /// Registers the generation side as the app does (real model catalog on the CPU, dispatcher, events,
     /// image store, services), without the worker: jobs stay queued unless a test moves them.
     /// </summary>
-    protected void AddGenerationServices(int maxQueuedPerUser = 20)
+    protected void AddGenerationServices(int maxQueuedPerUser = 20, int quotaMegabytesPerUser = 0)
     {
         var environment = new TestHostEnvironment(RepositoryRoot.Path);
         Services.AddLogging();
@@ -53,6 +53,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<T2IStudio.Web.Jobs.JobDispatcher>();
         Services.AddSingleton<T2IStudio.Web.Realtime.GenerationEvents>();
         Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
+        Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();
         Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
         Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
         Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();

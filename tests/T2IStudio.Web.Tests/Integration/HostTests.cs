@@ -27,7 +27,15 @@ public sealed class HostTests(StudioAppFixture app) : IClassFixture<StudioAppFix
         using var client = app.Factory.CreateBrowserlikeClient();
         var response = await client.GetAsync(new Uri("/Account/Login", UriKind.Relative));
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
-        Assert.Equal("frame-ancestors 'self'", response.Headers.GetValues("Content-Security-Policy").Single());
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("default-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Matches("script-src 'self' 'nonce-[0-9a-f]{32}';", csp);
+        Assert.Contains("object-src 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'self'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-eval", csp, StringComparison.Ordinal);
+        // The import map, the page's one inline script, carries this response's nonce.
+        var nonce = System.Text.RegularExpressions.Regex.Match(csp, "'nonce-([^']+)'").Groups[1].Value;
+        Assert.Contains($"<script type=\"importmap\" nonce=\"{nonce}\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal("strict-origin-when-cross-origin", response.Headers.GetValues("Referrer-Policy").Single());
         Assert.Equal("SAMEORIGIN", response.Headers.GetValues("X-Frame-Options").Single());
     }
@@ -53,7 +61,12 @@ public sealed class HostTests(StudioAppFixture app) : IClassFixture<StudioAppFix
         await TestAccounts.SignInAsync(client, "lost@example.test", TestAccounts.Password);
         var response = await client.GetAsync(new Uri("/no-such-page", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Contains("There is nothing here", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains("There is nothing here", html, StringComparison.Ordinal);
+        // The page is re-executed for its status code: it still carries the one nonce the header names.
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        var nonce = System.Text.RegularExpressions.Regex.Match(csp, "'nonce-([^']+)'").Groups[1].Value;
+        Assert.Contains($"nonce=\"{nonce}\"", html, StringComparison.Ordinal);
     }
 
     private static async Task<string> Pragma(AppDbContext db, string name)
