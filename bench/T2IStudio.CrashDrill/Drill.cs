@@ -73,6 +73,7 @@ internal static class Drill
                 var killedAt = launched.Elapsed;
                 var report = await DrillChild.RecoverInProcessAsync(storage);
                 totals.AddRequeued(report.Requeued);
+                totals.Swept += report.OrphansRemoved;
                 var check = Check(storage, acked);
                 totals.Add(check);
                 output.WriteLine($"cycle {cycle,3}: killed {killAfter,5} ms after {(duringStart ? "launch" : "1st ACK")} ({(run.Ready ? "serving" : "starting")}), +{newAcks.Count} acknowledged; ran {killedAt.TotalSeconds:0.0} s, recovered in {(launched.Elapsed - killedAt).TotalSeconds:0.0} s: re-queued {report.Requeued}, swept {report.OrphansRemoved} file(s); {check}");
@@ -87,7 +88,7 @@ internal static class Drill
                 totals.Violations++;
             }
             output.WriteLine($"drained: {final}");
-            output.WriteLine($"TOTAL cycles={cycles} acknowledged={acked.Count} completed={final.Completed} requeued-at-kill={totals.RequeuedAtKill} interrupted-twice={final.Interrupted} lost={totals.Lost} stuck-running={totals.StuckRunning} dangling-rows={totals.Dangling} orphan-files={totals.Orphans} integrity-failures={totals.IntegrityFailures} violations={totals.Violations + totals.CheckViolations} wall={clock.Elapsed.TotalSeconds:0}s");
+            output.WriteLine($"TOTAL cycles={cycles} acknowledged={acked.Count} completed={final.Completed} requeued-at-kill={totals.RequeuedAtKill} interrupted-twice={final.Interrupted} lost={totals.Lost} stuck-running={totals.StuckRunning} dangling-rows={totals.Dangling} orphan-files={totals.Orphans} integrity-failures={totals.IntegrityFailures} violations={totals.Violations + totals.CheckViolations} inpaints={final.Inpaints} orphans-swept-by-recovery={totals.Swept} wall={clock.Elapsed.TotalSeconds:0}s");
             return totals.Violations + totals.CheckViolations == 0 ? 0 : 1;
         }
         finally
@@ -107,6 +108,9 @@ internal static class Drill
     /// <summary>What one check found.</summary>
     internal sealed record CheckResult(int Completed, int Queued, int Interrupted, int FailedOtherwise, int Lost, int StuckRunning, int Dangling, int Orphans, bool IntegrityOk, IReadOnlyList<string> Problems)
     {
+        /// <summary>Acknowledged jobs that are inpaints (a stored source and mask).</summary>
+        public int Inpaints { get; init; }
+
         public int Violations => Lost + StuckRunning + Dangling + Orphans + FailedOtherwise + (IntegrityOk ? 0 : 1);
 
         public override string ToString() =>
@@ -127,6 +131,7 @@ internal static class Drill
         connection.Open();
         var integrity = Scalar(connection, "PRAGMA integrity_check;");
         var jobs = new Dictionary<Guid, (JobStatus Status, string? Error, Guid? Source, Guid? Mask)>();
+        // (Source and Mask name an inpainting job's stored files.)
         using (var command = connection.CreateCommand())
         {
             command.CommandText = "SELECT Id, Status, Error, SourceFileKey, MaskFileKey FROM Jobs;";
@@ -213,7 +218,8 @@ internal static class Drill
                 }
             }
         }
-        return new CheckResult(completed, queued, interrupted, failed, lost, running, dangling, orphans, integrity == "ok", problems);
+        var inpaints = acked.Count(id => jobs.TryGetValue(id, out var job) && job.Source is not null);
+        return new CheckResult(completed, queued, interrupted, failed, lost, running, dangling, orphans, integrity == "ok", problems) { Inpaints = inpaints };
     }
 
     private static string? Scalar(SqliteConnection connection, string sql)
@@ -327,6 +333,8 @@ internal static class Drill
         public int IntegrityFailures { get; private set; }
 
         public int RequeuedAtKill { get; private set; }
+
+        public int Swept { get; set; }
 
         public void Add(CheckResult check)
         {

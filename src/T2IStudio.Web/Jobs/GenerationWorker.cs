@@ -169,12 +169,18 @@ public sealed partial class GenerationWorker(
             job.ConcurrencyStamp = Guid.NewGuid();
             await db.SaveChangesAsync(CancellationToken.None);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!completed)
         {
             // Any type at all: a job that throws must end Failed and free its owner's slot, never stay Running.
             LogJobFailed(ex, job.Id);
             ReleaseMemoryAfter(ex);
             await FinishAsync(db, job, JobStatus.Failed, Describe(ex), audience);
+        }
+        catch (Exception ex)
+        {
+            // Its images and the Completed row are committed; only the "Save to" step after them failed.
+            LogGallerySaveFailed(ex, job.Id);
+            Tell(audience, to => new JobCompleted(job.Id, to, [.. db.Images.Local.Where(i => i.JobId == job.Id).OrderBy(i => i.BatchIndex).Select(i => i.Id)]));
         }
         finally
         {
@@ -331,6 +337,9 @@ public sealed partial class GenerationWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not save into gallery {GalleryId}: its owner may no longer add there")]
     private partial void LogGalleryRefused(Guid jobId, Guid galleryId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} completed but its images could not be put in its gallery")]
+    private partial void LogGallerySaveFailed(Exception ex, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
     private partial void LogJobFailed(Exception ex, Guid jobId);
