@@ -119,6 +119,9 @@ public static class StudioWebExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddScoped<StorageQuota>();
+        // Recovery before the worker and before the server (which the host starts after every hosted service added here).
+        services.AddSingleton<QueueRecovery>();
+        services.AddHostedService(sp => sp.GetRequiredService<QueueRecovery>());
         services.AddHostedService<GenerationWorker>();
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();

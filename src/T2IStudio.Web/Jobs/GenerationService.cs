@@ -119,6 +119,23 @@ public sealed record JobView(Guid Id, JobStatus Status, string Model, string Pro
     int Step, int TotalSteps, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<Guid> ImageIds, QueueStanding? Standing,
     Guid? GalleryId = null);
 
+/// <summary>A waiting or running job as the Admin → Queue page lists it.</summary>
+/// <param name="Id">The job.</param>
+/// <param name="OwnerId">Whose it is.</param>
+/// <param name="Owner">Its owner's email.</param>
+/// <param name="Model">The model id.</param>
+/// <param name="Prompt">The prompt.</param>
+/// <param name="Status">Queued or Running.</param>
+/// <param name="Position">Jobs ahead of it (0: next), or null while it runs or when it is not in this node's line.</param>
+/// <param name="Step">Steps finished.</param>
+/// <param name="TotalSteps">Steps it takes.</param>
+/// <param name="BatchSize">Images.</param>
+/// <param name="Width">Width.</param>
+/// <param name="Height">Height.</param>
+/// <param name="CreatedAt">Submitted.</param>
+public sealed record QueueEntry(Guid Id, string OwnerId, string Owner, string Model, string Prompt, JobStatus Status,
+    int? Position, int Step, int TotalSteps, int BatchSize, int Width, int Height, DateTimeOffset CreatedAt);
+
 /// <summary>
 /// The front door of generation: validates a request against the model's files, enforces the per-person
 /// quota, writes the <see cref="Job"/> row and queues it, and answers right away; a worker does the rest.
@@ -275,6 +292,9 @@ public sealed partial class GenerationService(
     private async Task<SubmitResult> QueueAsync(string userId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // One write transaction (SQLite: BEGIN IMMEDIATE) around the count and the insert: parallel submits of one
+        // person queue up here instead of all counting the same number and all passing the quota.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (idempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
         {
             return new SubmitResult(existing, []);
@@ -309,9 +329,11 @@ public sealed partial class GenerationService(
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (DbUpdateException) when (idempotencyKey is { } racedKey)
         {
+            await transaction.RollbackAsync(CancellationToken.None);
             // A second click raced this one past the lookup; the unique key kept one job. Return it.
             await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
             if (await FindByKeyAsync(fresh, userId, racedKey, cancellationToken) is { } winner)
@@ -347,14 +369,17 @@ public sealed partial class GenerationService(
         return errors;
     }
 
-    /// <summary>Cancels a waiting job, or asks a running one to stop before its next step.</summary>
+    /// <summary>
+    /// Cancels a waiting job, or asks a running one to stop before its next step. Its owner may, and so may an
+    /// admin, on anyone's job (the owner hears <see cref="JobCanceled"/> as usual); to anyone else it is missing.
+    /// </summary>
     public async Task<CancelOutcome> CancelAsync(ClaimsPrincipal user, Guid jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-            if (!await access.AllowsAsync(user, job, ResourceOperations.Change))
+            if (!await access.AllowsAsync(user, job, ResourceOperations.Change) && !(job is not null && await IsAdminAsync(db, user, cancellationToken)))
             {
                 return CancelOutcome.NotFound;
             }
@@ -410,6 +435,33 @@ public sealed partial class GenerationService(
         return [.. active.Concat(finished).Select(View)];
     }
 
+    /// <summary>
+    /// Every waiting and running job of everyone, for the Admin → Queue page: running first, then waiting in the
+    /// order the worker will take them. Empty for anyone but an admin.
+    /// </summary>
+    public async Task<IReadOnlyList<QueueEntry>> ListQueueAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await IsAdminAsync(db, user, cancellationToken))
+        {
+            return [];
+        }
+        var rows = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
+            .Select(j => new { j.Id, j.OwnerId, Owner = j.Owner!.Email, j.Model, j.Prompt, j.Status, j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt })
+            .ToListAsync(cancellationToken);
+        return [.. rows
+            .Select(j =>
+            {
+                var standing = dispatcher.StandingOf(j.Id);
+                return new QueueEntry(j.Id, j.OwnerId, j.Owner ?? j.OwnerId, j.Model, j.Prompt, j.Status,
+                    standing?.Position, standing?.Step ?? j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt);
+            })
+            .OrderBy(e => e.Status == JobStatus.Running ? 0 : 1)
+            .ThenBy(e => e.Position ?? int.MaxValue)
+            .ThenBy(e => e.CreatedAt)];
+    }
+
     /// <summary>Where a job stands right now (position, progress, estimate), from memory; null when it is not in line.</summary>
     public QueueStanding? StandingOf(Guid jobId) => dispatcher.StandingOf(jobId);
 
@@ -432,6 +484,14 @@ public sealed partial class GenerationService(
         await db.Jobs.Where(j => j.OwnerId == userId && j.IdempotencyKey == key).Select(j => (Guid?)j.Id).SingleOrDefaultAsync(cancellationToken);
 
     private static SubmitResult Refused(string error) => new(null, [error]);
+
+    /// <summary>Whether <paramref name="user"/> holds the Admin role now (read from the database, not the cookie's claims).</summary>
+    private static async Task<bool> IsAdminAsync(AppDbContext db, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        ResourceAccess.UserId(user) is { } userId
+        && await (from ur in db.UserRoles
+                  join r in db.Roles on ur.RoleId equals r.Id
+                  where ur.UserId == userId && r.Name == AppDbContext.AdminRole
+                  select ur.UserId).AnyAsync(cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The file of image {ImageId} could not be read as an inpainting source")]
     private partial void LogSourceUnreadable(Exception ex, Guid imageId);

@@ -12,8 +12,10 @@ using T2IStudio.Web.Storage;
 namespace T2IStudio.Web.Jobs;
 
 /// <summary>
-/// The worker of this process's device: recovers the queue at start, then runs one job at a time in the
-/// dispatcher's fair order. A failing job is marked failed with its reason and the worker goes on.
+/// The worker of this process's device: runs one job at a time in the dispatcher's fair order (the queue was
+/// recovered by <see cref="QueueRecovery"/> before this starts). A failing job, whatever it throws, is marked
+/// failed with its reason and frees its owner's slot; a job that runs past <see cref="QueueOptions.MaxJobMinutes"/>
+/// is stopped and failed; the worker goes on.
 /// </summary>
 public sealed partial class GenerationWorker(
     IDbContextFactory<AppDbContext> dbFactory,
@@ -28,19 +30,26 @@ public sealed partial class GenerationWorker(
     /// <summary>The message a job gets when the server stopped under it twice.</summary>
     public const string InterruptedError = "Interrupted: the server stopped while this job ran, twice. Submit it again.";
 
+    /// <summary>The message a job gets when the worker itself failed around it (the database, most likely).</summary>
+    public const string WorkerError = "The worker hit an unexpected error and stopped this job. Submit it again; if it keeps happening, tell an admin.";
+
+    /// <summary>The message a job gets when it ran past <see cref="QueueOptions.MaxJobMinutes"/>.</summary>
+    public static string TimeLimitError(int minutes) =>
+        $"Stopped after {minutes} minute{(minutes == 1 ? "" : "s")}: the per-job limit (Queue:MaxJobMinutes).";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.RunWorker)
         {
             return;
         }
-        await RecoverAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             Guid jobId;
+            string ownerId;
             try
             {
-                (jobId, _) = await dispatcher.NextAsync(stoppingToken);
+                (jobId, ownerId) = await dispatcher.NextAsync(stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -50,53 +59,53 @@ public sealed partial class GenerationWorker(
             {
                 await RunAsync(jobId, stoppingToken);
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex)
             {
-                // RunAsync records a job's own failures; this is the database itself failing. Keep serving.
+                // RunAsync records a job's own failures; this is recording itself failing (the database, or memory).
+                // The job must not stay Running and hold its owner's slot: fail it on a fresh context, keep serving.
                 LogWorkerError(ex, jobId);
+                ReleaseMemoryAfter(ex);
+                await FailAbandonedAsync(jobId, ownerId);
             }
         }
     }
 
-    /// <summary>
-    /// Puts the database's queue back in memory: a job left running by a crash runs once more (then fails as
-    /// interrupted), waiting jobs rejoin the line in submit order, files without rows are removed.
-    /// </summary>
-    internal async Task RecoverAsync(CancellationToken cancellationToken)
+    /// <summary>Marks a job the worker lost hold of as failed, if it is still waiting or running; never throws.</summary>
+    private async Task FailAbandonedAsync(Guid jobId, string ownerId)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var now = time.GetUtcNow();
-        foreach (var job in await db.Jobs.Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken))
+        try
         {
-            if (job.Attempts >= 2)
+            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            var changed = await db.Jobs
+                .Where(j => j.Id == jobId && (j.Status == JobStatus.Running || j.Status == JobStatus.Queued))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(j => j.Status, JobStatus.Failed)
+                    .SetProperty(j => j.Error, WorkerError)
+                    .SetProperty(j => j.FinishedAt, time.GetUtcNow())
+                    .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), CancellationToken.None);
+            if (changed > 0)
             {
-                job.Status = JobStatus.Failed;
-                job.Error = InterruptedError;
-                job.FinishedAt = now;
+                events.Publish(new JobFailed(jobId, ownerId, WorkerError));
             }
-            else
-            {
-                job.Status = JobStatus.Queued;
-            }
-            job.Step = 0;
-            job.ConcurrencyStamp = Guid.NewGuid();
-            LogRecovered(job.Id, job.Status);
         }
-        await db.SaveChangesAsync(cancellationToken);
-
-        var waiting = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.CreatedAt).ToListAsync(cancellationToken);
-        foreach (var job in waiting)
+        catch (Exception ex)
         {
-            var guidance = GenerationMetadata.ReadStoredRequest(job.RequestJson)?.GuidanceScale ?? 0;
-            dispatcher.Enqueue(job.Id, job.OwnerId, GenerationService.ShapeOf(job, guidance));
+            // The database is gone altogether: the next start's recovery re-queues the job.
+            LogWorkerError(ex, jobId);
         }
+    }
 
-        // Every file a row names: images, their masks, and the sources and masks of inpainting jobs.
-        var referenced = new HashSet<Guid>(await db.Images.Select(i => i.FileKey).ToListAsync(cancellationToken));
-        referenced.UnionWith(await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken));
-        referenced.UnionWith(await db.Jobs.Where(j => j.SourceFileKey != null).Select(j => j.SourceFileKey!.Value).ToListAsync(cancellationToken));
-        referenced.UnionWith(await db.Jobs.Where(j => j.MaskFileKey != null).Select(j => j.MaskFileKey!.Value).ToListAsync(cancellationToken));
-        store.SweepOrphans(referenced);
+    /// <summary>
+    /// After an <see cref="OutOfMemoryException"/> the job that asked for too much is gone and its buffers are garbage:
+    /// compact the large-object heap once so the next job finds the memory, rather than letting the process die.
+    /// </summary>
+    private static void ReleaseMemoryAfter(Exception ex)
+    {
+        if (ex is OutOfMemoryException || ex.InnerException is OutOfMemoryException)
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }
     }
 
     private async Task RunAsync(Guid jobId, CancellationToken stoppingToken)
@@ -113,7 +122,7 @@ public sealed partial class GenerationWorker(
             await FinishAsync(db, job, JobStatus.Failed, "The stored request could not be read.", [job.OwnerId]);
             return;
         }
-        var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, stored.GuidanceScale), stoppingToken);
+        var running = dispatcher.BeginRunning(job.Id, GenerationService.ShapeOf(job, stored.GuidanceScale), stoppingToken, options.Value.JobTimeLimit, time);
         var completed = false;
         IReadOnlyList<string> audience = [job.OwnerId];
         try
@@ -146,6 +155,12 @@ public sealed partial class GenerationWorker(
             job.Step = running.Step; // where it stopped, for its owner
             await FinishAsync(db, job, JobStatus.Canceled, null, audience);
         }
+        catch (OperationCanceledException) when (running.TimedOut && !stoppingToken.IsCancellationRequested)
+        {
+            LogTimedOut(job.Id, options.Value.MaxJobMinutes);
+            job.Step = running.Step;
+            await FinishAsync(db, job, JobStatus.Failed, TimeLimitError(options.Value.MaxJobMinutes), audience);
+        }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // A planned stop is not the job's fault: back in line, this attempt not counted.
@@ -154,10 +169,18 @@ public sealed partial class GenerationWorker(
             job.ConcurrencyStamp = Guid.NewGuid();
             await db.SaveChangesAsync(CancellationToken.None);
         }
-        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or OnnxRuntimeException or IOException or InvalidDataException)
+        catch (Exception ex) when (!completed)
         {
+            // Any type at all: a job that throws must end Failed and free its owner's slot, never stay Running.
             LogJobFailed(ex, job.Id);
+            ReleaseMemoryAfter(ex);
             await FinishAsync(db, job, JobStatus.Failed, Describe(ex), audience);
+        }
+        catch (Exception ex)
+        {
+            // Its images and the Completed row are committed; only the "Save to" step after them failed.
+            LogGallerySaveFailed(ex, job.Id);
+            Tell(audience, to => new JobCompleted(job.Id, to, [.. db.Images.Local.Where(i => i.JobId == job.Id).OrderBy(i => i.BatchIndex).Select(i => i.Id)]));
         }
         finally
         {
@@ -306,11 +329,17 @@ public sealed partial class GenerationWorker(
         InvalidDataException => ex.Message,
         KeyNotFoundException or InvalidOperationException => ex.Message,
         OnnxRuntimeException => $"The model failed to run: {ex.Message}",
-        _ => $"The image could not be stored: {ex.Message}",
+        IOException => $"The image could not be stored: {ex.Message}",
+        OutOfMemoryException => "The server ran out of memory running this job. Try a smaller size or batch.",
+        // An unforeseen type: name it (an admin can find it in the log) without showing internals to the person.
+        _ => $"The job stopped on an unexpected error ({ex.GetType().Name}). Submit it again; if it keeps happening, tell an admin.",
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not save into gallery {GalleryId}: its owner may no longer add there")]
     private partial void LogGalleryRefused(Guid jobId, Guid galleryId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} completed but its images could not be put in its gallery")]
+    private partial void LogGallerySaveFailed(Exception ex, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
     private partial void LogJobFailed(Exception ex, Guid jobId);
@@ -318,8 +347,8 @@ public sealed partial class GenerationWorker(
     [LoggerMessage(Level = LogLevel.Error, Message = "The worker could not record job {JobId}")]
     private partial void LogWorkerError(Exception ex, Guid jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was running when the server stopped; now {Status}")]
-    private partial void LogRecovered(Guid jobId, JobStatus status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ran past the per-job limit of {Minutes} minute(s) and was stopped")]
+    private partial void LogTimedOut(Guid jobId, int minutes);
 
     private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
     {

@@ -78,11 +78,14 @@ public sealed class JobDispatcher : IDisposable
         return removed;
     }
 
-    /// <summary>Marks a job as running; its token is cancelled by <see cref="CancelRunning"/> or <paramref name="stopping"/>.</summary>
-    public RunningJob BeginRunning(Guid jobId, JobShape shape, CancellationToken stopping)
+    /// <summary>
+    /// Marks a job as running; its token is cancelled by <see cref="CancelRunning"/>, by <paramref name="stopping"/>,
+    /// or once <paramref name="timeLimit"/> has passed on <paramref name="time"/>.
+    /// </summary>
+    public RunningJob BeginRunning(Guid jobId, JobShape shape, CancellationToken stopping, TimeSpan? timeLimit = null, TimeProvider? time = null)
     {
         _waiting.TryRemove(jobId, out _);
-        var running = new RunningJob(jobId, shape, stopping);
+        var running = new RunningJob(jobId, shape, timeLimit, time ?? TimeProvider.System, stopping);
         _running[jobId] = running;
         return running;
     }
@@ -160,13 +163,22 @@ public sealed class JobDispatcher : IDisposable
 public sealed class RunningJob : IDisposable
 {
     private readonly CancellationTokenSource _cancel;
+    private readonly CancellationTokenSource? _limit;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    internal RunningJob(Guid jobId, JobShape shape, CancellationToken stopping)
+    internal RunningJob(Guid jobId, JobShape shape, TimeSpan? timeLimit, TimeProvider time, CancellationToken stopping)
     {
         JobId = jobId;
         Shape = shape;
-        _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        if (timeLimit is { } limit)
+        {
+            _limit = new CancellationTokenSource(limit, time);
+            _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping, _limit.Token);
+        }
+        else
+        {
+            _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        }
     }
 
     /// <summary>The job.</summary>
@@ -181,7 +193,10 @@ public sealed class RunningJob : IDisposable
     /// <summary>True once its owner asked to cancel it.</summary>
     public bool CancelRequested { get; private set; }
 
-    /// <summary>Cancelled when its owner cancels or the app stops.</summary>
+    /// <summary>True once it has run past the per-job time limit (and was not cancelled by a person first).</summary>
+    public bool TimedOut => _limit?.IsCancellationRequested == true && !CancelRequested;
+
+    /// <summary>Cancelled when its owner (or an admin) cancels, the app stops, or the time limit passes.</summary>
     public CancellationToken Token => _cancel.Token;
 
     /// <summary>Time since the worker started it.</summary>
@@ -201,5 +216,9 @@ public sealed class RunningJob : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _cancel.Dispose();
+    public void Dispose()
+    {
+        _cancel.Dispose();
+        _limit?.Dispose();
+    }
 }

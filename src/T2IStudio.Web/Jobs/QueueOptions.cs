@@ -14,4 +14,14 @@ public sealed record QueueOptions
 
     /// <summary>Runs the in-process worker; false for a web-only node.</summary>
     public bool RunWorker { get; init; } = true;
+
+    /// <summary>
+    /// The longest one job may run, in minutes, before the worker stops it and marks it failed (0: no limit).
+    /// A stuck model run otherwise holds the device and its owner's quota slot for ever.
+    /// </summary>
+    [Range(0, 10_080, ErrorMessage = "Queue:MaxJobMinutes must be between 0 (no limit) and 10080 (a week).")]
+    public int MaxJobMinutes { get; init; } = 30;
+
+    /// <summary>The per-job time limit, or null when there is none.</summary>
+    public TimeSpan? JobTimeLimit => MaxJobMinutes > 0 ? TimeSpan.FromMinutes(MaxJobMinutes) : null;
 }

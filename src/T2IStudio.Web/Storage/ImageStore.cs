@@ -13,8 +13,8 @@ public sealed record StoredFile(Guid Key, string Sha256, long SizeBytes);
 
 /// <summary>
 /// Image files under <c>Storage:Root/images</c>, keyed by GUID (never by a name a user chose). A file is
-/// written to a temporary name, flushed to disk and renamed, so a row committed after it always finds a
-/// whole file; a thumbnail is made once, at the same time.
+/// written to a temporary name, flushed to disk and renamed, and the folder is flushed after the rename, so a
+/// row committed after it always finds a whole file, even after a power cut; a thumbnail is made once, at the same time.
 /// </summary>
 public sealed partial class ImageStore
 {
@@ -66,6 +66,10 @@ public sealed partial class ImageStore
     }
 
     /// <summary>Removes the files of <paramref name="key"/>; missing files are fine.</summary>
+    /// <remarks>
+    /// Not flushed: a delete a power cut undoes leaves a file no row names, which the next start sweeps away;
+    /// keys are never reused, so the file cannot come back under a row.
+    /// </remarks>
     public void Delete(Guid key)
     {
         File.Delete(PathOf(key));
@@ -73,11 +77,15 @@ public sealed partial class ImageStore
     }
 
     /// <summary>
-    /// Deletes files no row refers to (a crash between file and row) and unfinished temporary files.
-    /// Run at start, before any worker writes.
+    /// Deletes files no row refers to (a crash between file and row) and unfinished temporary files, among the
+    /// files last written before <paramref name="writtenBefore"/>. Run at start, before the server takes
+    /// requests; the age bound also keeps it off any file a write begun after that moment owns (a write of this
+    /// process whose row is not committed yet), should it ever run later.
     /// </summary>
+    /// <param name="referenced">Every key a row names.</param>
+    /// <param name="writtenBefore">Only files last written before this moment (the file system's clock, UTC) are candidates.</param>
     /// <returns>How many files were removed.</returns>
-    public int SweepOrphans(IReadOnlySet<Guid> referenced)
+    public int SweepOrphans(IReadOnlySet<Guid> referenced, DateTime writtenBefore)
     {
         ArgumentNullException.ThrowIfNull(referenced);
         if (!Directory.Exists(_root))
@@ -85,6 +93,7 @@ public sealed partial class ImageStore
             return 0;
         }
         var removed = 0;
+        var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
         {
             var name = Path.GetFileName(path);
@@ -92,11 +101,17 @@ public sealed partial class ImageStore
             var orphan = name.EndsWith(TempSuffix, StringComparison.Ordinal)
                 || !Guid.TryParseExact(keyText, "N", out var key)
                 || !referenced.Contains(key);
-            if (orphan)
+            if (orphan && File.GetLastWriteTimeUtc(path) < writtenBefore)
             {
                 File.Delete(path);
+                touched.Add(Path.GetDirectoryName(path)!);
                 removed++;
             }
+        }
+        // Not needed for correctness (a lost delete is swept again), but a sweep that sticks is one less to redo.
+        foreach (var directory in touched)
+        {
+            DirectorySync.Flush(directory);
         }
         if (removed > 0)
         {
@@ -109,7 +124,15 @@ public sealed partial class ImageStore
 
     private static async Task WriteDurablyAsync(string path, byte[] bytes, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var directory = Path.GetDirectoryName(path)!;
+        if (!Directory.Exists(directory))
+        {
+            // A new shard folder: its name in images/ (and images/ in the storage root) must be durable too.
+            Directory.CreateDirectory(directory);
+            var images = Path.GetDirectoryName(directory)!;
+            DirectorySync.Flush(Path.GetDirectoryName(images)!);
+            DirectorySync.Flush(images);
+        }
         var temp = path + "." + Guid.NewGuid().ToString("N")[..8] + TempSuffix;
         try
         {
@@ -125,6 +148,8 @@ public sealed partial class ImageStore
             File.Delete(temp);
             throw;
         }
+        // The rename lives in the folder: flush it, so a row committed next never names a file a power cut took back.
+        DirectorySync.Flush(directory);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} orphan image file(s)")]
