@@ -154,7 +154,7 @@ public sealed partial class GenerationWorker(
             job.ConcurrencyStamp = Guid.NewGuid();
             await db.SaveChangesAsync(CancellationToken.None);
         }
-        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or OnnxRuntimeException or IOException or InvalidDataException)
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or OnnxRuntimeException or IOException or InvalidDataException or ImageRefusedException)
         {
             LogJobFailed(ex, job.Id);
             await FinishAsync(db, job, JobStatus.Failed, Describe(ex), audience);
