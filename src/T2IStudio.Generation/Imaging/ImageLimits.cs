@@ -26,12 +26,12 @@ public sealed record ImageLimits
 
     /// <summary>
     /// The most bytes ImageSharp may hold at once while decoding one image (pixel rows, JPEG coefficients,
-    /// scan lines). A 16 MP progressive JPEG needs about 150 MB.
+    /// scan lines). A 16 MP progressive JPEG holds about 145 MB at its peak, a 16 MP PNG or baseline JPEG about 60 MB.
     /// </summary>
     public long MaxDecodeBytes { get; init; } = 256L * 1024 * 1024;
 
     /// <summary>How long one decode may take before it is abandoned.</summary>
-    public TimeSpan DecodeTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan DecodeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The sentence every refusal ends with.</summary>
     public string Summary =>
