@@ -40,7 +40,7 @@ public sealed class InpaintUploadIntakeTests(StudioServer server) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_large_upload_is_kept_at_the_working_size_and_the_mask_is_painted_at_that_size()
+    public async Task A_large_upload_is_kept_at_the_working_size_and_the_undo_history_stays_within_its_budget()
     {
         var page = await server.NewPageAsync();
         await StudioPages.RegisterAsync(page, "large@example.test");
@@ -59,7 +59,31 @@ public sealed class InpaintUploadIntakeTests(StudioServer server) : IClassFixtur
         await page.Mouse.UpAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Undo" })).ToBeEnabledAsync();
         // The undo history holds the stroke's rectangle of alpha, far less than one 2048² snapshot (16 MB RGBA).
-        var undoBytes = long.Parse((await canvas.GetAttributeAsync("data-undo-bytes"))!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(undoBytes, 1, 2048L * 2048 / 4);
+        Assert.InRange(await UndoBytesAsync(canvas), 1, 2048L * 2048 / 4);
+
+        // Clear, undo, redo, invert keep their meaning with the rectangle history.
+        var paintFirst = page.GetByText("Paint on the image first.");
+        await Assertions.Expect(paintFirst).Not.ToBeVisibleAsync();
+        var clear = page.GetByRole(AriaRole.Button, new() { Name = "Clear" });
+        await clear.ClickAsync();
+        await Assertions.Expect(paintFirst).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Undo" }).ClickAsync();
+        await Assertions.Expect(paintFirst).Not.ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Redo" }).ClickAsync();
+        await Assertions.Expect(paintFirst).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Invert mask" }).ClickAsync();
+        await Assertions.Expect(paintFirst).Not.ToBeVisibleAsync();
+
+        // Each whole-mask change keeps 4 MB (one byte a pixel); twenty of them stay under the 64 MB budget.
+        var changes = int.Parse((await canvas.GetAttributeAsync("data-changes"))!, System.Globalization.CultureInfo.InvariantCulture);
+        for (var k = 1; k <= 20; k++)
+        {
+            await clear.ClickAsync();
+            await Assertions.Expect(canvas).ToHaveAttributeAsync("data-changes", (changes + k).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.InRange(await UndoBytesAsync(canvas), 12 * 2048L * 2048, 64L * 1024 * 1024);
     }
+
+    private static async Task<long> UndoBytesAsync(ILocator canvas) =>
+        long.Parse((await canvas.GetAttributeAsync("data-undo-bytes"))!, System.Globalization.CultureInfo.InvariantCulture);
 }

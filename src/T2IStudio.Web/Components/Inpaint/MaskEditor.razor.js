@@ -51,6 +51,7 @@ class MaskEditor {
         this.undoStack = [];
         this.redoStack = [];
         this.historyBytes = 0;
+        this.changes = 0;
         this.strokeBase = null;
         this.strokeBox = null;
         this.view = { scale: 1, x: 0, y: 0 };
@@ -324,6 +325,7 @@ class MaskEditor {
         }
         this.redoStack = [];
         this.undoStack.push(entry);
+        this.changes++;
         this.historyBytes += entry.before.length;
         while (this.undoStack.length > 1 && (this.undoStack.length > MAX_UNDO || this.historyBytes > UNDO_BUDGET_BYTES)) {
             const dropped = this.undoStack.shift();
@@ -428,6 +430,7 @@ class MaskEditor {
     notify() {
         // What the history holds, readable by the browser tests.
         this.canvas.dataset.undoBytes = String(this.historyBytes);
+        this.canvas.dataset.changes = String(this.changes);
         this.dotNet.invokeMethodAsync('OnEditorState', {
             canUndo: this.undoStack.length > 0,
             canRedo: this.redoStack.length > 0,
