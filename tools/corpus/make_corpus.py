@@ -150,6 +150,11 @@ def main():
     bomb64 = zlib.compress(b"A" * (64 * MIB), 9)
     refuse("bomb-itxt-64mib.png", png(32, 32, rgb_rows(32, 32, gradient), extra_after=[chunk("iTXt", b"parameters\0\x01\0\0\0" + bomb64)]),
            "iTXt text chunk that inflates past 256 KB")
+    many = [chunk("zTXt", f"note{k}".encode() + b"\0\0" + zlib.compress(b"B" * (250 * 1024), 9)) for k in range(5)]
+    refuse("bomb-ztxt-many-chunks.png", png(16, 16, rgb_rows(16, 16, gradient), extra_before=many), "more than 1 MB of compressed text")
+    # Uncompressed text (a tool's workflow JSON, say) costs only its bytes in the file: read, not refused.
+    workflow = b"workflow\0" + b"{" + b'"n":1,' * (260 * 1024 // 6) + b"}"
+    accept("png-text-large-uncompressed.png", png(16, 16, rgb_rows(16, 16, gradient), extra_before=[chunk("tEXt", workflow)]), 16, 16)
     # The colour profile is never used, so it is dropped without being inflated: the picture is read.
     accept("bomb-iccp-256mib.png", png(32, 32, rgb_rows(32, 32, gradient), extra_before=[chunk("iCCP", b"icc\0\0" + bomb256)]),
            32, 32, pixels=[(5, 5, 20, 25, 128)])

@@ -80,15 +80,16 @@ public static class ImageIntake
         {
             throw new ImageRefusedException($"This file is not a PNG image. {limits.Summary}");
         }
-        var header = ImageHeader.Read(data, limits);
+        // A PNG's chunks are walked once: the layout holds its header.
+        var layout = data.StartsWith(PngChunks.Signature) ? PngChunks.Walk(data, limits) : null;
+        var header = layout?.Header ?? ImageHeader.Read(data, limits);
         if (options.ExpectedSize is { } expected && (header.Width, header.Height) != expected)
         {
             throw new ImageRefusedException($"The mask is {header.Width}×{header.Height}; the image is {expected.Width}×{expected.Height}.");
         }
         byte[] pixels;
-        if (header.Container == ImageContainer.Png)
+        if (layout is not null)
         {
-            var layout = PngChunks.Walk(data, limits);
             // Text is not needed for pixels, but a text bomb is refused the same way everywhere.
             _ = PngChunks.ReadTexts(data, layout, limits);
             pixels = PngChunks.PixelsOnly(data, layout);
@@ -112,9 +113,9 @@ public static class ImageIntake
         {
             throw new ImageRefusedException($"This file is {PngChunks.Size(data.Length)}. {limits.Summary}");
         }
-        var header = ImageHeader.Read(data, limits);
-        if (header.Container != ImageContainer.Png)
+        if (!data.StartsWith(PngChunks.Signature))
         {
+            _ = ImageHeader.Read(data, limits); // a JPEG or WebP has no text chunks; anything else is refused
             return new PngTextChunks(null, null);
         }
         var texts = PngChunks.ReadTexts(data, PngChunks.Walk(data, limits), limits);

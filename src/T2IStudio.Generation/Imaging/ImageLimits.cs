@@ -15,10 +15,10 @@ public sealed record ImageLimits
     /// <summary>The longest side the header may claim, in pixels.</summary>
     public int MaxSide { get; init; } = 8192;
 
-    /// <summary>The most bytes one text chunk (tEXt, zTXt, iTXt) may hold once inflated.</summary>
+    /// <summary>The most bytes one compressed text chunk (zTXt, compressed iTXt) may inflate to.</summary>
     public int MaxTextBytes { get; init; } = 256 * 1024;
 
-    /// <summary>The most bytes all text chunks of one file may hold once inflated.</summary>
+    /// <summary>The most bytes all compressed text chunks of one file may inflate to together.</summary>
     public int MaxTotalTextBytes { get; init; } = 1024 * 1024;
 
     /// <summary>The most chunks a PNG may have (legitimate encoders write a few hundred IDATs at most).</summary>

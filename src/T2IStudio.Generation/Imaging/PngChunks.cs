@@ -136,8 +136,9 @@ public static class PngChunks
 
     /// <summary>
     /// The text chunks (tEXt, zTXt, iTXt) by keyword, compressed or not, each inflated through a capped inflater.
-    /// A chunk that inflates past <see cref="ImageLimits.MaxTextBytes"/>, or texts that together pass
-    /// <see cref="ImageLimits.MaxTotalTextBytes"/>, are refused: that is a decompression bomb, not metadata.
+    /// A compressed chunk that inflates past <see cref="ImageLimits.MaxTextBytes"/>, or compressed texts that together
+    /// inflate past <see cref="ImageLimits.MaxTotalTextBytes"/>, are refused: that is a decompression bomb, not
+    /// metadata. Uncompressed text is bounded by the file's size.
     /// A damaged text chunk is skipped. The first chunk of a keyword wins.
     /// </summary>
     /// <exception cref="ImageRefusedException">A text chunk over the bounds.</exception>
@@ -146,7 +147,7 @@ public static class PngChunks
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(limits);
         var texts = new Dictionary<string, string>(StringComparer.Ordinal);
-        var total = 0L;
+        var inflated = 0L;
         foreach (var chunk in layout.Chunks)
         {
             if (chunk.Type is not ("tEXt" or "zTXt" or "iTXt"))
@@ -198,14 +199,14 @@ public static class PngChunks
             {
                 continue;
             }
-            if (bytes.Length > limits.MaxTextBytes)
+            if (chunk.Type == "zTXt" || (chunk.Type == "iTXt" && rest[0] == 1))
             {
-                throw new ImageRefusedException($"This PNG carries a {chunk.Type} text chunk of {Size(bytes.Length)}. {limits.Summary}");
-            }
-            total += bytes.Length;
-            if (total > limits.MaxTotalTextBytes)
-            {
-                throw new ImageRefusedException($"This PNG carries more than {Size(limits.MaxTotalTextBytes)} of text. {limits.Summary}");
+                // Uncompressed text costs no more than its bytes in the file; inflated text is what is bounded.
+                inflated += bytes.Length;
+                if (inflated > limits.MaxTotalTextBytes)
+                {
+                    throw new ImageRefusedException($"This PNG carries more than {Size(limits.MaxTotalTextBytes)} of compressed text. {limits.Summary}");
+                }
             }
             texts.TryAdd(keyword, encoding.GetString(bytes));
         }
