@@ -138,6 +138,14 @@ def main():
     inter = adam7(19, 13, lambda x, y: bytes(gradient(x, y)))
     accept("png-interlaced.png", png(19, 13, None, interlace=1, idat=zlib.compress(inter, 9)), 19, 13,
            pixels=[(0, 0, 0, 0, 128), (5, 3, 20, 15, 128), (18, 12, 72, 60, 128)])
+    # Found by the fuzz test (seed 7, mutant 1497): one byte of the deflate stream set to 255 ends the image data
+    # early, and ImageSharp 2.1.13's interlaced decoder then spins forever. The intake inflates the data first.
+    hang = bytearray(png(19, 13, None, interlace=1, idat=zlib.compress(inter, 9)))
+    hang[246] = 255
+    hang[495 - 4:495] = struct.pack(">I", zlib.crc32(bytes(hang[37:495 - 4])) & 0xFFFFFFFF)
+    refuse("fuzz-png-interlaced-hang.png", bytes(hang), "This PNG is damaged")
+    refuse("png-interlaced-short-data.png", png(19, 13, None, interlace=1, idat=zlib.compress(inter[:312], 9)),
+           "its image data ends after 312 of 767 bytes")
     exif = b"MM\0*\0\0\0\x08\0\x01" + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + b"\0\0\0\0"
     accept("png-exif-orientation-6.png", png(40, 20, rgb_rows(40, 20, lambda x, y: (230, 20, 20) if x < 20 else (20, 20, 230)),
                                              extra_before=[chunk("eXIf", exif)]),

@@ -92,6 +92,7 @@ public static class ImageIntake
         {
             // Text is not needed for pixels, but a text bomb is refused the same way everywhere.
             _ = PngChunks.ReadTexts(data, layout, limits);
+            PngChunks.CheckImageData(data, layout, limits, cancellationToken);
             pixels = PngChunks.PixelsOnly(data, layout);
         }
         else

@@ -34,7 +34,31 @@ public static class PngChunks
     /// <summary>A checked PNG: its header and its chunks up to IEND.</summary>
     /// <param name="Header">Size and format.</param>
     /// <param name="Chunks">Every chunk, IHDR first, IEND last.</param>
-    public sealed record Layout(ImageHeader Header, IReadOnlyList<Chunk> Chunks);
+    /// <param name="BitsPerPixel">Bit depth times channels.</param>
+    /// <param name="Interlaced">Adam7 interlacing.</param>
+    public sealed record Layout(ImageHeader Header, IReadOnlyList<Chunk> Chunks, int BitsPerPixel, bool Interlaced)
+    {
+        /// <summary>How many bytes the image data must inflate to: every scan line with its filter byte.</summary>
+        public long RawBytes
+        {
+            get
+            {
+                long Lines(long width, long height) => width == 0 || height == 0 ? 0 : height * (1 + (width * BitsPerPixel + 7) / 8);
+                var (w, h) = ((long)Header.Width, (long)Header.Height);
+                if (!Interlaced)
+                {
+                    return Lines(w, h);
+                }
+                ReadOnlySpan<(int X, int Y, int Dx, int Dy)> passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+                var total = 0L;
+                foreach (var (x, y, dx, dy) in passes)
+                {
+                    total += Lines(Math.Max(0, (w - x + dx - 1) / dx), Math.Max(0, (h - y + dy - 1) / dy));
+                }
+                return total;
+            }
+        }
+    }
 
     /// <summary>Walks and checks every chunk of <paramref name="data"/> (which starts with the signature).</summary>
     /// <exception cref="ImageRefusedException">Cut short, damaged, animated, too large, or not a PNG.</exception>
@@ -47,6 +71,7 @@ public static class PngChunks
         }
         var chunks = new List<Chunk>();
         ImageHeader? header = null;
+        var (bitsPerPixel, interlaced) = (0, false);
         var at = Signature.Length;
         var sawData = false;
         while (true)
@@ -82,6 +107,9 @@ public static class PngChunks
                     throw new ImageRefusedException($"This PNG is damaged: it does not start with its header (IHDR). {limits.Summary}");
                 }
                 header = ReadHeader(data.Slice(chunk.DataStart, 13), limits);
+                var ihdr = data.Slice(chunk.DataStart, 13);
+                bitsPerPixel = ihdr[8] * (ihdr[9] switch { 2 => 3, 4 => 2, 6 => 4, _ => 1 });
+                interlaced = ihdr[12] == 1;
             }
             else if (type == "IHDR")
             {
@@ -112,7 +140,7 @@ public static class PngChunks
         {
             throw new ImageRefusedException($"This PNG has no image data (IDAT). {limits.Summary}");
         }
-        return new Layout(header!, chunks);
+        return new Layout(header!, chunks, bitsPerPixel, interlaced);
     }
 
     /// <summary>
@@ -211,6 +239,50 @@ public static class PngChunks
             texts.TryAdd(keyword, encoding.GetString(bytes));
         }
         return texts;
+    }
+
+    /// <summary>
+    /// Inflates the image data (all IDAT chunks) into a small scratch buffer, stopping once it holds every scan line,
+    /// and refuses it when it is corrupt or ends early. ImageSharp 2.1.13's interlaced decoder spins forever on
+    /// image data that ends early (found by the fuzz test), and a stream that inflates past what the picture needs
+    /// is never read further.
+    /// </summary>
+    /// <exception cref="ImageRefusedException">The image data is corrupt or too short.</exception>
+    public static void CheckImageData(ReadOnlySpan<byte> data, Layout layout, ImageLimits limits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(limits);
+        using var idat = new MemoryStream();
+        foreach (var chunk in layout.Chunks.Where(c => c.Type == "IDAT"))
+        {
+            idat.Write(data.Slice(chunk.DataStart, chunk.DataLength));
+        }
+        idat.Position = 0;
+        var needed = layout.RawBytes;
+        var scratch = new byte[64 * 1024];
+        var inflated = 0L;
+        try
+        {
+            using var zlib = new ZLibStream(idat, CompressionMode.Decompress);
+            while (inflated < needed)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var read = zlib.Read(scratch, 0, (int)Math.Min(scratch.Length, needed - inflated));
+                if (read == 0)
+                {
+                    break;
+                }
+                inflated += read;
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ImageRefusedException($"This PNG is damaged: its image data is corrupt. {limits.Summary}", ex);
+        }
+        if (inflated < needed)
+        {
+            throw new ImageRefusedException($"This PNG is damaged or cut short: its image data ends after {inflated:N0} of {needed:N0} bytes. {limits.Summary}");
+        }
     }
 
     /// <summary>"256 KB", "4 MB": a byte count as a person reads it.</summary>

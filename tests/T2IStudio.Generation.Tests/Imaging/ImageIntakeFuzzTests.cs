@@ -10,7 +10,8 @@ namespace T2IStudio.Generation.Tests.Imaging;
 /// inserted and deleted bytes; for PNG half of them with their checksums repaired so the mutation reaches the
 /// decoder) through the real intake. Every mutant is refused in words or read at a size within the limits, within
 /// the memory budget, and nothing else escapes. CI runs a fixed seed and count; a longer run:
-/// <c>T2I_FUZZ_COUNT=20000 T2I_FUZZ_SEED=7 dotnet test tests/T2IStudio.Generation.Tests --filter "FullyQualifiedName~ImageIntakeFuzzTests"</c>.
+/// <c>T2I_FUZZ_COUNT=20000 T2I_FUZZ_SEED=7 dotnet test tests/T2IStudio.Generation.Tests --filter "FullyQualifiedName~ImageIntakeFuzzTests"</c>;
+/// <c>T2I_FUZZ_DUMP=DIR</c> writes each mutant there before it is read.
 /// </summary>
 public sealed class ImageIntakeFuzzTests(ITestOutputHelper output)
 {
@@ -26,6 +27,8 @@ public sealed class ImageIntakeFuzzTests(ITestOutputHelper output)
         var count = Setting("T2I_FUZZ_COUNT", DefaultCount);
         var seed = Setting("T2I_FUZZ_SEED", DefaultSeed);
         var seeds = CorpusEntry.All.Where(e => e.Expect == "accept" && !e.Mask && e.BudgetMB <= 16).Select(e => (e.File, Bytes: e.Bytes())).ToList();
+        // Where to write each mutant before it is read, so a crash or a hang in a long run can be replayed.
+        var dump = Environment.GetEnvironmentVariable("T2I_FUZZ_DUMP");
         var random = new Random(seed);
         int accepted = 0, refused = 0;
         long most = 0;
@@ -33,6 +36,11 @@ public sealed class ImageIntakeFuzzTests(ITestOutputHelper output)
         {
             var (file, original) = seeds[random.Next(seeds.Count)];
             var (mutant, how) = Mutate(original, random);
+            if (dump is not null)
+            {
+                File.WriteAllBytes(Path.Combine(dump, "current.bin"), mutant);
+                File.WriteAllText(Path.Combine(dump, "current.txt"), $"mutant {i} of {file}: {how}");
+            }
             IntakeOutcome outcome;
             try
             {
