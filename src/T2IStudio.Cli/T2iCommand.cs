@@ -56,7 +56,7 @@ public static class T2iCommand
             await stderr.WriteLineAsync("t2i: cancelled.");
             return 1;
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or InvalidImageContentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ImageRefusedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             await stderr.WriteLineAsync($"t2i: {ex.Message}");
             return 1;
@@ -181,6 +181,7 @@ public static class T2iCommand
         {
             throw new UsageException("inspect takes exactly one FILE.png.");
         }
+        // The same intake as the web app: the header and every chunk checked, text inflated through a capped inflater.
         using var stream = File.OpenRead(a.Positional[0]);
         var chunks = PngFiles.ReadText(stream);
         if (chunks.Parameters is null && chunks.RequestJson is null)
@@ -333,9 +334,9 @@ public static class T2iCommand
         {
             return PngFiles.Decode(stream);
         }
-        catch (Exception ex) when (ex is InvalidImageContentException or UnknownImageFormatException or NotSupportedException)
+        catch (ImageRefusedException ex)
         {
-            throw new UsageException($"{option} '{path}' is not a readable PNG, JPEG or WebP image: {ex.Message}");
+            throw new UsageException($"{option} '{path}': {ex.Message}");
         }
     }
 

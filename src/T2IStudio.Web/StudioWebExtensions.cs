@@ -126,6 +126,7 @@ public static class StudioWebExtensions
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();
+        services.AddSingleton<ImageUploads>();
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
         services.AddScoped<CommentService>();

@@ -143,7 +143,7 @@ public sealed class InpaintFlowTests(StudioServer server) : IClassFixture<Studio
         await StudioPages.WaitForInteractiveAsync(page);
 
         await page.GetByLabel("Upload image").SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "not an image"u8.ToArray() });
-        await Assertions.Expect(page.GetByText("That file is not a PNG, JPEG or WebP image.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("This file is not a PNG, JPEG or WebP image.", new() { Exact = false })).ToBeVisibleAsync();
 
         var png = PngFiles.Encode(RgbImage.Filled(96, 64, 30, 160, 90), null, null);
         await page.GetByLabel("Upload image").SetInputFilesAsync(new FilePayload { Name = "green.png", MimeType = "image/png", Buffer = png });

@@ -7,7 +7,7 @@ public static class MaskFiles
     public const long MaxBytes = 8 * 1024 * 1024;
 
     /// <summary>
-    /// Decodes <paramref name="png"/> through the restricted decoder into a mask (luminance: white repaints,
+    /// Decodes <paramref name="png"/> through <see cref="ImageIntake"/> (PNG only, its size checked from the header) into a mask (luminance: white repaints,
     /// black keeps, grey feathers) and checks that it is <paramref name="width"/> × <paramref name="height"/>
     /// and paints something.
     /// </summary>
@@ -19,19 +19,19 @@ public static class MaskFiles
         {
             throw new InvalidDataException($"The mask is {png.Length / 1024 / 1024.0:0.#} MB; the most accepted is {MaxBytes / 1024 / 1024} MB.");
         }
+        if (!png.AsSpan().StartsWith(PngChunks.Signature))
+        {
+            throw new InvalidDataException("The mask is not a readable PNG image.");
+        }
         RgbImage image;
         try
         {
-            using var stream = new MemoryStream(png, writable: false);
-            image = PngFiles.Decode(stream);
+            // The same intake as an upload: header and size checked before anything is decoded.
+            image = ImageIntake.Read(png, IntakeOptions.StoredPng with { ExpectedSize = (width, height) }).Image;
         }
-        catch (Exception ex) when (ex is SixLabors.ImageSharp.ImageFormatException or SixLabors.ImageSharp.UnknownImageFormatException or InvalidDataException or NotSupportedException)
+        catch (ImageRefusedException ex)
         {
-            throw new InvalidDataException("The mask is not a readable PNG image.", ex);
-        }
-        if (image.Width != width || image.Height != height)
-        {
-            throw new InvalidDataException($"The mask is {image.Width}×{image.Height}; the image is {width}×{height}.");
+            throw new InvalidDataException(ex.Message.StartsWith("The mask is ", StringComparison.Ordinal) ? ex.Message : $"The mask could not be read. {ex.Message}", ex);
         }
         var values = new byte[width * height];
         var pixels = image.Pixels;

@@ -3,7 +3,6 @@ using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace T2IStudio.Generation.Imaging;
 
@@ -14,8 +13,8 @@ public sealed record PngTextChunks(string? Parameters, string? RequestJson);
 
 /// <summary>
 /// Writes and reads PNGs. Writing is deterministic (same pixels and text → same bytes). Reading goes through
-/// a restricted ImageSharp configuration that knows PNG, JPEG and WebP only, checks the size with
-/// <c>Identify</c> before decoding, and refuses anything over <see cref="MaxPixels"/>.
+/// <see cref="ImageIntake"/>, which checks the header itself before the restricted ImageSharp configuration
+/// (PNG, JPEG and WebP only) decodes, and refuses anything over <see cref="MaxPixels"/>.
 /// </summary>
 public static class PngFiles
 {
@@ -50,40 +49,23 @@ public static class PngFiles
         return output.ToArray();
     }
 
-    /// <summary>Reads the text chunks without decoding pixels.</summary>
-    /// <exception cref="InvalidImageContentException">Not a PNG, JPEG or WebP image.</exception>
+    /// <summary>Reads the text chunks without decoding pixels, through <see cref="ImageIntake.ReadText"/>.</summary>
+    /// <exception cref="ImageRefusedException">Not a PNG, JPEG or WebP image, or text over the bounds.</exception>
     public static PngTextChunks ReadText(Stream stream)
     {
-        var info = Image.Identify(RestrictedConfiguration, stream)
-            ?? throw new InvalidImageContentException("The file is not a PNG, JPEG or WebP image.");
-        var text = info.Metadata.GetPngMetadata().TextData;
-        return new PngTextChunks(
-            text.FirstOrDefault(t => t.Keyword == ParametersKeyword).Value,
-            text.FirstOrDefault(t => t.Keyword == RequestKeyword).Value);
+        ArgumentNullException.ThrowIfNull(stream);
+        return ImageIntake.ReadText(ImageIntake.ReadCapped(stream, ImageLimits.Default));
     }
 
     /// <summary>
-    /// Decodes an untrusted image to RGB: identified first, size-checked, then decoded by a restricted decoder and
-    /// turned upright by its EXIF orientation.
+    /// Decodes an untrusted image to RGB at its own size through <see cref="ImageIntake"/>: header checked first,
+    /// metadata left out, decoded by a restricted decoder under a memory budget and turned upright by its EXIF
+    /// orientation.
     /// </summary>
-    /// <exception cref="InvalidImageContentException">Not a supported image, or larger than <see cref="MaxPixels"/>.</exception>
+    /// <exception cref="ImageRefusedException">Not a supported image, or over the limits; the message says which.</exception>
     public static RgbImage Decode(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var start = stream.CanSeek ? stream.Position : throw new ArgumentException("The stream must be seekable.", nameof(stream));
-        var info = Image.Identify(RestrictedConfiguration, stream)
-            ?? throw new InvalidImageContentException("The file is not a PNG, JPEG or WebP image.");
-        if ((long)info.Width * info.Height > MaxPixels)
-        {
-            throw new InvalidImageContentException($"The image is {info.Width}×{info.Height}; the limit is {MaxPixels / (1024 * 1024)} megapixels.");
-        }
-        stream.Position = start;
-        using var image = Image.Load<Rgb24>(RestrictedConfiguration, stream);
-        // A camera JPEG's EXIF orientation: turn the pixels the way browsers show them, so a mask painted over
-        // what the person sees lines up with what is decoded here.
-        image.Mutate(c => c.AutoOrient());
-        var pixels = new byte[image.Width * image.Height * 3];
-        image.CopyPixelDataTo(pixels);
-        return new RgbImage(image.Width, image.Height, pixels);
+        return ImageIntake.Read(stream, new IntakeOptions()).Image;
     }
 }

@@ -213,7 +213,7 @@ public sealed partial class GenerationService(
                 using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
                 source = PngFiles.Decode(stream);
             }
-            catch (Exception ex) when (ex is IOException or SixLabors.ImageSharp.ImageFormatException)
+            catch (Exception ex) when (ex is IOException or ImageRefusedException)
             {
                 LogSourceUnreadable(ex, parentId);
                 return Refused("That image's file could not be read.");

@@ -326,7 +326,7 @@ public sealed partial class GenerationWorker(
     {
         ArgumentException => ex.Message.Replace(" (Parameter 'request')", "", StringComparison.Ordinal).Replace(" (Parameter 'options')", "", StringComparison.Ordinal),
         FileNotFoundException => "The source image or mask of this job is gone.",
-        InvalidDataException => ex.Message,
+        InvalidDataException or ImageRefusedException => ex.Message,
         KeyNotFoundException or InvalidOperationException => ex.Message,
         OnnxRuntimeException => $"The model failed to run: {ex.Message}",
         IOException => $"The image could not be stored: {ex.Message}",

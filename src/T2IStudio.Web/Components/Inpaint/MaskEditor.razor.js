@@ -2,8 +2,13 @@
 // hardness, undo/redo, clear, invert, zoom (wheel, buttons) and pan (space-drag, middle button), pointer events
 // so mouse, pen and touch all draw. The mask lives in the alpha of an image-sized canvas; exportMask() turns it
 // into an opaque black-and-white PNG (white repaints) that .NET reads as a stream.
+//
+// Undo history keeps, per change, only the mask alpha of the rectangle the change touched (before, and after once
+// undone), never a full RGBA snapshot: a stroke on a 4096² image costs its bounding box in bytes, not 64 MB. The
+// whole history stays under UNDO_BUDGET_BYTES and MAX_UNDO entries; the oldest changes go first.
 
 const MAX_UNDO = 50;
+const UNDO_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export function create(canvas, dotNet, imageUrl, width, height, settings) {
     const editor = new MaskEditor(canvas, dotNet, width, height, settings);
@@ -45,6 +50,10 @@ class MaskEditor {
         this.tintCtx = this.tint.getContext('2d');
         this.undoStack = [];
         this.redoStack = [];
+        this.historyBytes = 0;
+        this.changes = 0;
+        this.strokeBase = null;
+        this.strokeBox = null;
         this.view = { scale: 1, x: 0, y: 0 };
         this.pointer = null;
         this.stroke = null;
@@ -181,7 +190,7 @@ class MaskEditor {
         }
         e.preventDefault();
         this.canvas.setPointerCapture(e.pointerId);
-        this.pushUndo();
+        this.beginStroke();
         const p = this.toImage(e);
         this.stroke = { last: p };
         this.dab(p.x, p.y);
@@ -217,9 +226,11 @@ class MaskEditor {
         }
         if (this.stroke) {
             this.stroke = null;
+            const paintedBefore = this.painted;
             if (this.tool === 'brush') {
                 this.painted = true;
             }
+            this.endStroke(paintedBefore);
             this.notify();
         }
     }
@@ -236,6 +247,13 @@ class MaskEditor {
     dab(x, y) {
         const ctx = this.maskCtx;
         const r = Math.max(0.5, this.size / 2);
+        if (this.strokeBox) {
+            const b = this.strokeBox;
+            b.x1 = Math.min(b.x1, Math.floor(x - r - 1));
+            b.y1 = Math.min(b.y1, Math.floor(y - r - 1));
+            b.x2 = Math.max(b.x2, Math.ceil(x + r + 1));
+            b.y2 = Math.max(b.y2, Math.ceil(y + r + 1));
+        }
         const gradient = ctx.createRadialGradient(x, y, r * Math.min(0.999, this.hardness), x, y, r);
         gradient.addColorStop(0, 'rgba(255,255,255,1)');
         gradient.addColorStop(1, 'rgba(255,255,255,0)');
@@ -248,24 +266,86 @@ class MaskEditor {
     }
 
     // ----- history -----
-    snapshot() { return this.maskCtx.getImageData(0, 0, this.width, this.height); }
+    /** The mask's alpha inside a rectangle, one byte a pixel. */
+    readAlpha(x, y, w, h) {
+        const px = this.maskCtx.getImageData(x, y, w, h).data;
+        const alpha = new Uint8Array(w * h);
+        for (let i = 0; i < alpha.length; i++) {
+            alpha[i] = px[i * 4 + 3];
+        }
+        return alpha;
+    }
 
-    pushUndo() {
-        this.undoStack.push({ data: this.snapshot(), painted: this.painted });
-        if (this.undoStack.length > MAX_UNDO) {
-            this.undoStack.shift();
+    /** Puts alpha back into a rectangle of the mask (white, as painted). */
+    writeAlpha(x, y, w, h, alpha) {
+        const data = this.maskCtx.createImageData(w, h);
+        const px = data.data;
+        for (let i = 0; i < alpha.length; i++) {
+            px[i * 4] = px[i * 4 + 1] = px[i * 4 + 2] = 255;
+            px[i * 4 + 3] = alpha[i];
+        }
+        this.maskCtx.putImageData(data, x, y);
+    }
+
+    beginStroke() {
+        // The whole mask's alpha before the stroke, held only while the stroke lasts: once it ends, only the
+        // stroke's rectangle of it is kept.
+        this.strokeBase = this.readAlpha(0, 0, this.width, this.height);
+        this.strokeBox = { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
+    }
+
+    endStroke(paintedBefore) {
+        const b = this.strokeBox;
+        const base = this.strokeBase;
+        this.strokeBase = null;
+        this.strokeBox = null;
+        const x = Math.max(0, b.x1), y = Math.max(0, b.y1);
+        const w = Math.min(this.width, b.x2) - x, h = Math.min(this.height, b.y2) - y;
+        if (!base || w <= 0 || h <= 0) {
+            return;
+        }
+        const before = new Uint8Array(w * h);
+        for (let row = 0; row < h; row++) {
+            before.set(base.subarray((y + row) * this.width + x, (y + row) * this.width + x + w), row * w);
+        }
+        this.record({ x, y, w, h, before, after: null, paintedBefore, paintedAfter: this.painted });
+    }
+
+    /** Records a change of the whole mask (clear, invert) before it happens. */
+    recordWhole() {
+        this.record({
+            x: 0, y: 0, w: this.width, h: this.height,
+            before: this.readAlpha(0, 0, this.width, this.height), after: null, paintedBefore: this.painted, paintedAfter: null,
+        });
+    }
+
+    record(entry) {
+        for (const old of this.redoStack) {
+            this.historyBytes -= old.before.length + (old.after ? old.after.length : 0);
         }
         this.redoStack = [];
+        this.undoStack.push(entry);
+        this.changes++;
+        this.historyBytes += entry.before.length;
+        while (this.undoStack.length > 1 && (this.undoStack.length > MAX_UNDO || this.historyBytes > UNDO_BUDGET_BYTES)) {
+            const dropped = this.undoStack.shift();
+            this.historyBytes -= dropped.before.length + (dropped.after ? dropped.after.length : 0);
+        }
     }
 
     undo() {
         if (this.stroke || this.undoStack.length === 0) {
             return;
         }
-        this.redoStack.push({ data: this.snapshot(), painted: this.painted });
-        const state = this.undoStack.pop();
-        this.maskCtx.putImageData(state.data, 0, 0);
-        this.painted = state.painted;
+        const entry = this.undoStack.pop();
+        if (!entry.after) {
+            entry.after = this.readAlpha(entry.x, entry.y, entry.w, entry.h);
+            this.historyBytes += entry.after.length;
+        }
+        entry.paintedAfter = this.painted;
+        this.writeAlpha(entry.x, entry.y, entry.w, entry.h, entry.before);
+        this.painted = entry.paintedBefore;
+        this.redoStack.push(entry);
         this.render();
         this.notify();
     }
@@ -274,16 +354,16 @@ class MaskEditor {
         if (this.stroke || this.redoStack.length === 0) {
             return;
         }
-        this.undoStack.push({ data: this.snapshot(), painted: this.painted });
-        const state = this.redoStack.pop();
-        this.maskCtx.putImageData(state.data, 0, 0);
-        this.painted = state.painted;
+        const entry = this.redoStack.pop();
+        this.writeAlpha(entry.x, entry.y, entry.w, entry.h, entry.after);
+        this.painted = entry.paintedAfter;
+        this.undoStack.push(entry);
         this.render();
         this.notify();
     }
 
     clear() {
-        this.pushUndo();
+        this.recordWhole();
         this.maskCtx.clearRect(0, 0, this.width, this.height);
         this.painted = false;
         this.render();
@@ -291,8 +371,8 @@ class MaskEditor {
     }
 
     invert() {
-        this.pushUndo();
-        const data = this.snapshot();
+        this.recordWhole();
+        const data = this.maskCtx.getImageData(0, 0, this.width, this.height);
         const px = data.data;
         for (let i = 0; i < px.length; i += 4) {
             px[i] = px[i + 1] = px[i + 2] = 255;
@@ -348,6 +428,9 @@ class MaskEditor {
     }
 
     notify() {
+        // What the history holds, readable by the browser tests.
+        this.canvas.dataset.undoBytes = String(this.historyBytes);
+        this.canvas.dataset.changes = String(this.changes);
         this.dotNet.invokeMethodAsync('OnEditorState', {
             canUndo: this.undoStack.length > 0,
             canRedo: this.redoStack.length > 0,
@@ -382,5 +465,6 @@ class MaskEditor {
         c.removeEventListener('keyup', this.onKeyUp);
         this.undoStack = [];
         this.redoStack = [];
+        this.historyBytes = 0;
     }
 }

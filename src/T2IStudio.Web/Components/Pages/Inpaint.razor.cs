@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.JSInterop;
 using MudBlazor;
-using SixLabors.ImageSharp;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
@@ -25,9 +24,6 @@ namespace T2IStudio.Web.Components.Pages;
 /// </summary>
 public sealed partial class Inpaint
 {
-    /// <summary>The largest upload accepted, in bytes.</summary>
-    public const long MaxUploadBytes = 10 * 1024 * 1024;
-
     private readonly CancellationTokenSource _leaving = new();
     private System.Security.Claims.ClaimsPrincipal _user = new();
     private IDisposable? _subscription;
@@ -69,6 +65,8 @@ public sealed partial class Inpaint
     [Inject] private ImageLibrary Library { get; set; } = null!;
 
     [Inject] private GenerationService Generation { get; set; } = null!;
+
+    [Inject] private ImageUploads Uploads { get; set; } = null!;
 
     [Inject] private GenerationEvents Events { get; set; } = null!;
 
@@ -164,32 +162,19 @@ public sealed partial class Inpaint
     private async Task UploadAsync(InputFileChangeEventArgs e)
     {
         var file = e.File;
-        if (file.Size > MaxUploadBytes)
-        {
-            Snackbar.Add($"That file is {file.Size / 1024.0 / 1024:0.#} MB; the most accepted is {MaxUploadBytes / 1024 / 1024} MB.", Severity.Error);
-            return;
-        }
-        RgbImage decoded;
+        // The service is the trust boundary: it reads, checks and reduces the file; the page keeps only the result.
+        UploadOutcome upload;
         try
         {
-            // Streamed in chunks with a cap, then identified and decoded by the restricted decoder only.
-            await using var stream = file.OpenReadStream(MaxUploadBytes, _leaving.Token);
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, _leaving.Token);
-            buffer.Position = 0;
-            decoded = PngFiles.Decode(buffer);
+            upload = await Uploads.ReadAsync(file, _leaving.Token);
         }
-        catch (ImageFormatException ex)
+        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
         {
-            Snackbar.Add(ex is InvalidImageContentException && ex.Message.Contains("megapixels", StringComparison.Ordinal)
-                ? ex.Message
-                : "That file is not a PNG, JPEG or WebP image.", Severity.Error);
-            return;
+            return; // the page is going away
         }
-        catch (IOException ex)
+        if (upload.Image is not { } decoded)
         {
-            Logger.LogWarning(ex, "Reading an upload failed");
-            Snackbar.Add("The upload did not arrive whole; try again.", Severity.Error);
+            Snackbar.Add(upload.Refusal!, Severity.Error);
             return;
         }
         _module ??= await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Inpaint/MaskEditor.razor.js");
@@ -201,7 +186,9 @@ public sealed partial class Inpaint
         }
         await RevokeUploadUrlAsync();
         _source = new Source(decoded.Width, decoded.Height, url, null, decoded);
-        _sourceLabel = $"Uploaded {file.Name}";
+        _sourceLabel = upload.Header is { } header && (header.Width, header.Height) != (decoded.Width, decoded.Height) && (header.Height, header.Width) != (decoded.Width, decoded.Height)
+            ? $"Uploaded {file.Name} ({header.Width} × {header.Height}, reduced)"
+            : $"Uploaded {file.Name}";
         _result = null;
         _job = null;
     }
@@ -375,7 +362,10 @@ public sealed partial class Inpaint
         }
     }
 
-    /// <summary>The image being edited: a gallery image (by id) or an upload (decoded here, shown from an object URL).</summary>
+    /// <summary>
+    /// The image being edited: a gallery image (by id) or an upload (read by <see cref="ImageUploads"/> and kept at its
+    /// reduced size; the browser shows the original file from an object URL, drawn at that size, so the mask lines up).
+    /// </summary>
     private sealed record Source(int Width, int Height, string Url, Guid? ImageId, RgbImage? Upload);
 
     /// <summary>The finished image and what it started from.</summary>
