@@ -396,6 +396,8 @@ public sealed partial class GenerationService(
                     {
                         await db.SaveChangesAsync(cancellationToken);
                         events.Publish(new JobCanceled(jobId, job.OwnerId));
+                        // It never ran and never will: an inpainting job's source and mask go with it.
+                        await ImageLibrary.ReleaseInpaintFilesAsync(db, store, jobId, CancellationToken.None);
                         return CancelOutcome.Canceled;
                     }
                     catch (DbUpdateConcurrencyException)

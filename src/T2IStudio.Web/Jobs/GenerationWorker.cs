@@ -6,6 +6,7 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
+using T2IStudio.Web.Images;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
 
@@ -320,6 +321,23 @@ public sealed partial class GenerationWorker(
         job.ConcurrencyStamp = Guid.NewGuid();
         await db.SaveChangesAsync(CancellationToken.None);
         Tell(audience, to => status == JobStatus.Canceled ? new JobCanceled(job.Id, to) : new JobFailed(job.Id, to, error ?? "Failed."));
+        await ReleaseInpaintFilesAsync(db, job.Id);
+    }
+
+    /// <summary>
+    /// A failed or cancelled inpainting job never reads its source and mask again: they go now rather than
+    /// count against the person's storage forever. A file left by a failure here is only an orphan the next sweep takes.
+    /// </summary>
+    private async Task ReleaseInpaintFilesAsync(AppDbContext db, Guid jobId)
+    {
+        try
+        {
+            await ImageLibrary.ReleaseInpaintFilesAsync(db, store, jobId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DbUpdateException)
+        {
+            LogReleaseFailed(ex, jobId);
+        }
     }
 
     private static string Describe(Exception ex) => ex switch
@@ -340,6 +358,9 @@ public sealed partial class GenerationWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} completed but its images could not be put in its gallery")]
     private partial void LogGallerySaveFailed(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The source and mask files of finished job {JobId} could not be released")]
+    private partial void LogReleaseFailed(Exception ex, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
     private partial void LogJobFailed(Exception ex, Guid jobId);

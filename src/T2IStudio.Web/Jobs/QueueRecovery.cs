@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Pipelines;
+using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web.Jobs;
@@ -98,6 +99,10 @@ public sealed partial class QueueRecovery(
             LogRecovered(job.Id, job.Status);
         }
         await db.SaveChangesAsync(cancellationToken);
+        foreach (var failed in db.ChangeTracker.Entries<Job>().Where(e => e.Entity.Status == JobStatus.Failed).Select(e => e.Entity.Id).ToList())
+        {
+            await ImageLibrary.ReleaseInpaintFilesAsync(db, store, failed, cancellationToken);
+        }
 
         var waiting = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.CreatedAt).ToListAsync(cancellationToken);
         foreach (var job in waiting)

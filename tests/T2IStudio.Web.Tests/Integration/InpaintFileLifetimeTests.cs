@@ -133,6 +133,44 @@ public sealed class InpaintFileLifetimeTests : IClassFixture<InpaintFileLifetime
         Assert.Equal(released ? null : source, (await check.Jobs.SingleAsync(j => j.Id == jobId)).SourceFileKey);
     }
 
+    [Fact]
+    public async Task Cancelling_a_waiting_inpaint_job_deletes_the_source_and_mask_it_stored()
+    {
+        using var app = new StudioAppFactory(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" });
+        var nora = await app.CreateUserAsync("nora@example.test");
+        var values = new byte[Side * Side];
+        Array.Fill(values, (byte)255, 0, 8 * Side);
+        using var scope = app.Services.CreateScope();
+        var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
+        var principal = StudioAppFactory.PrincipalOf(nora);
+        var submitted = await generation.SubmitInpaintAsync(principal, new InpaintJobRequest
+        {
+            Model = "t2istudio-tiny",
+            UploadedSource = new RgbImage(Side, Side, new byte[Side * Side * 3]),
+            MaskPng = MaskFiles.Encode(new GrayMask(Side, Side, values)),
+            Request = new GenerationRequest { Prompt = "a red band", Steps = 4, Width = Side, Height = Side, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim, Seed = 5, Strength = 0.9 },
+        });
+        Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
+        var store = app.Services.GetRequiredService<ImageStore>();
+        Guid source, mask;
+        await using (var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+        {
+            var job = await db.Jobs.SingleAsync(j => j.Id == submitted.JobId);
+            (source, mask) = (job.SourceFileKey!.Value, job.MaskFileKey!.Value);
+        }
+        Assert.True(File.Exists(store.PathOf(source)) && File.Exists(store.PathOf(mask)));
+
+        Assert.Equal(CancelOutcome.Canceled, await generation.CancelAsync(principal, submitted.JobId!.Value));
+
+        Assert.False(File.Exists(store.PathOf(source)), "a cancelled job's source stayed on disk");
+        Assert.False(File.Exists(store.PathOf(mask)), "a cancelled job's mask stayed on disk");
+        await using var check = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var row = await check.Jobs.SingleAsync(j => j.Id == submitted.JobId);
+        Assert.Equal(JobStatus.Canceled, row.Status);
+        Assert.Null(row.SourceFileKey);
+        Assert.Null(row.MaskFileKey);
+    }
+
     private ImageStore Store => _world.App.Services.GetRequiredService<ImageStore>();
 
     private IDbContextFactory<AppDbContext> Db() => _world.App.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
