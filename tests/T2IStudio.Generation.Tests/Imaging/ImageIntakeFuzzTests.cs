@@ -175,22 +175,8 @@ public sealed class ImageIntakeFuzzTests(ITestOutputHelper output)
                 return;
             }
             var end = at + 8 + (int)length;
-            BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(end), Crc(png.AsSpan(at + 4, 4 + (int)length)));
+            BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(end), PngCrc.Of(png.AsSpan(at + 4, 4 + (int)length)));
             at = end + 4;
         }
-    }
-
-    private static uint Crc(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-            }
-        }
-        return ~crc;
     }
 }
