@@ -42,6 +42,7 @@ public sealed partial class ModelHost : IDisposable
     private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Tokenization.ClipTokenizer>> _tokenizers = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private bool _disposed;
     private readonly GenerationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ModelHost> _logger;
@@ -83,12 +84,13 @@ public sealed partial class ModelHost : IDisposable
     {
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_loaded.TryGetValue(id, out var entry))
             {
                 var info = Catalog.Find(id) ?? throw new KeyNotFoundException($"There is no model '{id}'.");
                 var model = LoadedModel.Load(info, Device);
                 LogLoaded(id, model.Device.Name, model.Device.Reason);
-                entry = new Entry(model);
+                entry = new Entry(id, model);
                 _loaded[id] = entry;
             }
             entry.Leases++;
@@ -194,15 +196,21 @@ public sealed partial class ModelHost : IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A model still lent (a host stopping under a running job, whose step outlives the shutdown timeout) is
+    /// released when its last lease comes back: disposing sessions under a running <c>Run</c> is a native
+    /// use-after-free that takes the whole process down.
+    /// </remarks>
     public void Dispose()
     {
         lock (_gate)
         {
-            foreach (var entry in _loaded.Values)
+            _disposed = true;
+            foreach (var (id, entry) in _loaded.Where(kv => kv.Value.Leases == 0).ToList())
             {
                 entry.Model.Dispose();
+                _loaded.Remove(id);
             }
-            _loaded.Clear();
         }
     }
 
@@ -212,6 +220,10 @@ public sealed partial class ModelHost : IDisposable
         {
             entry.Leases--;
             entry.LastUsed = _time.GetUtcNow();
+            if (_disposed && entry.Leases == 0 && _loaded.Remove(entry.Id))
+            {
+                entry.Model.Dispose();
+            }
         }
     }
 
@@ -227,8 +239,10 @@ public sealed partial class ModelHost : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up model {ModelId}.")]
     private partial void LogWarmedUp(string modelId);
 
-    private sealed class Entry(LoadedModel model)
+    private sealed class Entry(string id, LoadedModel model)
     {
+        public string Id { get; } = id;
+
         public LoadedModel Model { get; } = model;
 
         public int Leases { get; set; }

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Schedulers;
 
 namespace T2IStudio.Generation.Tests.Pipelines;
 
@@ -74,6 +76,26 @@ public sealed class ModelHostTests
         using var lease = host.Acquire("warm");
         // 512 px (the default without a VAE config) at scale factor 8, guided: two rows of 64×64 latents.
         Assert.Equal(["batch=2,height=64,width=64"], lease.Model.Unet.FixedShapes);
+    }
+
+    [Fact]
+    public async Task Disposing_the_host_under_a_running_generation_keeps_the_lent_model_until_its_lease_returns()
+    {
+        using var fixture = new FixtureModel(id: "busy");
+        var host = Host(fixture, new ManualClock());
+        var lease = host.Acquire("busy");
+
+        host.Dispose(); // the web host stopping while a worker's step still runs
+
+        Assert.Equal(["busy"], host.LoadedModels);
+        var side = lease.Model.Traits.VaeScaleFactor * 8;
+        var result = await new StableDiffusionPipeline(lease.Model) { PreviewEvery = 0 }.GenerateAsync(
+            new GenerationRequest { Prompt = "", Steps = 1, Width = side, Height = side, Scheduler = SchedulerKind.Euler, GuidanceScale = 2 }, null, CancellationToken.None);
+        Assert.Single(result.Images);
+
+        lease.Dispose();
+        Assert.Empty(host.LoadedModels);
+        Assert.Throws<ObjectDisposedException>(() => host.Acquire("busy"));
     }
 
     private static ModelHost Host(FixtureModel fixture, TimeProvider clock, int unloadAfterMinutes = 30, int? shapeSessions = null) =>
