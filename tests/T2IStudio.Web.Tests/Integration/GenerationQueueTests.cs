@@ -123,17 +123,29 @@ public sealed class GenerationQueueTests
         using var app = new StudioAppFactory();
         var user = await app.CreateUserAsync("canceller@example.test");
         using var waiter = new JobWaiter(app.Services, user.Id);
+        // Progress is delivered on the worker's own thread: holding it at the first step keeps the job running
+        // until the cancel is in, instead of a job made slow enough to outlast it (which a busy machine can stall).
+        using var cancelIssued = new ManualResetEventSlim();
+        using var holdAtFirstStep = app.Services.GetRequiredService<GenerationEvents>().Subscribe(user.Id, e =>
+        {
+            if (e is JobProgress)
+            {
+                cancelIssued.Wait(TimeSpan.FromMinutes(2));
+            }
+            return Task.CompletedTask;
+        });
         using var scope = app.Services.CreateScope();
         var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
         var principal = StudioAppFactory.PrincipalOf(user);
 
-        var running = (await service.SubmitAsync(principal, Request(steps: 150, size: 256, batch: 4))).JobId!.Value;
+        var running = (await service.SubmitAsync(principal, Request(steps: 150))).JobId!.Value;
         await waiter.WaitForAsync<JobProgress>(running);
         var queued = (await service.SubmitAsync(principal, Request())).JobId!.Value;
         Assert.Equal(0, service.StandingOf(queued)?.Position);
 
         Assert.Equal(CancelOutcome.Canceled, await service.CancelAsync(principal, queued));
         Assert.Equal(CancelOutcome.Stopping, await service.CancelAsync(principal, running));
+        cancelIssued.Set();
         await waiter.WaitForAsync<JobCanceled>(running);
 
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
