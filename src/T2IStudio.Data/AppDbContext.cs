@@ -10,6 +10,13 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>The role whose members see the Admin page.</summary>
     public const string AdminRole = "Admin";
 
+    /// <summary>The ids of the accounts in the Admin role, as the database says now (not a cookie's claims).</summary>
+    public IQueryable<string> AdminUserIds() =>
+        from ur in UserRoles
+        join r in Roles on ur.RoleId equals r.Id
+        where r.Name == AdminRole
+        select ur.UserId;
+
     /// <summary>Generation jobs.</summary>
     public DbSet<Job> Jobs => Set<Job>();
 

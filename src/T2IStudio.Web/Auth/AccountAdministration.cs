@@ -62,10 +62,7 @@ public sealed class AccountAdministration(
     public async Task<IReadOnlyList<UserSummary>> ListUsersAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var adminIds = await (from ur in db.UserRoles
-                              join r in db.Roles on ur.RoleId equals r.Id
-                              where r.Name == AppDbContext.AdminRole
-                              select ur.UserId).ToListAsync(cancellationToken);
+        var adminIds = await db.AdminUserIds().ToListAsync(cancellationToken);
         var users = await db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ToListAsync(cancellationToken);
         return users.Select(u => new UserSummary(u.Id, u.Email ?? "", u.DisplayName, u.CreatedAt, adminIds.Contains(u.Id), u.IsDisabled)).ToList();
     }

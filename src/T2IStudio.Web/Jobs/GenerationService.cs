@@ -490,10 +490,7 @@ public sealed partial class GenerationService(
     /// <summary>Whether <paramref name="user"/> holds the Admin role now (read from the database, not the cookie's claims).</summary>
     private static async Task<bool> IsAdminAsync(AppDbContext db, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         ResourceAccess.UserId(user) is { } userId
-        && await (from ur in db.UserRoles
-                  join r in db.Roles on ur.RoleId equals r.Id
-                  where ur.UserId == userId && r.Name == AppDbContext.AdminRole
-                  select ur.UserId).AnyAsync(cancellationToken);
+        && await db.AdminUserIds().AnyAsync(id => id == userId, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The file of image {ImageId} could not be read as an inpainting source")]
     private partial void LogSourceUnreadable(Exception ex, Guid imageId);
