@@ -55,7 +55,7 @@ internal static class QueueBench
             }
             var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, account.Id)], "bench"));
             var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
-            var events = services.GetRequiredService<GenerationEvents>();
+            var events = services.GetRequiredService<StudioNotifier>();
             var host = services.GetRequiredService<ModelHost>();
             var info = host.Catalog.Find(modelId) ?? throw new InvalidOperationException($"No model '{modelId}' under {root}/models.");
             var defaults = info.Traits!.Defaults;
@@ -128,7 +128,7 @@ internal static class QueueBench
         return (preview, clock.Elapsed.TotalMilliseconds);
     }
 
-    private static async Task<(double Preview, double Image)> WebAsync(GenerationService generation, GenerationEvents events, ClaimsPrincipal principal, string userId, string modelId, GenerationRequest request)
+    private static async Task<(double Preview, double Image)> WebAsync(GenerationService generation, StudioNotifier events, ClaimsPrincipal principal, string userId, string modelId, GenerationRequest request)
     {
         var firstPreview = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var done = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -40,7 +40,7 @@ internal static class DrillChild
         var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
         var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
         using var finished = new SemaphoreSlim(0);
-        using var subscription = app.Services.GetRequiredService<GenerationEvents>().Subscribe(userId, e =>
+        using var subscription = app.Services.GetRequiredService<StudioNotifier>().Subscribe(userId, e =>
         {
             if (e is JobCompleted or JobFailed or JobCanceled)
             {

@@ -111,7 +111,7 @@ public static class StudioWebExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<JobDispatcher>();
-        services.AddSingleton<GenerationEvents>();
+        services.AddSingleton<StudioNotifier>();
         services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();
         services.AddOptions<StorageQuotaOptions>()

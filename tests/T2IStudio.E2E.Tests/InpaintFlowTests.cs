@@ -103,7 +103,7 @@ public sealed class InpaintFlowTests(StudioServer server) : IClassFixture<Studio
         var user = (await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email))!;
         var principal = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity([new(System.Security.Claims.ClaimTypes.NameIdentifier, user.Id)], "test"));
         var done = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = server.Services.GetRequiredService<GenerationEvents>().Subscribe(user.Id, e =>
+        using var subscription = server.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
         {
             if (e is JobCompleted completed)
             {

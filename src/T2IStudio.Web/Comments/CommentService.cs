@@ -23,7 +23,7 @@ public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTi
 /// team gallery holding it may comment; only the author edits or deletes a comment. Changes reach everyone who
 /// sees the image, and the galleries holding it refresh.
 /// </summary>
-public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, GenerationEvents events, TimeProvider time)
+public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, StudioNotifier events, TimeProvider time)
 {
     /// <summary>Longest comment.</summary>
     public const int MaxLength = 2000;

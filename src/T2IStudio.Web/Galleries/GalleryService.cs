@@ -31,7 +31,7 @@ public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? 
 /// team (or Owner for your own); adding shares an image with the team without copying its file. Every call
 /// reads the caller's role from the database; someone else's gallery reads as missing.
 /// </summary>
-public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, ImageStore store, TimeProvider time)
+public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, ImageStore store, TimeProvider time)
 {
     /// <summary>Every gallery the person can see, private ones first, then by team and name.</summary>
     public async Task<IReadOnlyList<GallerySummary>> ListAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)

@@ -26,7 +26,7 @@ public sealed record GalleryFilter(string? Search = null, string? Model = null, 
 public sealed record ImageTile(Guid Id, string Prompt, string Model, int Width, int Height, DateTimeOffset CreatedAt, bool IsFavorite);
 
 /// <summary>The signed-in person's images: search, pages, favourites and deletion, each checked against the caller.</summary>
-public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, GenerationEvents events)
+public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, StudioNotifier events)
 {
     /// <summary>A page of tiles, newest first, and how many match in all.</summary>
     public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)

@@ -145,7 +145,7 @@ public sealed partial class GenerationService(
     IDbContextFactory<AppDbContext> dbFactory,
     ModelHost models,
     JobDispatcher dispatcher,
-    GenerationEvents events,
+    StudioNotifier events,
     ResourceAccess access,
     ImageLibrary library,
     ImageStore store,

@@ -22,7 +22,7 @@ public sealed partial class GenerationWorker(
     IDbContextFactory<AppDbContext> dbFactory,
     ModelHost models,
     JobDispatcher dispatcher,
-    GenerationEvents events,
+    StudioNotifier events,
     ImageStore store,
     IOptions<QueueOptions> options,
     TimeProvider time,

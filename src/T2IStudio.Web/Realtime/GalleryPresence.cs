@@ -11,7 +11,7 @@ public sealed record PresentPerson(string UserId, string DisplayName);
 /// Who is looking at which gallery, per open page: a page joins when it shows a gallery and leaves (disposes)
 /// when it shows another or closes. Everyone who sees the gallery hears of each arrival and departure.
 /// </summary>
-public sealed class GalleryPresence(GenerationEvents events)
+public sealed class GalleryPresence(StudioNotifier events)
 {
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<Guid, PresentPerson>> _galleries = new();
 

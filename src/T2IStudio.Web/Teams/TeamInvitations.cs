@@ -21,5 +21,5 @@ public sealed record MyInvitation(Guid Id, Guid TeamId, string TeamName, TeamRol
 public sealed record PendingInvitation(Guid Id, string Email, TeamRole Role, string InvitedBy, DateTimeOffset InvitedAt);
 
 /// <summary>The invitations waiting for the person changed (one arrived, was revoked, or was answered in another tab).</summary>
-/// <param name="OwnerId">The person told.</param>
-public sealed record TeamInvitationsChanged(string OwnerId) : StudioEvent(OwnerId);
+/// <param name="RecipientId">The person told.</param>
+public sealed record TeamInvitationsChanged(string RecipientId) : StudioEvent(RecipientId);

@@ -59,7 +59,7 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
 /// answer to the owner is the same whether or not such an account exists. Member changes take the write lock
 /// first (SQLite's immediate transaction), so "the last owner" and the invitation limits are decided on current rows.
 /// </summary>
-public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, GenerationEvents events, TimeProvider time, IOptionsMonitor<TeamOptions> options)
+public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, TimeProvider time, IOptionsMonitor<TeamOptions> options)
 {
     /// <summary>Longest team name.</summary>
     public const int MaxNameLength = 80;

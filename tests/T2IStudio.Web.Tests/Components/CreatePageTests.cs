@@ -76,7 +76,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
         page.WaitForAssertion(() => Assert.Contains("Next in line", page.Find("[data-testid=job-status]").TextContent, StringComparison.Ordinal));
 
         // What the worker would push: progress with a preview.
-        Services.GetRequiredService<GenerationEvents>().Publish(new JobProgress(job.Id, user.Id, 5, 10, [0xFF, 0xD8, 0xFF]));
+        Services.GetRequiredService<StudioNotifier>().Publish(new JobProgress(job.Id, user.Id, 5, 10, [0xFF, 0xD8, 0xFF]));
         page.WaitForAssertion(() =>
         {
             Assert.Equal("50", page.Find("[role=progressbar]").GetAttribute("aria-valuenow"));
@@ -97,7 +97,7 @@ public sealed class CreatePageTests : StudioComponentTestBase
         ClickGenerate(page);
         var job = await WaitForJobAsync(page, user.Id);
 
-        Services.GetRequiredService<GenerationEvents>().Publish(new JobFailed(job.Id, user.Id, "There is no model 'retired-model'."));
+        Services.GetRequiredService<StudioNotifier>().Publish(new JobFailed(job.Id, user.Id, "There is no model 'retired-model'."));
 
         page.WaitForAssertion(() =>
         {

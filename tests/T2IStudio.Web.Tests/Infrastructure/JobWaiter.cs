@@ -13,7 +13,7 @@ public sealed class JobWaiter : IDisposable
 
     public JobWaiter(IServiceProvider services, string userId)
     {
-        _subscription = services.GetRequiredService<GenerationEvents>().Subscribe(userId, e =>
+        _subscription = services.GetRequiredService<StudioNotifier>().Subscribe(userId, e =>
         {
             lock (_events)
             {
@@ -65,7 +65,7 @@ public sealed class JobWaiter : IDisposable
     {
         var factory = services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<T2IStudio.Data.AppDbContext>>();
         using var changed = new SemaphoreSlim(0);
-        using var subscription = services.GetRequiredService<GenerationEvents>().Subscribe(userId, e =>
+        using var subscription = services.GetRequiredService<StudioNotifier>().Subscribe(userId, e =>
         {
             if (e is JobCompleted or JobFailed or JobCanceled or JobStarted)
             {

@@ -51,7 +51,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Jobs.QueueOptions { MaxQueuedPerUser = maxQueuedPerUser, RunWorker = false }));
         Services.AddSingleton<T2IStudio.Generation.Models.ModelHost>();
         Services.AddSingleton<T2IStudio.Web.Jobs.JobDispatcher>();
-        Services.AddSingleton<T2IStudio.Web.Realtime.GenerationEvents>();
+        Services.AddSingleton<T2IStudio.Web.Realtime.StudioNotifier>();
         Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
         Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();

@@ -126,7 +126,7 @@ public sealed class GenerationQueueTests
         // Progress is delivered on the worker's own thread: holding it at the first step keeps the job running
         // until the cancel is in, instead of a job made slow enough to outlast it (which a busy machine can stall).
         using var cancelIssued = new ManualResetEventSlim();
-        using var holdAtFirstStep = app.Services.GetRequiredService<GenerationEvents>().Subscribe(user.Id, e =>
+        using var holdAtFirstStep = app.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
         {
             if (e is JobProgress)
             {

@@ -78,7 +78,7 @@ public sealed class InvitationTests : IClassFixture<StudioAppFixture>
         var (owner, teamId, _) = await TeamWithGalleryAsync("decline");
         var invitee = await _app.CreateUserAsync("decline-invitee@example.test");
         var me = StudioAppFactory.PrincipalOf(invitee);
-        var events = _app.Services.GetRequiredService<GenerationEvents>();
+        var events = _app.Services.GetRequiredService<StudioNotifier>();
         var toldOwner = new List<StudioEvent>();
         using var subscription = events.Subscribe(owner.Id, e => { lock (toldOwner) { toldOwner.Add(e); } return Task.CompletedTask; });
         using var scope = _app.Services.CreateScope();
@@ -127,7 +127,7 @@ public sealed class InvitationTests : IClassFixture<StudioAppFixture>
         var (owner, teamId, _) = await TeamWithGalleryAsync("live");
         var invitee = await _app.CreateUserAsync("live-invitee@example.test");
         var viewer = await _app.CreateUserAsync("live-viewer@example.test");
-        var events = _app.Services.GetRequiredService<GenerationEvents>();
+        var events = _app.Services.GetRequiredService<StudioNotifier>();
         var told = new List<StudioEvent>();
         using var subscription = events.Subscribe(invitee.Id, e => { lock (told) { told.Add(e); } return Task.CompletedTask; });
         using var scope = _app.Services.CreateScope();

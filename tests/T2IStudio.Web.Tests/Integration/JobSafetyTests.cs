@@ -88,7 +88,7 @@ public sealed class JobSafetyTests
         // Holds the worker inside the job's first progress report, so the clock moves while the job is surely running.
         using var release = new ManualResetEventSlim();
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var hold = app.Services.GetRequiredService<GenerationEvents>().Subscribe(user.Id, e =>
+        using var hold = app.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
         {
             if (e is JobProgress && held.TrySetResult())
             {
@@ -162,7 +162,7 @@ public sealed class JobSafetyTests
         // Progress is delivered on the worker's own thread: holding it at the first step keeps the job running (a
         // small one, not one made slow enough to outlast the cancel on a busy machine) until the admin's cancel is in.
         using var cancelIssued = new ManualResetEventSlim();
-        using var holdAtFirstStep = app.Services.GetRequiredService<GenerationEvents>().Subscribe(bob.Id, e =>
+        using var holdAtFirstStep = app.Services.GetRequiredService<StudioNotifier>().Subscribe(bob.Id, e =>
         {
             if (e is JobProgress)
             {

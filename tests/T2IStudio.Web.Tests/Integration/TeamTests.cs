@@ -85,7 +85,7 @@ public sealed class TeamTests : IClassFixture<StudioAppFixture>
     public async Task A_removed_member_loses_access_at_once_and_is_told_while_the_others_hear_of_the_change()
     {
         var (owner, other, teamId) = await TeamOfTwoAsync("remove", TeamRole.Viewer);
-        var events = _app.Services.GetRequiredService<GenerationEvents>();
+        var events = _app.Services.GetRequiredService<StudioNotifier>();
         var toldOther = new List<StudioEvent>();
         var toldOwner = new List<StudioEvent>();
         using var a = events.Subscribe(other.Id, e => { toldOther.Add(e); return Task.CompletedTask; });

@@ -62,7 +62,7 @@ public sealed partial class Create
 
     [Inject] private ModelHost Models { get; set; } = null!;
 
-    [Inject] private GenerationEvents Events { get; set; } = null!;
+    [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private UserPreferences Preferences { get; set; } = null!;
 

@@ -72,7 +72,7 @@ public sealed partial class Gallery
 
     [Inject] private ImageLibrary Library { get; set; } = null!;
 
-    [Inject] private GenerationEvents Events { get; set; } = null!;
+    [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private IJSRuntime JS { get; set; } = null!;
 

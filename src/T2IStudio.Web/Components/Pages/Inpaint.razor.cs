@@ -68,7 +68,7 @@ public sealed partial class Inpaint
 
     [Inject] private ImageUploads Uploads { get; set; } = null!;
 
-    [Inject] private GenerationEvents Events { get; set; } = null!;
+    [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private ModelHost Models { get; set; } = null!;
 

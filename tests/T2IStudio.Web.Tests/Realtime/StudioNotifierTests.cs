@@ -4,12 +4,12 @@ using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Tests.Realtime;
 
-public sealed class GenerationEventsTests
+public sealed class StudioNotifierTests
 {
     private readonly FakeTimeProvider _time = new();
-    private readonly GenerationEvents _events;
+    private readonly StudioNotifier _events;
 
-    public GenerationEventsTests() => _events = new GenerationEvents(_time, NullLogger<GenerationEvents>.Instance);
+    public StudioNotifierTests() => _events = new StudioNotifier(_time, NullLogger<StudioNotifier>.Instance);
 
     [Fact]
     public void Events_reach_only_the_jobs_owner_and_stop_once_the_subscription_is_disposed()

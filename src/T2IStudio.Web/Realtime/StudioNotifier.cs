@@ -3,11 +3,11 @@ using System.Collections.Concurrent;
 namespace T2IStudio.Web.Realtime;
 
 /// <summary>
-/// Pushes job events to the circuits of the job's owner (and no one else). A page subscribes for its user
-/// and disposes the subscription when it goes away; handlers marshal onto their circuit themselves.
+/// The app's one notifier: pushes studio events (jobs, galleries, teams, comments, presence) to the circuits
+/// of each event's recipient and no one else. A page subscribes for its user and disposes the subscription when it goes away; handlers marshal onto their circuit themselves.
 /// Previews are throttled here, per job, and encoded only when one will be sent.
 /// </summary>
-public sealed partial class GenerationEvents(TimeProvider time, ILogger<GenerationEvents> logger)
+public sealed partial class StudioNotifier(TimeProvider time, ILogger<StudioNotifier> logger)
 {
     /// <summary>The shortest gap between two previews of one job (at most four a second).</summary>
     public static readonly TimeSpan PreviewInterval = TimeSpan.FromMilliseconds(250);
@@ -36,7 +36,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         {
             _throttles.TryRemove(((JobEvent)jobEvent).JobId, out _);
         }
-        if (!_subscribers.TryGetValue(jobEvent.OwnerId, out var list))
+        if (!_subscribers.TryGetValue(jobEvent.RecipientId, out var list))
         {
             return;
         }
@@ -87,7 +87,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // One broken page must not stop the worker or other subscribers.
-            LogHandlerFailed(ex, jobEvent.GetType().Name, jobEvent.OwnerId);
+            LogHandlerFailed(ex, jobEvent.GetType().Name, jobEvent.RecipientId);
         }
     }
 
@@ -118,7 +118,7 @@ public sealed partial class GenerationEvents(TimeProvider time, ILogger<Generati
         public long? LastProgress { get; set; }
     }
 
-    private sealed class Subscription(GenerationEvents owner, string userId, Func<StudioEvent, Task> handler) : IDisposable
+    private sealed class Subscription(StudioNotifier owner, string userId, Func<StudioEvent, Task> handler) : IDisposable
     {
         private int _disposed;
 

@@ -1,0 +1,57 @@
+namespace T2IStudio.Web.Realtime;
+
+/// <summary>Something one person's open pages should know about; delivered only to them.</summary>
+/// <param name="RecipientId">The person it is for.</param>
+public abstract record StudioEvent(string RecipientId);
+
+/// <summary>Something happened to a job; delivered to each person who follows it, one event per recipient.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="RecipientId">The person told: its owner, or a member of the team whose gallery it saves into.</param>
+public abstract record JobEvent(Guid JobId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>The job is waiting in the queue.</summary>
+public sealed record JobQueued(Guid JobId, string RecipientId) : JobEvent(JobId, RecipientId);
+
+/// <summary>A worker started the job.</summary>
+public sealed record JobStarted(Guid JobId, string RecipientId) : JobEvent(JobId, RecipientId);
+
+/// <summary>Steps finished, with a small JPEG preview at most four times a second.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="RecipientId">The person told: its owner, or a member of the team whose gallery it saves into.</param>
+/// <param name="Step">Steps finished.</param>
+/// <param name="TotalSteps">Steps in the run.</param>
+/// <param name="PreviewJpeg">A JPEG of the first image as it forms (≤ 64 KB), or null this time.</param>
+public sealed record JobProgress(Guid JobId, string RecipientId, int Step, int TotalSteps, byte[]? PreviewJpeg) : JobEvent(JobId, RecipientId);
+
+/// <summary>The job's images are stored.</summary>
+public sealed record JobCompleted(Guid JobId, string RecipientId, IReadOnlyList<Guid> ImageIds) : JobEvent(JobId, RecipientId);
+
+/// <summary>The job failed; <paramref name="Error"/> says why, for its owner.</summary>
+public sealed record JobFailed(Guid JobId, string RecipientId, string Error) : JobEvent(JobId, RecipientId);
+
+/// <summary>The job was cancelled.</summary>
+public sealed record JobCanceled(Guid JobId, string RecipientId) : JobEvent(JobId, RecipientId);
+
+/// <summary>Images were added to or removed from the owner's gallery.</summary>
+public sealed record GalleryChanged(Guid JobId, string RecipientId) : JobEvent(JobId, RecipientId);
+
+/// <summary>A team the person is (or was) in changed: members, roles or name.</summary>
+/// <param name="TeamId">The team.</param>
+/// <param name="RecipientId">The person told.</param>
+/// <param name="Removed">They are no longer a member.</param>
+public sealed record TeamChanged(Guid TeamId, string RecipientId, bool Removed) : StudioEvent(RecipientId);
+
+/// <summary>Images were added to or removed from a named gallery the person can see.</summary>
+/// <param name="GalleryId">The gallery.</param>
+/// <param name="RecipientId">The person told (its owner, or each member of its team).</param>
+public sealed record GalleryUpdated(Guid GalleryId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>Comments on an image the person can see changed.</summary>
+/// <param name="ImageId">The image.</param>
+/// <param name="RecipientId">The person told.</param>
+public sealed record CommentsChanged(Guid ImageId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>Someone opened or left a gallery the person can see.</summary>
+/// <param name="GalleryId">The gallery.</param>
+/// <param name="RecipientId">The person told.</param>
+public sealed record PresenceChanged(Guid GalleryId, string RecipientId) : StudioEvent(RecipientId);
