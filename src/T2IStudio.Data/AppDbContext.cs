@@ -50,6 +50,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Prompt history.</summary>
     public DbSet<SavedPrompt> Prompts => Set<SavedPrompt>();
 
+    /// <summary>Named keys remote workers join with (stored hashed).</summary>
+    public DbSet<WorkerKey> WorkerKeys => Set<WorkerKey>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -18,6 +18,9 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         builder.Property(j => j.CreatedAt).HasConversion(UtcTicks.Converter);
         builder.Property(j => j.StartedAt).HasConversion(UtcTicks.NullableConverter);
         builder.Property(j => j.FinishedAt).HasConversion(UtcTicks.NullableConverter);
+        builder.Property(j => j.LeaseWorkerId).HasMaxLength(100);
+        builder.Property(j => j.LeaseExpiresAt).HasConversion(UtcTicks.NullableConverter);
+        builder.Property(j => j.WorkerName).HasMaxLength(100);
         builder.Property(j => j.ConcurrencyStamp).IsConcurrencyToken();
         builder.Ignore(j => j.IsFinished);
         // The dispatcher loads waiting jobs in submit order; pages list a user's jobs newest first.

@@ -91,6 +91,21 @@ public sealed class Job : IOwnedResource
     /// <summary>The prompt-history entry this job used.</summary>
     public Guid? PromptId { get; set; }
 
+    /// <summary>The current lease, while a worker holds the job; every report about it must name this.</summary>
+    public Guid? LeaseId { get; set; }
+
+    /// <summary>The worker holding the lease (its id as it announced it).</summary>
+    public string? LeaseWorkerId { get; set; }
+
+    /// <summary>When the lease runs out unless the worker beats; null for the in-process worker, whose lease ends with its process.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    /// <summary>The name of the worker that ran (or runs) the last attempt, for people.</summary>
+    public string? WorkerName { get; set; }
+
+    /// <summary>Its owner (or an admin) asked a running job to stop; the node that holds the worker's connection tells it.</summary>
+    public bool CancelRequested { get; set; }
+
     /// <summary>Optimistic concurrency token (SQLite has no row version), replaced on every update.</summary>
     public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
 

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using T2IStudio.Generation.Workers;
+
+namespace T2IStudio.Web.Workers;
+
+/// <summary>Where a worker runs.</summary>
+public enum WorkerKind
+{
+    /// <summary>Inside this web process (<c>Queue:RunWorker</c>).</summary>
+    InProcess,
+
+    /// <summary>A <c>T2IStudio.Worker</c> process connected to <c>/hubs/workers</c>.</summary>
+    Remote,
+}
+
+/// <summary>A worker connected to this node: what it announced, what it does now, how fast it has been.</summary>
+public sealed class WorkerSession
+{
+    private readonly ConcurrentDictionary<string, double> _secondsPerWork = new(StringComparer.Ordinal);
+    private readonly Func<Guid, Task> _stopJob;
+    private long _lastHeartbeatTicks;
+
+    internal WorkerSession(WorkerHello hello, WorkerKind kind, DateTimeOffset joinedAt, Func<Guid, Task> stopJob)
+    {
+        Id = hello.WorkerId.ToString("N");
+        Name = hello.Name;
+        Device = hello.Device;
+        FreeMemoryBytes = hello.FreeMemoryBytes;
+        Models = new HashSet<string>(hello.Models, StringComparer.Ordinal);
+        Version = hello.Version;
+        Kind = kind;
+        JoinedAt = joinedAt;
+        _lastHeartbeatTicks = joinedAt.UtcTicks;
+        _stopJob = stopJob;
+    }
+
+    /// <summary>The worker's id as it announced it (32 hex digits); jobs' <c>LeaseWorkerId</c> names it.</summary>
+    public string Id { get; }
+
+    /// <summary>Its name, for people.</summary>
+    public string Name { get; }
+
+    /// <summary>Its device, in words.</summary>
+    public string Device { get; }
+
+    /// <summary>Free memory of its device when it joined, if it said.</summary>
+    public long? FreeMemoryBytes { get; }
+
+    /// <summary>The model ids it has; it gets jobs for these only.</summary>
+    public IReadOnlySet<string> Models { get; }
+
+    /// <summary>Its build.</summary>
+    public string Version { get; }
+
+    /// <summary>In this process, or remote.</summary>
+    public WorkerKind Kind { get; }
+
+    /// <summary>When it joined.</summary>
+    public DateTimeOffset JoinedAt { get; }
+
+    /// <summary>When it last beat (or joined, or reported).</summary>
+    public DateTimeOffset LastHeartbeat => new(Interlocked.Read(ref _lastHeartbeatTicks), TimeSpan.Zero);
+
+    /// <summary>The job it runs now, if any.</summary>
+    public Guid? CurrentJobId { get; internal set; }
+
+    /// <summary>Steps of the current job finished.</summary>
+    public int CurrentStep { get; internal set; }
+
+    /// <summary>Jobs it completed since it joined.</summary>
+    public int JobsDone { get; internal set; }
+
+    /// <summary>Jobs that failed on it since it joined.</summary>
+    public int JobsFailed { get; internal set; }
+
+    /// <summary>Busy while it holds a job.</summary>
+    public bool IsBusy => CurrentJobId is not null;
+
+    /// <summary>Seconds per unit of UNet work (<see cref="Jobs.JobShape.WorkPerStep"/> × steps) on <paramref name="model"/>, once measured here.</summary>
+    public double? SecondsPerWork(string model) => _secondsPerWork.TryGetValue(model, out var rate) ? rate : null;
+
+    internal void Measured(string model, double secondsPerWork) =>
+        _secondsPerWork.AddOrUpdate(model, secondsPerWork, (_, old) => 0.7 * old + 0.3 * secondsPerWork);
+
+    internal void Beat(DateTimeOffset now) => Interlocked.Exchange(ref _lastHeartbeatTicks, now.UtcTicks);
+
+    /// <summary>Tells the worker to stop <paramref name="jobId"/> before its next step.</summary>
+    internal Task StopJobAsync(Guid jobId) => _stopJob(jobId);
+}
+
+/// <summary>
+/// The workers connected to this node, in-process and remote: the Admin → Workers page lists them live, the
+/// queue estimates from their measured speed, and a cancel finds the worker that must stop. Thread-safe.
+/// </summary>
+public sealed partial class WorkerRegistry(TimeProvider time, ILogger<WorkerRegistry> logger)
+{
+    private readonly ConcurrentDictionary<string, WorkerSession> _sessions = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private Func<Task>[] _listeners = [];
+
+    /// <summary>Every connected worker, in the order they joined.</summary>
+    public IReadOnlyList<WorkerSession> Sessions => [.. _sessions.Values.OrderBy(s => s.JoinedAt).ThenBy(s => s.Name, StringComparer.Ordinal)];
+
+    /// <summary>The connected worker with <paramref name="workerId"/>, if any.</summary>
+    public WorkerSession? Find(string? workerId) => workerId is not null && _sessions.TryGetValue(workerId, out var session) ? session : null;
+
+    /// <summary>
+    /// Adds a worker; <paramref name="stopJob"/> is how it is told to stop a job. A worker that joins again with
+    /// the same id (a reconnect) replaces its old session.
+    /// </summary>
+    public WorkerSession Join(WorkerHello hello, WorkerKind kind, Func<Guid, Task> stopJob)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        ArgumentNullException.ThrowIfNull(stopJob);
+        var session = new WorkerSession(hello, kind, time.GetUtcNow(), stopJob);
+        _sessions[session.Id] = session;
+        LogJoined(session.Name, session.Id, kind, session.Device, string.Join(", ", session.Models));
+        RaiseChanged();
+        return session;
+    }
+
+    /// <summary>Removes <paramref name="session"/> (unless a newer session of the same worker replaced it).</summary>
+    public void Leave(WorkerSession session, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (_sessions.TryRemove(new KeyValuePair<string, WorkerSession>(session.Id, session)))
+        {
+            LogLeft(session.Name, session.Id, reason, session.JobsDone);
+            RaiseChanged();
+        }
+    }
+
+    /// <summary>Calls <paramref name="listener"/> whenever a worker joins, leaves, takes or finishes a job; dispose to stop.</summary>
+    public IDisposable Subscribe(Func<Task> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        lock (_gate)
+        {
+            _listeners = [.. _listeners, listener];
+        }
+        return new Subscription(this, listener);
+    }
+
+    /// <summary>Tells listeners something changed (a job taken or finished, a beat that matters).</summary>
+    internal void RaiseChanged()
+    {
+        foreach (var listener in _listeners)
+        {
+            _ = NotifyAsync(listener);
+        }
+    }
+
+    private async Task NotifyAsync(Func<Task> listener)
+    {
+        try
+        {
+            await listener();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogListenerFailed(ex);
+        }
+    }
+
+    private void Unsubscribe(Func<Task> listener)
+    {
+        lock (_gate)
+        {
+            _listeners = [.. _listeners.Where(l => l != listener)];
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Name} ({WorkerId}, {Kind}) joined on {Device} with models {Models}")]
+    private partial void LogJoined(string name, string workerId, WorkerKind kind, string device, string models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Name} ({WorkerId}) left: {Reason}; it completed {Done} job(s)")]
+    private partial void LogLeft(string name, string workerId, string reason, int done);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A worker-list listener failed")]
+    private partial void LogListenerFailed(Exception ex);
+
+    private sealed class Subscription(WorkerRegistry owner, Func<Task> listener) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                owner.Unsubscribe(listener);
+            }
+        }
+    }
+}
