@@ -105,6 +105,8 @@ public static class StudioWebExtensions
 
         services.AddSingleton<IAuthorizationHandler, ResourceAccessHandler>();
         services.AddScoped<ResourceAccess>();
+        services.AddSingleton<GalleryAccess>();
+        services.AddSingleton<EventAudience>();
 
         services.AddOptions<QueueOptions>()
             .BindConfiguration(QueueOptions.Section)
