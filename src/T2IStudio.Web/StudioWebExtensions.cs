@@ -25,6 +25,7 @@ using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
 using T2IStudio.Web.Teams;
+using T2IStudio.Web.Workers;
 
 namespace T2IStudio.Web;
 
@@ -113,6 +114,11 @@ public static class StudioWebExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<JobDispatcher>();
+        services.AddOptions<WorkersOptions>()
+            .BindConfiguration(WorkersOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<WorkerRegistry>();
         services.AddSingleton<StudioNotifier>();
         services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();
