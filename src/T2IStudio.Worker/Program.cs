@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using T2IStudio.Generation;
+using T2IStudio.Generation.Workers;
+using T2IStudio.Worker;
+
+// Relative paths (the default "models") resolve beside the worker, wherever it is started from.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.AddCommandLine(args, WorkerOptions.SwitchMappings);
+var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
+if (WorkerOptions.ParseDevice(worker.Device) is not { } device)
+{
+    await Console.Error.WriteLineAsync($"--device must be auto, cpu, cuda or cuda:N, not \"{worker.Device}\".");
+    return 1;
+}
+if (!worker.HasValidServer || string.IsNullOrWhiteSpace(worker.Key))
+{
+    await Console.Error.WriteLineAsync("Usage: T2IStudio.Worker --server http://HOST:PORT --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]");
+    return 1;
+}
+var generation = new Dictionary<string, string?>
+{
+    ["Generation:Device"] = device.Preference.ToString(),
+    ["Generation:DeviceId"] = device.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+};
+if (!string.IsNullOrWhiteSpace(worker.Models))
+{
+    generation["Generation:ModelRoots:0"] = Path.GetFullPath(worker.Models);
+}
+builder.Configuration.AddInMemoryCollection(generation);
+builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+
+builder.Services.AddOptions<WorkerOptions>()
+    .BindConfiguration(WorkerOptions.Section)
+    .ValidateDataAnnotations()
+    .ValidateOnStart();
+builder.AddStudioGeneration();
+builder.Services.AddSingleton<WorkerLoop>();
+builder.Services.AddSingleton<WorkerExit>();
+builder.Services.AddHostedService<WorkerService>();
+
+using var host = builder.Build();
+var exit = host.Services.GetRequiredService<WorkerExit>();
+await host.RunAsync();
+return exit.Code;
