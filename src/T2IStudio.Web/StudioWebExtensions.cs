@@ -113,7 +113,7 @@ public static class StudioWebExtensions
             .BindConfiguration(QueueOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSingleton<JobDispatcher>();
+        services.AddSingleton<JobLifecycle>();
         services.AddOptions<WorkersOptions>()
             .BindConfiguration(WorkersOptions.Section)
             .ValidateDataAnnotations()
@@ -131,6 +131,7 @@ public static class StudioWebExtensions
         services.AddSingleton<QueueRecovery>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueRecovery>());
         services.AddHostedService<GenerationWorker>();
+        services.AddHostedService<LeaseSweeper>();
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();
