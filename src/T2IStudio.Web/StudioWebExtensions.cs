@@ -107,6 +107,7 @@ public static class StudioWebExtensions
         services.AddSingleton<IAuthorizationHandler, ResourceAccessHandler>();
         services.AddScoped<ResourceAccess>();
         services.AddSingleton<GalleryAccess>();
+        services.AddSingleton<IAuthorizationHandler, GalleryAuthorizationHandler>();
         services.AddSingleton<EventAudience>();
 
         services.AddOptions<QueueOptions>()

@@ -60,6 +60,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
         Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();
         Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
+        Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
+        Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
         Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
         Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
         Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
@@ -76,6 +78,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     {
         Services.AddAuthorizationCore();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.ResourceAccessHandler>();
+        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.GalleryAuthorizationHandler>();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
     }
 
