@@ -220,38 +220,6 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
         return await authorization.AllowsAsync(user, galleryId, operation) ? null : ChangeResult.Refused(refusal);
     }
 
-    // Jobs/ moves off this in issue 13: GalleryAccess.RoleAsync says the same; nothing outside Jobs/ calls it.
-    /// <summary>The role of <paramref name="userId"/> in a gallery, or null. Kept only for Jobs/; use <see cref="GalleryAccess"/>.</summary>
-    public static async Task<TeamRole?> RoleAsync(AppDbContext db, string userId, Guid galleryId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(db);
-        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
-        if (gallery is null)
-        {
-            return null;
-        }
-        if (gallery.OwnerUserId is not null)
-        {
-            return gallery.OwnerUserId == userId ? TeamRole.Owner : null;
-        }
-        return await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
-    }
-
-    // Jobs/ moves off this in issue 13: EventAudience.OfGalleryAsync says the same; nothing outside Jobs/ calls it.
-    /// <summary>Everyone who sees the gallery: its owner, or its team's members. Kept only for Jobs/; use <see cref="EventAudience"/>.</summary>
-    public static async Task<IReadOnlyList<string>> AudienceAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(db);
-        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
-        if (gallery is null)
-        {
-            return [];
-        }
-        return gallery.OwnerUserId is { } owner
-            ? [owner]
-            : await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId).Select(m => m.UserId).ToListAsync(cancellationToken);
-    }
-
     private async Task TellAsync(Guid galleryId, CancellationToken cancellationToken)
     {
         foreach (var recipient in await audience.OfGalleryAsync(galleryId, cancellationToken))

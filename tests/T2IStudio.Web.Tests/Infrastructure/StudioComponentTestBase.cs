@@ -60,8 +60,6 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
         Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();
         Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
-        Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
-        Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
         Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
         Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
         Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
