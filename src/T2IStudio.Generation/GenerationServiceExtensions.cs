@@ -10,7 +10,8 @@ public static class GenerationServiceExtensions
 {
     /// <summary>
     /// Binds <see cref="GenerationOptions"/> (validated at start: a wrong value names its key), registers the
-    /// <see cref="ModelHost"/> and the background maintenance that warms up and unloads models.
+    /// <see cref="ModelHost"/>, the background maintenance that warms up and unloads models, and the
+    /// <see cref="Workers.WorkerLoop"/> a worker (in process or remote) runs jobs with.
     /// </summary>
     public static IHostApplicationBuilder AddStudioGeneration(this IHostApplicationBuilder builder)
     {
@@ -22,6 +23,7 @@ public static class GenerationServiceExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService<ModelMaintenance>();
+        builder.Services.AddSingleton<Workers.WorkerLoop>();
         return builder;
     }
 }

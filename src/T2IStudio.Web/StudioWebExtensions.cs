@@ -107,13 +107,14 @@ public static class StudioWebExtensions
         services.AddSingleton<IAuthorizationHandler, ResourceAccessHandler>();
         services.AddScoped<ResourceAccess>();
         services.AddSingleton<GalleryAccess>();
+        services.AddSingleton<IAuthorizationHandler, GalleryAuthorizationHandler>();
         services.AddSingleton<EventAudience>();
 
         services.AddOptions<QueueOptions>()
             .BindConfiguration(QueueOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSingleton<JobDispatcher>();
+        services.AddSingleton<JobLifecycle>();
         services.AddOptions<WorkersOptions>()
             .BindConfiguration(WorkersOptions.Section)
             .ValidateDataAnnotations()
@@ -131,6 +132,7 @@ public static class StudioWebExtensions
         services.AddSingleton<QueueRecovery>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueRecovery>());
         services.AddHostedService<GenerationWorker>();
+        services.AddHostedService<LeaseSweeper>();
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();

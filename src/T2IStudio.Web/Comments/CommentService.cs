@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
-using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Teams;
 
@@ -23,7 +22,7 @@ public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTi
 /// team gallery holding it may comment; only the author edits or deletes a comment. Changes reach everyone who
 /// sees the image, and the galleries holding it refresh.
 /// </summary>
-public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, StudioNotifier events, TimeProvider time)
+public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TimeProvider time)
 {
     /// <summary>Longest comment.</summary>
     public const int MaxLength = 2000;
@@ -78,7 +77,7 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
         var comment = new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = text!.Trim(), CreatedAt = time.GetUtcNow() };
         db.Comments.Add(comment);
         await db.SaveChangesAsync(cancellationToken);
-        await TellAsync(db, image!, cancellationToken);
+        await TellAsync(image!.Id, cancellationToken);
         return new ChangeResult(comment.Id, []);
     }
 
@@ -129,7 +128,7 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
             return ChangeResult.Refused(error);
         }
         await db.SaveChangesAsync(cancellationToken);
-        await TellAsync(db, comment.Image!, cancellationToken);
+        await TellAsync(comment.ImageId, cancellationToken);
         return new ChangeResult(commentId, []);
     }
 
@@ -143,22 +142,20 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
             && db.TeamMembers.Any(m => m.TeamId == i.Gallery!.TeamId && m.UserId == userId && m.Role >= TeamRole.Editor), cancellationToken);
     }
 
-    /// <summary>Tells the image's owner and everyone who sees a gallery holding it.</summary>
-    private async Task TellAsync(AppDbContext db, GeneratedImage image, CancellationToken cancellationToken)
+    /// <summary>Tells the image's owner and everyone who sees a gallery holding it; those galleries refresh.</summary>
+    private async Task TellAsync(Guid imageId, CancellationToken cancellationToken)
     {
-        var recipients = new HashSet<string>(StringComparer.Ordinal) { image.OwnerId };
-        var galleries = await db.GalleryItems.Where(i => i.ImageId == image.Id).Select(i => i.GalleryId).ToListAsync(cancellationToken);
-        foreach (var galleryId in galleries)
+        var told = await audience.OfImageAsync(imageId, cancellationToken);
+        foreach (var (galleryId, people) in told.Galleries)
         {
-            foreach (var recipient in await GalleryService.AudienceAsync(db, galleryId, cancellationToken))
+            foreach (var recipient in people)
             {
-                recipients.Add(recipient);
                 events.Publish(new GalleryUpdated(galleryId, recipient));
             }
         }
-        foreach (var recipient in recipients)
+        foreach (var recipient in told.People)
         {
-            events.Publish(new CommentsChanged(image.Id, recipient));
+            events.Publish(new CommentsChanged(imageId, recipient));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
@@ -29,9 +30,10 @@ public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? 
 /// <summary>
 /// Named galleries: private ones owned by a person, team ones seen by the team's members. Roles come from the
 /// team (or Owner for your own); adding shares an image with the team without copying its file. Every call
+/// checks the gallery operation through <see cref="IAuthorizationService"/> (<see cref="GalleryOperations"/>), which
 /// reads the caller's role from the database; someone else's gallery reads as missing.
 /// </summary>
-public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, ImageStore store, TimeProvider time)
+public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, EventAudience audience, StudioNotifier events, ImageStore store, TimeProvider time)
 {
     /// <summary>Every gallery the person can see, private ones first, then by team and name.</summary>
     public async Task<IReadOnlyList<GallerySummary>> ListAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
@@ -82,20 +84,16 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
         var gallery = new Gallery { Id = Guid.NewGuid(), Name = name.Trim(), OwnerUserId = teamId is null ? userId : null, TeamId = teamId, CreatedAt = time.GetUtcNow() };
         db.Galleries.Add(gallery);
         await db.SaveChangesAsync(cancellationToken);
-        await TellAsync(db, gallery.Id, cancellationToken);
+        await TellAsync(gallery.Id, cancellationToken);
         return new ChangeResult(gallery.Id, []);
     }
 
     /// <summary>Renames a gallery (its owners: the person for a private one, the team's owners for a team one).</summary>
     public async Task<ChangeResult> RenameAsync(ClaimsPrincipal user, Guid galleryId, string? name, CancellationToken cancellationToken = default)
     {
-        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        if (await RefusalAsync(user, galleryId, GalleryOperations.Manage, "Only the gallery's owners can rename it.") is { } refusal)
         {
-            return ChangeResult.Missing;
-        }
-        if (role != TeamRole.Owner)
-        {
-            return ChangeResult.Refused("Only the gallery's owners can rename it.");
+            return refusal;
         }
         if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > TeamService.MaxNameLength)
         {
@@ -104,27 +102,24 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var trimmed = name.Trim();
         await db.Galleries.Where(g => g.Id == galleryId).ExecuteUpdateAsync(u => u.SetProperty(g => g.Name, trimmed), cancellationToken);
-        await TellAsync(db, galleryId, cancellationToken);
+        await TellAsync(galleryId, cancellationToken);
         return new ChangeResult(galleryId, []);
     }
 
     /// <summary>Deletes a gallery (its owners); the images in it stay with the people who made them.</summary>
     public async Task<ChangeResult> DeleteAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
     {
-        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        if (await RefusalAsync(user, galleryId, GalleryOperations.Manage, "Only the gallery's owners can delete it.") is { } refusal)
         {
-            return ChangeResult.Missing;
+            return refusal;
         }
-        if (role != TeamRole.Owner)
-        {
-            return ChangeResult.Refused("Only the gallery's owners can delete it.");
-        }
+        // Who saw it must be read before it goes: afterwards nobody does.
+        var recipients = await audience.OfGalleryAsync(galleryId, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var audience = await AudienceAsync(db, galleryId, cancellationToken);
         var held = await db.GalleryItems.Where(i => i.GalleryId == galleryId).Select(i => i.ImageId).ToListAsync(cancellationToken);
         await db.Galleries.Where(g => g.Id == galleryId).ExecuteDeleteAsync(cancellationToken);
         await ImageLibrary.PurgeOrphansAsync(db, store, held, cancellationToken);
-        foreach (var recipient in audience)
+        foreach (var recipient in recipients)
         {
             events.Publish(new GalleryUpdated(galleryId, recipient));
         }
@@ -134,13 +129,13 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
     /// <summary>Adds one of the person's own images to a gallery they may edit.</summary>
     public async Task<ChangeResult> AddAsync(ClaimsPrincipal user, Guid galleryId, Guid imageId, CancellationToken cancellationToken = default)
     {
-        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role || ResourceAccess.UserId(user) is not { } userId)
+        if (ResourceAccess.UserId(user) is not { } userId)
         {
             return ChangeResult.Missing;
         }
-        if (role < TeamRole.Editor)
+        if (await RefusalAsync(user, galleryId, GalleryOperations.AddImages, "Viewers cannot add images to this gallery.") is { } refusal)
         {
-            return ChangeResult.Refused("Viewers cannot add images to this gallery.");
+            return refusal;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await db.Images.AnyAsync(i => i.Id == imageId && i.OwnerId == userId, cancellationToken))
@@ -151,7 +146,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
         {
             db.GalleryItems.Add(new GalleryItem { GalleryId = galleryId, ImageId = imageId, AddedById = userId, AddedAt = time.GetUtcNow() });
             await db.SaveChangesAsync(cancellationToken);
-            await TellAsync(db, galleryId, cancellationToken);
+            await TellAsync(galleryId, cancellationToken);
         }
         return new ChangeResult(galleryId, []);
     }
@@ -159,13 +154,9 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
     /// <summary>Takes an image out of a gallery (editors and owners); the image itself stays.</summary>
     public async Task<ChangeResult> RemoveAsync(ClaimsPrincipal user, Guid galleryId, Guid imageId, CancellationToken cancellationToken = default)
     {
-        if (await RoleAsync(user, galleryId, cancellationToken) is not { } role)
+        if (await RefusalAsync(user, galleryId, GalleryOperations.AddImages, "Viewers cannot remove images from this gallery.") is { } refusal)
         {
-            return ChangeResult.Missing;
-        }
-        if (role < TeamRole.Editor)
-        {
-            return ChangeResult.Refused("Viewers cannot remove images from this gallery.");
+            return refusal;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var removed = await db.GalleryItems.Where(i => i.GalleryId == galleryId && i.ImageId == imageId).ExecuteDeleteAsync(cancellationToken);
@@ -174,7 +165,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
             return ChangeResult.Missing;
         }
         await ImageLibrary.PurgeOrphansAsync(db, store, [imageId], cancellationToken);
-        await TellAsync(db, galleryId, cancellationToken);
+        await TellAsync(galleryId, cancellationToken);
         return new ChangeResult(galleryId, []);
     }
 
@@ -182,7 +173,7 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
     public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, Guid galleryId, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        if (await RoleAsync(user, galleryId, cancellationToken) is null || ResourceAccess.UserId(user) is not { } userId)
+        if (ResourceAccess.UserId(user) is not { } userId || !await authorization.AllowsAsync(user, galleryId, GalleryOperations.View))
         {
             return ([], 0);
         }
@@ -216,61 +207,22 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, St
         return await db.GalleryItems.CountAsync(i => i.ImageId == imageId && i.Image!.OwnerId == userId, cancellationToken);
     }
 
-    /// <summary>The person's role in a gallery (Owner of their own), or null when they cannot see it.</summary>
-    public async Task<TeamRole?> RoleAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Null when the person may do <paramref name="operation"/>; otherwise Missing when they cannot even see the
+    /// gallery (someone else's reads as missing, never forbidden), or <paramref name="refusal"/>.
+    /// </summary>
+    private async Task<ChangeResult?> RefusalAsync(ClaimsPrincipal user, Guid galleryId, GalleryRequirement operation, string refusal)
     {
-        if (ResourceAccess.UserId(user) is not { } userId)
+        if (!await authorization.AllowsAsync(user, galleryId, GalleryOperations.View))
         {
-            return null;
+            return ChangeResult.Missing;
         }
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await RoleAsync(db, userId, galleryId, cancellationToken);
+        return await authorization.AllowsAsync(user, galleryId, operation) ? null : ChangeResult.Refused(refusal);
     }
 
-    /// <summary>The role of <paramref name="userId"/> in a gallery, or null.</summary>
-    public static async Task<TeamRole?> RoleAsync(AppDbContext db, string userId, Guid galleryId, CancellationToken cancellationToken)
+    private async Task TellAsync(Guid galleryId, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
-        if (gallery is null)
-        {
-            return null;
-        }
-        if (gallery.OwnerUserId is not null)
-        {
-            return gallery.OwnerUserId == userId ? TeamRole.Owner : null;
-        }
-        return await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
-    }
-
-    /// <summary>Everyone who sees the gallery, when the person is one of them; empty otherwise.</summary>
-    public async Task<IReadOnlyList<string>> AudienceAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
-    {
-        if (await RoleAsync(user, galleryId, cancellationToken) is null)
-        {
-            return [];
-        }
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await AudienceAsync(db, galleryId, cancellationToken);
-    }
-
-    /// <summary>Everyone who sees the gallery: its owner, or its team's members.</summary>
-    public static async Task<IReadOnlyList<string>> AudienceAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(db);
-        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.OwnerUserId, g.TeamId }).SingleOrDefaultAsync(cancellationToken);
-        if (gallery is null)
-        {
-            return [];
-        }
-        return gallery.OwnerUserId is { } owner
-            ? [owner]
-            : await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId).Select(m => m.UserId).ToListAsync(cancellationToken);
-    }
-
-    private async Task TellAsync(AppDbContext db, Guid galleryId, CancellationToken cancellationToken)
-    {
-        foreach (var recipient in await AudienceAsync(db, galleryId, cancellationToken))
+        foreach (var recipient in await audience.OfGalleryAsync(galleryId, cancellationToken))
         {
             events.Publish(new GalleryUpdated(galleryId, recipient));
         }

@@ -8,8 +8,6 @@ using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Images;
-using T2IStudio.Web.Prompts;
-using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web.Jobs;
@@ -126,32 +124,32 @@ public sealed record JobView(Guid Id, JobStatus Status, string Model, string Pro
 /// <param name="Model">The model id.</param>
 /// <param name="Prompt">The prompt.</param>
 /// <param name="Status">Queued or Running.</param>
-/// <param name="Position">Jobs ahead of it (0: next), or null while it runs or when it is not in this node's line.</param>
+/// <param name="Position">Jobs ahead of it (0: next), or null while it runs.</param>
 /// <param name="Step">Steps finished.</param>
 /// <param name="TotalSteps">Steps it takes.</param>
 /// <param name="BatchSize">Images.</param>
 /// <param name="Width">Width.</param>
 /// <param name="Height">Height.</param>
 /// <param name="CreatedAt">Submitted.</param>
+/// <param name="WorkerName">The worker running it (running jobs).</param>
 public sealed record QueueEntry(Guid Id, string OwnerId, string Owner, string Model, string Prompt, JobStatus Status,
-    int? Position, int Step, int TotalSteps, int BatchSize, int Width, int Height, DateTimeOffset CreatedAt);
+    int? Position, int Step, int TotalSteps, int BatchSize, int Width, int Height, DateTimeOffset CreatedAt, string? WorkerName = null);
 
 /// <summary>
-/// The front door of generation: validates a request against the model's files, enforces the per-person
-/// quota, writes the <see cref="Job"/> row and queues it, and answers right away; a worker does the rest.
+/// The front door of generation: validates a request against the model's files and the person's rights, and
+/// hands the job to the <see cref="JobLifecycle"/>, which queues it under the per-person quota and answers right
+/// away; a worker does the rest.
 /// Every job id is checked against the caller: someone else's job reads as missing.
 /// </summary>
 public sealed partial class GenerationService(
     IDbContextFactory<AppDbContext> dbFactory,
     ModelHost models,
-    JobDispatcher dispatcher,
-    StudioNotifier events,
+    JobLifecycle lifecycle,
+    GalleryAccess galleries,
     ResourceAccess access,
     ImageLibrary library,
     ImageStore store,
     StorageQuota quota,
-    IOptions<QueueOptions> options,
-    TimeProvider time,
     ILogger<GenerationService> logger)
 {
     /// <summary>Checks and queues <paramref name="job"/> for <paramref name="user"/>.</summary>
@@ -173,13 +171,9 @@ public sealed partial class GenerationService(
             return Refused(full);
         }
 
-        if (job.GalleryId is { } galleryId)
+        if (job.GalleryId is { } galleryId && await galleries.RoleAsync(userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
         {
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            if (await Galleries.GalleryService.RoleAsync(db, userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
-            {
-                return Refused("You cannot add images to that gallery.");
-            }
+            return Refused("You cannot add images to that gallery.");
         }
         var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
         return await QueueAsync(userId, job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
@@ -291,28 +285,9 @@ public sealed partial class GenerationService(
 
     private async Task<SubmitResult> QueueAsync(string userId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        // One write transaction (SQLite: BEGIN IMMEDIATE) around the count and the insert: parallel submits of one
-        // person queue up here instead of all counting the same number and all passing the quota.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (idempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
-        {
-            return new SubmitResult(existing, []);
-        }
-        var limit = options.Value.MaxQueuedPerUser;
-        var active = await db.Jobs.CountAsync(j => j.OwnerId == userId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running), cancellationToken);
-        if (active >= limit)
-        {
-            return Refused($"You have {active} jobs waiting or running, the most allowed is {limit}. Cancel one or wait for one to finish.");
-        }
-
-        var now = time.GetUtcNow();
-        var prompt = await PromptHistory.RecordAsync(db, userId, request.Prompt, request.NegativePrompt ?? "", now, cancellationToken);
         var row = new Job
         {
             Id = Guid.NewGuid(),
-            OwnerId = userId,
-            Status = JobStatus.Queued,
             Model = modelId,
             Prompt = request.Prompt,
             RequestJson = GenerationMetadata.ToJson(stored),
@@ -320,33 +295,14 @@ public sealed partial class GenerationService(
             TotalSteps = request.Steps,
             Width = request.Width,
             Height = request.Height,
-            IdempotencyKey = idempotencyKey,
-            CreatedAt = now,
-            PromptId = prompt.Id,
         };
         configure?.Invoke(row);
-        db.Jobs.Add(row);
-        try
+        var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, request.NegativePrompt ?? "", cancellationToken);
+        if (result.JobId == row.Id)
         {
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            LogQueued(row.Id, modelId, request.Steps, request.BatchSize);
         }
-        catch (DbUpdateException) when (idempotencyKey is { } racedKey)
-        {
-            await transaction.RollbackAsync(CancellationToken.None);
-            // A second click raced this one past the lookup; the unique key kept one job. Return it.
-            await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
-            if (await FindByKeyAsync(fresh, userId, racedKey, cancellationToken) is { } winner)
-            {
-                return new SubmitResult(winner, []);
-            }
-            throw;
-        }
-
-        dispatcher.Enqueue(row.Id, userId, ShapeOf(row, request.GuidanceScale));
-        events.Publish(new JobQueued(row.Id, userId));
-        LogQueued(row.Id, modelId, request.Steps, request.BatchSize);
-        return new SubmitResult(row.Id, []);
+        return result;
     }
 
     /// <summary>Every reason <paramref name="job"/> cannot be queued; empty when it can.</summary>
@@ -371,46 +327,17 @@ public sealed partial class GenerationService(
 
     /// <summary>
     /// Cancels a waiting job, or asks a running one to stop before its next step. Its owner may, and so may an
-    /// admin, on anyone's job (the owner hears <see cref="JobCanceled"/> as usual); to anyone else it is missing.
+    /// admin, on anyone's job (the owner hears <see cref="Realtime.JobCanceled"/> as usual); to anyone else it is missing.
     /// </summary>
     public async Task<CancelOutcome> CancelAsync(ClaimsPrincipal user, Guid jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        for (var attempt = 0; attempt < 3; attempt++)
+        var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (!await access.AllowsAsync(user, job, ResourceOperations.Change) && !(job is not null && await IsAdminAsync(db, user, cancellationToken)))
         {
-            var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-            if (!await access.AllowsAsync(user, job, ResourceOperations.Change) && !(job is not null && await IsAdminAsync(db, user, cancellationToken)))
-            {
-                return CancelOutcome.NotFound;
-            }
-            switch (job!.Status)
-            {
-                case JobStatus.Running:
-                    return dispatcher.CancelRunning(jobId) ? CancelOutcome.Stopping : CancelOutcome.AlreadyFinished;
-                case JobStatus.Queued:
-                    dispatcher.RemoveWaiting(jobId);
-                    job.Status = JobStatus.Canceled;
-                    job.FinishedAt = time.GetUtcNow();
-                    job.ConcurrencyStamp = Guid.NewGuid();
-                    try
-                    {
-                        await db.SaveChangesAsync(cancellationToken);
-                        events.Publish(new JobCanceled(jobId, job.OwnerId));
-                        // It never ran and never will: an inpainting job's source and mask go with it.
-                        await ImageLibrary.ReleaseInpaintFilesAsync(db, store, jobId, CancellationToken.None);
-                        return CancelOutcome.Canceled;
-                    }
-                    catch (DbUpdateConcurrencyException)
-                    {
-                        // A worker picked it up meanwhile: read it again and stop the run instead.
-                        db.ChangeTracker.Clear();
-                        continue;
-                    }
-                default:
-                    return CancelOutcome.AlreadyFinished;
-            }
+            return CancelOutcome.NotFound;
         }
-        return CancelOutcome.AlreadyFinished;
+        return await lifecycle.CancelAsync(jobId, cancellationToken);
     }
 
     /// <summary>One job of the signed-in person, or null when it does not exist or is someone else's.</summary>
@@ -418,7 +345,7 @@ public sealed partial class GenerationService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.AsNoTracking().Include(j => j.Images).SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        return await access.AllowsAsync(user, job, ResourceOperations.Read) ? View(job!) : null;
+        return await access.AllowsAsync(user, job, ResourceOperations.Read) ? View(job!, await lifecycle.SnapshotAsync(cancellationToken)) : null;
     }
 
     /// <summary>The person's waiting and running jobs, then their most recent finished ones; newest first.</summary>
@@ -434,7 +361,8 @@ public sealed partial class GenerationService(
             .OrderByDescending(j => j.CreatedAt).ToListAsync(cancellationToken);
         var finished = await mine.Where(j => j.Status != JobStatus.Queued && j.Status != JobStatus.Running)
             .OrderByDescending(j => j.CreatedAt).Take(recentFinished).ToListAsync(cancellationToken);
-        return [.. active.Concat(finished).Select(View)];
+        var snapshot = active.Count > 0 ? await lifecycle.SnapshotAsync(cancellationToken) : null;
+        return [.. active.Concat(finished).Select(j => View(j, snapshot))];
     }
 
     /// <summary>
@@ -450,33 +378,31 @@ public sealed partial class GenerationService(
         }
         var rows = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
-            .Select(j => new { j.Id, j.OwnerId, Owner = j.Owner!.Email, j.Model, j.Prompt, j.Status, j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt })
+            .Select(j => new { j.Id, j.OwnerId, Owner = j.Owner!.Email, j.Model, j.Prompt, j.Status, j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt, j.WorkerName })
             .ToListAsync(cancellationToken);
+        var snapshot = await lifecycle.SnapshotAsync(cancellationToken);
         return [.. rows
             .Select(j =>
             {
-                var standing = dispatcher.StandingOf(j.Id);
+                var standing = snapshot.StandingOf(j.Id, lifecycle);
                 return new QueueEntry(j.Id, j.OwnerId, j.Owner ?? j.OwnerId, j.Model, j.Prompt, j.Status,
-                    standing?.Position, standing?.Step ?? j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt);
+                    standing?.Position, standing?.Step ?? j.Step, j.TotalSteps, j.BatchSize, j.Width, j.Height, j.CreatedAt,
+                    j.Status == JobStatus.Running ? standing?.WorkerName ?? j.WorkerName : null);
             })
             .OrderBy(e => e.Status == JobStatus.Running ? 0 : 1)
             .ThenBy(e => e.Position ?? int.MaxValue)
             .ThenBy(e => e.CreatedAt)];
     }
 
-    /// <summary>Where a job stands right now (position, progress, estimate), from memory; null when it is not in line.</summary>
-    public QueueStanding? StandingOf(Guid jobId) => dispatcher.StandingOf(jobId);
+    /// <summary>Where a job stands (position, progress, estimate, worker) as of the last read of the queue, at most a second old; null when it is not in line.</summary>
+    public QueueStanding? StandingOf(Guid jobId) => lifecycle.StandingOf(jobId);
 
-    /// <summary>The estimate inputs of a stored job.</summary>
-    public static JobShape ShapeOf(Job job, double guidance)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        return new JobShape(job.Model, job.TotalSteps, job.Width, job.Height, job.BatchSize, guidance > 1);
-    }
+    /// <summary>Where a job stands, from a fresh read of the queue; null when it is not in line.</summary>
+    public Task<QueueStanding?> StandingOfAsync(Guid jobId, CancellationToken cancellationToken = default) => lifecycle.StandingOfAsync(jobId, cancellationToken);
 
-    private JobView View(Job job)
+    private JobView View(Job job, QueueSnapshot? snapshot)
     {
-        var standing = job.IsFinished ? null : dispatcher.StandingOf(job.Id);
+        var standing = job.IsFinished ? null : snapshot?.StandingOf(job.Id, lifecycle);
         var step = job.Status == JobStatus.Completed ? job.TotalSteps : standing?.Step ?? job.Step;
         return new(job.Id, job.Status, job.Model, job.Prompt, job.BatchSize, job.Width, job.Height, step, job.TotalSteps,
             job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing, job.GalleryId);

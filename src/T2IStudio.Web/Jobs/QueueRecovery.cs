@@ -2,7 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
-using T2IStudio.Generation.Pipelines;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
 
@@ -11,14 +10,15 @@ namespace T2IStudio.Web.Jobs;
 /// <summary>What one recovery did.</summary>
 /// <param name="Requeued">Jobs a crash left running that run once more.</param>
 /// <param name="Interrupted">Jobs a crash left running for the second time, now failed as interrupted.</param>
-/// <param name="Waiting">Jobs put back in line (the re-queued ones included).</param>
+/// <param name="Waiting">Jobs waiting after it (the re-queued ones included).</param>
 /// <param name="OrphansRemoved">Files no row named, removed.</param>
 public sealed record RecoveryReport(int Requeued, int Interrupted, int Waiting, int OrphansRemoved);
 
 /// <summary>
-/// Puts the queue back together after a stop or a crash, as the host starts: a job left running runs once more
-/// (a second interruption fails it), waiting jobs rejoin the line in submit order, and files without a row are
-/// removed. It is a hosted service registered before the worker and before the server (ASP.NET Core starts
+/// Puts the queue back together after a stop or a crash, as the host starts: a job this node's in-process worker
+/// left running runs once more (a second interruption fails it) and files without a row are removed. Waiting jobs
+/// need nothing: the line is the database. A job a remote worker holds keeps its lease: the worker may still be
+/// running it and reconnect; if it does not, the lease runs out and the sweeper re-queues it. It is a hosted service registered before the worker and before the server (ASP.NET Core starts
 /// the server after every hosted service the app registers), so it finishes before any request is served or any
 /// job runs: in .NET 10 a <see cref="BackgroundService"/> no longer holds up start-up, so the worker cannot do it.
 /// </summary>
@@ -29,8 +29,8 @@ public sealed record RecoveryReport(int Requeued, int Interrupted, int Waiting, 
 /// </remarks>
 public sealed partial class QueueRecovery(
     IDbContextFactory<AppDbContext> dbFactory,
-    JobDispatcher dispatcher,
     ImageStore store,
+    IHostEnvironment environment,
     IOptions<QueueOptions> options,
     TimeProvider time,
     ILogger<QueueRecovery> logger) : IHostedService
@@ -70,8 +70,8 @@ public sealed partial class QueueRecovery(
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Recovers the queue now: running jobs back in line once (then failed as interrupted), waiting jobs into
-    /// the dispatcher, orphan files written before this call removed. Call before the worker runs.
+    /// Recovers the queue now: this node's running jobs back in line once (then failed as interrupted), orphan
+    /// files written before this call removed. Call before the worker runs.
     /// </summary>
     public async Task<RecoveryReport> RecoverAsync(CancellationToken cancellationToken = default)
     {
@@ -80,12 +80,18 @@ public sealed partial class QueueRecovery(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         int requeued = 0, interrupted = 0;
-        foreach (var job in await db.Jobs.Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken))
+        var ownWorker = GenerationWorker.InProcessWorkerId(environment.ContentRootPath).ToString("N");
+        DateTimeOffset? nowOrNull = now;
+        var orphaned = await db.Jobs
+            .Where(j => j.Status == JobStatus.Running
+                && (j.LeaseWorkerId == null || j.LeaseWorkerId == ownWorker || j.LeaseExpiresAt == null || j.LeaseExpiresAt <= nowOrNull))
+            .ToListAsync(cancellationToken);
+        foreach (var job in orphaned)
         {
             if (job.Attempts >= 2)
             {
                 job.Status = JobStatus.Failed;
-                job.Error = GenerationWorker.InterruptedError;
+                job.Error = JobLifecycle.InterruptedError;
                 job.FinishedAt = now;
                 interrupted++;
             }
@@ -95,6 +101,9 @@ public sealed partial class QueueRecovery(
                 requeued++;
             }
             job.Step = 0;
+            job.LeaseId = null;
+            job.LeaseWorkerId = null;
+            job.LeaseExpiresAt = null;
             job.ConcurrencyStamp = Guid.NewGuid();
             LogRecovered(job.Id, job.Status);
         }
@@ -104,12 +113,7 @@ public sealed partial class QueueRecovery(
             await ImageLibrary.ReleaseInpaintFilesAsync(db, store, failed, cancellationToken);
         }
 
-        var waiting = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.CreatedAt).ToListAsync(cancellationToken);
-        foreach (var job in waiting)
-        {
-            var guidance = GenerationMetadata.ReadStoredRequest(job.RequestJson)?.GuidanceScale ?? 0;
-            dispatcher.Enqueue(job.Id, job.OwnerId, GenerationService.ShapeOf(job, guidance));
-        }
+        var waiting = await db.Jobs.CountAsync(j => j.Status == JobStatus.Queued, cancellationToken);
 
         // Every file a row names: images, their masks, and the sources and masks of inpainting jobs.
         var referenced = new HashSet<Guid>(await db.Images.Select(i => i.FileKey).ToListAsync(cancellationToken));
@@ -117,7 +121,7 @@ public sealed partial class QueueRecovery(
         referenced.UnionWith(await db.Jobs.Where(j => j.SourceFileKey != null).Select(j => j.SourceFileKey!.Value).ToListAsync(cancellationToken));
         referenced.UnionWith(await db.Jobs.Where(j => j.MaskFileKey != null).Select(j => j.MaskFileKey!.Value).ToListAsync(cancellationToken));
         var swept = store.SweepOrphans(referenced, startedAt);
-        return new RecoveryReport(requeued, interrupted, waiting.Count, swept);
+        return new RecoveryReport(requeued, interrupted, waiting, swept);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was running when the server stopped; now {Status}")]

@@ -50,7 +50,11 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { Root = _root }));
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Jobs.QueueOptions { MaxQueuedPerUser = maxQueuedPerUser, RunWorker = false }));
         Services.AddSingleton<T2IStudio.Generation.Models.ModelHost>();
-        Services.AddSingleton<T2IStudio.Web.Jobs.JobDispatcher>();
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Workers.WorkersOptions()));
+        Services.AddSingleton<T2IStudio.Web.Workers.WorkerRegistry>();
+        Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
+        Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
+        Services.AddSingleton<T2IStudio.Web.Jobs.JobLifecycle>();
         Services.AddSingleton<T2IStudio.Web.Realtime.StudioNotifier>();
         Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
@@ -72,6 +76,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     {
         Services.AddAuthorizationCore();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.ResourceAccessHandler>();
+        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.GalleryAuthorizationHandler>();
         Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
     }
 

@@ -6,7 +6,9 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
+using T2IStudio.Generation.Workers;
 using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Workers;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
 using T2IStudio.Web.Tests.Infrastructure;
@@ -141,7 +143,7 @@ public sealed class GenerationQueueTests
         var running = (await service.SubmitAsync(principal, Request(steps: 150))).JobId!.Value;
         await waiter.WaitForAsync<JobProgress>(running);
         var queued = (await service.SubmitAsync(principal, Request())).JobId!.Value;
-        Assert.Equal(0, service.StandingOf(queued)?.Position);
+        Assert.Equal(0, (await service.StandingOfAsync(queued))?.Position);
 
         Assert.Equal(CancelOutcome.Canceled, await service.CancelAsync(principal, queued));
         Assert.Equal(CancelOutcome.Stopping, await service.CancelAsync(principal, running));
@@ -155,7 +157,7 @@ public sealed class GenerationQueueTests
         Assert.Equal(JobStatus.Canceled, jobs[queued].Status);
         Assert.Empty(await db.Images.ToListAsync());
         Assert.Equal(CancelOutcome.AlreadyFinished, await service.CancelAsync(principal, running));
-        Assert.Null(service.StandingOf(queued));
+        Assert.Null(await service.StandingOfAsync(queued));
         var progressOfRunning = waiter.Events.OfType<JobProgress>().Where(p => p.JobId == running).Max(p => p.Step);
         Assert.True(progressOfRunning < 150, $"ran to step {progressOfRunning}");
     }
@@ -168,7 +170,8 @@ public sealed class GenerationQueueTests
         var bob = await app.CreateUserAsync("bob@example.test");
         using var scope = app.Services.CreateScope();
         var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
-        var dispatcher = app.Services.GetRequiredService<JobDispatcher>();
+        var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
+        var registry = app.Services.GetRequiredService<WorkerRegistry>();
 
         var aliceJobs = new List<Guid>();
         for (var i = 0; i < 1000; i++)
@@ -178,13 +181,15 @@ public sealed class GenerationQueueTests
         var bobJob = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(bob), Request())).JobId!.Value;
         var bobSecond = (await service.SubmitAsync(StudioAppFactory.PrincipalOf(bob), Request())).JobId!.Value;
 
-        Assert.Equal(1, service.StandingOf(bobJob)?.Position);
-        Assert.Equal(3, service.StandingOf(bobSecond)?.Position);
-        Assert.Equal(999 + 2, service.StandingOf(aliceJobs[^1])?.Position);
+        Assert.Equal(1, (await service.StandingOfAsync(bobJob))?.Position);
+        Assert.Equal(3, (await service.StandingOfAsync(bobSecond))?.Position);
+        Assert.Equal(999 + 2, (await service.StandingOfAsync(aliceJobs[^1]))?.Position);
+        // Five workers each lease one: the order the database hands jobs out in.
         var order = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
-            order.Add((await dispatcher.NextAsync(CancellationToken.None)).JobId);
+            var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"w{i}", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
+            order.Add((await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!.JobId);
         }
         Assert.Equal([aliceJobs[0], bobJob, aliceJobs[1], bobSecond, aliceJobs[2]], order);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
 using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Teams;
@@ -47,8 +48,8 @@ public sealed class InvitationTests : IClassFixture<StudioAppFixture>
         Assert.Null(await teams.GetAsync(me, teamId));
         Assert.Null(await teams.RoleOfAsync(me, teamId));
         Assert.DoesNotContain(await galleries.ListAsync(me), g => g.Id == galleryId);
-        Assert.Null(await galleries.RoleAsync(me, galleryId));
-        Assert.DoesNotContain(invitee.Id, await galleries.AudienceAsync(StudioAppFactory.PrincipalOf(owner), galleryId)); // presence and live events
+        Assert.Null(await scope.ServiceProvider.GetRequiredService<GalleryAccess>().RoleAsync(invitee.Id, galleryId));
+        Assert.DoesNotContain(invitee.Id, await scope.ServiceProvider.GetRequiredService<EventAudience>().OfGalleryAsync(galleryId)); // presence and live events
         using (var client = _app.CreateBrowserlikeClient())
         {
             await TestAccounts.SignInAsync(client, invitee.Email!, TestAccounts.Password);
@@ -66,7 +67,7 @@ public sealed class InvitationTests : IClassFixture<StudioAppFixture>
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri($"/gallery?g={galleryId}", UriKind.Relative))).StatusCode);
         }
         Assert.Equal(TeamRole.Editor, await teams.RoleOfAsync(me, teamId));
-        Assert.Contains(invitee.Id, await galleries.AudienceAsync(StudioAppFactory.PrincipalOf(owner), galleryId));
+        Assert.Contains(invitee.Id, await scope.ServiceProvider.GetRequiredService<EventAudience>().OfGalleryAsync(galleryId));
         Assert.Empty(await teams.MyInvitationsAsync(me));
         Assert.Empty((await teams.GetAsync(StudioAppFactory.PrincipalOf(owner), teamId))!.Invitations);
         Assert.True((await teams.AcceptInvitationAsync(me, invitation.Id)).NotFound);

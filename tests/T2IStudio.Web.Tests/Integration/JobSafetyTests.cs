@@ -37,7 +37,7 @@ public sealed class JobSafetyTests
         Assert.All(refused, r => Assert.Equal("You have 5 jobs waiting or running, the most allowed is 5. Cancel one or wait for one to finish.", Assert.Single(r.Errors)));
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         Assert.Equal(5, await db.Jobs.CountAsync(j => j.OwnerId == user.Id && j.Status == JobStatus.Queued));
-        Assert.Equal(5, app.Services.GetRequiredService<JobDispatcher>().WaitingCount);
+        Assert.Equal(5, (await app.Services.GetRequiredService<JobLifecycle>().SnapshotAsync()).WaitingCount);
     }
 
     [Theory]
@@ -69,7 +69,7 @@ public sealed class JobSafetyTests
         Assert.Equal(message, row.Error);
         Assert.NotNull(row.FinishedAt);
         Assert.Empty(await db.Images.Where(i => i.JobId == doomed).ToListAsync());
-        Assert.Equal(0, app.Services.GetRequiredService<JobDispatcher>().RunningCount);
+        Assert.Equal(0, app.Services.GetRequiredService<JobLifecycle>().HeldCount);
         // The failed attempt's files went with it: only the next job's PNG and thumbnail are on disk.
         var store = app.Services.GetRequiredService<ImageStore>();
         var image = await db.Images.SingleAsync(i => i.Id == Assert.Single(completed.ImageIds));
@@ -148,7 +148,7 @@ public sealed class JobSafetyTests
         await bobsEvents.WaitForAsync<JobCanceled>(job);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync(j => j.Id == job)).Status);
-        Assert.Null(service.StandingOf(job));
+        Assert.Null(await service.StandingOfAsync(job));
         Assert.Empty(await service.ListQueueAsync(StudioAppFactory.PrincipalOf(admin)));
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web.Virtualization;
@@ -66,6 +67,10 @@ public sealed partial class Gallery
 
     [Inject] private GalleryPresence Presence { get; set; } = null!;
 
+    [Inject] private IAuthorizationService Authorization { get; set; } = null!;
+
+    [Inject] private EventAudience Audience { get; set; } = null!;
+
     private GallerySummary? Current => _galleries.FirstOrDefault(g => g.Id == _galleryId);
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
@@ -95,7 +100,7 @@ public sealed partial class Gallery
         _teams = await Teams.MyTeamsAsync(_user, _leaving.Token);
         if (GalleryQuery is { } wanted)
         {
-            if (_galleries.All(g => g.Id != wanted))
+            if (!await Authorization.AllowsAsync(_user, wanted, GalleryOperations.View))
             {
                 // Someone else's gallery reads exactly like a missing one.
                 Navigation.NotFound();
@@ -151,11 +156,11 @@ public sealed partial class Gallery
         {
             return;
         }
-        var audience = await Galleries.AudienceAsync(_user, galleryId, _leaving.Token);
-        if (audience.Count == 0)
+        if (!await Authorization.AllowsAsync(_user, galleryId, GalleryOperations.View))
         {
             return;
         }
+        var audience = await Audience.OfGalleryAsync(galleryId, _leaving.Token);
         var name = _user.FindFirst(Auth.StudioClaimsPrincipalFactory.DisplayNameClaim)?.Value ?? _user.Identity?.Name ?? "Someone";
         _visit = Presence.Join(galleryId, new PresentPerson(userId, name), audience);
         _present = Others(galleryId);

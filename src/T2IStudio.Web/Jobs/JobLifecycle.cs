@@ -1,0 +1,1007 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Imaging;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Workers;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Images;
+using T2IStudio.Web.Prompts;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Storage;
+using T2IStudio.Web.Workers;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>
+/// The one owner of a job's life: queue, lease to a worker, progress, complete with images, fail, cancel, lease
+/// loss and the per-job time limit. Every transition is a conditional update of the job's row (its status and
+/// lease), so any number of workers and nodes agree, and the concurrency stamp is bumped here and nowhere else.
+/// The fair order is read from the database (<see cref="FairOrder"/>); a worker, in process or remote, only runs
+/// what it is given and can report only on the lease it holds.
+/// </summary>
+public sealed partial class JobLifecycle(
+    IDbContextFactory<AppDbContext> dbFactory,
+    StudioNotifier notifier,
+    EventAudience audience,
+    GalleryAccess galleries,
+    ImageStore store,
+    WorkerRegistry registry,
+    IOptions<QueueOptions> queueOptions,
+    IOptions<WorkersOptions> workerOptions,
+    TimeProvider time,
+    ILogger<JobLifecycle> logger) : IDisposable
+{
+    /// <summary>The message a job gets when the server stopped under it twice.</summary>
+    public const string InterruptedError = "Interrupted: the server stopped while this job ran, twice. Submit it again.";
+
+    /// <summary>The message a job gets when two workers were lost under it.</summary>
+    public const string LostTwiceError = "Two workers stopped while running this job (they disconnected or stopped answering). Submit it again; if it keeps happening, tell an admin.";
+
+    /// <summary>The longest failure message a worker may set, in characters.</summary>
+    public const int MaxErrorLength = 500;
+
+    /// <summary>The largest preview passed on to pages, in bytes (a worker's previews are 64 KB at most).</summary>
+    public const int MaxPreviewBytes = 128 * 1024;
+
+    /// <summary>How often a waiting worker looks for work even when nothing told it to (jobs queued by another node).</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>The message a job gets when it ran past <see cref="QueueOptions.MaxJobMinutes"/>.</summary>
+    public static string TimeLimitError(int minutes) =>
+        $"Stopped after {minutes} minute{(minutes == 1 ? "" : "s")}: the per-job limit (Queue:MaxJobMinutes).";
+
+    private readonly ConcurrentDictionary<Guid, HeldJob> _held = new();
+    private readonly SemaphoreSlim _leaseGate = new(1, 1);
+    private readonly Lock _signalGate = new();
+    private TaskCompletionSource _workSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private QueueSnapshot? _snapshot;
+    private int _snapshotVersion;
+
+    // ----- Queue ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Writes <paramref name="row"/> as a queued job of <paramref name="userId"/> unless their quota is full, in one
+    /// write transaction with the quota count (parallel submits of one person cannot all pass it). A repeated key
+    /// returns the first job.
+    /// </summary>
+    public async Task<SubmitResult> QueueAsync(string userId, Job row, string? idempotencyKey, string negativePrompt, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(row);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // SQLite: BEGIN IMMEDIATE, so the count and the insert are one step for everyone.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (idempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
+        {
+            return new SubmitResult(existing, []);
+        }
+        var limit = queueOptions.Value.MaxQueuedPerUser;
+        var active = await db.Jobs.CountAsync(j => j.OwnerId == userId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running), cancellationToken);
+        if (active >= limit)
+        {
+            return new SubmitResult(null, [$"You have {active} jobs waiting or running, the most allowed is {limit}. Cancel one or wait for one to finish."]);
+        }
+        var now = time.GetUtcNow();
+        var prompt = await PromptHistory.RecordAsync(db, userId, row.Prompt, negativePrompt, now, cancellationToken);
+        row.OwnerId = userId;
+        row.Status = JobStatus.Queued;
+        row.IdempotencyKey = idempotencyKey;
+        row.CreatedAt = now;
+        row.PromptId = prompt.Id;
+        row.ConcurrencyStamp = Guid.NewGuid();
+        db.Jobs.Add(row);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (idempotencyKey is { } racedKey)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            // A second click raced this one past the lookup; the unique key kept one job. Return it.
+            await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (await FindByKeyAsync(fresh, userId, racedKey, cancellationToken) is { } winner)
+            {
+                return new SubmitResult(winner, []);
+            }
+            throw;
+        }
+        QueueChanged();
+        notifier.Publish(new JobQueued(row.Id, userId));
+        return new SubmitResult(row.Id, []);
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="jobId"/> (the caller has checked who may): a waiting job ends now; a running one is
+    /// marked and its worker told to stop before its next step, and it ends when the worker says it stopped.
+    /// </summary>
+    public async Task<CancelOutcome> CancelAsync(Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+            switch (job?.Status)
+            {
+                case null:
+                    return CancelOutcome.NotFound;
+                case JobStatus.Queued:
+                    job.Status = JobStatus.Canceled;
+                    job.FinishedAt = time.GetUtcNow();
+                    job.ConcurrencyStamp = Guid.NewGuid();
+                    try
+                    {
+                        await db.SaveChangesAsync(cancellationToken);
+                    }
+                    catch (DbUpdateConcurrencyException)
+                    {
+                        // A worker took it meanwhile: read it again and stop the run instead.
+                        db.ChangeTracker.Clear();
+                        continue;
+                    }
+                    QueueChanged();
+                    notifier.Publish(new JobCanceled(jobId, job.OwnerId));
+                    // It never ran and never will: an inpainting job's source and mask go with it.
+                    await ReleaseInpaintFilesAsync(jobId);
+                    return CancelOutcome.Canceled;
+                case JobStatus.Running:
+                    var leaseId = job.LeaseId;
+                    var marked = await db.Jobs
+                        .Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.LeaseId == leaseId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true), cancellationToken);
+                    if (marked == 0)
+                    {
+                        db.ChangeTracker.Clear();
+                        continue;
+                    }
+                    if (_held.TryGetValue(jobId, out var held) && held.LeaseId == leaseId)
+                    {
+                        await StopHeldAsync(held, StopReason.Canceled);
+                    }
+                    // Held by a worker on another node: that node's sweep reads the mark and tells its worker.
+                    return CancelOutcome.Stopping;
+                default:
+                    return CancelOutcome.AlreadyFinished;
+            }
+        }
+        return CancelOutcome.AlreadyFinished;
+    }
+
+    // ----- Leases --------------------------------------------------------------------------------------------
+
+    /// <summary>Waits until a job <paramref name="worker"/> may run is leased to it, in fair order.</summary>
+    public async Task<JobAssignment> LeaseNextAsync(WorkerSession worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var signal = WorkSignal();
+            if (await TryLeaseAsync(worker, cancellationToken) is { } assignment)
+            {
+                return assignment;
+            }
+            await Task.WhenAny(signal, Task.Delay(PollInterval, time, cancellationToken));
+        }
+    }
+
+    /// <summary>Leases the next job <paramref name="worker"/> may run, or null when there is none now.</summary>
+    public async Task<JobAssignment?> TryLeaseAsync(WorkerSession worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (worker.IsBusy)
+        {
+            return null; // one job at a time per worker
+        }
+        await _leaseGate.WaitAsync(cancellationToken);
+        try
+        {
+            for (var tries = 0; tries < 5; tries++)
+            {
+                var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
+                var next = order.Waiting.FirstOrDefault(j => worker.Models.Contains(j.Model));
+                if (next is null)
+                {
+                    return null;
+                }
+                var leaseId = Guid.NewGuid();
+                var now = time.GetUtcNow();
+                DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                var taken = await db.Jobs
+                    .Where(j => j.Id == next.Id && j.Status == JobStatus.Queued)
+                    .ExecuteUpdateAsync(s => s
+                        .SetProperty(j => j.Status, JobStatus.Running)
+                        .SetProperty(j => j.LeaseId, leaseId)
+                        .SetProperty(j => j.LeaseWorkerId, worker.Id)
+                        .SetProperty(j => j.LeaseExpiresAt, expires)
+                        .SetProperty(j => j.WorkerName, worker.Name)
+                        .SetProperty(j => j.CancelRequested, false)
+                        .SetProperty(j => j.Attempts, j => j.Attempts + 1)
+                        .SetProperty(j => j.StartedAt, now)
+                        .SetProperty(j => j.Step, 0)
+                        .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), cancellationToken);
+                if (taken == 0)
+                {
+                    continue; // cancelled, or taken by another node, since the order was read
+                }
+                var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, cancellationToken);
+                if (await AssignmentOfAsync(job, leaseId, cancellationToken) is not { } assignment)
+                {
+                    continue; // its source or mask is gone: failed with that reason; take the next
+                }
+                var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), await OutputSizeAsync(job));
+                _held[job.Id] = held;
+                worker.CurrentJobId = job.Id;
+                worker.CurrentStep = 0;
+                worker.Beat(now);
+                QueueChanged();
+                registry.RaiseChanged();
+                LogLeased(job.Id, worker.Name, worker.Id, job.Attempts);
+                Tell(held, to => new JobStarted(job.Id, to));
+                return assignment;
+            }
+            return null;
+        }
+        finally
+        {
+            _leaseGate.Release();
+        }
+    }
+
+    /// <summary>Steps finished on a job <paramref name="worker"/> holds; false when it does not hold it.</summary>
+    public bool ReportProgress(WorkerSession worker, Guid jobId, Guid leaseId, int step, int totalSteps, byte[]? previewJpeg)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            return false;
+        }
+        held.Step = Math.Clamp(step, 0, held.TotalSteps);
+        worker.CurrentStep = held.Step;
+        if (previewJpeg is { Length: > MaxPreviewBytes })
+        {
+            previewJpeg = null; // a preview is a courtesy: an oversized one is dropped, not forwarded
+        }
+        Tell(held, to => new JobProgress(jobId, to, held.Step, held.TotalSteps, previewJpeg));
+        registry.RaiseChanged();
+        return true;
+    }
+
+    /// <summary>Extends the lease of a job <paramref name="worker"/> holds; false when it no longer holds it.</summary>
+    public async Task<bool> HeartbeatAsync(WorkerSession worker, Guid jobId, Guid leaseId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        var now = time.GetUtcNow();
+        worker.Beat(now);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            // A web restart: the worker kept running the job and reconnected; take its lease back if it is still its own.
+            if (await AdoptAsync(worker, jobId, leaseId, cancellationToken) is not { } adopted)
+            {
+                return false;
+            }
+            held = adopted;
+        }
+        DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var extended = await db.Jobs
+            .Where(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.LeaseExpiresAt, expires), cancellationToken);
+        if (extended == 0)
+        {
+            _held.TryRemove(new KeyValuePair<Guid, HeldJob>(jobId, held));
+            ClearWorker(held);
+            return false;
+        }
+        registry.RaiseChanged();
+        return true;
+    }
+
+    /// <summary>
+    /// Checks and stores the images of a job <paramref name="worker"/> holds and completes it: the right number,
+    /// each a PNG of the job's size that decodes through the restricted intake. Refused otherwise, and the job
+    /// stays with the worker's lease (it may fail it, or lose it).
+    /// </summary>
+    public async Task<DeliveryReceipt> CompleteAsync(WorkerSession worker, Guid jobId, Guid leaseId, string modelHash, IReadOnlyList<DeliveredImage> images, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(images);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            return DeliveryReceipt.Refused("This worker does not hold that job.");
+        }
+        if (CheckDelivery(held, images) is { } problem)
+        {
+            LogDeliveryRefused(jobId, worker.Name, problem);
+            return DeliveryReceipt.Refused(problem);
+        }
+        var hash = SafeModelHash(modelHash);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is not { Status: JobStatus.Running } || job.LeaseId != leaseId)
+        {
+            ForgetHeld(held);
+            return DeliveryReceipt.Refused("This worker does not hold that job.");
+        }
+        var stored = GenerationMetadata.ReadStoredRequest(job.RequestJson);
+        if (stored is null)
+        {
+            await EndAsync(held, JobStatus.Failed, "The stored request could not be read.", held.Step);
+            return DeliveryReceipt.Refused("The stored request could not be read.");
+        }
+
+        var files = new List<Guid>();
+        try
+        {
+            var now = time.GetUtcNow();
+            foreach (var image in images.OrderBy(i => i.BatchIndex))
+            {
+                var pixels = image.Pixels ?? ImageIntake.Read(image.Png, IntakeOptions.StoredPng with { ExpectedSize = held.OutputSize }, CancellationToken.None).Image;
+                var file = await store.WriteAsync(pixels, image.Png, CancellationToken.None);
+                files.Add(file.Key);
+                var described = stored with
+                {
+                    Seed = stored.Seed + (ulong)image.BatchIndex,
+                    BatchSize = null,
+                    Width = pixels.Width,
+                    Height = pixels.Height,
+                };
+                db.Images.Add(new GeneratedImage
+                {
+                    Id = Guid.NewGuid(),
+                    OwnerId = job.OwnerId,
+                    JobId = job.Id,
+                    BatchIndex = image.BatchIndex,
+                    Seed = image.Seed,
+                    Model = job.Model,
+                    ModelHash = hash,
+                    Prompt = job.Prompt,
+                    NegativePrompt = stored.NegativePrompt,
+                    Width = pixels.Width,
+                    Height = pixels.Height,
+                    Parameters = GenerationMetadata.ParametersText(described, hash),
+                    RequestJson = GenerationMetadata.ToJson(described),
+                    FileKey = file.Key,
+                    Sha256 = file.Sha256,
+                    SizeBytes = file.SizeBytes,
+                    CreatedAt = now.AddTicks(image.BatchIndex), // batch order survives "newest first"
+                    ParentImageId = job.ParentImageId,
+                    MaskFileKey = job.MaskFileKey,
+                });
+            }
+            job.Status = JobStatus.Completed;
+            job.Step = job.TotalSteps;
+            job.FinishedAt = time.GetUtcNow();
+            job.LeaseExpiresAt = null;
+            job.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(CancellationToken.None); // rows only after every file is durable
+        }
+        catch (Exception ex)
+        {
+            foreach (var key in files)
+            {
+                store.Delete(key);
+            }
+            if (ex is DbUpdateConcurrencyException)
+            {
+                // Cancelled, timed out or lost under the delivery: the row says how it ended.
+                ForgetHeld(held);
+                return DeliveryReceipt.Refused("This worker does not hold that job.");
+            }
+            if (ex is ImageRefusedException or InvalidDataException)
+            {
+                LogDeliveryRefused(jobId, worker.Name, ex.Message);
+                return DeliveryReceipt.Refused($"An image failed the checks: {ex.Message}");
+            }
+            throw;
+        }
+
+        ForgetHeld(held);
+        worker.JobsDone++;
+        if (held.Step > 0)
+        {
+            worker.Measured(job.Model, held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep));
+        }
+        registry.RaiseChanged();
+        QueueChanged();
+        var imageIds = db.ChangeTracker.Entries<GeneratedImage>().Select(e => e.Entity).OrderBy(i => i.BatchIndex).Select(i => i.Id).ToList();
+        LogCompleted(jobId, worker.Name, imageIds.Count);
+        try
+        {
+            // Into the gallery first: whoever hears "completed" finds the images where they look.
+            await SaveToGalleryAsync(db, job, imageIds);
+        }
+        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException)
+        {
+            // Its images and the Completed row are committed; only the "Save to" step after them failed.
+            LogGallerySaveFailed(ex, job.Id);
+        }
+        Tell(held, to => new JobCompleted(job.Id, to, imageIds));
+        notifier.Publish(new GalleryChanged(job.Id, job.OwnerId));
+        return DeliveryReceipt.Stored;
+    }
+
+    /// <summary>A job <paramref name="worker"/> holds failed there; false when it does not hold it.</summary>
+    public async Task<bool> FailAsync(WorkerSession worker, Guid jobId, Guid leaseId, string error, int step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            return false;
+        }
+        var message = string.IsNullOrWhiteSpace(error) ? "The worker failed to run this job." : error.Trim();
+        if (message.Length > MaxErrorLength)
+        {
+            message = message[..MaxErrorLength] + "…";
+        }
+        worker.JobsFailed++;
+        return await EndAsync(held, JobStatus.Failed, message, step);
+    }
+
+    /// <summary>A job <paramref name="worker"/> was told to stop has stopped; false when it does not hold it.</summary>
+    public async Task<bool> StoppedAsync(WorkerSession worker, Guid jobId, Guid leaseId, int step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            return false;
+        }
+        return held.StopReason switch
+        {
+            StopReason.Canceled => await EndAsync(held, JobStatus.Canceled, null, step),
+            // The time limit and a lost lease already ended the row; nothing left but to let the worker go.
+            StopReason.TimedOut or StopReason.LeaseLost => ForgetHeld(held),
+            // Stopped without being told: its owner's cancel reached another node first, or the worker gave up.
+            _ => await EndAsync(held, JobStatus.Canceled, null, step),
+        };
+    }
+
+    /// <summary>The worker is shutting down under a job it holds: back in line, this attempt not counted.</summary>
+    public async Task<bool> ReleaseAsync(WorkerSession worker, Guid jobId, Guid leaseId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (!TryHeld(worker, jobId, leaseId, out var held))
+        {
+            return false;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var released = await db.Jobs
+            .Where(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Queued)
+                .SetProperty(j => j.Attempts, j => j.Attempts > 0 ? j.Attempts - 1 : 0)
+                .SetProperty(j => j.LeaseId, (Guid?)null)
+                .SetProperty(j => j.LeaseWorkerId, (string?)null)
+                .SetProperty(j => j.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(j => j.Step, 0)
+                .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), CancellationToken.None);
+        ForgetHeld(held);
+        if (released > 0)
+        {
+            LogReleased(jobId, worker.Name);
+            QueueChanged();
+            Tell(held, to => new JobQueued(jobId, to));
+        }
+        return released > 0;
+    }
+
+    /// <summary>
+    /// A worker left (disconnected, or its process ended): the job it held goes back to the front of its
+    /// owner's line, the attempt counted (a job that loses a second worker fails); the worker leaves the registry.
+    /// </summary>
+    public async Task WorkerLeftAsync(WorkerSession worker, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        foreach (var held in _held.Values.Where(h => h.Worker == worker).ToList())
+        {
+            held.StopReason = StopReason.LeaseLost;
+            ForgetHeld(held);
+            await LoseLeaseAsync(held.JobId, held.LeaseId, $"worker {worker.Name} left ({reason})");
+        }
+        registry.Leave(worker, reason);
+    }
+
+    // ----- Sweep: time limits, expired leases, cancels from other nodes ------------------------------------------
+
+    /// <summary>
+    /// Fails running jobs past <see cref="QueueOptions.MaxJobMinutes"/>, re-queues jobs whose lease ran out,
+    /// and stops jobs whose cancel was asked on another node. <see cref="LeaseSweeper"/> calls it every second.
+    /// </summary>
+    public async Task SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (queueOptions.Value.JobTimeLimit is { } limit)
+        {
+            var startedBefore = now - limit;
+            var overdue = await db.Jobs.AsNoTracking()
+                .Where(j => j.Status == JobStatus.Running && j.StartedAt != null && j.StartedAt <= startedBefore)
+                .Select(j => new { j.Id, j.LeaseId, j.Step, j.OwnerId, j.GalleryId })
+                .ToListAsync(cancellationToken);
+            foreach (var job in overdue)
+            {
+                var step = _held.TryGetValue(job.Id, out var held) && held.LeaseId == job.LeaseId ? held.Step : job.Step;
+                var error = TimeLimitError(queueOptions.Value.MaxJobMinutes);
+                if (await FinishRowAsync(job.Id, job.LeaseId, JobStatus.Failed, error, step) && held is not null)
+                {
+                    LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
+                    held.Worker.JobsFailed++;
+                    await StopHeldAsync(held, StopReason.TimedOut);
+                    Tell(held, to => new JobFailed(job.Id, to, error));
+                    await ReleaseInpaintFilesAsync(job.Id);
+                }
+                else if (held is null)
+                {
+                    LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
+                    foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken))
+                    {
+                        notifier.Publish(new JobFailed(job.Id, to, error));
+                    }
+                    await ReleaseInpaintFilesAsync(job.Id);
+                }
+            }
+        }
+
+        DateTimeOffset? nowOrNull = now;
+        var expired = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Running && j.LeaseExpiresAt != null && j.LeaseExpiresAt < nowOrNull)
+            .Select(j => new { j.Id, j.LeaseId, j.WorkerName })
+            .ToListAsync(cancellationToken);
+        foreach (var job in expired)
+        {
+            if (_held.TryGetValue(job.Id, out var held) && held.LeaseId == job.LeaseId)
+            {
+                await StopHeldAsync(held, StopReason.LeaseLost);
+                ForgetHeld(held);
+            }
+            await LoseLeaseAsync(job.Id, job.LeaseId, $"the lease of worker {job.WorkerName} ran out without a heartbeat");
+        }
+
+        if (!_held.IsEmpty)
+        {
+            var heldIds = _held.Keys.ToList();
+            var cancelled = await db.Jobs.AsNoTracking()
+                .Where(j => heldIds.Contains(j.Id) && j.Status == JobStatus.Running && j.CancelRequested)
+                .Select(j => new { j.Id, j.LeaseId })
+                .ToListAsync(cancellationToken);
+            foreach (var job in cancelled)
+            {
+                if (_held.TryGetValue(job.Id, out var held) && held.LeaseId == job.LeaseId && held.StopReason is null)
+                {
+                    await StopHeldAsync(held, StopReason.Canceled);
+                }
+            }
+        }
+    }
+
+    // ----- Where jobs stand --------------------------------------------------------------------------------------
+
+    /// <summary>Where a job stands now (from the last read of the queue, a second old at most); null when it is not waiting or running.</summary>
+    public QueueStanding? StandingOf(Guid jobId)
+    {
+        var snapshot = _snapshot;
+        if (snapshot is null || snapshot.Version != Volatile.Read(ref _snapshotVersion) || time.GetElapsedTime(snapshot.ReadAt) > TimeSpan.FromSeconds(1))
+        {
+            _ = RefreshSnapshotAsync();
+        }
+        return snapshot?.StandingOf(jobId, this);
+    }
+
+    /// <summary>Where a job stands, from a fresh read of the queue.</summary>
+    public async Task<QueueStanding?> StandingOfAsync(Guid jobId, CancellationToken cancellationToken = default) =>
+        (await SnapshotAsync(cancellationToken)).StandingOf(jobId, this);
+
+    /// <summary>The queue as it is now (a fresh read unless nothing changed on this node in the last second).</summary>
+    public async Task<QueueSnapshot> SnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        var snapshot = _snapshot;
+        if (snapshot is not null && snapshot.Version == Volatile.Read(ref _snapshotVersion) && time.GetElapsedTime(snapshot.ReadAt) <= TimeSpan.FromSeconds(1))
+        {
+            return snapshot;
+        }
+        return await RefreshSnapshotAsync(cancellationToken);
+    }
+
+    /// <summary>The name of the worker running <paramref name="jobId"/> on this node, if one is.</summary>
+    public string? WorkerOf(Guid jobId) => _held.TryGetValue(jobId, out var held) ? held.Worker.Name : null;
+
+    /// <summary>Jobs held by workers connected to this node.</summary>
+    public int HeldCount => _held.Count;
+
+    /// <inheritdoc />
+    public void Dispose() => _leaseGate.Dispose();
+
+    private async Task<QueueSnapshot> RefreshSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        var version = Volatile.Read(ref _snapshotVersion);
+        var readAt = time.GetTimestamp();
+        var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
+        var snapshot = new QueueSnapshot(order, version, readAt);
+        _snapshot = snapshot;
+        return snapshot;
+    }
+
+    /// <summary>Live facts about a running job for estimates: steps done here, and its pace so far.</summary>
+    internal (int Step, WorkerSession? Worker, double? SecondsPerWork) Live(Guid jobId)
+    {
+        if (!_held.TryGetValue(jobId, out var held))
+        {
+            return (0, null, null);
+        }
+        double? pace = held.Step >= 2 ? held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep) : null;
+        return (held.Step, held.Worker, pace);
+    }
+
+    internal IReadOnlyList<WorkerSession> Workers => registry.Sessions;
+
+    // ----- Internals ---------------------------------------------------------------------------------------------
+
+    private Task WorkSignal()
+    {
+        lock (_signalGate)
+        {
+            return _workSignal.Task;
+        }
+    }
+
+    /// <summary>Something in the queue changed: waiting workers look again, estimates are read again.</summary>
+    private void QueueChanged()
+    {
+        Interlocked.Increment(ref _snapshotVersion);
+        TaskCompletionSource fired;
+        lock (_signalGate)
+        {
+            fired = _workSignal;
+            _workSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        fired.TrySetResult();
+    }
+
+    private bool TryHeld(WorkerSession worker, Guid jobId, Guid leaseId, out HeldJob held)
+    {
+        if (_held.TryGetValue(jobId, out held!) && held.LeaseId == leaseId && held.Worker.Id == worker.Id)
+        {
+            if (held.Worker != worker)
+            {
+                // The same worker reconnected: its new session carries on with the job.
+                held.Worker = worker;
+                worker.CurrentJobId = jobId;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private async Task<HeldJob?> AdoptAsync(WorkerSession worker, Guid jobId, Guid leaseId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId && j.LeaseId == leaseId && j.LeaseWorkerId == worker.Id && j.Status == JobStatus.Running, cancellationToken);
+        if (job is null)
+        {
+            return null;
+        }
+        var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken), await OutputSizeAsync(job));
+        held = _held.GetOrAdd(jobId, held);
+        worker.CurrentJobId = jobId;
+        LogAdopted(jobId, worker.Name);
+        registry.RaiseChanged();
+        return held;
+    }
+
+    private async Task<JobAssignment?> AssignmentOfAsync(Job job, Guid leaseId, CancellationToken cancellationToken)
+    {
+        byte[]? source = null, mask = null;
+        if (job.SourceFileKey is { } sourceKey)
+        {
+            try
+            {
+                source = await store.ReadAsync(sourceKey, cancellationToken);
+                mask = await store.ReadAsync(job.MaskFileKey ?? throw new FileNotFoundException("No mask."), cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogSourceGone(ex, job.Id);
+                const string Gone = "The source image or mask of this job is gone.";
+                if (await FinishRowAsync(job.Id, leaseId, JobStatus.Failed, Gone, 0))
+                {
+                    foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None))
+                    {
+                        notifier.Publish(new JobFailed(job.Id, to, Gone));
+                    }
+                    await ReleaseInpaintFilesAsync(job.Id);
+                }
+                return null;
+            }
+        }
+        return new JobAssignment(job.Id, leaseId, job.Model, job.RequestJson, source, mask, job.Attempts);
+    }
+
+    /// <summary>The size every delivered image must have: the job's, or an inpainting source's.</summary>
+    private async Task<(int Width, int Height)> OutputSizeAsync(Job job)
+    {
+        if (job.SourceFileKey is not { } sourceKey)
+        {
+            return (job.Width, job.Height);
+        }
+        try
+        {
+            var header = ImageHeader.Read(await store.ReadAsync(sourceKey, CancellationToken.None), ImageLimits.Default);
+            return (header.Width, header.Height);
+        }
+        catch (Exception ex) when (ex is IOException or ImageRefusedException)
+        {
+            return (job.Width, job.Height);
+        }
+    }
+
+    private static string? CheckDelivery(HeldJob held, IReadOnlyList<DeliveredImage> images)
+    {
+        if (images.Count != held.BatchSize)
+        {
+            return $"The job makes {held.BatchSize} image(s); {images.Count} came back.";
+        }
+        if (!images.Select(i => i.BatchIndex).Order().SequenceEqual(Enumerable.Range(0, held.BatchSize)))
+        {
+            return "The images' batch indices are not 0 to n-1, each once.";
+        }
+        foreach (var image in images)
+        {
+            if (image.Png is not { Length: > 8 } png || !png.AsSpan().StartsWith(PngChunks.Signature))
+            {
+                return $"Image {image.BatchIndex} is not a PNG.";
+            }
+            ImageHeader header;
+            try
+            {
+                header = ImageHeader.Read(png, ImageLimits.Default);
+            }
+            catch (ImageRefusedException ex)
+            {
+                return $"Image {image.BatchIndex}: {ex.Message}";
+            }
+            if ((header.Width, header.Height) != held.OutputSize)
+            {
+                return $"Image {image.BatchIndex} is {header.Width}×{header.Height}; the job makes {held.OutputSize.Width}×{held.OutputSize.Height}.";
+            }
+            if (image.Seed != held.Seed + (ulong)image.BatchIndex)
+            {
+                return $"Image {image.BatchIndex} has seed {image.Seed}; the job's is {held.Seed + (ulong)image.BatchIndex}.";
+            }
+        }
+        return null;
+    }
+
+    private static string SafeModelHash(string? hash) =>
+        hash is { Length: > 0 and <= 64 } && hash.All(char.IsAsciiLetterOrDigit) ? hash : "";
+
+    /// <summary>Ends a held job's row as <paramref name="status"/>, tells its audience, and lets the worker go.</summary>
+    private async Task<bool> EndAsync(HeldJob held, JobStatus status, string? error, int step)
+    {
+        ForgetHeld(held);
+        if (!await FinishRowAsync(held.JobId, held.LeaseId, status, error, step))
+        {
+            return false;
+        }
+        Tell(held, to => status == JobStatus.Canceled ? new JobCanceled(held.JobId, to) : new JobFailed(held.JobId, to, error ?? "Failed."));
+        await ReleaseInpaintFilesAsync(held.JobId);
+        return true;
+    }
+
+    /// <summary>Finishes a running job's row if <paramref name="leaseId"/> still holds it.</summary>
+    private async Task<bool> FinishRowAsync(Guid jobId, Guid? leaseId, JobStatus status, string? error, int step)
+    {
+        var now = time.GetUtcNow();
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var changed = await db.Jobs
+            .Where(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, status)
+                .SetProperty(j => j.Error, error)
+                .SetProperty(j => j.Step, step)
+                .SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), CancellationToken.None);
+        if (changed > 0)
+        {
+            QueueChanged();
+        }
+        return changed > 0;
+    }
+
+    /// <summary>A lease is gone: the job goes back to the front of its owner's line, or fails after its second loss.</summary>
+    private async Task LoseLeaseAsync(Guid jobId, Guid? leaseId, string why)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running);
+        if (job is null)
+        {
+            return;
+        }
+        var failed = job.Attempts >= 2;
+        job.Status = failed ? JobStatus.Failed : JobStatus.Queued;
+        job.Error = failed ? LostTwiceError : null;
+        job.FinishedAt = failed ? time.GetUtcNow() : null;
+        job.LeaseId = null;
+        job.LeaseWorkerId = null;
+        job.LeaseExpiresAt = null;
+        job.Step = 0;
+        job.ConcurrencyStamp = Guid.NewGuid();
+        try
+        {
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return; // it ended meanwhile (completed, cancelled): nothing was lost
+        }
+        LogLeaseLost(jobId, why, failed ? "failed" : "back in line");
+        QueueChanged();
+        foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None))
+        {
+            notifier.Publish(failed ? new JobFailed(jobId, to, LostTwiceError) : new JobQueued(jobId, to));
+        }
+        if (failed)
+        {
+            await ReleaseInpaintFilesAsync(jobId);
+        }
+    }
+
+    private async Task StopHeldAsync(HeldJob held, StopReason reason)
+    {
+        held.StopReason ??= reason;
+        try
+        {
+            await held.Worker.StopJobAsync(held.JobId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The worker is unreachable: its lease runs out, or its disconnect re-queues the job.
+            LogStopFailed(ex, held.JobId, held.Worker.Name);
+        }
+    }
+
+    private bool ForgetHeld(HeldJob held)
+    {
+        _held.TryRemove(new KeyValuePair<Guid, HeldJob>(held.JobId, held));
+        ClearWorker(held);
+        return true;
+    }
+
+    private void ClearWorker(HeldJob held)
+    {
+        if (held.Worker.CurrentJobId == held.JobId)
+        {
+            held.Worker.CurrentJobId = null;
+            held.Worker.CurrentStep = 0;
+        }
+        registry.RaiseChanged();
+    }
+
+    private void Tell(HeldJob held, Func<string, StudioEvent> make)
+    {
+        foreach (var recipient in held.Audience)
+        {
+            notifier.Publish(make(recipient));
+        }
+    }
+
+    /// <summary>
+    /// "Save to": puts the job's images in the gallery it named, if its owner may still add there (a role can
+    /// change while a job waits), and tells everyone who sees that gallery.
+    /// </summary>
+    private async Task SaveToGalleryAsync(AppDbContext db, Job job, List<Guid> imageIds)
+    {
+        if (job.GalleryId is not { } galleryId || imageIds.Count == 0)
+        {
+            return;
+        }
+        if (await galleries.RoleAsync(job.OwnerId, galleryId, CancellationToken.None) is not >= TeamRole.Editor)
+        {
+            LogGalleryRefused(job.Id, galleryId);
+            return;
+        }
+        var now = time.GetUtcNow();
+        db.GalleryItems.AddRange(imageIds.Select((id, k) => new GalleryItem { GalleryId = galleryId, ImageId = id, AddedById = job.OwnerId, AddedAt = now.AddTicks(k) }));
+        await db.SaveChangesAsync(CancellationToken.None);
+        foreach (var recipient in await audience.OfGalleryAsync(galleryId, CancellationToken.None))
+        {
+            notifier.Publish(new GalleryUpdated(galleryId, recipient));
+        }
+    }
+
+    /// <summary>
+    /// A failed or cancelled inpainting job never reads its source and mask again: they go now rather than
+    /// count against the person's storage forever. A file left by a failure here is only an orphan the next sweep takes.
+    /// </summary>
+    private async Task ReleaseInpaintFilesAsync(Guid jobId)
+    {
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            await ImageLibrary.ReleaseInpaintFilesAsync(db, store, jobId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DbUpdateException)
+        {
+            LogReleaseFailed(ex, jobId);
+        }
+    }
+
+    private static async Task<Guid?> FindByKeyAsync(AppDbContext db, string userId, string key, CancellationToken cancellationToken) =>
+        await db.Jobs.Where(j => j.OwnerId == userId && j.IdempotencyKey == key).Select(j => (Guid?)j.Id).SingleOrDefaultAsync(cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} leased to worker {Worker} ({WorkerId}), attempt {Attempt}")]
+    private partial void LogLeased(Guid jobId, string worker, string workerId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} completed on worker {Worker} with {Count} image(s)")]
+    private partial void LogCompleted(Guid jobId, string worker, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} lost its lease: {Why}; {Outcome}")]
+    private partial void LogLeaseLost(Guid jobId, string why, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} released by worker {Worker} as it stops; back in line")]
+    private partial void LogReleased(Guid jobId, string worker);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} taken back by worker {Worker} after a reconnect")]
+    private partial void LogAdopted(Guid jobId, string worker);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The images of job {JobId} from worker {Worker} were refused: {Problem}")]
+    private partial void LogDeliveryRefused(Guid jobId, string worker, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} could not be told to stop job {JobId}")]
+    private partial void LogStopFailed(Exception ex, Guid jobId, string worker);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The source or mask of job {JobId} could not be read")]
+    private partial void LogSourceGone(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not save into gallery {GalleryId}: its owner may no longer add there")]
+    private partial void LogGalleryRefused(Guid jobId, Guid galleryId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} completed but its images could not be put in its gallery")]
+    private partial void LogGallerySaveFailed(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The source and mask files of finished job {JobId} could not be released")]
+    private partial void LogReleaseFailed(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ran past the per-job limit of {Minutes} minute(s) and was stopped")]
+    private partial void LogTimedOut(Guid jobId, int minutes);
+
+    private enum StopReason
+    {
+        Canceled,
+        TimedOut,
+        LeaseLost,
+    }
+
+    /// <summary>A job a worker connected to this node holds.</summary>
+    private sealed class HeldJob(Job job, Guid leaseId, WorkerSession worker, IReadOnlyList<string> audience, (int Width, int Height) outputSize)
+    {
+        public Guid JobId { get; } = job.Id;
+
+        public Guid LeaseId { get; } = leaseId;
+
+        public WorkerSession Worker { get; set; } = worker;
+
+        public IReadOnlyList<string> Audience { get; } = audience;
+
+        public int BatchSize { get; } = job.BatchSize;
+
+        public int TotalSteps { get; } = job.TotalSteps;
+
+        public ulong Seed { get; } = GenerationMetadata.ReadStoredRequest(job.RequestJson)?.Seed ?? 0;
+
+        public (int Width, int Height) OutputSize { get; } = outputSize;
+
+        public JobShape Shape { get; } = FairOrder.ShapeOf(job);
+
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+        public int Step { get; set; }
+
+        public StopReason? StopReason { get; set; }
+    }
+}

@@ -1,0 +1,135 @@
+using T2IStudio.Web.Workers;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>Where a job stands: its place in the line, its progress and an estimate of when it is done.</summary>
+/// <param name="Position">Jobs that run before it (0: next), or null while it runs.</param>
+/// <param name="Step">Steps finished (running jobs).</param>
+/// <param name="TotalSteps">Steps it takes.</param>
+/// <param name="Eta">Time until it is done, from measured step times; null until the model has been timed, or while no connected worker has its model.</param>
+/// <param name="WorkerName">The worker running it (running jobs).</param>
+public sealed record QueueStanding(int? Position, int Step, int TotalSteps, TimeSpan? Eta, string? WorkerName = null)
+{
+    /// <summary>A worker is running it.</summary>
+    public bool IsRunning => Position is null;
+}
+
+/// <summary>
+/// One read of the queue (<see cref="FairOrder"/>), from which places in line are answered; estimates are worked
+/// out when asked, from the live steps of running jobs and the measured speed of every connected worker.
+/// </summary>
+public sealed class QueueSnapshot
+{
+    private readonly Dictionary<Guid, int> _positions;
+    private readonly Dictionary<Guid, QueuedJob> _running;
+
+    internal QueueSnapshot(FairOrder order, int version, long readAt)
+    {
+        Order = order;
+        Version = version;
+        ReadAt = readAt;
+        _positions = order.Waiting.Select((job, index) => (job.Id, index)).ToDictionary(x => x.Id, x => x.index);
+        _running = order.Running.ToDictionary(j => j.Id);
+    }
+
+    /// <summary>The order it was made from.</summary>
+    public FairOrder Order { get; }
+
+    internal int Version { get; }
+
+    internal long ReadAt { get; }
+
+    /// <summary>Jobs waiting.</summary>
+    public int WaitingCount => Order.Waiting.Count;
+
+    /// <summary>Jobs running.</summary>
+    public int RunningCount => Order.Running.Count;
+
+    /// <summary>A job's place in line (0: next), or null when it is not waiting.</summary>
+    public int? PositionOf(Guid jobId) => _positions.TryGetValue(jobId, out var position) ? position : null;
+
+    internal QueueStanding? StandingOf(Guid jobId, JobLifecycle lifecycle)
+    {
+        if (_running.TryGetValue(jobId, out var running))
+        {
+            var live = lifecycle.Live(jobId);
+            var step = live.Worker is null ? running.Step : live.Step;
+            var rate = live.Worker is { } worker ? RateOf(worker, running.Model, lifecycle) ?? live.SecondsPerWork : null;
+            TimeSpan? eta = rate is { } r ? TimeSpan.FromSeconds(r * running.Shape.WorkPerStep * Math.Max(0, running.Shape.Steps - step)) : null;
+            return new QueueStanding(null, step, running.Shape.Steps, eta, live.Worker?.Name ?? running.WorkerName);
+        }
+        if (!_positions.TryGetValue(jobId, out var position))
+        {
+            return null;
+        }
+        var target = Order.Waiting[position];
+        return new QueueStanding(position, 0, target.Shape.Steps, Simulate(position, lifecycle));
+    }
+
+    /// <summary>
+    /// Hands the waiting jobs up to <paramref name="position"/> to the connected workers in order, each to the
+    /// worker with the model that is free first, and returns when the last of them is done.
+    /// </summary>
+    private TimeSpan? Simulate(int position, JobLifecycle lifecycle)
+    {
+        var workers = lifecycle.Workers;
+        if (workers.Count == 0)
+        {
+            return null;
+        }
+        // Seconds until each worker is free; null when its current job cannot be estimated yet.
+        var free = workers.ToDictionary(w => w, _ => (double?)0);
+        foreach (var job in Order.Running)
+        {
+            var live = lifecycle.Live(job.Id);
+            if (live.Worker is { } worker && free.ContainsKey(worker))
+            {
+                var rate = RateOf(worker, job.Model, lifecycle) ?? live.SecondsPerWork;
+                free[worker] = rate is { } r ? r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
+            }
+        }
+        double? done = null;
+        for (var i = 0; i <= position; i++)
+        {
+            var job = Order.Waiting[i];
+            var candidates = workers.Where(w => w.Models.Contains(job.Model)).ToList();
+            if (candidates.Count == 0)
+            {
+                if (i == position)
+                {
+                    return null;
+                }
+                continue; // nobody here runs it now: it holds up no one
+            }
+            var worker = candidates.OrderBy(w => free[w] ?? double.MaxValue).First();
+            var rate = RateOf(worker, job.Model, lifecycle);
+            free[worker] = free[worker] is { } start && rate is { } r ? start + r * job.Shape.WorkPerStep * job.Shape.Steps : null;
+            done = free[worker];
+        }
+        return done is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+    }
+
+    /// <summary>A worker's measured speed on a model; else another worker's on it; else a running job's pace so far.</summary>
+    private double? RateOf(WorkerSession worker, string model, JobLifecycle lifecycle)
+    {
+        if (worker.SecondsPerWork(model) is { } own)
+        {
+            return own;
+        }
+        foreach (var other in lifecycle.Workers)
+        {
+            if (other.SecondsPerWork(model) is { } measured)
+            {
+                return measured;
+            }
+        }
+        foreach (var job in Order.Running.Where(j => j.Model == model))
+        {
+            if (lifecycle.Live(job.Id).SecondsPerWork is { } pace)
+            {
+                return pace;
+            }
+        }
+        return null;
+    }
+}
