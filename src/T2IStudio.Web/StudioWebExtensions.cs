@@ -157,6 +157,9 @@ public static class StudioWebExtensions
         services.AddStudioRateLimits();
         services.AddScoped<UserPreferences>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+        // Remote workers (issue 13): the worker-key scheme, /hubs/workers and the Admin page's worker keys.
+        services.AddRemoteWorkers();
         return builder;
     }
 
@@ -201,6 +204,9 @@ public static class StudioWebExtensions
         app.MapAccountEndpoints();
         app.MapHealthEndpoint();
         app.MapImageEndpoints();
+
+        // Remote workers: the hub, on its own worker-key policy (not the cookie fallback).
+        app.MapWorkerHub();
         return app;
     }
 }

@@ -25,6 +25,14 @@ public sealed record WorkersOptions : IValidatableObject
     [Range(3, 3600, ErrorMessage = "Workers:LeaseSeconds must be between 3 and 3600.")]
     public int LeaseSeconds { get; init; } = 30;
 
+    /// <summary>The largest image a remote worker may upload, in MiB; a bigger one is refused mid-stream.</summary>
+    [Range(1, 1024, ErrorMessage = "Workers:MaxImageMegabytes must be between 1 and 1024.")]
+    public int MaxImageMegabytes { get; init; } = 32;
+
+    /// <summary>The most a remote worker may upload for one job, all images together, in MiB.</summary>
+    [Range(1, 4096, ErrorMessage = "Workers:MaxDeliveryMegabytes must be between 1 and 4096.")]
+    public int MaxDeliveryMegabytes { get; init; } = 256;
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
