@@ -4,44 +4,56 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using T2IStudio.Generation;
 using T2IStudio.Generation.Workers;
-using T2IStudio.Worker;
 
-// Relative paths (the default "models") resolve beside the worker, wherever it is started from.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Configuration.AddCommandLine(args, WorkerOptions.SwitchMappings);
-var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
-if (WorkerOptions.ParseDevice(worker.Device) is not { } device)
-{
-    await Console.Error.WriteLineAsync($"--device must be auto, cpu, cuda or cuda:N, not \"{worker.Device}\".");
-    return 1;
-}
-if (!worker.HasValidServer || string.IsNullOrWhiteSpace(worker.Key))
-{
-    await Console.Error.WriteLineAsync("Usage: T2IStudio.Worker --server http://HOST:PORT --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]");
-    return 1;
-}
-var generation = new Dictionary<string, string?>
-{
-    ["Generation:Device"] = device.Preference.ToString(),
-    ["Generation:DeviceId"] = device.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-};
-if (!string.IsNullOrWhiteSpace(worker.Models))
-{
-    generation["Generation:ModelRoots:0"] = Path.GetFullPath(worker.Models);
-}
-builder.Configuration.AddInMemoryCollection(generation);
-builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+namespace T2IStudio.Worker;
 
-builder.Services.AddOptions<WorkerOptions>()
-    .BindConfiguration(WorkerOptions.Section)
-    .ValidateDataAnnotations()
-    .ValidateOnStart();
-builder.AddStudioGeneration();
-builder.Services.AddSingleton<WorkerLoop>();
-builder.Services.AddSingleton<WorkerExit>();
-builder.Services.AddHostedService<WorkerService>();
+/// <summary>
+/// <c>T2IStudio.Worker --server http://web:5080 --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]</c>:
+/// a generation worker for a T2I Studio web app. Exit codes: 0 stopped, 1 bad arguments or the connection
+/// ended for good, 2 the server refused the key.
+/// </summary>
+internal static class WorkerProgram
+{
+    private static async Task<int> Main(string[] args)
+    {
+        // Relative paths (the default "models") resolve beside the worker, wherever it is started from.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddCommandLine(args, WorkerOptions.SwitchMappings);
+        var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
+        if (WorkerOptions.ParseDevice(worker.Device) is not { } device)
+        {
+            await Console.Error.WriteLineAsync($"--device must be auto, cpu, cuda or cuda:N, not \"{worker.Device}\".");
+            return 1;
+        }
+        if (!worker.HasValidServer || string.IsNullOrWhiteSpace(worker.Key))
+        {
+            await Console.Error.WriteLineAsync("Usage: T2IStudio.Worker --server http://HOST:PORT --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]");
+            return 1;
+        }
+        var generation = new Dictionary<string, string?>
+        {
+            ["Generation:Device"] = device.Preference.ToString(),
+            ["Generation:DeviceId"] = device.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (!string.IsNullOrWhiteSpace(worker.Models))
+        {
+            generation["Generation:ModelRoots:0"] = Path.GetFullPath(worker.Models);
+        }
+        builder.Configuration.AddInMemoryCollection(generation);
+        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
 
-using var host = builder.Build();
-var exit = host.Services.GetRequiredService<WorkerExit>();
-await host.RunAsync();
-return exit.Code;
+        builder.Services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.AddStudioGeneration();
+        builder.Services.AddSingleton<WorkerLoop>();
+        builder.Services.AddSingleton<WorkerExit>();
+        builder.Services.AddHostedService<WorkerService>();
+
+        using var host = builder.Build();
+        var exit = host.Services.GetRequiredService<WorkerExit>();
+        await host.RunAsync();
+        return exit.Code;
+    }
+}

@@ -31,6 +31,12 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     /// <summary>A transport to <paramref name="hubUrl"/> presenting <paramref name="key"/>, announcing <paramref name="hello"/>.</summary>
     public SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger)
+        : this(hubUrl, key, hello, logger, configure: null)
+    {
+    }
+
+    /// <summary>As the public constructor; <paramref name="configure"/> adjusts the HTTP connection (tests: an in-memory server).</summary>
+    internal SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(hubUrl);
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
@@ -39,7 +45,11 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         _hello = hello;
         _logger = logger;
         _connection = new HubConnectionBuilder()
-            .WithUrl(hubUrl, options => options.AccessTokenProvider = () => Task.FromResult<string?>(key))
+            .WithUrl(hubUrl, options =>
+            {
+                options.AccessTokenProvider = () => Task.FromResult<string?>(key);
+                configure?.Invoke(options);
+            })
             .WithAutomaticReconnect(_reconnect)
             .Build();
         _connection.On<JobAssignment>(WorkerHubNames.Assign, OnAssign);
