@@ -3,8 +3,11 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using T2IStudio.Data;
+using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Workers;
+using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Tests.Infrastructure;
 using T2IStudio.Web.Workers;
 using T2IStudio.Worker;
@@ -38,8 +41,12 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
             options.Transports = HttpTransportType.LongPolling;
         });
         await _transport.ConnectAsync(CancellationToken.None);
-        var loop = new WorkerLoop(models, TimeProvider.System, NullLogger<WorkerLoop>.Instance);
-        _loop = loop.RunAsync(_transport, _stop.Token);
+    }
+
+    private void StartLoop(IWorkerTransport transport)
+    {
+        var loop = new WorkerLoop(_app.Services.GetRequiredService<ModelHost>(), TimeProvider.System, NullLogger<WorkerLoop>.Instance);
+        _loop = loop.RunAsync(transport, _stop.Token);
     }
 
     private WorkerHello Hello { get; set; } = null!;
@@ -48,6 +55,7 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
     public async Task A_job_runs_on_the_remote_worker_and_its_images_are_stored()
     {
         var owner = await _app.CreateUserAsync("remote-owner@example.test");
+        StartLoop(_transport!);
 
         var (jobId, imageIds) = await _app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2, batch: 2));
 
@@ -59,6 +67,63 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
         var session = _app.Services.GetRequiredService<WorkerRegistry>().Find(Hello.WorkerId.ToString("N"));
         Assert.NotNull(session);
         Assert.Equal(1, session.JobsDone);
+    }
+
+    [Fact]
+    public async Task A_cancel_reaches_the_remote_worker_and_stops_the_job_part_way()
+    {
+        var owner = await _app.CreateUserAsync("remote-canceller@example.test");
+        using var waiter = new JobWaiter(_app.Services, owner.Id);
+        // The worker's first progress report holds its pipeline thread until the cancel is in, so the job cannot
+        // finish first however fast the machine is; the Stop then travels over the hub like any other.
+        using var cancelIssued = new ManualResetEventSlim();
+        StartLoop(new HoldAtFirstProgress(_transport!, cancelIssued));
+        using var scope = _app.Services.CreateScope();
+        var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
+        var principal = StudioAppFactory.PrincipalOf(owner);
+
+        var running = (await service.SubmitAsync(principal, GenerationQueueTests.Request(steps: 150))).JobId!.Value;
+        await waiter.WaitForAsync<JobProgress>(running);
+        Assert.Equal(CancelOutcome.Stopping, await service.CancelAsync(principal, running));
+        cancelIssued.Set();
+        await waiter.WaitForAsync<JobCanceled>(running);
+
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var job = await db.Jobs.SingleAsync(j => j.Id == running);
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.InRange(job.Step, 1, 149);
+        Assert.Empty(await db.Images.Where(i => i.JobId == running).ToListAsync());
+    }
+
+    /// <summary>Passes everything through; the first progress report blocks its caller until <c>release</c> is set.</summary>
+    private sealed class HoldAtFirstProgress(IWorkerTransport inner, ManualResetEventSlim release) : IWorkerTransport
+    {
+        private int _held;
+
+        public TimeSpan HeartbeatInterval => inner.HeartbeatInterval;
+
+        public Task<LeasedJob?> NextJobAsync(CancellationToken cancellationToken) => inner.NextJobAsync(cancellationToken);
+
+        public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken)
+        {
+            var sent = inner.ReportProgressAsync(job, step, totalSteps, previewJpeg, cancellationToken);
+            if (Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                release.Wait(TimeSpan.FromMinutes(2), CancellationToken.None);
+            }
+            return sent;
+        }
+
+        public Task<bool> HeartbeatAsync(LeasedJob job, CancellationToken cancellationToken) => inner.HeartbeatAsync(job, cancellationToken);
+
+        public Task<DeliveryReceipt> DeliverAsync(LeasedJob job, string modelHash, IReadOnlyList<DeliveredImage> images, CancellationToken cancellationToken) =>
+            inner.DeliverAsync(job, modelHash, images, cancellationToken);
+
+        public Task ReportFailureAsync(LeasedJob job, string error, int step, CancellationToken cancellationToken) => inner.ReportFailureAsync(job, error, step, cancellationToken);
+
+        public Task ReportStoppedAsync(LeasedJob job, int step, CancellationToken cancellationToken) => inner.ReportStoppedAsync(job, step, cancellationToken);
+
+        public Task ReleaseAsync(LeasedJob job, CancellationToken cancellationToken) => inner.ReleaseAsync(job, cancellationToken);
     }
 
     public async Task DisposeAsync()
