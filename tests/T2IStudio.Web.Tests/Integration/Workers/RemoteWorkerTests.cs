@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -25,6 +26,7 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
     {
         ["Workers:Keys:0"] = Key,
         ["Queue:RunWorker"] = "false",
+        ["Workers:MaxImageMegabytes"] = "1",
     });
     private readonly CancellationTokenSource _stop = new();
     private SignalRWorkerTransport? _transport;
@@ -93,6 +95,47 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
         Assert.Equal(JobStatus.Canceled, job.Status);
         Assert.InRange(job.Step, 1, 149);
         Assert.Empty(await db.Images.Where(i => i.JobId == running).ToListAsync());
+    }
+
+    [Fact]
+    public async Task An_upload_over_the_caps_is_refused_and_the_job_stays_with_its_worker()
+    {
+        var owner = await _app.CreateUserAsync("remote-uploader@example.test");
+        var server = _app.Server;
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, WorkerHubNames.Path), options =>
+            {
+                options.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                options.Transports = HttpTransportType.LongPolling;
+                options.AccessTokenProvider = () => Task.FromResult<string?>(Key);
+            })
+            .Build();
+        var assigned = new TaskCompletionSource<JobAssignment>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onAssign = connection.On<JobAssignment>(WorkerHubNames.Assign, a => assigned.TrySetResult(a));
+        await connection.StartAsync();
+        await connection.InvokeAsync<WorkerWelcome>(WorkerHubNames.Hello, Hello with { WorkerId = Guid.NewGuid(), Name = "uploader" });
+        await connection.InvokeAsync(WorkerHubNames.Ready);
+        using var scope = _app.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitAsync(StudioAppFactory.PrincipalOf(owner), GenerationQueueTests.Request(steps: 1));
+        var job = await assigned.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var tooBig = await connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.UploadImage, job.JobId, job.LeaseId, 0, 42UL, Chunks(17, WorkerHubNames.ChunkBytes));
+        var tooFat = await connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.UploadImage, job.JobId, job.LeaseId, 0, 42UL, Chunks(1, WorkerHubNames.ChunkBytes + 1));
+
+        Assert.False(tooBig.Accepted);
+        Assert.Equal("Image 0 is larger than 1 MiB.", tooBig.Reason);
+        Assert.False(tooFat.Accepted);
+        Assert.Contains("chunk", tooFat.Reason, StringComparison.Ordinal);
+        Assert.True(await connection.InvokeAsync<bool>(WorkerHubNames.Heartbeat, job.JobId, job.LeaseId));
+    }
+
+    private static async IAsyncEnumerable<byte[]> Chunks(int count, int size)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await Task.Yield();
+            yield return new byte[size];
+        }
     }
 
     /// <summary>Passes everything through; the first progress report blocks its caller until <c>release</c> is set.</summary>

@@ -48,6 +48,19 @@ public sealed class WorkerHubTests(WorkerHubFixture fixture) : IClassFixture<Wor
     }
 
     [Fact]
+    public async Task A_key_in_the_access_token_query_is_checked_like_the_header()
+    {
+        using var client = _app.CreateBrowserlikeClient();
+        var path = WorkerHubNames.Path + "/negotiate?negotiateVersion=1&access_token=";
+
+        using var accepted = await client.PostAsync(new Uri(path + Uri.EscapeDataString(WorkerHubFixture.ConfiguredKey), UriKind.Relative), null);
+        using var refused = await client.PostAsync(new Uri(path + "wrong-wrong-wrong-wrong-wrong-wrong-wrong", UriKind.Relative), null);
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task A_signalr_client_with_a_wrong_key_fails_to_start_with_401()
     {
         await using var connection = Connect("wrong-key-wrong-key-wrong-key-wrong-key");
