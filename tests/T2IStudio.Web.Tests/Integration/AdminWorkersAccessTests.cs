@@ -39,7 +39,7 @@ public sealed class AdminWorkersAccessTests(StudioAppFixture app) : IClassFixtur
             var html = await response.Content.ReadAsStringAsync();
             Assert.Contains("<title>Workers · Admin · T2I Studio</title>", html, StringComparison.Ordinal);
             Assert.Contains("aria-label=\"Workers\"", html, StringComparison.Ordinal);
-            Assert.Contains("<th scope=\"row\" class=\"mud-table-cell\" data-label=\"Name\">integration-gpu</th>", html, StringComparison.Ordinal);
+            Assert.Matches("<th scope=\"row\"[^>]*>integration-gpu</th>", html);
             Assert.Contains("cuda:7", html, StringComparison.Ordinal);
         }
         finally
