@@ -33,6 +33,9 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryStateProvider>();
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<UserAccessGate>();
+        // The app registers it in StudioWebExtensions; admin pages read it, and tests join workers through it.
+        Services.AddLogging();
+        Services.AddSingleton<T2IStudio.Web.Workers.WorkerRegistry>();
         using var db = CreateDb();
         db.Database.Migrate();
     }
