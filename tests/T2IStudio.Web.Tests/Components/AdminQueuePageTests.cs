@@ -54,7 +54,7 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
     }
 
     [Fact]
-    public async Task The_Worker_column_names_the_worker_that_runs_a_job_and_a_dash_for_one_that_waits_or_runs_elsewhere()
+    public async Task The_Worker_column_names_the_worker_that_runs_a_job_here_or_on_another_node_and_a_dash_for_one_that_waits()
     {
         AddGenerationServices();
         var admin = await AddUserAsync("admin@example.test");
@@ -78,20 +78,20 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
             Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
             ids[prompt] = submitted.JobId!.Value;
         }
-        // Two jobs are running: one on a worker of this node, one on a worker this node does not know.
+        // One job is leased to a worker of this node; one runs on a worker connected to another node (only its row says so).
+        var registry = Services.GetRequiredService<WorkerRegistry>();
+        var lifecycle = Services.GetRequiredService<JobLifecycle>();
+        var busy = registry.Join(new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "gpu-box", "cuda:0", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
+        Assert.Equal(ids["runs here"], (await lifecycle.TryLeaseAsync(busy, CancellationToken.None))!.JobId);
+        registry.Join(new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "idle-box", "cpu", null, ["other-model"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
         await using (var db = CreateDb())
         {
-            foreach (var job in await db.Jobs.Where(j => j.Id == ids["runs here"] || j.Id == ids["runs elsewhere"]).ToListAsync())
-            {
-                job.Status = JobStatus.Running;
-                job.StartedAt = DateTimeOffset.UtcNow;
-            }
+            var elsewhere = await db.Jobs.SingleAsync(j => j.Id == ids["runs elsewhere"]);
+            elsewhere.Status = JobStatus.Running;
+            elsewhere.StartedAt = DateTimeOffset.UtcNow;
+            elsewhere.WorkerName = "render-2";
             await db.SaveChangesAsync();
         }
-        var registry = Services.GetRequiredService<WorkerRegistry>();
-        registry.Join(new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "idle-box", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
-        var busy = registry.Join(new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "gpu-box", "cuda:0", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
-        busy.CurrentJobId = ids["runs here"];
 
         var page = Render<AdminQueue>();
 
@@ -99,7 +99,7 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
         {
             Assert.Equal(3, page.FindAll("tbody tr").Count);
             Assert.Equal("gpu-box", WorkerCell(page, "runs here"));
-            Assert.Equal("—", WorkerCell(page, "runs elsewhere"));
+            Assert.Equal("render-2", WorkerCell(page, "runs elsewhere"));
             Assert.Equal("—", WorkerCell(page, "waits"));
         });
     }
