@@ -97,6 +97,7 @@ public sealed class ContentSecurityPolicyTests(StudioServer server) : IClassFixt
             ("/inpaint", "Inpaint"),
             ("/teams", "Teams"),
             ("/admin", "Admin"),
+            ("/admin/workers", "Connected"),
             ("/Account/Manage", "Your account"),
             ("/Account/Manage/ChangePassword", "Change password"),
             ("/Account/AccessDenied", "You don't have access to this page"),

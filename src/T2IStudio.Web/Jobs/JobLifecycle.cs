@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
+using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Workers;
 using T2IStudio.Web.Access;
@@ -30,6 +31,7 @@ public sealed partial class JobLifecycle(
     GalleryAccess galleries,
     ImageStore store,
     WorkerRegistry registry,
+    ModelHost models,
     IOptions<QueueOptions> queueOptions,
     IOptions<WorkersOptions> workerOptions,
     TimeProvider time,
@@ -510,12 +512,14 @@ public sealed partial class JobLifecycle(
 
     /// <summary>
     /// Fails running jobs past <see cref="QueueOptions.MaxJobMinutes"/>, re-queues jobs whose lease ran out,
-    /// and stops jobs whose cancel was asked on another node. <see cref="LeaseSweeper"/> calls it every second.
+    /// stops jobs whose cancel was asked on another node, and fails waiting jobs whose model is gone (from this
+    /// node's model folders and from every connected worker). <see cref="LeaseSweeper"/> calls it every second.
     /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await FailJobsOfMissingModelsAsync(db, cancellationToken);
         if (queueOptions.Value.JobTimeLimit is { } limit)
         {
             var startedBefore = now - limit;
@@ -575,6 +579,43 @@ public sealed partial class JobLifecycle(
                 {
                     await StopHeldAsync(held, StopReason.Canceled);
                 }
+            }
+        }
+    }
+
+    /// <summary>A waiting job whose model no one has any more can never run: it fails with that reason and frees its slot.</summary>
+    private async Task FailJobsOfMissingModelsAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        var waitingModels = await db.Jobs.Where(j => j.Status == JobStatus.Queued).Select(j => j.Model).Distinct().ToListAsync(cancellationToken);
+        if (waitingModels.Count == 0)
+        {
+            return;
+        }
+        var known = models.Catalog.List().Select(m => m.Id).Concat(registry.Sessions.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
+        foreach (var model in waitingModels.Where(m => !known.Contains(m)))
+        {
+            var error = $"There is no model '{model}'.";
+            var doomed = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued && j.Model == model)
+                .Select(j => new { j.Id, j.OwnerId, j.GalleryId }).ToListAsync(cancellationToken);
+            foreach (var job in doomed)
+            {
+                var failed = await db.Jobs.Where(j => j.Id == job.Id && j.Status == JobStatus.Queued)
+                    .ExecuteUpdateAsync(s => s
+                        .SetProperty(j => j.Status, JobStatus.Failed)
+                        .SetProperty(j => j.Error, error)
+                        .SetProperty(j => j.FinishedAt, time.GetUtcNow())
+                        .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), cancellationToken);
+                if (failed == 0)
+                {
+                    continue;
+                }
+                LogModelGone(job.Id, model);
+                QueueChanged();
+                foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken))
+                {
+                    notifier.Publish(new JobFailed(job.Id, to, error));
+                }
+                await ReleaseInpaintFilesAsync(job.Id);
             }
         }
     }
@@ -966,6 +1007,9 @@ public sealed partial class JobLifecycle(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The source and mask files of finished job {JobId} could not be released")]
     private partial void LogReleaseFailed(Exception ex, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed: its model {Model} is in no model folder here and on no connected worker")]
+    private partial void LogModelGone(Guid jobId, string model);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ran past the per-job limit of {Minutes} minute(s) and was stopped")]
     private partial void LogTimedOut(Guid jobId, int minutes);

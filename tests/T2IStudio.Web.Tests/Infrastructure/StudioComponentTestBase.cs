@@ -33,6 +33,9 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryStateProvider>();
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<UserAccessGate>();
+        // The app registers it in StudioWebExtensions; admin pages read it, and tests join workers through it.
+        Services.AddLogging();
+        Services.AddSingleton<T2IStudio.Web.Workers.WorkerRegistry>();
         using var db = CreateDb();
         db.Database.Migrate();
     }
@@ -51,7 +54,6 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Jobs.QueueOptions { MaxQueuedPerUser = maxQueuedPerUser, RunWorker = false }));
         Services.AddSingleton<T2IStudio.Generation.Models.ModelHost>();
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Workers.WorkersOptions()));
-        Services.AddSingleton<T2IStudio.Web.Workers.WorkerRegistry>();
         Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
         Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
         Services.AddSingleton<T2IStudio.Web.Jobs.JobLifecycle>();

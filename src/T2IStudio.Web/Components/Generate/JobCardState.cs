@@ -114,7 +114,10 @@ public sealed class JobCardState
         }
     }
 
-    /// <summary>Takes the live place in line and estimate.</summary>
+    /// <summary>The worker running it (or that ran its last attempt), for the card's status line.</summary>
+    public string? WorkerName { get; private set; }
+
+    /// <summary>Takes the live place in line, estimate and worker.</summary>
     public void ApplyStanding(QueueStanding? standing)
     {
         if (standing is null)
@@ -125,6 +128,7 @@ public sealed class JobCardState
         }
         Position = standing.Position;
         Eta = standing.Eta;
+        WorkerName = standing.WorkerName ?? WorkerName;
         if (standing.IsRunning)
         {
             Status = JobStatus.Running;
