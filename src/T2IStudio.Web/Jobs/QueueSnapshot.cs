@@ -8,7 +8,8 @@ namespace T2IStudio.Web.Jobs;
 /// <param name="TotalSteps">Steps it takes.</param>
 /// <param name="Eta">Time until it is done, from measured step times; null until the model has been timed, or while no connected worker has its model.</param>
 /// <param name="WorkerName">The worker running it (running jobs).</param>
-public sealed record QueueStanding(int? Position, int Step, int TotalSteps, TimeSpan? Eta, string? WorkerName = null)
+/// <param name="NoWorker">Waiting, and no worker connected here has its model: it runs once one joins.</param>
+public sealed record QueueStanding(int? Position, int Step, int TotalSteps, TimeSpan? Eta, string? WorkerName = null, bool NoWorker = false)
 {
     /// <summary>A worker is running it.</summary>
     public bool IsRunning => Position is null;
@@ -63,7 +64,8 @@ public sealed class QueueSnapshot
             return null;
         }
         var target = Order.Waiting[position];
-        return new QueueStanding(position, 0, target.Shape.Steps, Simulate(position, lifecycle));
+        var noWorker = !lifecycle.Workers.Any(w => w.Models.Contains(target.Model));
+        return new QueueStanding(position, 0, target.Shape.Steps, Simulate(position, lifecycle), NoWorker: noWorker);
     }
 
     /// <summary>

@@ -73,7 +73,12 @@ public sealed class CreatePageTests : StudioComponentTestBase
         var job = await WaitForJobAsync(page, user.Id);
         Assert.Equal("a green triangle", job.Prompt);
         Assert.Equal(JobStatus.Queued, job.Status);
-        page.WaitForAssertion(() => Assert.Contains("Next in line", page.Find("[data-testid=job-status]").TextContent, StringComparison.Ordinal));
+        // No worker is connected (the test host runs none): the card says what it waits for.
+        page.WaitForAssertion(() => Assert.Equal("Waiting for a worker with t2istudio-tiny", page.Find("[data-testid=job-status]").TextContent.Trim()));
+        // A worker with the model joins: the card's next refresh puts the job next in line.
+        Services.GetRequiredService<T2IStudio.Web.Workers.WorkerRegistry>().Join(
+            new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "late-box", "cpu", null, ["t2istudio-tiny"], "test"), T2IStudio.Web.Workers.WorkerKind.Remote, _ => Task.CompletedTask);
+        page.WaitForAssertion(() => Assert.Contains("Next in line", page.Find("[data-testid=job-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
         // What the worker would push: progress with a preview.
         Services.GetRequiredService<StudioNotifier>().Publish(new JobProgress(job.Id, user.Id, 5, 10, [0xFF, 0xD8, 0xFF]));

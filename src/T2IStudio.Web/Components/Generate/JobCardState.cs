@@ -19,6 +19,9 @@ public sealed class JobCardState
     /// <summary>Its size, as "W×H".</summary>
     public string Size { get; init; } = "";
 
+    /// <summary>The model id.</summary>
+    public string Model { get; init; } = "";
+
     /// <summary>Where it is.</summary>
     public JobStatus Status { get; set; }
 
@@ -62,6 +65,7 @@ public sealed class JobCardState
             Prompt = job.Prompt,
             BatchSize = job.BatchSize,
             Size = $"{job.Width}×{job.Height}",
+            Model = job.Model,
         };
         card.Apply(job);
         return card;
@@ -117,6 +121,9 @@ public sealed class JobCardState
     /// <summary>The worker running it (or that ran its last attempt), for the card's status line.</summary>
     public string? WorkerName { get; private set; }
 
+    /// <summary>Waiting, and no connected worker has its model yet.</summary>
+    public bool NoWorker { get; private set; }
+
     /// <summary>Takes the live place in line, estimate and worker.</summary>
     public void ApplyStanding(QueueStanding? standing)
     {
@@ -124,11 +131,13 @@ public sealed class JobCardState
         {
             Position = null;
             Eta = null;
+            NoWorker = false;
             return;
         }
         Position = standing.Position;
         Eta = standing.Eta;
         WorkerName = standing.WorkerName ?? WorkerName;
+        NoWorker = standing.NoWorker;
         if (standing.IsRunning)
         {
             Status = JobStatus.Running;
