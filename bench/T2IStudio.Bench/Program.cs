@@ -12,10 +12,17 @@ using T2IStudio.Generation.Schedulers;
 //     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
 //     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- workers [--runs 10] [--steps 25] [--size 64] [--batch 1]
+//     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
+//     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
 
 if (args.Length > 0 && args[0] == "queue")
 {
     return await T2IStudio.Bench.QueueBench.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "workers")
+{
+    return await T2IStudio.Bench.WorkerBench.RunAsync(args[1..]);
 }
 
 var args_ = args.ToList();
