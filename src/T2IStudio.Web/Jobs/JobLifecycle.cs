@@ -495,14 +495,22 @@ public sealed partial class JobLifecycle(
     /// <summary>
     /// A worker left (disconnected, or its process ended): the job it held goes back to the front of its
     /// owner's line, the attempt counted (a job that loses a second worker fails); the worker leaves the registry.
+    /// With <paramref name="keepLease"/> (this node is shutting down, not the worker) the lease stays in the
+    /// database: the worker, still running the job, takes it back when it reconnects to a node, or the lease
+    /// runs out and the sweeper re-queues it.
     /// </summary>
-    public async Task WorkerLeftAsync(WorkerSession worker, string reason)
+    public async Task WorkerLeftAsync(WorkerSession worker, string reason, bool keepLease = false)
     {
         ArgumentNullException.ThrowIfNull(worker);
         foreach (var held in _held.Values.Where(h => h.Worker == worker).ToList())
         {
-            held.StopReason = StopReason.LeaseLost;
             ForgetHeld(held);
+            if (keepLease)
+            {
+                LogLeaseKept(held.JobId, worker.Name);
+                continue;
+            }
+            held.StopReason = StopReason.LeaseLost;
             await LoseLeaseAsync(held.JobId, held.LeaseId, $"worker {worker.Name} left ({reason})");
         }
         registry.Leave(worker, reason);
@@ -986,6 +994,9 @@ public sealed partial class JobLifecycle(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} released by worker {Worker} as it stops; back in line")]
     private partial void LogReleased(Guid jobId, string worker);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This node is stopping: job {JobId} keeps its lease on worker {Worker}, which takes it back when it reconnects")]
+    private partial void LogLeaseKept(Guid jobId, string worker);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} taken back by worker {Worker} after a reconnect")]
     private partial void LogAdopted(Guid jobId, string worker);

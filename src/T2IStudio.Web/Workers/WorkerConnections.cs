@@ -16,6 +16,7 @@ public sealed partial class WorkerConnections(
     WorkerRegistry registry,
     IHubContext<WorkerHub> hub,
     IOptionsMonitor<WorkersOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<WorkerConnections> logger)
 {
     private readonly ConcurrentDictionary<string, WorkerConnection> _connections = new(StringComparer.Ordinal);
@@ -106,7 +107,9 @@ public sealed partial class WorkerConnections(
         }
         if (connection.Session is { } session)
         {
-            await lifecycle.WorkerLeftAsync(session, reason);
+            // The app stopping closes every connection: the workers did not fail, and will reconnect to the next start.
+            var stopping = lifetime.ApplicationStopping.IsCancellationRequested;
+            await lifecycle.WorkerLeftAsync(session, stopping ? "this node is stopping" : reason, keepLease: stopping);
         }
         else
         {

@@ -121,6 +121,41 @@ public sealed class WorkerProcessTests
     }
 
     [Fact]
+    public async Task A_web_node_restarting_under_a_running_job_leaves_the_lease_with_the_worker_which_finishes_it_once_the_node_is_back()
+    {
+        using var keeper = new StudioAppFactory();
+        var port = FreeLoopbackPort();
+        string userId;
+        Guid job;
+        var first = WebNode.Start(keeper.StorageRoot, port, leaseSeconds: 60);
+        using var worker = WorkerProcess.Start(first.Url, Key, "steady");
+        try
+        {
+            var user = await first.App.CreateUserAsync("steady@example.test");
+            userId = user.Id;
+            using var waiter = new JobWaiter(first.App.Services, user.Id);
+            await worker.WaitUntilReadyAsync();
+            job = (await first.Service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(steps: 150, size: 256, seed: 9))).JobId!.Value;
+            await waiter.WaitForAsync<JobProgress>(job, p => p.Step >= 2);
+        }
+        finally
+        {
+            first.Dispose(); // a planned stop: every connection closes under the running job
+        }
+
+        using var second = WebNode.Start(keeper.StorageRoot, port, leaseSeconds: 60);
+        var rows = await second.WaitForRowsAsync(all => all.Single(j => j.Id == job).IsFinished, worker);
+
+        var row = rows.Single(j => j.Id == job);
+        Assert.Equal(JobStatus.Completed, row.Status);
+        Assert.Equal(1, row.Attempts); // the run that began before the restart is the one that finished
+        Assert.Equal("steady", row.WorkerName);
+        await using var db = await second.CreateDbContextAsync();
+        Assert.Single(await db.Images.Where(i => i.JobId == job).ToListAsync());
+        Assert.Equal(userId, (await db.Images.SingleAsync()).OwnerId);
+    }
+
+    [Fact]
     public async Task A_worker_with_a_wrong_key_is_refused_and_exits_with_code_2_saying_so()
     {
         using var web = WebNode.Start();
@@ -129,6 +164,13 @@ public sealed class WorkerProcessTests
         Assert.Equal(2, await worker.WaitForExitAsync());
         Assert.Contains("The server refused this worker's key.", worker.Output, StringComparison.Ordinal);
         Assert.Empty(web.App.Services.GetRequiredService<WorkerRegistry>().Sessions);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static JobRequest Request(int steps = 8, int size = 64, ulong seed = 42) => new()
@@ -157,16 +199,17 @@ public sealed class WorkerProcessTests
 
         public string Url { get; }
 
-        public static WebNode Start()
+        /// <summary>Starts a node; <paramref name="storageRoot"/> and <paramref name="port"/> let a second node stand in for a restarted first.</summary>
+        public static WebNode Start(string? storageRoot = null, int port = 0, int leaseSeconds = 5)
         {
-            var app = new StudioAppFactory(settings: new Dictionary<string, string?>
+            var app = new StudioAppFactory(storageRoot, new Dictionary<string, string?>
             {
                 ["Queue:RunWorker"] = "false",
                 ["Workers:Keys:0"] = Key,
                 ["Workers:HeartbeatSeconds"] = "1",
-                ["Workers:LeaseSeconds"] = "5",
+                ["Workers:LeaseSeconds"] = leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
-            app.UseKestrel(0);
+            app.UseKestrel(port);
             app.StartServer();
             return new WebNode(app);
         }
