@@ -21,6 +21,8 @@ public sealed class AdminWorkersTests(StudioServer server) : IClassFixture<Studi
         // Admin → Users: name a key, create it, read it from the dialog once.
         await admin.GetByRole(AriaRole.Link, new() { Name = "Admin", Exact = true }).ClickAsync();
         await Assertions.Expect(admin.GetByRole(AriaRole.Heading, new() { Name = "Worker keys", Exact = true, Level = 2 })).ToBeVisibleAsync();
+        await Assertions.Expect(admin.GetByRole(AriaRole.Table, new() { Name = "Users", Exact = true })).ToContainTextAsync(AdminEmail);
+        await Assertions.Expect(admin.GetByRole(AriaRole.Table, new() { Name = "Models", Exact = true })).ToContainTextAsync("t2istudio-tiny");
         var key = await CreateWorkerKeyAsync(admin, KeyName);
         Assert.True(key.Length >= 32, $"A worker key is at least 32 characters, not {key.Length}.");
 
