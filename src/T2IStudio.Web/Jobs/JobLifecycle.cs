@@ -182,6 +182,8 @@ public sealed partial class JobLifecycle(
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // An idle worker beats by waiting here: its connection is alive while this runs (Admin → Workers' "last heartbeat").
+            worker.Beat(time.GetUtcNow());
             var signal = WorkSignal();
             if (await TryLeaseAsync(worker, cancellationToken) is { } assignment)
             {
