@@ -47,7 +47,8 @@ internal static class WorkerBench
 
         await using var local = await Node.StartAsync(root, remote: false);
         await using var hub = await Node.StartAsync(root, remote: true);
-        using var worker = WorkerChild.Start(root, hub.Url, Path.Combine(root, "models"));
+        // The remote worker: dotnet T2IStudio.Worker.dll from its Release build output, killed on dispose.
+        using var worker = T2IStudio.Testing.WorkerProcess.Start(hub.Url, Key, WorkerName, "release");
         await worker.WaitUntilReadyAsync();
 
         var info = local.Services.GetRequiredService<ModelHost>().Catalog.Find(modelId)
@@ -305,81 +306,6 @@ internal static class WorkerBench
             await _app.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(_storage, recursive: true);
-        }
-    }
-
-    /// <summary>The remote worker: <c>dotnet T2IStudio.Worker.dll</c> from its Release build output, killed on dispose.</summary>
-    private sealed class WorkerChild : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly Lock _gate = new();
-        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private WorkerChild(Process process) => _process = process;
-
-        public static WorkerChild Start(string root, string server, string models)
-        {
-            var dll = Path.Combine(root, "artifacts", "bin", "T2IStudio.Worker", "release", "T2IStudio.Worker.dll");
-            if (!File.Exists(dll))
-            {
-                throw new InvalidOperationException($"{dll} is missing: run the bench with -c Release (it builds the worker).");
-            }
-            var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in new[] { dll, "--server", server, "--key", Key, "--name", WorkerName, "--device", "cpu", "--models", models })
-            {
-                info.ArgumentList.Add(argument);
-            }
-            info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-            info.Environment["Logging__Console__FormatterName"] = "simple";
-            var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-            var child = new WorkerChild(process);
-            process.OutputDataReceived += (_, e) => child.Take(e.Data);
-            process.ErrorDataReceived += (_, e) => child.Take(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return child;
-        }
-
-        public async Task WaitUntilReadyAsync()
-        {
-            var first = await Task.WhenAny(_ready.Task, _process.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(2)));
-            if (first != _ready.Task)
-            {
-                string output;
-                lock (_gate)
-                {
-                    output = _output.ToString();
-                }
-                throw new InvalidOperationException($"The worker did not get ready. Its output:\n{output}");
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-            _process.Dispose();
-        }
-
-        private void Take(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-            lock (_gate)
-            {
-                _output.AppendLine(line);
-            }
-            if (line.Contains($"Worker {WorkerName} ready", StringComparison.Ordinal))
-            {
-                _ready.TrySetResult();
-            }
         }
     }
 }

@@ -52,6 +52,10 @@ public sealed partial class JobLifecycle(
     /// <summary>How often a waiting worker looks for work even when nothing told it to (jobs queued by another node).</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>The message a job gets when its worker's images failed the server's checks.</summary>
+    public static string RefusedImagesError(string problem) =>
+        $"The worker's images failed the server's checks ({problem}) and were not stored. Submit it again; if it keeps happening, tell an admin.";
+
     /// <summary>The message a job gets when it ran past <see cref="QueueOptions.MaxJobMinutes"/>.</summary>
     public static string TimeLimitError(int minutes) =>
         $"Stopped after {minutes} minute{(minutes == 1 ? "" : "s")}: the per-job limit (Queue:MaxJobMinutes).";
@@ -321,7 +325,10 @@ public sealed partial class JobLifecycle(
         }
         if (CheckDelivery(held, images) is { } problem)
         {
+            // A worker that sends the wrong images will not send the right ones on a second try: the job ends here.
             LogDeliveryRefused(jobId, worker.Name, problem);
+            worker.JobsFailed++;
+            await EndAsync(held, JobStatus.Failed, RefusedImagesError(problem), held.Step);
             return DeliveryReceipt.Refused(problem);
         }
         var hash = SafeModelHash(modelHash);
@@ -400,6 +407,8 @@ public sealed partial class JobLifecycle(
             if (ex is ImageRefusedException or InvalidDataException)
             {
                 LogDeliveryRefused(jobId, worker.Name, ex.Message);
+                worker.JobsFailed++;
+                await EndAsync(held, JobStatus.Failed, RefusedImagesError(ex.Message), held.Step);
                 return DeliveryReceipt.Refused($"An image failed the checks: {ex.Message}");
             }
             throw;

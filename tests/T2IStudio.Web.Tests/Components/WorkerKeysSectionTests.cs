@@ -18,6 +18,7 @@ public sealed class WorkerKeysSectionTests : StudioComponentTestBase
         AddGenerationServices();
         Services.AddSignalR();
         Services.AddOptions<WorkersOptions>();
+        Services.AddSingleton<Microsoft.Extensions.Hosting.IHostApplicationLifetime, Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>();
         Services.AddSingleton<WorkerConnections>();
         Services.AddSingleton<WorkerKeyService>();
         var admin = await AddUserAsync("keys@example.test");

@@ -67,7 +67,7 @@ public sealed class JobWaiter : IDisposable
         using var changed = new SemaphoreSlim(0);
         using var subscription = services.GetRequiredService<StudioNotifier>().Subscribe(userId, e =>
         {
-            if (e is JobCompleted or JobFailed or JobCanceled or JobStarted)
+            if (e is JobCompleted or JobFailed or JobCanceled or JobStarted or JobQueued)
             {
                 changed.Release();
             }

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text;
-
-namespace T2IStudio.E2E.Tests;
+namespace T2IStudio.Testing;
 
 /// <summary>
 /// A real <c>T2IStudio.Worker</c> process started from its build output (the same command the README gives),
-/// its output captured; disposing kills it if it still runs.
+/// its output captured; disposing kills it if it still runs. Shared by the integration tests, the browser tests
+/// and the worker benchmark (linked by tests/Directory.Build.props and the bench project).
 /// </summary>
 internal sealed class WorkerProcess : IDisposable
 {
@@ -38,25 +38,22 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    /// <summary>Where the worker's build output is (Debug, as <c>dotnet test</c> builds it; Release when only that exists).</summary>
-    public static string DllPath
+    /// <summary>Where the worker's build output is: <paramref name="preferred"/> (lower case), else the other configuration.</summary>
+    public static string DllPath(string preferred = "debug")
     {
-        get
+        foreach (var configuration in new[] { preferred, preferred == "debug" ? "release" : "debug" })
         {
-            foreach (var configuration in new[] { "debug", "release" })
+            var path = Path.Combine(RepositoryRoot.Path, "artifacts", "bin", "T2IStudio.Worker", configuration, "T2IStudio.Worker.dll");
+            if (File.Exists(path))
             {
-                var path = Path.Combine(RepositoryRoot.Path, "artifacts", "bin", "T2IStudio.Worker", configuration, "T2IStudio.Worker.dll");
-                if (File.Exists(path))
-                {
-                    return path;
-                }
+                return path;
             }
-            throw new InvalidOperationException("T2IStudio.Worker is not built: run dotnet build first.");
         }
+        throw new InvalidOperationException("T2IStudio.Worker is not built: run dotnet build first.");
     }
 
     /// <summary>Starts <c>dotnet T2IStudio.Worker.dll --server URL --key KEY --name NAME --device cpu --models repo/models</c>.</summary>
-    public static WorkerProcess Start(string server, string key, string name)
+    public static WorkerProcess Start(string server, string key, string name, string configuration = "debug")
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -65,7 +62,7 @@ internal sealed class WorkerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { DllPath, "--server", server, "--key", key, "--name", name, "--device", "cpu", "--models", Path.Combine(RepositoryRoot.Path, "models") })
+        foreach (var argument in new[] { DllPath(configuration), "--server", server, "--key", key, "--name", name, "--device", "cpu", "--models", Path.Combine(RepositoryRoot.Path, "models") })
         {
             info.ArgumentList.Add(argument);
         }
