@@ -54,7 +54,8 @@ public sealed class AdminWorkersTests(StudioServer server) : IClassFixture<Studi
             await Assertions.Expect(remote).ToHaveCountAsync(1);
             await Assertions.Expect(rows).ToHaveCountAsync(2);
             await Assertions.Expect(remote.GetByRole(AriaRole.Cell, new() { Name = "Remote", Exact = true })).ToBeVisibleAsync();
-            await Assertions.Expect(remote.GetByRole(AriaRole.Cell, new() { Name = device, Exact = true })).ToBeVisibleAsync();
+            // The device it announced, and the memory it had free when it joined.
+            await Assertions.Expect(remote.GetByRole(AriaRole.Cell, new() { NameRegex = new Regex($@"^{Regex.Escape(device)} [\d.]+ [GM]iB free at join$") })).ToBeVisibleAsync();
             await Assertions.Expect(remote.GetByRole(AriaRole.Cell, new() { Name = "t2istudio-tiny", Exact = true })).ToBeVisibleAsync();
             await Assertions.Expect(remote).ToContainTextAsync("Idle");
             await Assertions.Expect(admin.GetByTestId("admin-workers-summary")).ToHaveTextAsync("0 running · 2 idle");
