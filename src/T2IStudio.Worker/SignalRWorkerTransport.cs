@@ -98,7 +98,16 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         var finished = await Task.WhenAny(read, _closed.Task);
         if (finished == read)
         {
-            return await read;
+            try
+            {
+                return await read;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: a job assigned from now on is handed straight back (OnAssign), one already queued on dispose.
+                Volatile.Write(ref _waiting, 0);
+                throw;
+            }
         }
         Volatile.Write(ref _waiting, 0);
         if (_reconnect.Refused || await _closed.Task is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
@@ -156,6 +165,12 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     /// <summary>Closes the connection (the server takes back any lease this worker still holds).</summary>
     public async ValueTask DisposeAsync()
     {
+        // A job assigned as this worker stopped waiting never ran: hand it back, uncounted, before the connection closes.
+        while (_assigned.Reader.TryRead(out var unread))
+        {
+            await ReleaseUnwantedAsync(unread.Assignment);
+            unread.Dispose();
+        }
         _closed.TrySetResult(null);
         await _connection.DisposeAsync();
     }

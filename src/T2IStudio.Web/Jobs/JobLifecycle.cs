@@ -189,9 +189,19 @@ public sealed partial class JobLifecycle(
             // An idle worker beats by waiting here: its connection is alive while this runs (Admin → Workers' "last heartbeat").
             worker.Beat(time.GetUtcNow());
             var signal = WorkSignal();
-            if (await TryLeaseAsync(worker, cancellationToken) is { } assignment)
+            try
             {
-                return assignment;
+                if (await TryLeaseAsync(worker, cancellationToken) is { } assignment)
+                {
+                    return assignment;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                // The database is locked or gone for a moment: the worker waits and asks again, it does not die.
+                LogLeaseFailed(ex, worker.Name);
+                await Task.Delay(PollInterval, time, cancellationToken);
+                continue;
             }
             await Task.WhenAny(signal, Task.Delay(PollInterval, time, cancellationToken));
         }
@@ -237,12 +247,26 @@ public sealed partial class JobLifecycle(
                 {
                     continue; // cancelled, or taken by another node, since the order was read
                 }
-                var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, cancellationToken);
-                if (await AssignmentOfAsync(job, leaseId, cancellationToken) is not { } assignment)
+                // The row is this worker's now: finish the lease whatever the caller's token says, or undo it.
+                Job job;
+                JobAssignment? assignment;
+                HeldJob held;
+                try
                 {
-                    continue; // its source or mask is gone: failed with that reason; take the next
+                    job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, CancellationToken.None);
+                    assignment = await AssignmentOfAsync(job, leaseId, CancellationToken.None);
+                    if (assignment is null)
+                    {
+                        continue; // its source or mask is gone: failed with that reason; take the next
+                    }
+                    held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), await OutputSizeAsync(job));
                 }
-                var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), await OutputSizeAsync(job));
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    LogLeaseFailed(ex, worker.Name);
+                    await RequeueAsync(next.Id, leaseId, [], worker.Name);
+                    throw;
+                }
                 _held[job.Id] = held;
                 worker.CurrentJobId = job.Id;
                 worker.CurrentStep = 0;
@@ -323,6 +347,11 @@ public sealed partial class JobLifecycle(
         {
             return DeliveryReceipt.Refused("This worker does not hold that job.");
         }
+        if (images.Count == 0)
+        {
+            // Nothing arrived (the uploads went over a connection that has since closed): the worker may send them again.
+            return DeliveryReceipt.Refused("No images arrived for this job; upload them again, then complete.");
+        }
         if (CheckDelivery(held, images) is { } problem)
         {
             // A worker that sends the wrong images will not send the right ones on a second try: the job ends here.
@@ -353,8 +382,6 @@ public sealed partial class JobLifecycle(
             foreach (var image in images.OrderBy(i => i.BatchIndex))
             {
                 var pixels = image.Pixels ?? ImageIntake.Read(image.Png, IntakeOptions.StoredPng with { ExpectedSize = held.OutputSize }, CancellationToken.None).Image;
-                var file = await store.WriteAsync(pixels, image.Png, CancellationToken.None);
-                files.Add(file.Key);
                 var described = stored with
                 {
                     Seed = stored.Seed + (ulong)image.BatchIndex,
@@ -362,6 +389,12 @@ public sealed partial class JobLifecycle(
                     Width = pixels.Width,
                     Height = pixels.Height,
                 };
+                // A remote worker's file is not stored as sent (it could carry bytes after IEND, or text the app would
+                // read back as parameters): the server encodes the checked pixels with the metadata it writes itself,
+                // the same encoder the worker uses, so the bytes are those an in-process run stores.
+                var png = image.Pixels is null ? GenerationMetadata.EncodePng(pixels, described, hash) : image.Png;
+                var file = await store.WriteAsync(pixels, png, CancellationToken.None);
+                files.Add(file.Key);
                 db.Images.Add(new GeneratedImage
                 {
                     Id = Guid.NewGuid(),
@@ -474,7 +507,10 @@ public sealed partial class JobLifecycle(
         };
     }
 
-    /// <summary>The worker is shutting down under a job it holds: back in line, this attempt not counted.</summary>
+    /// <summary>
+    /// The worker is shutting down under a job it holds: back in line, this attempt not counted (or cancelled, if
+    /// its owner had asked it to stop).
+    /// </summary>
     public async Task<bool> ReleaseAsync(WorkerSession worker, Guid jobId, Guid leaseId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(worker);
@@ -482,7 +518,35 @@ public sealed partial class JobLifecycle(
         {
             return false;
         }
+        if (held.StopReason == StopReason.Canceled)
+        {
+            return await EndAsync(held, JobStatus.Canceled, null, held.Step);
+        }
+        ForgetHeld(held);
+        return await RequeueAsync(jobId, leaseId, held.Audience, worker.Name);
+    }
+
+    /// <summary>Puts a leased job back in line without counting the attempt; a job whose cancel was asked ends cancelled.</summary>
+    private async Task<bool> RequeueAsync(Guid jobId, Guid leaseId, IReadOnlyList<string> recipients, string workerName)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        var canceled = await db.Jobs
+            .Where(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running && j.CancelRequested)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Canceled)
+                .SetProperty(j => j.FinishedAt, time.GetUtcNow())
+                .SetProperty(j => j.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), CancellationToken.None);
+        if (canceled > 0)
+        {
+            QueueChanged();
+            foreach (var to in recipients)
+            {
+                notifier.Publish(new JobCanceled(jobId, to));
+            }
+            await ReleaseInpaintFilesAsync(jobId);
+            return true;
+        }
         var released = await db.Jobs
             .Where(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running)
             .ExecuteUpdateAsync(s => s
@@ -493,12 +557,14 @@ public sealed partial class JobLifecycle(
                 .SetProperty(j => j.LeaseExpiresAt, (DateTimeOffset?)null)
                 .SetProperty(j => j.Step, 0)
                 .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), CancellationToken.None);
-        ForgetHeld(held);
         if (released > 0)
         {
-            LogReleased(jobId, worker.Name);
+            LogReleased(jobId, workerName);
             QueueChanged();
-            Tell(held, to => new JobQueued(jobId, to));
+            foreach (var to in recipients)
+            {
+                notifier.Publish(new JobQueued(jobId, to));
+            }
         }
         return released > 0;
     }
@@ -582,7 +648,7 @@ public sealed partial class JobLifecycle(
                 await StopHeldAsync(held, StopReason.LeaseLost);
                 ForgetHeld(held);
             }
-            await LoseLeaseAsync(job.Id, job.LeaseId, $"the lease of worker {job.WorkerName} ran out without a heartbeat");
+            await LoseLeaseAsync(job.Id, job.LeaseId, $"the lease of worker {job.WorkerName} ran out without a heartbeat", expiredBefore: now);
         }
 
         if (!_held.IsEmpty)
@@ -746,7 +812,7 @@ public sealed partial class JobLifecycle(
             return null;
         }
         var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken), await OutputSizeAsync(job));
-        held = _held.GetOrAdd(jobId, held);
+        held = _held.AddOrUpdate(jobId, held, (_, existing) => existing.LeaseId == leaseId ? existing : held);
         worker.CurrentJobId = jobId;
         LogAdopted(jobId, worker.Name);
         registry.RaiseChanged();
@@ -873,23 +939,29 @@ public sealed partial class JobLifecycle(
         return changed > 0;
     }
 
-    /// <summary>A lease is gone: the job goes back to the front of its owner's line, or fails after its second loss.</summary>
-    private async Task LoseLeaseAsync(Guid jobId, Guid? leaseId, string why)
+    /// <summary>
+    /// A lease is gone: the job goes back to the front of its owner's line, or fails after its second loss, or
+    /// ends cancelled if its owner had asked it to stop. With <paramref name="expiredBefore"/> (the sweeper) only
+    /// if the lease is still past its expiry: a beat that came in meanwhile keeps it.
+    /// </summary>
+    private async Task LoseLeaseAsync(Guid jobId, Guid? leaseId, string why, DateTimeOffset? expiredBefore = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running);
+        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == jobId && j.LeaseId == leaseId && j.Status == JobStatus.Running
+            && (expiredBefore == null || (j.LeaseExpiresAt != null && j.LeaseExpiresAt < expiredBefore)));
         if (job is null)
         {
             return;
         }
-        var failed = job.Attempts >= 2;
-        job.Status = failed ? JobStatus.Failed : JobStatus.Queued;
+        var canceled = job.CancelRequested;
+        var failed = !canceled && job.Attempts >= 2;
+        job.Status = canceled ? JobStatus.Canceled : failed ? JobStatus.Failed : JobStatus.Queued;
         job.Error = failed ? LostTwiceError : null;
-        job.FinishedAt = failed ? time.GetUtcNow() : null;
+        job.FinishedAt = canceled || failed ? time.GetUtcNow() : null;
         job.LeaseId = null;
         job.LeaseWorkerId = null;
         job.LeaseExpiresAt = null;
-        job.Step = 0;
+        job.Step = canceled ? job.Step : 0;
         job.ConcurrencyStamp = Guid.NewGuid();
         try
         {
@@ -899,13 +971,13 @@ public sealed partial class JobLifecycle(
         {
             return; // it ended meanwhile (completed, cancelled): nothing was lost
         }
-        LogLeaseLost(jobId, why, failed ? "failed" : "back in line");
+        LogLeaseLost(jobId, why, canceled ? "cancelled, as its owner asked" : failed ? "failed" : "back in line");
         QueueChanged();
         foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None))
         {
-            notifier.Publish(failed ? new JobFailed(jobId, to, LostTwiceError) : new JobQueued(jobId, to));
+            notifier.Publish(canceled ? new JobCanceled(jobId, to) : failed ? new JobFailed(jobId, to, LostTwiceError) : new JobQueued(jobId, to));
         }
-        if (failed)
+        if (canceled || failed)
         {
             await ReleaseInpaintFilesAsync(jobId);
         }
@@ -996,6 +1068,9 @@ public sealed partial class JobLifecycle(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} leased to worker {Worker} ({WorkerId}), attempt {Attempt}")]
     private partial void LogLeased(Guid jobId, string worker, string workerId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for a job for worker {Worker} failed; it asks again shortly")]
+    private partial void LogLeaseFailed(Exception ex, string worker);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} completed on worker {Worker} with {Count} image(s)")]
     private partial void LogCompleted(Guid jobId, string worker, int count);

@@ -88,7 +88,13 @@ public sealed partial class QueueRecovery(
             .ToListAsync(cancellationToken);
         foreach (var job in orphaned)
         {
-            if (job.Attempts >= 2)
+            if (job.CancelRequested)
+            {
+                // Its owner asked it to stop before the crash: it ends as they asked, it does not run again.
+                job.Status = JobStatus.Canceled;
+                job.FinishedAt = now;
+            }
+            else if (job.Attempts >= 2)
             {
                 job.Status = JobStatus.Failed;
                 job.Error = JobLifecycle.InterruptedError;
@@ -108,7 +114,7 @@ public sealed partial class QueueRecovery(
             LogRecovered(job.Id, job.Status);
         }
         await db.SaveChangesAsync(cancellationToken);
-        foreach (var failed in db.ChangeTracker.Entries<Job>().Where(e => e.Entity.Status == JobStatus.Failed).Select(e => e.Entity.Id).ToList())
+        foreach (var failed in db.ChangeTracker.Entries<Job>().Where(e => e.Entity.Status is JobStatus.Failed or JobStatus.Canceled).Select(e => e.Entity.Id).ToList())
         {
             await ImageLibrary.ReleaseInpaintFilesAsync(db, store, failed, cancellationToken);
         }

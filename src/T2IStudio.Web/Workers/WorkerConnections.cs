@@ -105,17 +105,28 @@ public sealed partial class WorkerConnections(
         {
             await leasing;
         }
-        if (connection.Session is { } session)
+        try
         {
-            // The app stopping closes every connection: the workers did not fail, and will reconnect to the next start.
-            var stopping = lifetime.ApplicationStopping.IsCancellationRequested;
-            await lifecycle.WorkerLeftAsync(session, stopping ? "this node is stopping" : reason, keepLease: stopping);
+            if (connection.Session is { } session)
+            {
+                // The app stopping closes every connection: the workers did not fail, and will reconnect to the next start.
+                var stopping = lifetime.ApplicationStopping.IsCancellationRequested;
+                await lifecycle.WorkerLeftAsync(session, stopping ? "this node is stopping" : reason, keepLease: stopping);
+            }
+            else
+            {
+                LogLeftWithoutHello(connection.KeyId);
+            }
         }
-        else
+        finally
         {
-            LogLeftWithoutHello(connection.KeyId);
+            // Whatever happened to its lease (the database may be down for a moment), a gone worker is not listed any more.
+            if (connection.Session is { } gone)
+            {
+                registry.Leave(gone, reason);
+            }
+            connection.Leaving.Dispose();
         }
-        connection.Leaving.Dispose();
     }
 
     /// <summary>Disconnects every worker that joined with key <paramref name="keyId"/> (it was revoked); returns how many.</summary>

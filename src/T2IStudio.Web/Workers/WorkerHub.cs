@@ -134,16 +134,24 @@ public sealed partial class WorkerHub(
     {
         // The lifecycle cuts a long message to JobLifecycle.MaxErrorLength.
         var message = string.IsNullOrWhiteSpace(error) ? "The worker reported a failure without a reason." : error.Trim();
+        Discard(jobId, leaseId);
         return lifecycle.FailAsync(Session(), jobId, leaseId, message, Math.Max(step, 0), Context.ConnectionAborted);
     }
 
     /// <summary>The worker stopped the job after the server's <c>Stop</c>.</summary>
     public Task<bool> Stopped(Guid jobId, Guid leaseId, int step) =>
-        lifecycle.StoppedAsync(Session(), jobId, leaseId, Math.Max(step, 0), Context.ConnectionAborted);
+        Discard(jobId, leaseId).StoppedAsync(Session(), jobId, leaseId, Math.Max(step, 0), Context.ConnectionAborted);
 
     /// <summary>The worker is shutting down under the job: back in line, this attempt not counted.</summary>
     public Task<bool> Release(Guid jobId, Guid leaseId) =>
-        lifecycle.ReleaseAsync(Session(), jobId, leaseId, Context.ConnectionAborted);
+        Discard(jobId, leaseId).ReleaseAsync(Session(), jobId, leaseId, Context.ConnectionAborted);
+
+    /// <summary>Images uploaded for a job that will not complete are not kept until the connection's next lease.</summary>
+    private JobLifecycle Discard(Guid jobId, Guid leaseId)
+    {
+        Connection().Take(jobId, leaseId);
+        return lifecycle;
+    }
 
     private WorkerConnection Connection() =>
         connections.Find(Context.ConnectionId) ?? throw new HubException("This connection is closing.");

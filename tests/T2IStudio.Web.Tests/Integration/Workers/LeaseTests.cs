@@ -107,6 +107,57 @@ public sealed class LeaseTests
     }
 
     [Fact]
+    public async Task A_cancel_asked_before_the_worker_was_lost_ends_the_job_cancelled_instead_of_running_it_again()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry, user) = await ArrangeAsync(app);
+        using var waiter = new JobWaiter(app.Services, user.Id);
+        var job = await SubmitAsync(app, user);
+        var doomed = Join(registry, "doomed");
+        Assert.NotNull(await lifecycle.TryLeaseAsync(doomed, CancellationToken.None));
+
+        Assert.Equal(CancelOutcome.Stopping, await lifecycle.CancelAsync(job));
+        await lifecycle.WorkerLeftAsync(doomed, "it crashed before it could stop");
+
+        await waiter.WaitForAsync<JobCanceled>(job);
+        Assert.Null(await lifecycle.TryLeaseAsync(Join(registry, "next"), CancellationToken.None));
+        await using var db = await Db(app);
+        var row = await db.Jobs.SingleAsync(j => j.Id == job);
+        Assert.Equal(JobStatus.Canceled, row.Status);
+        Assert.Null(row.LeaseId);
+    }
+
+    [Fact]
+    public async Task A_remote_workers_png_is_stored_as_the_server_encodes_its_checked_pixels_not_as_sent()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry, user) = await ArrangeAsync(app);
+        var job = await SubmitAsync(app, user);
+        var worker = Join(registry, "smuggler");
+        var assignment = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
+        var pixels = new byte[64 * 64 * 3];
+        pixels.AsSpan().Fill(200);
+        // A valid PNG with false parameters inside and a payload after IEND.
+        var sent = PngFiles.Encode(new RgbImage(64, 64, pixels), "Steps: 1, Seed: 1, Model: not-what-ran", null).Concat("SMUGGLED"u8.ToArray()).ToArray();
+
+        var receipt = await lifecycle.CompleteAsync(worker, job, assignment.LeaseId, "abc123", [new DeliveredImage(0, 42, sent)], CancellationToken.None);
+
+        Assert.True(receipt.Accepted, receipt.Reason);
+        await using var db = await Db(app);
+        var image = await db.Images.SingleAsync();
+        var stored = await File.ReadAllBytesAsync(app.Services.GetRequiredService<T2IStudio.Web.Storage.ImageStore>().PathOf(image.FileKey));
+        Assert.NotEqual(sent, stored);
+        Assert.False(stored.AsSpan().EndsWith("SMUGGLED"u8));
+        using var stream = new MemoryStream(stored);
+        var text = PngFiles.ReadText(stream);
+        Assert.Equal(image.Parameters, text.Parameters);
+        Assert.Contains("Seed: 42", text.Parameters, StringComparison.Ordinal);
+        Assert.Contains("Model hash: abc123", text.Parameters, StringComparison.Ordinal);
+        using var decoded = new MemoryStream(stored);
+        Assert.Equal(pixels, PngFiles.Decode(decoded).Pixels);
+    }
+
+    [Fact]
     public async Task A_worker_gets_only_jobs_for_the_models_it_announced()
     {
         using var app = WebOnly();
