@@ -27,7 +27,9 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ReconnectPolicy _reconnect = new();
     private int _waiting;
+    private volatile bool _joined;
     private TimeSpan _heartbeatInterval = TimeSpan.FromSeconds(5);
+    private TimeSpan _leaseTime = TimeSpan.FromSeconds(30);
 
     /// <summary>A transport to <paramref name="hubUrl"/> presenting <paramref name="key"/>, announcing <paramref name="hello"/>.</summary>
     public SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger)
@@ -126,27 +128,61 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         _connection.InvokeAsync<bool>(WorkerHubNames.Heartbeat, job.JobId, LeaseOf(job), cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A job that finishes while the server is out of reach (a web restart, a dropped link) waits for the
+    /// connection to come back, up to the lease time, and uploads every image again on the new connection:
+    /// the server still holds the lease for this worker, so the run is not lost.
+    /// </remarks>
     public async Task<DeliveryReceipt> DeliverAsync(LeasedJob job, string modelHash, IReadOnlyList<DeliveredImage> images, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(images);
         var leaseId = LeaseOf(job);
+        var deadline = DateTimeOffset.UtcNow + _leaseTime;
         try
         {
-            foreach (var image in images)
+            while (true)
             {
-                var receipt = await _connection.InvokeAsync<DeliveryReceipt>(
-                    WorkerHubNames.UploadImage, job.JobId, leaseId, image.BatchIndex, image.Seed, Chunks(image.Png, cancellationToken), cancellationToken);
-                if (!receipt.Accepted)
+                await WaitUntilJoinedAsync(deadline, cancellationToken);
+                try
                 {
-                    return receipt;
+                    return await UploadAsync(job.JobId, leaseId, modelHash, images, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested
+                    && DateTimeOffset.UtcNow < deadline && !_closed.Task.IsCompleted)
+                {
+                    // The connection dropped under the upload (or had not said Hello again yet): once it is back, send the images again.
+                    LogDeliveryRetry(job.JobId, ex.Message);
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
                 }
             }
-            return await _connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.Complete, job.JobId, leaseId, modelHash, cancellationToken);
         }
         finally
         {
             _held.TryRemove(job.JobId, out _);
+        }
+    }
+
+    private async Task<DeliveryReceipt> UploadAsync(Guid jobId, Guid leaseId, string modelHash, IReadOnlyList<DeliveredImage> images, CancellationToken cancellationToken)
+    {
+        foreach (var image in images)
+        {
+            var receipt = await _connection.InvokeAsync<DeliveryReceipt>(
+                WorkerHubNames.UploadImage, jobId, leaseId, image.BatchIndex, image.Seed, Chunks(image.Png, cancellationToken), cancellationToken);
+            if (!receipt.Accepted)
+            {
+                return receipt;
+            }
+        }
+        return await _connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.Complete, jobId, leaseId, modelHash, cancellationToken);
+    }
+
+    /// <summary>Waits until the connection is back and this worker has said Hello on it (or <paramref name="deadline"/> passes).</summary>
+    private async Task WaitUntilJoinedAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        while (!_joined && DateTimeOffset.UtcNow < deadline && !_closed.Task.IsCompleted)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
     }
 
@@ -205,6 +241,8 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     {
         var welcome = await _connection.InvokeAsync<WorkerWelcome>(WorkerHubNames.Hello, _hello, cancellationToken);
         _heartbeatInterval = TimeSpan.FromSeconds(Math.Max(1, welcome.HeartbeatSeconds));
+        _leaseTime = TimeSpan.FromSeconds(Math.Max(1, welcome.LeaseSeconds));
+        _joined = true;
     }
 
     private async Task SendReadyAsync()
@@ -259,6 +297,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     private Task OnReconnecting(Exception? error)
     {
+        _joined = false;
         LogReconnecting(error?.Message ?? "closed");
         return Task.CompletedTask;
     }
@@ -326,6 +365,9 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection to the server ({Reason}); reconnecting")]
     private partial void LogReconnecting(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The images of job {JobId} did not get through ({Reason}); sending them again once the server is back")]
+    private partial void LogDeliveryRetry(Guid jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconnected to the server")]
     private partial void LogReconnected();

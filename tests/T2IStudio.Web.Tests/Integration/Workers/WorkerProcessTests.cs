@@ -135,7 +135,7 @@ public sealed class WorkerProcessTests
             userId = user.Id;
             using var waiter = new JobWaiter(first.App.Services, user.Id);
             await worker.WaitUntilReadyAsync();
-            job = (await first.Service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(steps: 150, size: 256, seed: 9))).JobId!.Value;
+            job = (await first.Service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(steps: 150, size: 128, seed: 9))).JobId!.Value;
             await waiter.WaitForAsync<JobProgress>(job, p => p.Step >= 2);
         }
         finally
