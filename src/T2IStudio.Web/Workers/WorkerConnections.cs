@@ -37,7 +37,7 @@ public sealed partial class WorkerConnections(
     internal WorkerSession Join(WorkerConnection connection, WorkerHello hello)
     {
         var connectionId = connection.ConnectionId;
-        var session = registry.Join(hello, WorkerKind.Remote, stopJob: jobId => hub.Clients.Client(connectionId).SendAsync(WorkerHubNames.Stop, jobId));
+        var session = registry.Join(hello, WorkerKind.Remote, stopJob: jobId => hub.Clients.Client(connectionId).SendAsync(WorkerHubNames.Stop, jobId), connection.KeyId);
         connection.Session = session;
         return session;
     }

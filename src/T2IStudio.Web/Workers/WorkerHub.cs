@@ -57,7 +57,15 @@ public sealed partial class WorkerHub(
         }
         if (connection.Session is null)
         {
-            connections.Join(connection, hello);
+            try
+            {
+                connections.Join(connection, hello);
+            }
+            catch (InvalidOperationException ex)
+            {
+                LogHelloRefused(Context.ConnectionId, ex.Message);
+                throw new HubException(ex.Message);
+            }
         }
         var settings = options.CurrentValue;
         return new WorkerWelcome(settings.HeartbeatSeconds, settings.LeaseSeconds);

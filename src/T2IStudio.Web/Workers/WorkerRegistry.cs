@@ -20,8 +20,9 @@ public sealed class WorkerSession
     private readonly Func<Guid, Task> _stopJob;
     private long _lastHeartbeatTicks;
 
-    internal WorkerSession(WorkerHello hello, WorkerKind kind, DateTimeOffset joinedAt, Func<Guid, Task> stopJob)
+    internal WorkerSession(WorkerHello hello, WorkerKind kind, DateTimeOffset joinedAt, Func<Guid, Task> stopJob, string? keyId)
     {
+        KeyId = keyId;
         Id = hello.WorkerId.ToString("N");
         Name = hello.Name;
         Device = hello.Device;
@@ -51,6 +52,9 @@ public sealed class WorkerSession
 
     /// <summary>Its build.</summary>
     public string Version { get; }
+
+    /// <summary>The key a remote worker joined with (its id in the key store, or "config"); null in process.</summary>
+    public string? KeyId { get; }
 
     /// <summary>In this process, or remote.</summary>
     public WorkerKind Kind { get; }
@@ -106,14 +110,22 @@ public sealed partial class WorkerRegistry(TimeProvider time, ILogger<WorkerRegi
 
     /// <summary>
     /// Adds a worker; <paramref name="stopJob"/> is how it is told to stop a job. A worker that joins again with
-    /// the same id (a reconnect) replaces its old session.
+    /// the same id (a reconnect) replaces its old session, but only as the same kind of worker with the same key:
+    /// a worker cannot take over the in-process worker's id, nor the id of a worker that joined with another key.
     /// </summary>
-    public WorkerSession Join(WorkerHello hello, WorkerKind kind, Func<Guid, Task> stopJob)
+    /// <exception cref="InvalidOperationException">The id is in use by another worker.</exception>
+    public WorkerSession Join(WorkerHello hello, WorkerKind kind, Func<Guid, Task> stopJob, string? keyId = null)
     {
         ArgumentNullException.ThrowIfNull(hello);
         ArgumentNullException.ThrowIfNull(stopJob);
-        var session = new WorkerSession(hello, kind, time.GetUtcNow(), stopJob);
-        _sessions[session.Id] = session;
+        var session = new WorkerSession(hello, kind, time.GetUtcNow(), stopJob, keyId);
+        var joined = _sessions.AddOrUpdate(session.Id, session, (_, existing) =>
+            existing.Kind == kind && string.Equals(existing.KeyId, keyId, StringComparison.Ordinal) ? session : existing);
+        if (joined != session)
+        {
+            LogIdTaken(session.Name, session.Id);
+            throw new InvalidOperationException("That worker id is in use by another worker.");
+        }
         LogJoined(session.Name, session.Id, kind, session.Device, string.Join(", ", session.Models));
         RaiseChanged();
         return session;
@@ -172,6 +184,9 @@ public sealed partial class WorkerRegistry(TimeProvider time, ILogger<WorkerRegi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Name} ({WorkerId}, {Kind}) joined on {Device} with models {Models}")]
     private partial void LogJoined(string name, string workerId, WorkerKind kind, string device, string models);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused worker {Name}: its id {WorkerId} belongs to another worker (another kind or key)")]
+    private partial void LogIdTaken(string name, string workerId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Name} ({WorkerId}) left: {Reason}; it completed {Done} job(s)")]
     private partial void LogLeft(string name, string workerId, string reason, int done);
