@@ -733,9 +733,6 @@ public sealed partial class JobLifecycle(
         return await RefreshSnapshotAsync(cancellationToken);
     }
 
-    /// <summary>The name of the worker running <paramref name="jobId"/> on this node, if one is.</summary>
-    public string? WorkerOf(Guid jobId) => _held.TryGetValue(jobId, out var held) ? held.Worker.Name : null;
-
     /// <summary>Jobs held by workers connected to this node.</summary>
     public int HeldCount => _held.Count;
 
