@@ -14,12 +14,6 @@ namespace T2IStudio.Generation.Workers;
 /// </summary>
 public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILogger<WorkerLoop> logger)
 {
-    /// <summary>The shortest gap between two previews of one job (at most four a second).</summary>
-    public static readonly TimeSpan PreviewInterval = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>The shortest gap between two progress reports of one job without a preview.</summary>
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
-
     /// <summary>Runs jobs from <paramref name="transport"/> until <paramref name="stopping"/> is cancelled or the transport closes.</summary>
     public async Task RunAsync(IWorkerTransport transport, CancellationToken stopping)
     {
@@ -221,30 +215,6 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A report about job {JobId} did not reach the server")]
     private partial void LogReportFailed(Exception ex, Guid jobId);
-
-    /// <summary>Previews at most every <see cref="PreviewInterval"/>, progress every <see cref="ProgressInterval"/>; the last step always goes.</summary>
-    private sealed class ProgressThrottle(TimeProvider time)
-    {
-        private long? _lastPreview;
-        private long? _lastProgress;
-
-        public bool Due(int step, int totalSteps, bool hasPreview, out bool withPreview)
-        {
-            var now = time.GetTimestamp();
-            withPreview = hasPreview && (_lastPreview is null || time.GetElapsedTime(_lastPreview.Value, now) >= PreviewInterval);
-            var progressDue = step == totalSteps || _lastProgress is null || time.GetElapsedTime(_lastProgress.Value, now) >= ProgressInterval;
-            if (!withPreview && !progressDue)
-            {
-                return false;
-            }
-            if (withPreview)
-            {
-                _lastPreview = now;
-            }
-            _lastProgress = now;
-            return true;
-        }
-    }
 
     private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
     {

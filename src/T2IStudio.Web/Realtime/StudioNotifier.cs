@@ -4,19 +4,13 @@ namespace T2IStudio.Web.Realtime;
 
 /// <summary>
 /// The app's one notifier: pushes studio events (jobs, galleries, teams, comments, presence) to the circuits
-/// of each event's recipient and no one else. A page subscribes for its user and disposes the subscription when it goes away; handlers marshal onto their circuit themselves.
-/// Previews are throttled here, per job, and encoded only when one will be sent.
+/// of each event's recipient and no one else. A page subscribes for its user and disposes the subscription when
+/// it goes away; handlers marshal onto their circuit themselves. Progress arrives already throttled by the worker
+/// (<see cref="Generation.Workers.ProgressThrottle"/>).
 /// </summary>
-public sealed partial class StudioNotifier(TimeProvider time, ILogger<StudioNotifier> logger)
+public sealed partial class StudioNotifier(ILogger<StudioNotifier> logger)
 {
-    /// <summary>The shortest gap between two previews of one job (at most four a second).</summary>
-    public static readonly TimeSpan PreviewInterval = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>The shortest gap between two progress events of one job without a preview.</summary>
-    public static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
-
     private readonly ConcurrentDictionary<string, ImmutableSubscribers> _subscribers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<Guid, Throttle> _throttles = new();
 
     /// <summary>Calls <paramref name="handler"/> for every event of <paramref name="userId"/>'s jobs until disposed.</summary>
     public IDisposable Subscribe(string userId, Func<StudioEvent, Task> handler)
@@ -32,10 +26,6 @@ public sealed partial class StudioNotifier(TimeProvider time, ILogger<StudioNoti
     public void Publish(StudioEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
-        if (jobEvent is JobCompleted or JobFailed or JobCanceled)
-        {
-            _throttles.TryRemove(((JobEvent)jobEvent).JobId, out _);
-        }
         if (!_subscribers.TryGetValue(jobEvent.RecipientId, out var list))
         {
             return;
@@ -43,38 +33,6 @@ public sealed partial class StudioNotifier(TimeProvider time, ILogger<StudioNoti
         foreach (var subscription in list.Items)
         {
             _ = Deliver(subscription, jobEvent);
-        }
-    }
-
-    /// <summary>
-    /// Publishes progress unless one went out under <see cref="ProgressInterval"/> ago (the last step always
-    /// goes); calls <paramref name="encodePreview"/> only when a preview is due.
-    /// </summary>
-    /// <remarks>Sent to each of <paramref name="recipients"/>: the owner, and the team of a gallery the job saves into; one throttle per job.</remarks>
-    public void PublishProgress(Guid jobId, IReadOnlyList<string> recipients, int step, int totalSteps, Func<byte[]?>? encodePreview)
-    {
-        ArgumentNullException.ThrowIfNull(recipients);
-        var throttle = _throttles.GetOrAdd(jobId, _ => new Throttle());
-        var now = time.GetTimestamp();
-        byte[]? preview = null;
-        lock (throttle)
-        {
-            var previewDue = encodePreview is not null && (throttle.LastPreview is null || time.GetElapsedTime(throttle.LastPreview.Value, now) >= PreviewInterval);
-            var progressDue = step == totalSteps || throttle.LastProgress is null || time.GetElapsedTime(throttle.LastProgress.Value, now) >= ProgressInterval;
-            if (!previewDue && !progressDue)
-            {
-                return;
-            }
-            if (previewDue)
-            {
-                preview = encodePreview!();
-                throttle.LastPreview = now;
-            }
-            throttle.LastProgress = now;
-        }
-        foreach (var recipient in recipients)
-        {
-            Publish(new JobProgress(jobId, recipient, step, totalSteps, preview));
         }
     }
 
@@ -110,13 +68,6 @@ public sealed partial class StudioNotifier(TimeProvider time, ILogger<StudioNoti
     private partial void LogHandlerFailed(Exception ex, string @event, string userId);
 
     private sealed record ImmutableSubscribers(Subscription[] Items);
-
-    private sealed class Throttle
-    {
-        public long? LastPreview { get; set; }
-
-        public long? LastProgress { get; set; }
-    }
 
     private sealed class Subscription(StudioNotifier owner, string userId, Func<StudioEvent, Task> handler) : IDisposable
     {

@@ -8,7 +8,7 @@ public sealed class GalleryPresenceTests
     [Fact]
     public void People_appear_once_while_any_of_their_pages_shows_the_gallery_and_the_audience_hears_each_change()
     {
-        var events = new StudioNotifier(TimeProvider.System, NullLogger<StudioNotifier>.Instance);
+        var events = new StudioNotifier(NullLogger<StudioNotifier>.Instance);
         var presence = new GalleryPresence(events);
         var gallery = Guid.NewGuid();
         var heard = new List<StudioEvent>();
