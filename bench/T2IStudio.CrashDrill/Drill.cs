@@ -167,7 +167,7 @@ internal static class Drill
                 case JobStatus.Completed: completed++; break;
                 case JobStatus.Queued: queued++; break;
                 case JobStatus.Running: running++; problems.Add($"job {id} is still Running after recovery"); break;
-                case JobStatus.Failed when job.Error == GenerationWorker.InterruptedError: interrupted++; break;
+                case JobStatus.Failed when job.Error == JobLifecycle.InterruptedError: interrupted++; break;
                 default: failed++; problems.Add($"job {id} is {job.Status}: {job.Error}"); break;
             }
         }

@@ -22,9 +22,6 @@ public sealed partial class GenerationWorker(
     IHostEnvironment environment,
     ILogger<GenerationWorker> logger) : BackgroundService
 {
-    /// <summary>The message a job gets when the server stopped under it twice.</summary>
-    public const string InterruptedError = JobLifecycle.InterruptedError;
-
     /// <summary>
     /// The in-process worker's id: the same on every start of this node (machine and content root), so the
     /// start-up recovery knows which running jobs were this process's own.

@@ -259,7 +259,7 @@ public sealed partial class JobLifecycle(
                     {
                         continue; // its source or mask is gone: failed with that reason; take the next
                     }
-                    held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), await OutputSizeAsync(job));
+                    held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), OutputSize(job, assignment.SourcePng));
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -614,25 +614,24 @@ public sealed partial class JobLifecycle(
                 .ToListAsync(cancellationToken);
             foreach (var job in overdue)
             {
-                var step = _held.TryGetValue(job.Id, out var held) && held.LeaseId == job.LeaseId ? held.Step : job.Step;
+                var held = _held.TryGetValue(job.Id, out var candidate) && candidate.LeaseId == job.LeaseId ? candidate : null;
                 var error = TimeLimitError(queueOptions.Value.MaxJobMinutes);
-                if (await FinishRowAsync(job.Id, job.LeaseId, JobStatus.Failed, error, step) && held is not null)
+                if (!await FinishRowAsync(job.Id, job.LeaseId, JobStatus.Failed, error, held?.Step ?? job.Step))
                 {
-                    LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
+                    continue; // it ended meanwhile
+                }
+                LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
+                if (held is not null)
+                {
                     held.Worker.JobsFailed++;
                     await StopHeldAsync(held, StopReason.TimedOut);
-                    Tell(held, to => new JobFailed(job.Id, to, error));
-                    await ReleaseInpaintFilesAsync(job.Id);
                 }
-                else if (held is null)
+                // A job held on another node: its audience is read here, its worker learns at its next beat.
+                foreach (var to in held?.Audience ?? await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken))
                 {
-                    LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
-                    foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken))
-                    {
-                        notifier.Publish(new JobFailed(job.Id, to, error));
-                    }
-                    await ReleaseInpaintFilesAsync(job.Id);
+                    notifier.Publish(new JobFailed(job.Id, to, error));
                 }
+                await ReleaseInpaintFilesAsync(job.Id);
             }
         }
 
@@ -808,7 +807,7 @@ public sealed partial class JobLifecycle(
         {
             return null;
         }
-        var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken), await OutputSizeAsync(job));
+        var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken), OutputSize(job, await ReadSourceAsync(job)));
         held = _held.AddOrUpdate(jobId, held, (_, existing) => existing.LeaseId == leaseId ? existing : held);
         worker.CurrentJobId = jobId;
         LogAdopted(jobId, worker.Name);
@@ -844,21 +843,38 @@ public sealed partial class JobLifecycle(
         return new JobAssignment(job.Id, leaseId, job.Model, job.RequestJson, source, mask, job.Attempts);
     }
 
-    /// <summary>The size every delivered image must have: the job's, or an inpainting source's.</summary>
-    private async Task<(int Width, int Height)> OutputSizeAsync(Job job)
+    /// <summary>The size every delivered image must have: the job's, or its inpainting source's (<paramref name="sourcePng"/>).</summary>
+    private static (int Width, int Height) OutputSize(Job job, byte[]? sourcePng)
     {
-        if (job.SourceFileKey is not { } sourceKey)
+        if (job.SourceFileKey is null || sourcePng is null)
         {
             return (job.Width, job.Height);
         }
         try
         {
-            var header = ImageHeader.Read(await store.ReadAsync(sourceKey, CancellationToken.None), ImageLimits.Default);
+            var header = ImageHeader.Read(sourcePng, ImageLimits.Default);
             return (header.Width, header.Height);
         }
-        catch (Exception ex) when (ex is IOException or ImageRefusedException)
+        catch (ImageRefusedException)
         {
             return (job.Width, job.Height);
+        }
+    }
+
+    /// <summary>An inpainting job's source PNG, or null (none, or unreadable).</summary>
+    private async Task<byte[]?> ReadSourceAsync(Job job)
+    {
+        if (job.SourceFileKey is not { } sourceKey)
+        {
+            return null;
+        }
+        try
+        {
+            return await store.ReadAsync(sourceKey, CancellationToken.None);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 

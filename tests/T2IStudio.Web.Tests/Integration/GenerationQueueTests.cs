@@ -229,7 +229,7 @@ public sealed class GenerationQueueTests
         Assert.Equal(JobStatus.Completed, jobs[once].Status);
         Assert.Equal(2, jobs[once].Attempts);
         Assert.Equal(JobStatus.Failed, jobs[twice].Status);
-        Assert.Equal(GenerationWorker.InterruptedError, jobs[twice].Error);
+        Assert.Equal(JobLifecycle.InterruptedError, jobs[twice].Error);
         Assert.Equal(JobStatus.Completed, jobs[waiting].Status);
         Assert.False(File.Exists(orphan));
         var store = second.Services.GetRequiredService<ImageStore>();
