@@ -19,16 +19,7 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
     [Fact]
     public async Task The_admin_queue_lists_everyones_waiting_jobs_and_Cancel_cancels_another_persons_job()
     {
-        AddGenerationServices();
-        var admin = await AddUserAsync("admin@example.test");
-        var bob = await AddUserAsync("bob@example.test");
-        await MakeAdminAsync(admin);
-        var auth = AddAuthorization();
-        auth.SetAuthorized(admin.Email!);
-        auth.SetRoles(AppDbContext.AdminRole);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.Id));
-        UseRealResourceChecks();
-        var bobs = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, bob.Id)], "test"));
+        var (admin, bob, bobs) = await ArrangeAdminAndBobAsync();
         var submitted = await Services.GetRequiredService<GenerationService>().SubmitAsync(bobs, new JobRequest
         {
             Model = "t2istudio-tiny",
@@ -56,16 +47,7 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
     [Fact]
     public async Task The_Worker_column_names_the_worker_that_runs_a_job_here_or_on_another_node_and_a_dash_for_one_that_waits()
     {
-        AddGenerationServices();
-        var admin = await AddUserAsync("admin@example.test");
-        var bob = await AddUserAsync("bob@example.test");
-        await MakeAdminAsync(admin);
-        var auth = AddAuthorization();
-        auth.SetAuthorized(admin.Email!);
-        auth.SetRoles(AppDbContext.AdminRole);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.Id));
-        UseRealResourceChecks();
-        var bobs = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, bob.Id)], "test"));
+        var (admin, bob, bobs) = await ArrangeAdminAndBobAsync();
         var generation = Services.GetRequiredService<GenerationService>();
         var ids = new Dictionary<string, Guid>();
         foreach (var prompt in new[] { "runs here", "runs elsewhere", "waits" })
@@ -102,6 +84,21 @@ public sealed class AdminQueuePageTests : StudioComponentTestBase
             Assert.Equal("render-2", WorkerCell(page, "runs elsewhere"));
             Assert.Equal("—", WorkerCell(page, "waits"));
         });
+    }
+
+    /// <summary>The generation services, an admin signed in (with the real resource checks) and Bob, whose jobs they see.</summary>
+    private async Task<(AppUser Admin, AppUser Bob, ClaimsPrincipal Bobs)> ArrangeAdminAndBobAsync()
+    {
+        AddGenerationServices();
+        var admin = await AddUserAsync("admin@example.test");
+        var bob = await AddUserAsync("bob@example.test");
+        await MakeAdminAsync(admin);
+        var auth = AddAuthorization();
+        auth.SetAuthorized(admin.Email!);
+        auth.SetRoles(AppDbContext.AdminRole);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.Id));
+        UseRealResourceChecks();
+        return (admin, bob, new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, bob.Id)], "test")));
     }
 
     private async Task MakeAdminAsync(AppUser admin)
