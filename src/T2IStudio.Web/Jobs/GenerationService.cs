@@ -408,9 +408,6 @@ public sealed partial class GenerationService(
             job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing, job.GalleryId);
     }
 
-    private static async Task<Guid?> FindByKeyAsync(AppDbContext db, string userId, string key, CancellationToken cancellationToken) =>
-        await db.Jobs.Where(j => j.OwnerId == userId && j.IdempotencyKey == key).Select(j => (Guid?)j.Id).SingleOrDefaultAsync(cancellationToken);
-
     private static SubmitResult Refused(string error) => new(null, [error]);
 
     /// <summary>Whether <paramref name="user"/> holds the Admin role now (read from the database, not the cookie's claims).</summary>
