@@ -7,7 +7,7 @@ using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
-using T2IStudio.Web.Components.Pages.Admin;
+using T2IStudio.Web.Components.Admin;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Tests.Infrastructure;
 using T2IStudio.Web.Workers;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Generation.Workers;
-using T2IStudio.Web.Components.Pages.Admin;
+using T2IStudio.Web.Components.Admin;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Tests.Infrastructure;
 using T2IStudio.Web.Workers;

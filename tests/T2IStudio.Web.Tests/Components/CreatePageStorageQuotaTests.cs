@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Bunit;
 using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data.Entities;
-using T2IStudio.Web.Components.Pages;
+using T2IStudio.Web.Components.Create;
 using T2IStudio.Web.Storage;
 using T2IStudio.Web.Tests.Infrastructure;
 
@@ -35,7 +35,7 @@ public sealed class CreatePageStorageQuotaTests : StudioComponentTestBase
         auth.SetAuthorized(user.Email!);
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id));
         UseRealResourceChecks();
-        var page = Render<Create>();
+        var page = Render<CreatePage>();
         page.WaitForAssertion(() => page.Find("textarea"));
 
         await page.InvokeAsync(() => page.FindAll("textarea")[0].Input("one more, please"));

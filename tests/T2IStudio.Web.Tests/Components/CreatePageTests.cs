@@ -4,8 +4,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Tokenization;
-using T2IStudio.Web.Components.Generate;
-using T2IStudio.Web.Components.Pages;
+using T2IStudio.Web.Components.Jobs;
+using T2IStudio.Web.Components.Shared;
+using T2IStudio.Web.Components.Create;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Tests.Infrastructure;
 
@@ -139,32 +140,32 @@ public sealed class CreatePageTests : StudioComponentTestBase
         ClickGenerate(page);
         await WaitForJobAsync(page, user.Id);
 
-        var again = Render<Create>();
+        var again = Render<CreatePage>();
         again.WaitForAssertion(() => Assert.Equal("33", again.FindAll("input").Single(i => i.Id == LabelTarget(again, "Steps")).GetAttribute("value")));
         Assert.Contains("a purple circle", again.FindAll("textarea")[0].GetAttribute("value") ?? again.FindAll("textarea")[0].TextContent, StringComparison.Ordinal);
     }
 
-    private async Task<(IRenderedComponent<Create> Page, AppUser User)> RenderCreateAsync(string email, int maxQueuedPerUser = 20)
+    private async Task<(IRenderedComponent<CreatePage> Page, AppUser User)> RenderCreateAsync(string email, int maxQueuedPerUser = 20)
     {
         AddGenerationServices(maxQueuedPerUser);
         var user = await AddUserAsync(email);
         SignIn(user);
-        var page = Render<Create>();
+        var page = Render<CreatePage>();
         page.WaitForAssertion(() => page.Find("textarea"));
         return (page, user);
     }
 
-    private static string LabelTarget(IRenderedComponent<Create> page, string label) =>
+    private static string LabelTarget(IRenderedComponent<CreatePage> page, string label) =>
         page.FindAll("label").First(l => l.TextContent.Trim() == label).GetAttribute("for")!;
 
     // The page re-renders on its own (a timer, pushed events): find and act in one renderer turn.
-    private static void ClickGenerate(IRenderedComponent<Create> page) =>
+    private static void ClickGenerate(IRenderedComponent<CreatePage> page) =>
         page.InvokeAsync(() => page.FindAll("button").Single(b => b.TextContent.Trim() == "Generate").Click()).GetAwaiter().GetResult();
 
-    private static void TypePrompt(IRenderedComponent<Create> page, string text) =>
+    private static void TypePrompt(IRenderedComponent<CreatePage> page, string text) =>
         page.InvokeAsync(() => page.FindAll("textarea")[0].Input(text)).GetAwaiter().GetResult();
 
-    private async Task<Job> WaitForJobAsync(IRenderedComponent<Create> page, string userId)
+    private async Task<Job> WaitForJobAsync(IRenderedComponent<CreatePage> page, string userId)
     {
         Job? job = null;
         await page.WaitForAssertionAsync(async () =>

@@ -7,20 +7,20 @@ using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Generation.Tokenization;
 using T2IStudio.Web.Access;
-using T2IStudio.Web.Components.Generate;
+using T2IStudio.Web.Components.Jobs;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Preferences;
 using T2IStudio.Web.Realtime;
 
-namespace T2IStudio.Web.Components.Pages;
+namespace T2IStudio.Web.Components.Create;
 
 /// <summary>
 /// The Create page: prompt editor, parameters (remembered per person), the person's queue with live progress
 /// and previews pushed by the worker, and the results. Nothing here waits on the engine: Generate queues a
 /// job and returns.
 /// </summary>
-public sealed partial class Create
+public sealed partial class CreatePage
 {
     private const int RecentJobs = 10;
     private readonly CancellationTokenSource _leaving = new();
@@ -74,7 +74,7 @@ public sealed partial class Create
 
     [Inject] private Galleries.GalleryService GalleryService { get; set; } = null!;
 
-    [Inject] private ILogger<Create> Logger { get; set; } = null!;
+    [Inject] private ILogger<CreatePage> Logger { get; set; } = null!;
 
     private IEnumerable<SchedulerKind> Schedulers =>
         CurrentModel?.Traits?.IsLcm == true ? [SchedulerKind.Lcm] : Enum.GetValues<SchedulerKind>().Where(k => k != SchedulerKind.Lcm);

@@ -2,7 +2,7 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Realtime;
 
-namespace T2IStudio.Web.Components.Generate;
+namespace T2IStudio.Web.Components.Jobs;
 
 /// <summary>A job as the queue panel shows it; the page updates it from events.</summary>
 public sealed class JobCardState

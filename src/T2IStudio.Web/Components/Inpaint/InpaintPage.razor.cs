@@ -10,19 +10,18 @@ using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Generation.Tokenization;
 using T2IStudio.Web.Access;
-using T2IStudio.Web.Components.Generate;
-using T2IStudio.Web.Components.Inpaint;
+using T2IStudio.Web.Components.Jobs;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Realtime;
 
-namespace T2IStudio.Web.Components.Pages;
+namespace T2IStudio.Web.Components.Inpaint;
 
 /// <summary>
 /// The Inpaint page: pick one of your images (or upload one), paint a mask in the editor, describe the change,
 /// and run it through the same queue as Create. The result lands in the gallery linked to its parent and mask.
 /// </summary>
-public sealed partial class Inpaint
+public sealed partial class InpaintPage
 {
     private readonly CancellationTokenSource _leaving = new();
     private System.Security.Claims.ClaimsPrincipal _user = new();
@@ -78,7 +77,7 @@ public sealed partial class Inpaint
 
     [Inject] private IJSRuntime JS { get; set; } = null!;
 
-    [Inject] private ILogger<Inpaint> Logger { get; set; } = null!;
+    [Inject] private ILogger<InpaintPage> Logger { get; set; } = null!;
 
     private ModelInfo? CurrentModel => _models.FirstOrDefault(m => m.Id == _modelId);
 

@@ -10,13 +10,13 @@ using T2IStudio.Web.Teams;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Realtime;
 
-namespace T2IStudio.Web.Components.Pages;
+namespace T2IStudio.Web.Components.Gallery;
 
 /// <summary>
 /// The person's images: a virtualized grid (rows of as many tiles as fit) that loads pages as it scrolls,
 /// with prompt search, filters, a lightbox, and live updates when a job of theirs finishes.
 /// </summary>
-public sealed partial class Gallery
+public sealed partial class GalleryPage
 {
     private const int TileWidth = 200;
     private const int Gap = 8;
@@ -25,7 +25,7 @@ public sealed partial class Gallery
     private IDisposable? _subscription;
     private IJSObjectReference? _module;
     private IJSObjectReference? _observer;
-    private DotNetObjectReference<Gallery>? _self;
+    private DotNetObjectReference<GalleryPage>? _self;
     private ElementReference _gridElement;
     private Virtualize<IReadOnlyList<ImageTile>>? _virtualize;
 
@@ -39,7 +39,7 @@ public sealed partial class Gallery
     private float _rowHeight = TileWidth + Gap;
     private Guid? _open;
     private Guid? _galleryId;
-    private readonly List<Components.Generate.JobCardState> _jobs = [];
+    private readonly List<Components.Jobs.JobCardState> _jobs = [];
     private IReadOnlyList<GallerySummary> _galleries = [];
     private IReadOnlyList<TeamSummary> _teams = [];
     private bool _creating;
@@ -61,7 +61,7 @@ public sealed partial class Gallery
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
-    [Inject] private Jobs.GenerationService Generation { get; set; } = null!;
+    [Inject] private T2IStudio.Web.Jobs.GenerationService Generation { get; set; } = null!;
 
     [Inject] private IDialogService Dialogs { get; set; } = null!;
 
@@ -83,7 +83,7 @@ public sealed partial class Gallery
 
     [Inject] private TimeProvider Time { get; set; } = null!;
 
-    [Inject] private ILogger<Gallery> Logger { get; set; } = null!;
+    [Inject] private ILogger<GalleryPage> Logger { get; set; } = null!;
 
     private bool IsFiltered => _search.Length > 0 || _model.Length > 0 || _days > 0 || _favoritesOnly;
 
@@ -130,7 +130,7 @@ public sealed partial class Gallery
                 {
                     return;
                 }
-                card = Components.Generate.JobCardState.From(view);
+                card = Components.Jobs.JobCardState.From(view);
                 _jobs.Insert(0, card);
             }
             card.Apply(jobEvent);
@@ -246,7 +246,7 @@ public sealed partial class Gallery
         try
         {
             _self = DotNetObjectReference.Create(this);
-            _module = await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Pages/Gallery.razor.js");
+            _module = await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Gallery/GalleryPage.razor.js");
             _observer = await _module.InvokeAsync<IJSObjectReference>("observeColumns", _gridElement, _self, TileWidth);
         }
         catch (JSDisconnectedException)
