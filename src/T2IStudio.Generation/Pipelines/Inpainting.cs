@@ -43,13 +43,13 @@ public sealed record InpaintOptions
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
-        if (MaskBlur is < 0 or > 64)
+        if (MaskBlur is < 0 or > GenerationLimits.MaxMaskBlur)
         {
-            problems.Add("Mask blur must be between 0 and 64 pixels.");
+            problems.Add($"Mask blur must be between 0 and {GenerationLimits.MaxMaskBlur} pixels.");
         }
-        if (Padding is < 0 or > 256)
+        if (Padding is < 0 or > GenerationLimits.MaxPadding)
         {
-            problems.Add("Padding must be between 0 and 256 pixels.");
+            problems.Add($"Padding must be between 0 and {GenerationLimits.MaxPadding} pixels.");
         }
         return problems;
     }

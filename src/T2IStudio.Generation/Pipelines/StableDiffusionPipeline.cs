@@ -17,18 +17,6 @@ namespace T2IStudio.Generation.Pipelines;
 /// </summary>
 public sealed partial class StableDiffusionPipeline(LoadedModel model)
 {
-    /// <summary>Most steps a request may ask for.</summary>
-    public const int MaxSteps = 150;
-
-    /// <summary>Most images in one UNet batch.</summary>
-    public const int MaxBatchSize = 8;
-
-    /// <summary>Longest side in pixels.</summary>
-    public const int MaxSide = 2048;
-
-    /// <summary>Longest prompt in characters.</summary>
-    public const int MaxPromptLength = 2000;
-
     /// <summary>XORed into the seed for the noise ancestral and consistency samplers add between steps.</summary>
     public const ulong StepNoiseSalt = 0x9E3779B97F4A7C15UL;
 
@@ -62,36 +50,36 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         }
         var traits = model.Traits;
         var errors = new List<string>();
-        if (request.Prompt is null || request.Prompt.Length > MaxPromptLength)
+        if (request.Prompt is null || request.Prompt.Length > GenerationLimits.MaxPromptLength)
         {
-            errors.Add($"The prompt must be at most {MaxPromptLength} characters.");
+            errors.Add($"The prompt must be at most {GenerationLimits.MaxPromptLength} characters.");
         }
-        if ((request.NegativePrompt?.Length ?? 0) > MaxPromptLength)
+        if ((request.NegativePrompt?.Length ?? 0) > GenerationLimits.MaxPromptLength)
         {
-            errors.Add($"The negative prompt must be at most {MaxPromptLength} characters.");
+            errors.Add($"The negative prompt must be at most {GenerationLimits.MaxPromptLength} characters.");
         }
-        if (request.Steps is < 1 or > MaxSteps)
+        if (request.Steps is < GenerationLimits.MinSteps or > GenerationLimits.MaxSteps)
         {
-            errors.Add($"Steps must be between 1 and {MaxSteps}.");
+            errors.Add($"Steps must be between {GenerationLimits.MinSteps} and {GenerationLimits.MaxSteps}.");
         }
-        if (request.GuidanceScale is < 0 or > 30 || double.IsNaN(request.GuidanceScale))
+        if (request.GuidanceScale is < GenerationLimits.MinGuidance or > GenerationLimits.MaxGuidance || double.IsNaN(request.GuidanceScale))
         {
-            errors.Add("Guidance must be between 0 and 30.");
+            errors.Add($"Guidance must be between {GenerationLimits.MinGuidance} and {GenerationLimits.MaxGuidance}.");
         }
         foreach (var (name, value) in new[] { ("Width", request.Width), ("Height", request.Height) })
         {
-            if (value < traits.VaeScaleFactor || value > MaxSide || value % traits.VaeScaleFactor != 0)
+            if (value < traits.VaeScaleFactor || value > GenerationLimits.MaxSide || value % traits.VaeScaleFactor != 0)
             {
-                errors.Add($"{name} must be a multiple of {traits.VaeScaleFactor} between {traits.VaeScaleFactor} and {MaxSide}.");
+                errors.Add($"{name} must be a multiple of {traits.VaeScaleFactor} between {traits.VaeScaleFactor} and {GenerationLimits.MaxSide}.");
             }
         }
-        if (request.BatchSize is < 1 or > MaxBatchSize)
+        if (request.BatchSize is < GenerationLimits.MinBatchSize or > GenerationLimits.MaxBatchSize)
         {
-            errors.Add($"Batch size must be between 1 and {MaxBatchSize}.");
+            errors.Add($"Batch size must be between {GenerationLimits.MinBatchSize} and {GenerationLimits.MaxBatchSize}.");
         }
-        if (request.Strength is < 0 or > 1 || double.IsNaN(request.Strength))
+        if (request.Strength is < GenerationLimits.MinStrength or > GenerationLimits.MaxStrength || double.IsNaN(request.Strength))
         {
-            errors.Add("Strength must be between 0 and 1.");
+            errors.Add($"Strength must be between {GenerationLimits.MinStrength} and {GenerationLimits.MaxStrength}.");
         }
         if (startsFromImage && !traits.HasVaeEncoder)
         {

@@ -171,11 +171,11 @@ public sealed partial class CreatePage
         var factor = model.Traits?.VaeScaleFactor ?? 8;
         _sizes = SizePresets(defaults, factor);
         _scheduler = model.Traits?.IsLcm == true ? SchedulerKind.Lcm : remembered.Scheduler ?? defaults.Scheduler;
-        _steps = Math.Clamp(remembered.Steps ?? defaults.Steps, 1, StableDiffusionPipeline.MaxSteps);
+        _steps = Math.Clamp(remembered.Steps ?? defaults.Steps, 1, GenerationLimits.MaxSteps);
         _guidance = Math.Clamp(remembered.Guidance ?? defaults.Guidance, 0, 30);
         _width = remembered.Width is { } w && _sizes.Contains(w) ? w : defaults.Width;
         _height = remembered.Height is { } h && _sizes.Contains(h) ? h : defaults.Height;
-        _batch = Math.Clamp(remembered.BatchSize ?? 1, 1, StableDiffusionPipeline.MaxBatchSize);
+        _batch = Math.Clamp(remembered.BatchSize ?? 1, 1, GenerationLimits.MaxBatchSize);
         _tokenizer = Models.TryGetTokenizer(model.Id);
     }
 
@@ -187,7 +187,7 @@ public sealed partial class CreatePage
         return [.. new[] { 0.5, 0.75, 1, 1.25, 1.5, 2 }
             .Select(s => (int)(native * s) / factor * factor)
             .Append(defaults.Width).Append(defaults.Height)
-            .Where(v => v >= factor && v <= StableDiffusionPipeline.MaxSide)
+            .Where(v => v >= factor && v <= GenerationLimits.MaxSide)
             .Distinct().Order()];
     }
 

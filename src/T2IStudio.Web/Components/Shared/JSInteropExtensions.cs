@@ -1,0 +1,118 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+
+namespace T2IStudio.Web.Components.Shared;
+
+/// <summary>
+/// The app's one way to call JavaScript from a component (after MudBlazor's <c>IJSRuntimeExtensions</c>). When the
+/// circuit goes away mid-call the browser is gone with everything the call would have touched, so
+/// <see cref="JSDisconnectedException"/> and <see cref="TaskCanceledException"/> are not errors: the call reports
+/// <c>false</c> (or no value) and the component goes on. A <see cref="JSException"/> is a real script error and is
+/// left to the caller, which shows it (a snackbar) or hands it to <c>DispatchExceptionAsync</c>.
+/// </summary>
+public static class JSInteropExtensions
+{
+    /// <summary>Imports a collocated ES module (<c>./Components/Feature/Name.razor.js</c>); null when the circuit is gone.</summary>
+    public static async ValueTask<IJSObjectReference?> ImportModuleAsync(this IJSRuntime js, string path)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var (ok, module) = await js.TryInvokeAsync<IJSObjectReference>("import", path);
+        return ok ? module : null;
+    }
+
+    /// <summary>Calls a function of a module or object; false when the circuit went away first.</summary>
+    public static async ValueTask<bool> TryInvokeVoidAsync(this IJSObjectReference target, string identifier, params object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        try
+        {
+            await target.InvokeVoidAsync(identifier, args);
+            return true;
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Calls a function of a module or object for a value; <c>Ok</c> is false when the circuit went away first.</summary>
+    public static async ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSObjectReference target, string identifier, params object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        try
+        {
+            return (true, await target.InvokeAsync<T>(identifier, args));
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return (false, default);
+        }
+    }
+
+    /// <summary>Calls a global function for a value; <c>Ok</c> is false when the circuit went away first.</summary>
+    public static async ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSRuntime js, string identifier, params object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        try
+        {
+            return (true, await js.InvokeAsync<T>(identifier, args));
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return (false, default);
+        }
+    }
+
+    /// <summary>Calls a global function; false when the circuit went away first.</summary>
+    public static async ValueTask<bool> TryInvokeVoidAsync(this IJSRuntime js, string identifier, params object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        try
+        {
+            await js.InvokeVoidAsync(identifier, args);
+            return true;
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Releases a module or object reference; nothing to do when the browser already took it away.</summary>
+    public static async ValueTask DisposeQuietlyAsync(this IJSObjectReference? reference)
+    {
+        if (reference is null)
+        {
+            return;
+        }
+        try
+        {
+            await reference.DisposeAsync();
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            // Gone with the browser.
+        }
+    }
+
+    /// <summary>
+    /// Moves focus to an element as a convenience (the page works without it): besides a closed circuit, an element
+    /// that left the DOM before the call landed (a <see cref="JSException"/>) is ignored too.
+    /// </summary>
+    public static async ValueTask<bool> TryFocusAsync(this ElementReference element, bool preventScroll = true)
+    {
+        try
+        {
+            await element.FocusAsync(preventScroll);
+            return true;
+        }
+        catch (Exception ex) when (IsCircuitGone(ex) || ex is JSException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True for the exceptions a call throws because the circuit (and so the browser) is gone.</summary>
+    public static bool IsCircuitGone(Exception exception) => exception is JSDisconnectedException or TaskCanceledException;
+}
