@@ -133,6 +133,8 @@ public static class StudioWebExtensions
         services.AddHostedService(sp => sp.GetRequiredService<QueueRecovery>());
         services.AddHostedService<GenerationWorker>();
         services.AddHostedService<LeaseSweeper>();
+        services.AddSingleton<StandingsPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<StandingsPublisher>());
         services.AddScoped<GenerationService>();
         services.AddScoped<PromptHistory>();
         services.AddScoped<ImageLibrary>();

@@ -113,9 +113,10 @@ public enum CancelOutcome
 /// <param name="ImageIds">Its images, in batch order.</param>
 /// <param name="Standing">Its place in line or progress while waiting or running; null otherwise.</param>
 /// <param name="GalleryId">The gallery it saves into, if any.</param>
+/// <param name="OwnerId">Whose it is (a teammate's, when it saves into a team gallery the person sees).</param>
 public sealed record JobView(Guid Id, JobStatus Status, string Model, string Prompt, int BatchSize, int Width, int Height,
     int Step, int TotalSteps, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? Error, IReadOnlyList<Guid> ImageIds, QueueStanding? Standing,
-    Guid? GalleryId = null);
+    Guid? GalleryId = null, string? OwnerId = null);
 
 /// <summary>A waiting or running job as the Admin → Queue page lists it.</summary>
 /// <param name="Id">The job.</param>
@@ -405,7 +406,7 @@ public sealed partial class GenerationService(
         var standing = job.IsFinished ? null : snapshot?.StandingOf(job.Id, lifecycle);
         var step = job.Status == JobStatus.Completed ? job.TotalSteps : standing?.Step ?? job.Step;
         return new(job.Id, job.Status, job.Model, job.Prompt, job.BatchSize, job.Width, job.Height, step, job.TotalSteps,
-            job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing, job.GalleryId);
+            job.CreatedAt, job.FinishedAt, job.Error, [.. job.Images.OrderBy(i => i.BatchIndex).Select(i => i.Id)], standing, job.GalleryId, job.OwnerId);
     }
 
     private static SubmitResult Refused(string error) => new(null, [error]);

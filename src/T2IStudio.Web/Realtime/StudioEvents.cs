@@ -55,3 +55,12 @@ public sealed record CommentsChanged(Guid ImageId, string RecipientId) : StudioE
 /// <param name="GalleryId">The gallery.</param>
 /// <param name="RecipientId">The person told.</param>
 public sealed record PresenceChanged(Guid GalleryId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>
+/// A waiting or running job's place in line, estimate or worker changed (other people's jobs move it too);
+/// pushed about once a second while it changes, so no page has to ask.
+/// </summary>
+/// <param name="JobId">The job.</param>
+/// <param name="RecipientId">The person told: its owner, or a member of the team whose gallery it saves into.</param>
+/// <param name="Standing">Where it stands now.</param>
+public sealed record JobStandingChanged(Guid JobId, string RecipientId, Jobs.QueueStanding Standing) : JobEvent(JobId, RecipientId);

@@ -76,9 +76,10 @@ public sealed class CreatePageTests : StudioComponentTestBase
         Assert.Equal(JobStatus.Queued, job.Status);
         // No worker is connected (the test host runs none): the card says what it waits for.
         page.WaitForAssertion(() => Assert.Equal("Waiting for a worker with t2istudio-tiny", page.Find("[data-testid=job-status]").TextContent.Trim()));
-        // A worker with the model joins: the card's next refresh puts the job next in line.
+        // A worker with the model joins: the next pushed standing (StandingsPublisher's tick) puts the job next in line.
         Services.GetRequiredService<T2IStudio.Web.Workers.WorkerRegistry>().Join(
             new T2IStudio.Generation.Workers.WorkerHello(Guid.NewGuid(), "late-box", "cpu", null, ["t2istudio-tiny"], "test"), T2IStudio.Web.Workers.WorkerKind.Remote, _ => Task.CompletedTask);
+        await Services.GetRequiredService<T2IStudio.Web.Jobs.StandingsPublisher>().PublishAsync();
         page.WaitForAssertion(() => Assert.Contains("Next in line", page.Find("[data-testid=job-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
         // What the worker would push: progress with a preview.

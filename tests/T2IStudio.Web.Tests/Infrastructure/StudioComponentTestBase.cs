@@ -57,6 +57,7 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
         Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
         Services.AddSingleton<T2IStudio.Web.Jobs.JobLifecycle>();
+        Services.AddSingleton<T2IStudio.Web.Jobs.StandingsPublisher>();
         Services.AddSingleton<T2IStudio.Web.Realtime.StudioNotifier>();
         Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));

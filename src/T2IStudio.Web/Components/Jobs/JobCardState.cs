@@ -84,7 +84,7 @@ public sealed class JobCardState
     }
 
     /// <summary>
-    /// Takes what a pushed event says about this job (start, progress and preview, failure, cancel). A completed
+    /// Takes what a pushed event says about this job (start, progress and preview, place in line, failure, cancel). A completed
     /// job's images come from the database, so <see cref="JobCompleted"/> is left to the page.
     /// </summary>
     public void Apply(JobEvent jobEvent)
@@ -112,6 +112,9 @@ public sealed class JobCardState
             case JobCanceled:
                 Status = JobStatus.Canceled;
                 Stopping = false;
+                break;
+            case JobStandingChanged standing when IsActive:
+                ApplyStanding(standing.Standing);
                 break;
             default:
                 break;

@@ -1,0 +1,284 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+using T2IStudio.Data.Entities;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Components.Jobs;
+
+/// <summary>
+/// The one job queue panel (Create, Inpaint and the gallery pages): a card per job with live progress, previews,
+/// place in line and estimate, all from pushed events (<see cref="StudioNotifier"/>; places in line come from
+/// <see cref="StandingsPublisher"/>), and Cancel. It subscribes on first render, catches up once on what finished
+/// before it could listen, and lets go when the page does.
+/// </summary>
+public sealed partial class JobQueuePanel : IDisposable
+{
+    private readonly CancellationTokenSource _leaving = new();
+    private readonly List<JobCardState> _jobs = [];
+    private readonly HashSet<Guid> _notOurs = [];
+    private EventCallback<Guid> _cancel;
+    private ClaimsPrincipal _user = new();
+    private string? _userId;
+    private IDisposable? _subscription;
+    private Guid? _loadedGallery;
+
+    /// <summary>Which jobs it follows.</summary>
+    [Parameter] public JobPanelScope Scope { get; set; }
+
+    /// <summary>The gallery whose jobs it follows (<see cref="JobPanelScope.Gallery"/>).</summary>
+    [Parameter] public Guid? GalleryId { get; set; }
+
+    /// <summary>The list's accessible name.</summary>
+    [Parameter] public string Label { get; set; } = "My jobs";
+
+    /// <summary>Extra CSS classes on the list.</summary>
+    [Parameter] public string? Class { get; set; }
+
+    /// <summary>Offers Cancel on waiting and running cards.</summary>
+    [Parameter] public bool AllowCancel { get; set; } = true;
+
+    /// <summary>Finished cards kept below the active ones; 0 drops a card when its job ends.</summary>
+    [Parameter] public int KeepFinished { get; set; } = 10;
+
+    /// <summary>The snackbar's first words when a job fails ("A job failed"); null tells no one.</summary>
+    [Parameter] public string? FailurePrefix { get; set; }
+
+    /// <summary>Shown while there is no card.</summary>
+    [Parameter] public RenderFragment? EmptyContent { get; set; }
+
+    /// <summary>Raised with an image id when the person opens one of a job's images.</summary>
+    [Parameter] public EventCallback<Guid> OnOpenImage { get; set; }
+
+    /// <summary>Raised when a followed job's images are stored (its card already shows them).</summary>
+    [Parameter] public EventCallback<JobCardState> OnJobCompleted { get; set; }
+
+    /// <summary>Raised after the cards were first loaded and whenever a job completes or a card leaves (the page's results move).</summary>
+    [Parameter] public EventCallback OnJobsChanged { get; set; }
+
+    [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
+
+    [Inject] private GenerationService Generation { get; set; } = null!;
+
+    [Inject] private StudioNotifier Events { get; set; } = null!;
+
+    [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    [Inject] private ILogger<JobQueuePanel> Logger { get; set; } = null!;
+
+    /// <summary>The cards, active first as they came, newest first.</summary>
+    public IReadOnlyList<JobCardState> Jobs => _jobs;
+
+    /// <summary>Images of the completed jobs, newest first.</summary>
+    public IReadOnlyList<Guid> CompletedImages(int max) =>
+        [.. _jobs.Where(j => j.Status == JobStatus.Completed).SelectMany(j => j.ImageIds).Take(max)];
+
+    protected override async Task OnInitializedAsync()
+    {
+        _cancel = EventCallback.Factory.Create<Guid>(this, CancelAsync);
+        _user = (await AuthenticationState).User;
+        _userId = ResourceAccess.UserId(_user);
+        if (Scope == JobPanelScope.Mine)
+        {
+            foreach (var job in await Generation.ListJobsAsync(_user, KeepFinished, _leaving.Token))
+            {
+                _jobs.Add(JobCardState.From(job));
+            }
+        }
+    }
+
+    /// <summary>Another gallery drops the cards of the one before.</summary>
+    protected override void OnParametersSet()
+    {
+        if (Scope == JobPanelScope.Gallery && GalleryId != _loadedGallery)
+        {
+            _loadedGallery = GalleryId;
+            _jobs.Clear();
+            _notOurs.Clear();
+        }
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender || _userId is null)
+        {
+            return;
+        }
+        _subscription = Events.Subscribe(_userId, e => e is JobEvent job ? OnJobEventAsync(job) : Task.CompletedTask);
+        // What finished between loading and subscribing sent its event to no one here: read those cards once.
+        await InvokeAsync(() => GuardAsync(CatchUpAsync));
+        await OnJobsChanged.InvokeAsync();
+    }
+
+    /// <summary>Shows a job the page just submitted, before its first event arrives.</summary>
+    public async Task TrackAsync(Guid jobId)
+    {
+        if (_jobs.Any(j => j.Id == jobId) || await Generation.GetJobAsync(_user, jobId, _leaving.Token) is not { } view)
+        {
+            return;
+        }
+        _notOurs.Remove(jobId);
+        if (Scope == JobPanelScope.Submitted)
+        {
+            _jobs.Clear();
+        }
+        _jobs.Insert(0, JobCardState.From(view));
+        StateHasChanged();
+    }
+
+    /// <summary>Drops every card (Inpaint, when the person starts over with another image).</summary>
+    public void Clear()
+    {
+        _jobs.Clear();
+        StateHasChanged();
+    }
+
+    /// <summary>Takes a deleted image off the cards that showed it.</summary>
+    public Task RemoveImageAsync(Guid imageId)
+    {
+        foreach (var job in _jobs.Where(j => j.ImageIds.Contains(imageId)))
+        {
+            job.ImageIds = [.. job.ImageIds.Where(i => i != imageId)];
+        }
+        StateHasChanged();
+        return OnJobsChanged.InvokeAsync();
+    }
+
+    private async Task CancelAsync(Guid jobId)
+    {
+        var card = _jobs.FirstOrDefault(j => j.Id == jobId);
+        switch (await Generation.CancelAsync(_user, jobId, _leaving.Token))
+        {
+            case CancelOutcome.Canceled when card is not null:
+                card.Status = JobStatus.Canceled;
+                break;
+            case CancelOutcome.Stopping when card is not null:
+                card.Stopping = true;
+                break;
+            case CancelOutcome.NotFound:
+                Snackbar.Add("That job is gone.", Severity.Warning);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private Task OnJobEventAsync(JobEvent jobEvent) => _notOurs.Contains(jobEvent.JobId) ? Task.CompletedTask : InvokeAsync(() => GuardAsync(async () =>
+    {
+        if (await ApplyAsync(jobEvent))
+        {
+            StateHasChanged();
+        }
+    }));
+
+    /// <summary>Applies one event; false when it was about no job this panel shows.</summary>
+    private async Task<bool> ApplyAsync(JobEvent jobEvent)
+    {
+        var card = _jobs.FirstOrDefault(j => j.Id == jobEvent.JobId);
+        if (card is null)
+        {
+            if (jobEvent is not (JobQueued or JobStarted or JobProgress or JobStandingChanged) || !await AdoptAsync(jobEvent.JobId))
+            {
+                return false;
+            }
+            card = _jobs[0];
+        }
+        switch (jobEvent)
+        {
+            case JobCompleted:
+                if (await Generation.GetJobAsync(_user, card.Id, _leaving.Token) is { } view)
+                {
+                    card.Apply(view);
+                    card.PreviewUrl = null;
+                }
+                await OnJobCompleted.InvokeAsync(card);
+                await OnJobsChanged.InvokeAsync();
+                break;
+            case JobFailed failed:
+                card.Apply(failed);
+                if (FailurePrefix is not null)
+                {
+                    Snackbar.Add($"{FailurePrefix}: {failed.Error}", Severity.Error);
+                }
+                break;
+            default:
+                card.Apply(jobEvent);
+                break;
+        }
+        Trim();
+        return true;
+    }
+
+    /// <summary>A job this panel has no card for yet: shown when it belongs here (read once; the answer is kept).</summary>
+    private async Task<bool> AdoptAsync(Guid jobId)
+    {
+        var view = Scope == JobPanelScope.Submitted ? null : await Generation.GetJobAsync(_user, jobId, _leaving.Token);
+        var belongs = view is { Status: JobStatus.Queued or JobStatus.Running }
+            && (Scope == JobPanelScope.Mine ? view.OwnerId == _userId : GalleryId is not null && view.GalleryId == GalleryId);
+        if (!belongs)
+        {
+            _notOurs.Add(jobId);
+            return false;
+        }
+        _jobs.Insert(0, JobCardState.From(view!));
+        return true;
+    }
+
+    private void Trim()
+    {
+        if (KeepFinished == 0)
+        {
+            _jobs.RemoveAll(j => !j.IsActive);
+            return;
+        }
+        while (_jobs.Count(j => !j.IsActive) > KeepFinished)
+        {
+            _jobs.Remove(_jobs.Last(j => !j.IsActive));
+        }
+    }
+
+    private async Task CatchUpAsync()
+    {
+        foreach (var card in _jobs.Where(j => j.IsActive).ToList())
+        {
+            if (await Generation.GetJobAsync(_user, card.Id, _leaving.Token) is { } stored)
+            {
+                card.Apply(stored);
+            }
+        }
+        Trim();
+        StateHasChanged();
+    }
+
+    /// <summary>A failed update leaves the cards as they were and says so; the next event brings them up to date.</summary>
+    private async Task GuardAsync(Func<Task> update)
+    {
+        try
+        {
+            await update();
+        }
+        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
+        {
+            // The page is going away.
+        }
+        catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            LogUpdateFailed(Logger, ex);
+            Snackbar.Add("The queue could not be brought up to date; it catches up with the next change.", Severity.Warning);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Updating the job queue panel failed")]
+    private static partial void LogUpdateFailed(ILogger logger, Exception ex);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _leaving.Cancel();
+        _leaving.Dispose();
+    }
+}

@@ -1,0 +1,182 @@
+using T2IStudio.Generation.Models;
+using T2IStudio.Generation.Noise;
+using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Schedulers;
+using T2IStudio.Web.Preferences;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>
+/// The parameters of a text-to-image job as a person edits them: the one form model. Create binds it; "Reuse
+/// parameters" fills it from a stored image (<see cref="Reuse"/>), Variations builds its job from one
+/// (<see cref="FromStored"/>), the remembered Create settings round-trip through it (<see cref="Remember"/>,
+/// <see cref="UseModel"/>), and an API maps its body onto it. Its bounds are <see cref="GenerationLimits"/>, which
+/// the pipeline's validation reads too, so the form and the server never disagree.
+/// </summary>
+public sealed class GenerationSettings
+{
+    /// <summary>The model id.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>The prompt (weighting syntax allowed).</summary>
+    public string Prompt { get; set; } = "";
+
+    /// <summary>The negative prompt.</summary>
+    public string NegativePrompt { get; set; } = "";
+
+    /// <summary>The sampler.</summary>
+    public SchedulerKind Scheduler { get; set; } = SchedulerKind.EulerAncestral;
+
+    /// <summary>Denoising steps (<see cref="GenerationLimits.MinSteps"/>–<see cref="GenerationLimits.MaxSteps"/>).</summary>
+    public int Steps { get; set; } = 20;
+
+    /// <summary>Guidance scale (<see cref="GenerationLimits.MinGuidance"/>–<see cref="GenerationLimits.MaxGuidance"/>).</summary>
+    public double Guidance { get; set; } = 7;
+
+    /// <summary>Width in pixels (one of <see cref="Sizes"/>).</summary>
+    public int Width { get; set; } = 512;
+
+    /// <summary>Height in pixels (one of <see cref="Sizes"/>).</summary>
+    public int Height { get; set; } = 512;
+
+    /// <summary>The seed of the next run.</summary>
+    public ulong Seed { get; set; } = Seeds.NewRandom();
+
+    /// <summary>Keep <see cref="Seed"/> for every run instead of a new random one.</summary>
+    public bool SeedLocked { get; set; }
+
+    /// <summary>Images per job (<see cref="GenerationLimits.MinBatchSize"/>–<see cref="GenerationLimits.MaxBatchSize"/>).</summary>
+    public int BatchSize { get; set; } = 1;
+
+    /// <summary>A gallery to put the images in too ("Save to"); null for the person's own images only.</summary>
+    public Guid? SaveTo { get; set; }
+
+    /// <summary>The sides the size pickers offer: around the model's native size, multiples of its VAE factor.</summary>
+    public IReadOnlyList<int> Sizes { get; private set; } = [];
+
+    /// <summary>The samplers the model can run (LCM models run only LCM; the others everything else).</summary>
+    public static IReadOnlyList<SchedulerKind> SchedulersFor(ModelInfo? model) =>
+        model?.Traits?.IsLcm == true ? [SchedulerKind.Lcm] : [.. Enum.GetValues<SchedulerKind>().Where(k => k != SchedulerKind.Lcm)];
+
+    /// <summary>
+    /// Switches to <paramref name="model"/>: its sizes, and its defaults wherever <paramref name="remembered"/> has
+    /// nothing that fits (a remembered size the model does not offer, a step count out of range).
+    /// </summary>
+    public void UseModel(ModelInfo model, CreateSettings? remembered = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        remembered ??= new CreateSettings();
+        var defaults = model.Traits?.Defaults ?? new ModelDefaults();
+        Model = model.Id;
+        Sizes = SizePresets(defaults, model.Traits?.VaeScaleFactor ?? 8);
+        Scheduler = model.Traits?.IsLcm == true ? SchedulerKind.Lcm : remembered.Scheduler ?? defaults.Scheduler;
+        Steps = GenerationLimits.ClampSteps(remembered.Steps ?? defaults.Steps);
+        Guidance = GenerationLimits.ClampGuidance(remembered.Guidance ?? defaults.Guidance);
+        Width = remembered.Width is { } w && Sizes.Contains(w) ? w : defaults.Width;
+        Height = remembered.Height is { } h && Sizes.Contains(h) ? h : defaults.Height;
+        BatchSize = GenerationLimits.ClampBatchSize(remembered.BatchSize ?? 1);
+    }
+
+    /// <summary>Takes what stays the same across models from the remembered settings: prompts, seed and its lock, "Save to".</summary>
+    public void Recall(CreateSettings remembered, IEnumerable<Guid> writableGalleries)
+    {
+        ArgumentNullException.ThrowIfNull(remembered);
+        ArgumentNullException.ThrowIfNull(writableGalleries);
+        Prompt = remembered.Prompt;
+        NegativePrompt = remembered.NegativePrompt;
+        Seed = remembered.Seed ?? Seeds.NewRandom();
+        SeedLocked = remembered.SeedLocked;
+        SaveTo = remembered.SaveTo is { } saveTo && writableGalleries.Contains(saveTo) ? saveTo : null;
+    }
+
+    /// <summary>
+    /// "Reuse parameters": the stored image's prompt, sampler, steps, guidance, size and seed (locked), one image.
+    /// The model is the caller's to switch first (it may not be installed); its size is offered even when the
+    /// model's presets lack it.
+    /// </summary>
+    public void Reuse(StoredRequest stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        Prompt = stored.Prompt;
+        NegativePrompt = stored.NegativePrompt;
+        Steps = stored.Steps;
+        Guidance = stored.GuidanceScale;
+        Scheduler = stored.Scheduler;
+        Width = stored.Width;
+        Height = stored.Height;
+        Sizes = [.. Sizes.Union([stored.Width, stored.Height]).Order()];
+        Seed = stored.Seed;
+        SeedLocked = true;
+        BatchSize = 1;
+    }
+
+    /// <summary>A form filled from a stored image's parameters, for a job built from it (Variations).</summary>
+    public static GenerationSettings FromStored(StoredRequest stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var settings = new GenerationSettings { Model = stored.Model };
+        settings.Reuse(stored);
+        return settings;
+    }
+
+    /// <summary>Draws a new seed unless the person locked it; called once per run.</summary>
+    public void NextSeed()
+    {
+        if (!SeedLocked)
+        {
+            Seed = Seeds.NewRandom();
+        }
+    }
+
+    /// <summary>The request the pipeline runs.</summary>
+    public GenerationRequest ToRequest() => new()
+    {
+        Prompt = Prompt,
+        NegativePrompt = NegativePrompt,
+        Steps = Steps,
+        GuidanceScale = Guidance,
+        Width = Width,
+        Height = Height,
+        Seed = Seed,
+        BatchSize = BatchSize,
+        Scheduler = Scheduler,
+    };
+
+    /// <summary>The job a page submits; <paramref name="idempotencyKey"/> is one per press of Generate.</summary>
+    public JobRequest ToJob(string? idempotencyKey = null) => new()
+    {
+        Model = Model,
+        IdempotencyKey = idempotencyKey,
+        GalleryId = SaveTo,
+        Request = ToRequest(),
+    };
+
+    /// <summary>What the Create page remembers for the person.</summary>
+    public CreateSettings Remember() => new()
+    {
+        Model = Model,
+        Prompt = Prompt,
+        NegativePrompt = NegativePrompt,
+        Scheduler = Scheduler,
+        Steps = Steps,
+        Guidance = Guidance,
+        Width = Width,
+        Height = Height,
+        Seed = Seed,
+        SeedLocked = SeedLocked,
+        BatchSize = BatchSize,
+        SaveTo = SaveTo,
+    };
+
+    /// <summary>Sizes around a model's native size, multiples of its VAE factor, up to <see cref="GenerationLimits.MaxSide"/>.</summary>
+    public static IReadOnlyList<int> SizePresets(ModelDefaults defaults, int factor)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        var native = Math.Min(defaults.Width, defaults.Height);
+        return [.. new[] { 0.5, 0.75, 1, 1.25, 1.5, 2 }
+            .Select(s => (int)(native * s) / factor * factor)
+            .Append(defaults.Width).Append(defaults.Height)
+            .Where(v => v >= factor && v <= GenerationLimits.MaxSide)
+            .Distinct().Order()];
+    }
+}

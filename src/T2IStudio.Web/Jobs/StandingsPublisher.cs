@@ -1,0 +1,116 @@
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Jobs;
+
+/// <summary>
+/// Pushes where every waiting or running job stands (<see cref="JobStandingChanged"/>) to the people who follow it,
+/// once a second and only when it changed: a place in line moves when anyone's job starts or ends, which sends the
+/// job's own people no other event. One read of the queue per node serves every open page, instead of each page
+/// asking on a timer.
+/// </summary>
+public sealed partial class StandingsPublisher(
+    JobLifecycle lifecycle, StudioNotifier notifier, EventAudience audience, IDbContextFactory<AppDbContext> dbFactory,
+    TimeProvider time, ILogger<StandingsPublisher> logger) : BackgroundService
+{
+    /// <summary>How often standings are looked at.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<Guid, Followed> _followed = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await PublishAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // The database is busy for a moment: the next tick tries again.
+                    LogPublishFailed(ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Reads the queue once and publishes each changed standing; jobs that left the queue are forgotten.</summary>
+    public async Task PublishAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var snapshot = await lifecycle.SnapshotAsync(cancellationToken);
+            var active = snapshot.Order.Running.Concat(snapshot.Order.Waiting).Select(j => j.Id).ToHashSet();
+            foreach (var gone in _followed.Keys.Where(id => !active.Contains(id)).ToList())
+            {
+                _followed.Remove(gone);
+            }
+            var unknown = active.Where(id => !_followed.ContainsKey(id)).ToList();
+            if (unknown.Count > 0)
+            {
+                await FollowAsync(unknown, cancellationToken);
+            }
+            foreach (var (jobId, followed) in _followed)
+            {
+                if (snapshot.StandingOf(jobId, lifecycle) is not { } standing || Same(standing, followed.Last))
+                {
+                    continue;
+                }
+                followed.Last = standing;
+                foreach (var recipient in followed.Audience)
+                {
+                    notifier.Publish(new JobStandingChanged(jobId, recipient, standing));
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _gate.Dispose();
+        base.Dispose();
+    }
+
+    private async Task FollowAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var jobs = await db.Jobs.AsNoTracking().Where(j => jobIds.Contains(j.Id))
+            .Select(j => new { j.Id, j.OwnerId, j.GalleryId }).ToListAsync(cancellationToken);
+        foreach (var job in jobs)
+        {
+            _followed[job.Id] = new Followed(await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken));
+        }
+    }
+
+    /// <summary>Estimates are shown to the second; a change below that is not worth a message.</summary>
+    private static bool Same(QueueStanding now, QueueStanding? last) =>
+        last is not null && now with { Eta = Seconds(now.Eta) } == last with { Eta = Seconds(last.Eta) };
+
+    private static TimeSpan? Seconds(TimeSpan? eta) => eta is { } e ? TimeSpan.FromSeconds(Math.Ceiling(e.TotalSeconds)) : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing queue standings failed; the next tick tries again")]
+    private partial void LogPublishFailed(Exception ex);
+
+    private sealed class Followed(IReadOnlyList<string> audience)
+    {
+        public IReadOnlyList<string> Audience { get; } = audience;
+
+        public QueueStanding? Last { get; set; }
+    }
+}
