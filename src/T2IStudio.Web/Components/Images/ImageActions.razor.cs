@@ -151,8 +151,11 @@ public sealed partial class ImageActions
         try
         {
             var user = (await AuthenticationState).User;
-            var request = stored.ToRequest() with { Seed = Seeds.NewRandom(), BatchSize = VariationCount };
-            var result = await Generation.SubmitAsync(user, new JobRequest { Model = stored.Model, Request = request });
+            // The image's own parameters through the one form model, with a fresh seed and a batch of them.
+            var variations = GenerationSettings.FromStored(stored);
+            variations.Seed = Seeds.NewRandom();
+            variations.BatchSize = VariationCount;
+            var result = await Generation.SubmitAsync(user, variations.ToJob());
             if (result.Succeeded)
             {
                 Snackbar.Add($"{VariationCount} variations queued — they appear on Create and here in the gallery.", Severity.Success);

@@ -38,6 +38,28 @@ public sealed class ImageActionsTests : ImageComponentTestBase
     }
 
     [Fact]
+    public async Task Variations_queue_one_job_of_four_with_the_images_parameters_and_a_new_seed()
+    {
+        var user = await SignInAsync("variations@example.test");
+        var image = await AddImageAsync(user.Id, "a green kite", negativePrompt: "fog");
+        var actions = Render<ImageActions>(p => p.Add(a => a.Image, image));
+        actions.WaitForAssertion(() => Assert.NotNull(actions.FindAll("button").SingleOrDefault(b => b.TextContent.Trim() == "Variations")));
+
+        await actions.InvokeAsync(() => actions.FindAll("button").Single(b => b.TextContent.Trim() == "Variations").Click());
+
+        await actions.WaitForAssertionAsync(async () =>
+        {
+            await using var db = CreateDb();
+            var queued = await db.Jobs.SingleAsync(j => j.Status == JobStatus.Queued);
+            var request = T2IStudio.Generation.Pipelines.GenerationMetadata.ReadStoredRequest(queued.RequestJson)!;
+            Assert.Equal(("a green kite", "fog", 12, 6.5, 64, 48, T2IStudio.Generation.Schedulers.SchedulerKind.DpmPlusPlus2M, ImageActions.VariationCount),
+                (request.Prompt, request.NegativePrompt, request.Steps, request.GuidanceScale, request.Width, request.Height, request.Scheduler, queued.BatchSize));
+            Assert.NotEqual(image.Seed, request.Seed);
+        });
+        Assert.Contains(Services.GetRequiredService<ISnackbar>().ShownSnackbars, s => s.Message == "4 variations queued — they appear on Create and here in the gallery.");
+    }
+
+    [Fact]
     public async Task A_starred_image_opens_with_its_star_pressed()
     {
         var user = await SignInAsync("starred@example.test");
