@@ -86,14 +86,16 @@ public sealed partial class InpaintSourcePicker
         try
         {
             var (ok, url) = await module.TryInvokeAsync<string?>("fileUrl", _upload!.Element);
-            if (ok && url is null)
+            if (!ok)
+            {
+                return null; // the circuit is gone
+            }
+            if (url is null)
             {
                 Snackbar.Add("The browser lost the file; choose it again.", Severity.Error);
+                return null;
             }
-            else if (ok)
-            {
-                upload = new InpaintUpload(image, url!, label, module);
-            }
+            upload = new InpaintUpload(image, url, label, module);
             return upload;
         }
         finally
