@@ -1,13 +1,12 @@
+// Over ~250 lines only while the job card lives here (subscription, CancelAsync, OnJobEventAsync: about 50 lines);
+// it stays in one piece so the shared JobQueuePanel can replace it in one small edit, which brings the page under.
+using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.JSInterop;
 using MudBlazor;
-using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
-using T2IStudio.Generation.Pipelines;
-using T2IStudio.Generation.Schedulers;
 using T2IStudio.Generation.Tokenization;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Components.Jobs;
@@ -20,39 +19,30 @@ namespace T2IStudio.Web.Components.Inpaint;
 /// <summary>
 /// The Inpaint page: pick one of your images (or upload one), paint a mask in the editor, describe the change,
 /// and run it through the same queue as Create. The result lands in the gallery linked to its parent and mask.
+/// The page holds the route (<c>?image=</c>) and who may see what, the submit and the job; choosing the source
+/// (<see cref="InpaintSourcePicker"/>), the settings (<see cref="InpaintSettingsEditor"/>), the mask (<see cref="MaskEditor"/>)
+/// and the before/after view (<see cref="InpaintCompare"/>) are components of their own.
 /// </summary>
 public sealed partial class InpaintPage
 {
     private readonly CancellationTokenSource _leaving = new();
-    private System.Security.Claims.ClaimsPrincipal _user = new();
+    private ClaimsPrincipal _user = new();
     private IDisposable? _subscription;
-    private InputFile? _upload;
     private MaskEditor? _editor;
-    private IJSObjectReference? _module;
 
     private bool _loading = true;
-    private IReadOnlyList<ImageTile> _recent = [];
-    private Source? _source;
-    private string _sourceLabel = "";
+    private InpaintSource? _source;
     private IReadOnlyList<ModelInfo> _models = [];
-    private string _modelId = "";
+    private InpaintSettings _settings = new();
     private ClipTokenizer? _tokenizer;
     private string _prompt = "";
     private string _negative = "";
-    private double _strength = 0.75;
-    private int _maskBlur = 4;
-    private MaskedContent _maskedContent = MaskedContent.Original;
-    private bool _onlyMasked;
-    private int _padding = 32;
-    private int _steps = 25;
-    private ulong _seed = T2IStudio.Generation.Noise.Seeds.NewRandom();
     private bool _painted;
     private bool _submitting;
     private string _submitKey = Guid.NewGuid().ToString("N");
     private IReadOnlyList<string> _errors = [];
     private JobCardState? _job;
     private Result? _result;
-    private int _split = 50;
     private Guid? _lightboxImage;
     private Guid? _shownImage;
 
@@ -65,8 +55,6 @@ public sealed partial class InpaintPage
 
     [Inject] private GenerationService Generation { get; set; } = null!;
 
-    [Inject] private ImageUploads Uploads { get; set; } = null!;
-
     [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private ModelHost Models { get; set; } = null!;
@@ -75,16 +63,15 @@ public sealed partial class InpaintPage
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
-    [Inject] private IJSRuntime JS { get; set; } = null!;
-
     [Inject] private ILogger<InpaintPage> Logger { get; set; } = null!;
 
-    private ModelInfo? CurrentModel => _models.FirstOrDefault(m => m.Id == _modelId);
+    private ModelInfo? CurrentModel => _models.FirstOrDefault(m => m.Id == _settings.ModelId);
 
     private (int Width, int Height) WorkingSize => _source is null || CurrentModel?.Traits is not { } traits
         ? (0, 0)
         : MaskFiles.WorkingSize(_source.Width, _source.Height, Math.Max(traits.Defaults.Width, traits.Defaults.Height), traits.VaeScaleFactor);
 
+    /// <inheritdoc />
     protected override async Task OnInitializedAsync()
     {
         _user = (await AuthenticationState).User;
@@ -92,10 +79,11 @@ public sealed partial class InpaintPage
         _models = [.. Models.Catalog.List().Where(m => m.IsAvailable && m.Traits!.HasVaeEncoder).OrderByDescending(m => m.Traits!.IsInpainting).ThenBy(m => m.Id, StringComparer.Ordinal)];
         if (_models.Count > 0)
         {
-            ModelChanged(_models[0].Id);
+            SettingsChanged(_settings.WithModel(_models[0]));
         }
     }
 
+    /// <inheritdoc />
     protected override async Task OnParametersSetAsync()
     {
         if (ImageId == _shownImage && !_loading)
@@ -115,19 +103,18 @@ public sealed partial class InpaintPage
                 Navigation.NotFound();
                 return;
             }
-            _source = new Source(image.Width, image.Height, $"/images/{image.Id}", image.Id, null);
-            _sourceLabel = "From your gallery";
+            await SetSourceAsync(InpaintSource.FromGallery(image));
             _prompt = image.Prompt;
             _negative = image.NegativePrompt;
         }
         else if (_source?.Upload is null)
         {
-            _source = null;
-            _recent = (await Library.PageAsync(_user, new GalleryFilter(), 0, 12, _leaving.Token)).Tiles;
+            await SetSourceAsync(null); // the chooser
         }
         _loading = false;
     }
 
+    /// <inheritdoc />
     protected override void OnAfterRender(bool firstRender)
     {
         if (firstRender && ResourceAccess.UserId(_user) is { } userId)
@@ -136,60 +123,41 @@ public sealed partial class InpaintPage
         }
     }
 
-    private void ModelChanged(string id)
+    private void SettingsChanged(InpaintSettings settings)
     {
-        _modelId = id;
-        var model = CurrentModel;
-        if (model?.Traits is { } traits)
+        if (settings.ModelId != _settings.ModelId)
         {
-            _steps = traits.Defaults.Steps;
+            _tokenizer = Models.TryGetTokenizer(settings.ModelId);
         }
-        _tokenizer = Models.TryGetTokenizer(id);
+        _settings = settings;
     }
 
-    private void Choose(Guid id) => Navigation.NavigateTo($"/inpaint?image={id}");
+    private void EditImage(Guid id) => Navigation.NavigateTo($"/inpaint?image={id}");
 
-    private async Task ChangeImage()
+    private async Task ChangeImageAsync()
     {
-        await RevokeUploadUrlAsync();
-        _source = null;
+        await SetSourceAsync(null);
         Navigation.NavigateTo("/inpaint");
         _shownImage = Guid.Empty; // load the chooser even when the query does not change
         await OnParametersSetAsync();
     }
 
-    private async Task UploadAsync(InputFileChangeEventArgs e)
+    private async Task UseUploadAsync(InpaintUpload upload)
     {
-        var file = e.File;
-        // The service is the trust boundary: it reads, checks and reduces the file; the page keeps only the result.
-        UploadOutcome upload;
-        try
-        {
-            upload = await Uploads.ReadAsync(file, _leaving.Token);
-        }
-        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
-        {
-            return; // the page is going away
-        }
-        if (upload.Image is not { } decoded)
-        {
-            Snackbar.Add(upload.Refusal!, Severity.Error);
-            return;
-        }
-        _module ??= await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Inpaint/MaskEditor.razor.js");
-        var url = await _module.InvokeAsync<string?>("fileUrl", _upload!.Element);
-        if (url is null)
-        {
-            Snackbar.Add("The browser lost the file; choose it again.", Severity.Error);
-            return;
-        }
-        await RevokeUploadUrlAsync();
-        _source = new Source(decoded.Width, decoded.Height, url, null, decoded);
-        _sourceLabel = upload.Header is { } header && (header.Width, header.Height) != (decoded.Width, decoded.Height) && (header.Height, header.Width) != (decoded.Width, decoded.Height)
-            ? $"Uploaded {file.Name} ({header.Width} × {header.Height}, reduced)"
-            : $"Uploaded {file.Name}";
+        await SetSourceAsync(InpaintSource.FromUpload(upload));
         _result = null;
         _job = null;
+    }
+
+    /// <summary>Moves to another source (or none); an upload let go of has its object URL revoked.</summary>
+    private async Task SetSourceAsync(InpaintSource? source)
+    {
+        var previous = _source?.Upload;
+        _source = source;
+        if (previous is not null && !ReferenceEquals(previous, source?.Upload))
+        {
+            await previous.DisposeAsync();
+        }
     }
 
     private void ImageFailed() => Snackbar.Add("The browser could not show that image.", Severity.Error);
@@ -208,30 +176,11 @@ public sealed partial class InpaintPage
             {
                 return;
             }
-            var (width, height) = WorkingSize;
-            var request = new InpaintJobRequest
+            var request = _settings.ToJobRequest(CurrentModel?.Traits, WorkingSize, _prompt, _negative, mask) with
             {
-                Model = _modelId,
                 SourceImageId = _source.ImageId,
-                UploadedSource = _source.Upload,
-                MaskPng = mask,
-                MaskBlur = _maskBlur,
-                MaskedContent = _maskedContent,
-                OnlyMasked = _onlyMasked,
-                Padding = _padding,
+                UploadedSource = _source.Upload?.Image,
                 IdempotencyKey = _submitKey,
-                Request = new GenerationRequest
-                {
-                    Prompt = _prompt,
-                    NegativePrompt = _negative,
-                    Steps = _steps,
-                    GuidanceScale = CurrentModel?.Traits?.Defaults.Guidance ?? 7,
-                    Scheduler = CurrentModel?.Traits?.IsLcm == true ? SchedulerKind.Lcm : CurrentModel?.Traits?.Defaults.Scheduler ?? SchedulerKind.EulerAncestral,
-                    Width = width,
-                    Height = height,
-                    Seed = _seed,
-                    Strength = _strength,
-                },
             };
             var result = await Generation.SubmitInpaintAsync(_user, request, _leaving.Token);
             if (!result.Succeeded)
@@ -258,7 +207,7 @@ public sealed partial class InpaintPage
         }
         catch (Exception ex) when (ex is JSException or InvalidOperationException or IOException or Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException)
         {
-            Logger.LogError(ex, "Submitting an inpainting job failed");
+            LogSubmitFailed(Logger, ex);
             Snackbar.Add("The job could not be queued. Your mask and prompt are still here; try again.", Severity.Error);
         }
         finally
@@ -288,11 +237,7 @@ public sealed partial class InpaintPage
                         job.Apply(view);
                         job.PreviewUrl = null;
                     }
-                    if (completed.ImageIds.Count > 0 && _source is not null)
-                    {
-                        _result = new Result(completed.ImageIds[0], _source.Url);
-                        _split = 50;
-                    }
+                    ShowResult(completed);
                     break;
                 case JobFailed failed:
                     job.Apply(failed);
@@ -306,38 +251,16 @@ public sealed partial class InpaintPage
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Logger.LogWarning(ex, "Applying {Event} failed", jobEvent.GetType().Name);
+            LogJobEventFailed(Logger, jobEvent.GetType().Name, ex);
         }
     });
 
-    private void SplitChanged(ChangeEventArgs e)
+    /// <summary>The hand-off from the job to the comparison: the finished image against the picture it started from.</summary>
+    private void ShowResult(JobCompleted completed)
     {
-        if (int.TryParse(e.Value?.ToString(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var split))
+        if (completed.ImageIds.Count > 0 && _source is not null)
         {
-            _split = Math.Clamp(split, 0, 100);
-        }
-    }
-
-    private void ContinueEditing()
-    {
-        if (_result is { } result)
-        {
-            Navigation.NavigateTo($"/inpaint?image={result.Id}");
-        }
-    }
-
-    private async Task RevokeUploadUrlAsync()
-    {
-        if (_source?.Upload is not null && _module is not null)
-        {
-            try
-            {
-                await _module.InvokeVoidAsync("revokeUrl", _source.Url);
-            }
-            catch (JSDisconnectedException)
-            {
-                // The browser is gone and took the URL with it.
-            }
+            _result = new Result(completed.ImageIds[0], _source.Url);
         }
     }
 
@@ -345,27 +268,16 @@ public sealed partial class InpaintPage
     public async ValueTask DisposeAsync()
     {
         _subscription?.Dispose();
-        await RevokeUploadUrlAsync();
+        await SetSourceAsync(null);
         await _leaving.CancelAsync();
         _leaving.Dispose();
-        if (_module is not null)
-        {
-            try
-            {
-                await _module.DisposeAsync();
-            }
-            catch (JSDisconnectedException)
-            {
-                // Gone with the browser.
-            }
-        }
     }
 
-    /// <summary>
-    /// The image being edited: a gallery image (by id) or an upload (read by <see cref="ImageUploads"/> and kept at its
-    /// reduced size; the browser shows the original file from an object URL, drawn at that size, so the mask lines up).
-    /// </summary>
-    private sealed record Source(int Width, int Height, string Url, Guid? ImageId, RgbImage? Upload);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Submitting an inpainting job failed")]
+    private static partial void LogSubmitFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Applying {Event} failed")]
+    private static partial void LogJobEventFailed(ILogger logger, string @event, Exception exception);
 
     /// <summary>The finished image and what it started from.</summary>
     private sealed record Result(Guid Id, string BeforeUrl);

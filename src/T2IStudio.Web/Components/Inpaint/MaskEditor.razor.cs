@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using T2IStudio.Generation.Imaging;
+using T2IStudio.Web.Components.Shared;
 
 namespace T2IStudio.Web.Components.Inpaint;
 
@@ -15,10 +16,13 @@ public sealed record MaskEditorState(bool CanUndo, bool CanRedo, bool Painted, s
 /// <summary>
 /// The mask editor: a canvas over the image where the person paints what to change. The drawing happens in the
 /// browser (<c>MaskEditor.razor.js</c>, imported lazily and disposed with the component); the finished mask
-/// comes back as a PNG through a size-capped stream, never as one SignalR message.
+/// comes back as a PNG through a size-capped stream, never as one SignalR message. Calls go through
+/// <see cref="JSInteropExtensions"/>, so a closed circuit is not an error; a script error surfaces like any other.
 /// </summary>
 public sealed partial class MaskEditor
 {
+    private const string ModulePath = "./Components/Inpaint/MaskEditor.razor.js";
+
     private ElementReference _canvas;
     private IJSObjectReference? _module;
     private IJSObjectReference? _editor;
@@ -67,23 +71,17 @@ public sealed partial class MaskEditor
             return;
         }
         _loadedUrl = ImageUrl;
-        try
+        _module ??= await JS.ImportModuleAsync(ModulePath);
+        if (_module is null)
         {
-            _module ??= await JS.InvokeAsync<IJSObjectReference>("import", "./Components/Inpaint/MaskEditor.razor.js");
-            _self ??= DotNetObjectReference.Create(this);
-            if (_editor is not null)
-            {
-                await _editor.InvokeVoidAsync("dispose");
-                await _editor.DisposeAsync();
-            }
-            _ready = false;
-            _editor = await _module.InvokeAsync<IJSObjectReference>("create", _canvas, _self, ImageUrl, Width, Height,
-                new { size = _size, hardness = _hardness / 100.0, colour = _colour, opacity = _opacity / 100.0 });
+            return; // the circuit is gone
         }
-        catch (JSDisconnectedException)
-        {
-            // The circuit is gone.
-        }
+        _self ??= DotNetObjectReference.Create(this);
+        await ReleaseEditorAsync();
+        _ready = false;
+        var (_, editor) = await _module.TryInvokeAsync<IJSObjectReference>("create", _canvas, _self, ImageUrl, Width, Height,
+            new { size = _size, hardness = _hardness / 100.0, colour = _colour, opacity = _opacity / 100.0 });
+        _editor = editor;
     }
 
     /// <summary>The painted mask as a PNG at the image's size, read through a stream capped at <see cref="MaskFiles.MaxBytes"/>.</summary>
@@ -93,7 +91,12 @@ public sealed partial class MaskEditor
         {
             return null;
         }
-        var reference = await _editor.InvokeAsync<IJSStreamReference>("exportMask", cancellationToken);
+        var (_, reference) = await _editor.TryInvokeAsync<IJSStreamReference>("exportMask");
+        if (reference is null)
+        {
+            return null; // the circuit is gone
+        }
+        cancellationToken.ThrowIfCancellationRequested();
         await using var stream = await reference.OpenReadStreamAsync(MaskFiles.MaxBytes, cancellationToken);
         using var buffer = new MemoryStream();
         await stream.CopyToAsync(buffer, cancellationToken);
@@ -110,13 +113,32 @@ public sealed partial class MaskEditor
         _canRedo = state.CanRedo;
         _tool = state.Tool;
         _size = Math.Clamp(state.Size, 1, MaxBrush);
-        await StateChanged.InvokeAsync(state);
+        // A call from the script has no one to tell about a failure but the circuit (an exception here would only
+        // reject a promise in the browser).
+        try
+        {
+            await StateChanged.InvokeAsync(state);
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
         StateHasChanged();
     }
 
     /// <summary>Called by the script when the image cannot be loaded.</summary>
     [JSInvokable]
-    public Task OnImageFailed() => ImageFailed.InvokeAsync();
+    public async Task OnImageFailed()
+    {
+        try
+        {
+            await ImageFailed.InvokeAsync();
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
 
     private async Task SetToolAsync(string tool)
     {
@@ -165,41 +187,30 @@ public sealed partial class MaskEditor
         }
     }
 
+    // A script error propagates to the renderer, which reports it like any other handler failure.
     private async Task CallAsync(string method, params object?[] args)
     {
-        if (_editor is null)
+        if (_editor is not null)
         {
-            return;
+            await _editor.TryInvokeVoidAsync(method, args);
         }
-        try
+    }
+
+    private async Task ReleaseEditorAsync()
+    {
+        if (_editor is { } editor)
         {
-            await _editor.InvokeVoidAsync(method, args);
-        }
-        catch (JSDisconnectedException)
-        {
-            // The circuit is gone.
+            _editor = null;
+            await editor.TryInvokeVoidAsync("dispose");
+            await editor.DisposeQuietlyAsync();
         }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (_editor is not null)
-            {
-                await _editor.InvokeVoidAsync("dispose");
-                await _editor.DisposeAsync();
-            }
-            if (_module is not null)
-            {
-                await _module.DisposeAsync();
-            }
-        }
-        catch (JSDisconnectedException)
-        {
-            // The browser is gone; nothing to release there.
-        }
+        await ReleaseEditorAsync();
+        await _module.DisposeQuietlyAsync();
         _self?.Dispose();
     }
 }

@@ -16,18 +16,6 @@ export function create(canvas, dotNet, imageUrl, width, height, settings) {
     return editor;
 }
 
-/** An object URL for the file chosen in an <input type=file>, so a large upload is never sent back to the page. */
-export function fileUrl(input) {
-    const file = input && input.files && input.files[0];
-    return file ? URL.createObjectURL(file) : null;
-}
-
-export function revokeUrl(url) {
-    if (url && url.startsWith('blob:')) {
-        URL.revokeObjectURL(url);
-    }
-}
-
 class MaskEditor {
     constructor(canvas, dotNet, width, height, settings) {
         this.canvas = canvas;
