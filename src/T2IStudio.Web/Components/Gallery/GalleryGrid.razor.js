@@ -1,4 +1,4 @@
-// Reports how many tile columns fit the gallery's width, now and whenever it changes.
+// Reports how many tile columns fit the gallery grid's width, now and whenever it changes (GalleryGrid.SetColumns).
 export function observeColumns(element, dotNet, tileWidth) {
     let last = 0;
     const report = width => {

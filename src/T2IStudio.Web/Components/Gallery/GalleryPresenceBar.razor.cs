@@ -1,0 +1,113 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Components.Gallery;
+
+/// <summary>
+/// "Also here": shows this page in the open gallery's presence while it is open, and the avatars of the others
+/// looking at the same gallery, following them as they come and go.
+/// </summary>
+public sealed partial class GalleryPresenceBar : IDisposable
+{
+    private readonly CancellationTokenSource _leaving = new();
+    private ClaimsPrincipal _user = new();
+    private IDisposable? _subscription;
+    private IDisposable? _visit;
+    private Guid? _joined;
+    private bool _rendered;
+    private IReadOnlyList<PresentPerson> _present = [];
+
+    /// <summary>The open gallery; null (the person's own images) shows no one.</summary>
+    [Parameter] public Guid? GalleryId { get; set; }
+
+    [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
+
+    [Inject] private GalleryPresence Presence { get; set; } = null!;
+
+    [Inject] private IAuthorizationService Authorization { get; set; } = null!;
+
+    [Inject] private EventAudience Audience { get; set; } = null!;
+
+    [Inject] private StudioNotifier Events { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override async Task OnInitializedAsync() => _user = (await AuthenticationState).User;
+
+    /// <inheritdoc />
+    protected override async Task OnParametersSetAsync()
+    {
+        // Only once interactive: a prerendered page would otherwise stand in the gallery with no one to leave it.
+        if (_rendered && GalleryId != _joined)
+        {
+            await JoinAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender)
+        {
+            return;
+        }
+        _rendered = true;
+        if (ResourceAccess.UserId(_user) is { } userId)
+        {
+            _subscription = Events.Subscribe(userId, OnEventAsync);
+        }
+        await JoinAsync();
+        StateHasChanged();
+    }
+
+    /// <summary>Shows this page in the open gallery's presence (and leaves the previous one).</summary>
+    private async Task JoinAsync()
+    {
+        _visit?.Dispose();
+        _visit = null;
+        _present = [];
+        _joined = GalleryId;
+        if (GalleryId is not { } galleryId || ResourceAccess.UserId(_user) is not { } userId)
+        {
+            return;
+        }
+        if (!await Authorization.AllowsAsync(_user, galleryId, GalleryOperations.View))
+        {
+            return;
+        }
+        var audience = await Audience.OfGalleryAsync(galleryId, _leaving.Token);
+        if (_joined != galleryId)
+        {
+            // Another gallery was opened while this one's audience loaded.
+            return;
+        }
+        var name = _user.FindFirst(Auth.StudioClaimsPrincipalFactory.DisplayNameClaim)?.Value ?? _user.Identity?.Name ?? "Someone";
+        _visit = Presence.Join(galleryId, new PresentPerson(userId, name), audience);
+        _present = Others(galleryId);
+    }
+
+    private Task OnEventAsync(StudioEvent studioEvent) =>
+        studioEvent is not PresenceChanged presence || presence.GalleryId != GalleryId ? Task.CompletedTask : InvokeAsync(() =>
+        {
+            _present = Others(presence.GalleryId);
+            StateHasChanged();
+        });
+
+    private IReadOnlyList<PresentPerson> Others(Guid galleryId) =>
+        [.. Presence.Who(galleryId).Where(p => p.UserId != ResourceAccess.UserId(_user))];
+
+    private static string Initials(string name) =>
+        string.Concat(name.Split([' ', '.', '_', '-'], StringSplitOptions.RemoveEmptyEntries).Take(2).Select(part => char.ToUpperInvariant(part[0])));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _visit?.Dispose();
+        _leaving.Cancel();
+        _leaving.Dispose();
+    }
+}
