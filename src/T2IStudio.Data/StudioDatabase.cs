@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace T2IStudio.Data;
 
 /// <summary>Start-up work on the database: WAL mode and migrations.</summary>
-public static class StudioDatabase
+public static partial class StudioDatabase
 {
     /// <summary>Builds the SQLite connection string for the database under <paramref name="storageRoot"/>.</summary>
     public static string ConnectionString(string storageRoot) => new SqliteConnectionStringBuilder
@@ -37,7 +37,7 @@ public static class StudioDatabase
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             if (pending.Count > 0)
             {
-                logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
+                LogApplyingMigrations(logger, pending.Count, string.Join(", ", pending));
             }
             await db.Database.MigrateAsync(cancellationToken);
         }
@@ -46,6 +46,9 @@ public static class StudioDatabase
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
+    private static partial void LogApplyingMigrations(ILogger logger, int count, string migrations);
 }
 
 /// <summary>

@@ -22,6 +22,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     private readonly WorkerHello _hello;
     private readonly Uri _hubUrl;
     private readonly ILogger<SignalRWorkerTransport> _logger;
+    private readonly TimeProvider _time;
     private readonly Channel<LeasedJob> _assigned = Channel.CreateUnbounded<LeasedJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, (LeasedJob Job, Guid LeaseId)> _held = new();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -31,14 +32,17 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     private TimeSpan _heartbeatInterval = TimeSpan.FromSeconds(5);
     private TimeSpan _leaseTime = TimeSpan.FromSeconds(30);
 
-    /// <summary>A transport to <paramref name="hubUrl"/> presenting <paramref name="key"/>, announcing <paramref name="hello"/>.</summary>
-    public SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger)
-        : this(hubUrl, key, hello, logger, configure: null)
+    /// <summary>
+    /// A transport to <paramref name="hubUrl"/> presenting <paramref name="key"/>, announcing <paramref name="hello"/>;
+    /// <paramref name="time"/> is the clock of the delivery deadline (the system clock when null).
+    /// </summary>
+    public SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, TimeProvider? time = null)
+        : this(hubUrl, key, hello, logger, configure: null, time)
     {
     }
 
     /// <summary>As the public constructor; <paramref name="configure"/> adjusts the HTTP connection (tests: an in-memory server).</summary>
-    internal SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure)
+    internal SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(hubUrl);
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
@@ -46,6 +50,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         _hubUrl = hubUrl;
         _hello = hello;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         _connection = new HubConnectionBuilder()
             .WithUrl(hubUrl, options =>
             {
@@ -85,7 +90,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
             {
                 var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(attempt - 1, 5))));
                 LogUnreachable(_hubUrl, attempt, ex.Message, delay.TotalSeconds);
-                await Task.Delay(delay, cancellationToken);
+                await Task.Delay(delay, _time, cancellationToken);
             }
         }
         await SayHelloAsync(cancellationToken);
@@ -138,7 +143,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(images);
         var leaseId = LeaseOf(job);
-        var deadline = DateTimeOffset.UtcNow + _leaseTime;
+        var deadline = _time.GetUtcNow() + _leaseTime;
         try
         {
             while (true)
@@ -149,11 +154,11 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
                     return await UploadAsync(job.JobId, leaseId, modelHash, images, cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested
-                    && DateTimeOffset.UtcNow < deadline && !_closed.Task.IsCompleted)
+                    && _time.GetUtcNow() < deadline && !_closed.Task.IsCompleted)
                 {
                     // The connection dropped under the upload (or had not said Hello again yet): once it is back, send the images again.
                     LogDeliveryRetry(job.JobId, ex.Message);
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), _time, cancellationToken);
                 }
             }
         }
@@ -180,9 +185,9 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     /// <summary>Waits until the connection is back and this worker has said Hello on it (or <paramref name="deadline"/> passes).</summary>
     private async Task WaitUntilJoinedAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
     {
-        while (!_joined && DateTimeOffset.UtcNow < deadline && !_closed.Task.IsCompleted)
+        while (!_joined && _time.GetUtcNow() < deadline && !_closed.Task.IsCompleted)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
         }
     }
 

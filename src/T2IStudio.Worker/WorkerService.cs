@@ -24,6 +24,7 @@ public sealed partial class WorkerService(
     WorkerExit exit,
     IOptions<WorkerOptions> options,
     IHostApplicationLifetime lifetime,
+    TimeProvider time,
     ILoggerFactory loggerFactory,
     ILogger<WorkerService> logger) : BackgroundService
 {
@@ -32,7 +33,7 @@ public sealed partial class WorkerService(
     {
         var settings = options.Value;
         var hello = Hello(settings);
-        var transport = new SignalRWorkerTransport(settings.HubUrl, settings.Key, hello, loggerFactory.CreateLogger<SignalRWorkerTransport>());
+        var transport = new SignalRWorkerTransport(settings.HubUrl, settings.Key, hello, loggerFactory.CreateLogger<SignalRWorkerTransport>(), time);
         await using (transport)
         {
             try

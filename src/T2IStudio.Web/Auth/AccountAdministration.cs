@@ -20,7 +20,7 @@ public sealed record AdminResult(bool Succeeded, string Message);
 public sealed record InviteLinkCreated(Uri Url, DateTimeOffset ExpiresAt);
 
 /// <summary>Account-wide operations: admins list, disable and re-enable users, and make invite links.</summary>
-public sealed class AccountAdministration(
+public sealed partial class AccountAdministration(
     UserManager<AppUser> userManager,
     IDbContextFactory<AppDbContext> dbFactory,
     UserAccessGate gate,
@@ -53,7 +53,7 @@ public sealed class AccountAdministration(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         db.InviteLinks.Add(link);
         await db.SaveChangesAsync(cancellationToken);
-        logger.LogInformation("Admin {AdminId} made an invite link valid until {ExpiresAt:u}.", actingUserId, link.ExpiresAt);
+        LogInviteLinkCreated(actingUserId, link.ExpiresAt);
         var url = new UriBuilder(registerPageUrl) { Query = "invite=" + token }.Uri;
         return new InviteLinkCreated(url, link.ExpiresAt);
     }
@@ -91,7 +91,13 @@ public sealed class AccountAdministration(
         // A new security stamp invalidates cookies on every node, not only this process's cache.
         await userManager.UpdateSecurityStampAsync(user);
         gate.Remember(userId, allowed: !disabled);
-        logger.LogInformation("Account {UserId} {Action} by {AdminId}.", userId, disabled ? "disabled" : "re-enabled", actingUserId);
+        LogAccessChanged(userId, disabled ? "disabled" : "re-enabled", actingUserId);
         return new AdminResult(true, disabled ? $"{user.DisplayName} is disabled and signed out." : $"{user.DisplayName} can sign in again.");
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin {AdminId} made an invite link valid until {ExpiresAt:u}.")]
+    private partial void LogInviteLinkCreated(string adminId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} {Action} by {AdminId}.")]
+    private partial void LogAccessChanged(string userId, string action, string adminId);
 }

@@ -9,7 +9,7 @@ namespace T2IStudio.Web.Auth;
 /// Refuses every inbound circuit event (clicks, input, navigation) of an account that is disabled
 /// or deleted, and sends the browser to the sign-in page, whose request drops the cookie.
 /// </summary>
-public sealed class DisabledUserCircuitHandler(
+public sealed partial class DisabledUserCircuitHandler(
     AuthenticationStateProvider authenticationStateProvider,
     NavigationManager navigation,
     UserAccessGate gate,
@@ -29,7 +29,7 @@ public sealed class DisabledUserCircuitHandler(
                 if (!_refused)
                 {
                     _refused = true;
-                    logger.LogInformation("Refused a circuit event of a disabled account; signing it out.");
+                    LogRefused();
                     navigation.NavigateTo(RefusedUri, forceLoad: true);
                 }
                 return;
@@ -47,4 +47,7 @@ public sealed class DisabledUserCircuitHandler(
         var userId = state.User.FindFirstValue(ClaimTypes.NameIdentifier);
         return userId is not null && !await gate.IsAllowedAsync(userId);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a circuit event of a disabled account; signing it out.")]
+    private partial void LogRefused();
 }

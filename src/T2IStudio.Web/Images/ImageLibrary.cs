@@ -26,7 +26,7 @@ public sealed record GalleryFilter(string? Search = null, string? Model = null, 
 public sealed record ImageTile(Guid Id, string Prompt, string Model, int Width, int Height, DateTimeOffset CreatedAt, bool IsFavorite);
 
 /// <summary>The signed-in person's images: search, pages, favourites and deletion, each checked against the caller.</summary>
-public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, StudioNotifier events)
+public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, StudioNotifier events, TimeProvider time)
 {
     /// <summary>A page of tiles, newest first, and how many match in all.</summary>
     public async Task<(IReadOnlyList<ImageTile> Tiles, int Total)> PageAsync(ClaimsPrincipal user, GalleryFilter filter, int skip, int take, CancellationToken cancellationToken = default)
@@ -123,7 +123,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         var existing = await db.Favorites.SingleOrDefaultAsync(f => f.UserId == userId && f.ImageId == id, cancellationToken);
         if (favorite && existing is null)
         {
-            db.Favorites.Add(new Favorite { UserId = userId, ImageId = id, CreatedAt = DateTimeOffset.UtcNow });
+            db.Favorites.Add(new Favorite { UserId = userId, ImageId = id, CreatedAt = time.GetUtcNow() });
         }
         else if (!favorite && existing is not null)
         {
@@ -148,7 +148,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         }
         if (await db.GalleryItems.AnyAsync(i => i.ImageId == id, cancellationToken))
         {
-            image.RemovedByOwnerAt = DateTimeOffset.UtcNow;
+            image.RemovedByOwnerAt = time.GetUtcNow();
             await db.SaveChangesAsync(cancellationToken);
         }
         else

@@ -75,8 +75,8 @@ public sealed partial class QueueRecovery(
     /// </summary>
     public async Task<RecoveryReport> RecoverAsync(CancellationToken cancellationToken = default)
     {
-        // Files are judged by the file system's clock, not the app's (which tests may fake).
-        var startedAt = DateTime.UtcNow;
+        // Files are judged by the file system's clock (their write times), not the app's injected one (which tests may fake).
+        var startedAt = TimeProvider.System.GetUtcNow().UtcDateTime;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         int requeued = 0, interrupted = 0;

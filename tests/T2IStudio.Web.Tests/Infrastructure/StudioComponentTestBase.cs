@@ -1,25 +1,50 @@
 using Bunit;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.AspNetCore.Components.Routing;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.JSInterop;
 using MudBlazor.Services;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
-using T2IStudio.Web.Auth;
-using T2IStudio.Web.Preferences;
+using T2IStudio.Generation;
+using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web.Tests.Infrastructure;
 
 /// <summary>
-/// bUnit with MudBlazor (no transitions), loose JS interop, and a real, migrated SQLite database in a
-/// temporary folder, so components read and write real rows.
+/// bUnit with the app's own service registration (<c>AddStudioData</c>, <c>AddStudioGeneration</c>,
+/// <c>AddStudioWeb</c>, as <c>Program.cs</c> calls them) on a real, migrated SQLite database in a temporary
+/// folder, so components read and write real rows through the services the app really has. Hosted services
+/// (the in-process worker, recovery, sweeps) do not run; bUnit keeps its own renderer-side services (JS interop,
+/// navigation, the authentication placeholders); MudBlazor runs without transitions and JS interop is loose.
 /// </summary>
 public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
 {
+    // Services bUnit must own even where it registers them under another type than the app does.
+    private static readonly Type[] BunitOwned =
+    [
+        typeof(IJSRuntime),
+        typeof(NavigationManager),
+        typeof(INavigationInterception),
+        typeof(IScrollToLocationHash),
+        typeof(AuthenticationStateProvider),
+    ];
+
     private readonly string _root = Directory.CreateTempSubdirectory("t2i-bunit-").FullName;
 
     private readonly DbContextOptions<AppDbContext> _dbOptions;
+
+    private readonly ConfigurationManager _configuration;
 
     protected StudioComponentTestBase()
     {
@@ -27,71 +52,74 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         // CI runs test projects side by side on two cores: waits get room (they return as soon as they pass).
         DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         JSInterop.Mode = JSRuntimeMode.Loose;
+        _configuration = AddAppServices();
         Services.AddMudServices(options => options.SnackbarConfiguration.ShowTransitionDuration = 0);
-        Services.AddDbContextFactory<AppDbContext>(options => options.UseSqlite(StudioDatabase.ConnectionString(_root)));
-        Services.AddScoped<UserPreferences>();
         Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryStateProvider>();
-        Services.AddSingleton(TimeProvider.System);
-        Services.AddSingleton<UserAccessGate>();
-        // The app registers it in StudioWebExtensions; admin pages read it, and tests join workers through it.
-        Services.AddLogging();
-        Services.AddSingleton<T2IStudio.Web.Workers.WorkerRegistry>();
         using var db = CreateDb();
         db.Database.Migrate();
     }
 
     /// <summary>
-    /// Registers the generation side as the app does (real model catalog on the CPU, dispatcher, events,
-    /// image store, services), without the worker: jobs stay queued unless a test moves them.
+    /// Registers what <c>Program.cs</c> registers, configured for this test (its database and files in the
+    /// temporary folder, the CPU, no in-process worker), and returns that configuration for later overrides.
     /// </summary>
-    protected void AddGenerationServices(int maxQueuedPerUser = 20, int quotaMegabytesPerUser = 0)
+    private ConfigurationManager AddAppServices()
     {
-        var environment = new TestHostEnvironment(RepositoryRoot.Path);
-        Services.AddLogging();
-        Services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(environment);
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Generation.GenerationOptions { Device = T2IStudio.Generation.Onnx.DevicePreference.Cpu }));
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { Root = _root }));
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Jobs.QueueOptions { MaxQueuedPerUser = maxQueuedPerUser, RunWorker = false }));
-        Services.AddSingleton<T2IStudio.Generation.Models.ModelHost>();
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Workers.WorkersOptions()));
-        Services.AddSingleton<T2IStudio.Web.Access.GalleryAccess>();
-        Services.AddSingleton<T2IStudio.Web.Realtime.EventAudience>();
-        Services.AddSingleton<T2IStudio.Web.Jobs.JobLifecycle>();
-        Services.AddSingleton<T2IStudio.Web.Jobs.StandingsPublisher>();
-        Services.AddSingleton<T2IStudio.Web.Realtime.StudioNotifier>();
-        Services.AddSingleton<T2IStudio.Web.Storage.ImageStore>();
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new T2IStudio.Web.Storage.StorageQuotaOptions { QuotaMegabytesPerUser = quotaMegabytesPerUser }));
-        Services.AddScoped<T2IStudio.Web.Storage.StorageQuota>();
-        Services.AddScoped<T2IStudio.Web.Access.ResourceAccess>();
-        Services.AddScoped<T2IStudio.Web.Jobs.GenerationService>();
-        Services.AddScoped<T2IStudio.Web.Prompts.PromptHistory>();
-        Services.AddScoped<T2IStudio.Web.Images.ImageLibrary>();
-        Services.AddScoped<T2IStudio.Web.Galleries.GalleryService>();
-        Services.AddScoped<T2IStudio.Web.Teams.TeamService>();
-        Services.AddScoped<T2IStudio.Web.Comments.CommentService>();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = RepositoryRoot.Path,
+            EnvironmentName = Environments.Development,
+            ApplicationName = typeof(Program).Assembly.GetName().Name,
+            // One builder per test: appsettings files are read once, not watched.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{StorageOptions.Section}:{nameof(StorageOptions.Root)}"] = _root,
+            [$"{StorageQuotaOptions.Section}:{nameof(StorageQuotaOptions.QuotaMegabytesPerUser)}"] = "0",
+            [$"{QueueOptions.Section}:{nameof(QueueOptions.RunWorker)}"] = "false",
+            [$"{QueueOptions.Section}:{nameof(QueueOptions.MaxQueuedPerUser)}"] = "20",
+            [$"{GenerationOptions.Section}:{nameof(GenerationOptions.Device)}"] = nameof(T2IStudio.Generation.Onnx.DevicePreference.Cpu),
+        });
+        // Tests stay quiet, as they were before the app's registration came in.
+        builder.Logging.ClearProviders();
+        builder.AddStudioData();
+        builder.AddStudioGeneration();
+        builder.AddStudioWeb();
+
+        var owned = Services.Select(d => d.ServiceType).Concat(BunitOwned).ToHashSet();
+        foreach (var descriptor in builder.Services)
+        {
+            if (descriptor.ServiceType == typeof(IHostedService) || owned.Contains(descriptor.ServiceType))
+            {
+                continue;
+            }
+            Services.Add(descriptor);
+        }
+        return builder.Configuration;
     }
 
     /// <summary>
-    /// Replaces bUnit's stand-in authorization service with the real one and the app's owner rule, so
-    /// resource checks in services behave as in the app. Call after <c>AddAuthorization()</c>.
+    /// Sets the queue's per-person limit and the storage quota (0: none) this test runs with. The generation
+    /// side itself (model catalog on the CPU, lifecycle, events, image store, services) is always registered,
+    /// as the app registers it, without the worker: jobs stay queued unless a test moves them. Call before the
+    /// first render or service lookup.
+    /// </summary>
+    protected void AddGenerationServices(int maxQueuedPerUser = 20, int quotaMegabytesPerUser = 0)
+    {
+        _configuration[$"{QueueOptions.Section}:{nameof(QueueOptions.MaxQueuedPerUser)}"] = maxQueuedPerUser.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _configuration[$"{StorageQuotaOptions.Section}:{nameof(StorageQuotaOptions.QuotaMegabytesPerUser)}"] = quotaMegabytesPerUser.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Replaces bUnit's stand-in authorization service with the real one, so the app's resource handlers
+    /// (registered by <c>AddStudioWeb</c>) decide resource checks in services as in the app. Call after
+    /// <c>AddAuthorization()</c>.
     /// </summary>
     protected void UseRealResourceChecks()
     {
         Services.AddAuthorizationCore();
-        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.ResourceAccessHandler>();
-        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, T2IStudio.Web.Access.GalleryAuthorizationHandler>();
-        Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationService, Microsoft.AspNetCore.Authorization.DefaultAuthorizationService>();
-    }
-
-    private sealed class TestHostEnvironment(string contentRoot) : Microsoft.Extensions.Hosting.IHostEnvironment
-    {
-        public string EnvironmentName { get; set; } = "Development";
-
-        public string ApplicationName { get; set; } = "T2IStudio.Web";
-
-        public string ContentRootPath { get; set; } = contentRoot;
-
-        public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = new Microsoft.Extensions.FileProviders.NullFileProvider();
+        Services.AddSingleton<IAuthorizationService, DefaultAuthorizationService>();
     }
 
     /// <summary>Adds a user row and returns it.</summary>
