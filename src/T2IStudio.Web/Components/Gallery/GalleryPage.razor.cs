@@ -25,7 +25,6 @@ public sealed partial class GalleryPage : IAsyncDisposable
     private int? _total;
     private Guid? _open;
     private Guid? _galleryId;
-    private readonly List<Components.Jobs.JobCardState> _jobs = [];
     private IReadOnlyList<GallerySummary> _galleries = [];
 
     /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
@@ -41,15 +40,11 @@ public sealed partial class GalleryPage : IAsyncDisposable
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
-    [Inject] private T2IStudio.Web.Jobs.GenerationService Generation { get; set; } = null!;
-
     [Inject] private IAuthorizationService Authorization { get; set; } = null!;
 
     [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private TimeProvider Time { get; set; } = null!;
-
-    [Inject] private ILogger<GalleryPage> Logger { get; set; } = null!;
 
     private GallerySummary? Current => _galleries.FirstOrDefault(g => g.Id == _galleryId);
 
@@ -90,38 +85,8 @@ public sealed partial class GalleryPage : IAsyncDisposable
             : Library.PageAsync(_user, filter, skip, take, cancellationToken);
     }
 
-    /// <summary>Jobs saving into the open gallery show here while they run, for everyone who sees the gallery.</summary>
-    private async Task FollowJobAsync(JobEvent jobEvent)
-    {
-        try
-        {
-            var card = _jobs.FirstOrDefault(j => j.Id == jobEvent.JobId);
-            if (card is null)
-            {
-                if (jobEvent is JobCompleted or JobFailed or JobCanceled
-                    || await Generation.GetJobAsync(_user, jobEvent.JobId, _leaving.Token) is not { } view || view.GalleryId != _galleryId)
-                {
-                    return;
-                }
-                card = Components.Jobs.JobCardState.From(view);
-                _jobs.Insert(0, card);
-            }
-            card.Apply(jobEvent);
-            if (jobEvent is JobCompleted or JobFailed or JobCanceled)
-            {
-                _jobs.Remove(card);
-            }
-            StateHasChanged();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Logger.LogWarning(ex, "Following job {JobId} failed", jobEvent.JobId);
-        }
-    }
-
     private async Task GalleryChangedAsync(Guid? galleryId)
     {
-        _jobs.Clear();
         _galleryId = galleryId;
         _open = null;
         Navigation.NavigateTo(galleryId is null ? "/gallery" : $"/gallery?g={galleryId}", replace: true);
@@ -165,10 +130,6 @@ public sealed partial class GalleryPage : IAsyncDisposable
 
     private Task OnEventAsync(StudioEvent studioEvent)
     {
-        if (studioEvent is JobEvent jobEvent && _galleryId is not null)
-        {
-            return InvokeAsync(() => FollowJobAsync(jobEvent));
-        }
         var relevant = studioEvent switch
         {
             GalleryChanged => _galleryId is null,

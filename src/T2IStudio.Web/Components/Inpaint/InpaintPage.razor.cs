@@ -1,5 +1,3 @@
-// Over ~250 lines only while the job card lives here (subscription, CancelAsync, OnJobEventAsync: about 50 lines);
-// it stays in one piece so the shared JobQueuePanel can replace it in one small edit, which brings the page under.
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -8,27 +6,25 @@ using MudBlazor;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Tokenization;
-using T2IStudio.Web.Access;
 using T2IStudio.Web.Components.Jobs;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
-using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Components.Inpaint;
 
 /// <summary>
 /// The Inpaint page: pick one of your images (or upload one), paint a mask in the editor, describe the change,
 /// and run it through the same queue as Create. The result lands in the gallery linked to its parent and mask.
-/// The page holds the route (<c>?image=</c>) and who may see what, the submit and the job; choosing the source
-/// (<see cref="InpaintSourcePicker"/>), the settings (<see cref="InpaintSettingsEditor"/>), the mask (<see cref="MaskEditor"/>)
-/// and the before/after view (<see cref="InpaintCompare"/>) are components of their own.
+/// The page holds the route (<c>?image=</c>), who may see what, and the submit; choosing the source
+/// (<see cref="InpaintSourcePicker"/>), the settings (<see cref="InpaintSettingsEditor"/>), the mask (<see cref="MaskEditor"/>),
+/// the job's card (<see cref="JobQueuePanel"/>) and the before/after view (<see cref="InpaintCompare"/>) are components of their own.
 /// </summary>
 public sealed partial class InpaintPage
 {
     private readonly CancellationTokenSource _leaving = new();
     private ClaimsPrincipal _user = new();
-    private IDisposable? _subscription;
     private MaskEditor? _editor;
+    private JobQueuePanel? _queue;
 
     private bool _loading = true;
     private InpaintSource? _source;
@@ -41,7 +37,6 @@ public sealed partial class InpaintPage
     private bool _submitting;
     private string _submitKey = Guid.NewGuid().ToString("N");
     private IReadOnlyList<string> _errors = [];
-    private JobCardState? _job;
     private Result? _result;
     private Guid? _lightboxImage;
     private Guid? _shownImage;
@@ -54,8 +49,6 @@ public sealed partial class InpaintPage
     [Inject] private ImageLibrary Library { get; set; } = null!;
 
     [Inject] private GenerationService Generation { get; set; } = null!;
-
-    [Inject] private StudioNotifier Events { get; set; } = null!;
 
     [Inject] private ModelHost Models { get; set; } = null!;
 
@@ -93,7 +86,6 @@ public sealed partial class InpaintPage
         _shownImage = ImageId;
         _loading = true;
         _result = null;
-        _job = null;
         if (ImageId is { } id)
         {
             var image = await Library.GetAsync(_user, id, _leaving.Token);
@@ -112,15 +104,6 @@ public sealed partial class InpaintPage
             await SetSourceAsync(null); // the chooser
         }
         _loading = false;
-    }
-
-    /// <inheritdoc />
-    protected override void OnAfterRender(bool firstRender)
-    {
-        if (firstRender && ResourceAccess.UserId(_user) is { } userId)
-        {
-            _subscription = Events.Subscribe(userId, e => e is JobEvent job ? OnJobEventAsync(job) : Task.CompletedTask);
-        }
     }
 
     private void SettingsChanged(InpaintSettings settings)
@@ -146,7 +129,7 @@ public sealed partial class InpaintPage
     {
         await SetSourceAsync(InpaintSource.FromUpload(upload));
         _result = null;
-        _job = null;
+        _queue?.Clear();
     }
 
     /// <summary>Moves to another source (or none); an upload let go of has its object URL revoked.</summary>
@@ -192,9 +175,9 @@ public sealed partial class InpaintPage
             _errors = [];
             _submitKey = Guid.NewGuid().ToString("N");
             _result = null;
-            if (await Generation.GetJobAsync(_user, result.JobId!.Value, _leaving.Token) is { } view)
+            if (_queue is not null)
             {
-                _job = JobCardState.From(view);
+                await _queue.TrackAsync(result.JobId!.Value);
             }
         }
         catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
@@ -216,58 +199,18 @@ public sealed partial class InpaintPage
         }
     }
 
-    private async Task CancelAsync(Guid jobId)
-    {
-        if (await Generation.CancelAsync(_user, jobId, _leaving.Token) == CancelOutcome.Stopping && _job is not null)
-        {
-            _job.Stopping = true;
-        }
-    }
-
-    private Task OnJobEventAsync(JobEvent jobEvent) => jobEvent.JobId != _job?.Id ? Task.CompletedTask : InvokeAsync(async () =>
-    {
-        try
-        {
-            var job = _job!;
-            switch (jobEvent)
-            {
-                case JobCompleted completed:
-                    if (await Generation.GetJobAsync(_user, completed.JobId, _leaving.Token) is { } view)
-                    {
-                        job.Apply(view);
-                        job.PreviewUrl = null;
-                    }
-                    ShowResult(completed);
-                    break;
-                case JobFailed failed:
-                    job.Apply(failed);
-                    Snackbar.Add($"Inpainting failed: {failed.Error}", Severity.Error);
-                    break;
-                default:
-                    job.Apply(jobEvent);
-                    break;
-            }
-            StateHasChanged();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogJobEventFailed(Logger, jobEvent.GetType().Name, ex);
-        }
-    });
-
     /// <summary>The hand-off from the job to the comparison: the finished image against the picture it started from.</summary>
-    private void ShowResult(JobCompleted completed)
+    private void ShowResult(JobCardState job)
     {
-        if (completed.ImageIds.Count > 0 && _source is not null)
+        if (job.ImageIds.Count > 0 && _source is not null)
         {
-            _result = new Result(completed.ImageIds[0], _source.Url);
+            _result = new Result(job.ImageIds[0], _source.Url);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _subscription?.Dispose();
         await SetSourceAsync(null);
         await _leaving.CancelAsync();
         _leaving.Dispose();
@@ -275,9 +218,6 @@ public sealed partial class InpaintPage
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Submitting an inpainting job failed")]
     private static partial void LogSubmitFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Applying {Event} failed")]
-    private static partial void LogJobEventFailed(ILogger logger, string @event, Exception exception);
 
     /// <summary>The finished image and what it started from.</summary>
     private sealed record Result(Guid Id, string BeforeUrl);
