@@ -54,6 +54,28 @@ public sealed class MainLayoutTests : StudioComponentTestBase
         Assert.Contains(layout.FindAll("button"), b => b.TextContent.Trim() == "Grace Hopper");
     }
 
+    [Fact]
+    public async Task A_failing_page_handler_shows_an_error_inside_the_shell_and_try_again_brings_the_page_back()
+    {
+        var user = await AddUserAsync("oops@example.test");
+        SignIn(user.Id, user.Email!);
+        var layout = Render<MainLayout>(p => p.Add(l => l.Body, (RenderFragment)(b =>
+        {
+            b.OpenComponent<T2IStudio.Web.Tests.Components.Layout.FailingHandler>(0);
+            b.CloseComponent();
+        })));
+
+        await layout.InvokeAsync(() => layout.FindAll("button").Single(b => b.TextContent.Trim() == "Fail").Click());
+
+        layout.WaitForAssertion(() => Assert.Contains("Something went wrong on this page", layout.Find("[data-testid=page-error]").TextContent, StringComparison.Ordinal));
+        Assert.DoesNotContain(layout.FindAll("p"), p => p.TextContent == "page content");
+        Assert.NotNull(layout.Find("button[aria-label='Toggle dark mode']")); // the shell is still there
+
+        await layout.InvokeAsync(() => layout.FindAll("button").Single(b => b.TextContent.Trim() == "Try again").Click());
+        layout.WaitForAssertion(() => Assert.Single(layout.FindAll("p"), p => p.TextContent == "page content"));
+        Assert.Empty(layout.FindAll("[data-testid=page-error]"));
+    }
+
     private void SignIn(string userId, string email, string? displayName = null)
     {
         var auth = AddAuthorization();

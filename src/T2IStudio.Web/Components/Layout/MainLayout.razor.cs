@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Web;
 using MudBlazor;
 using T2IStudio.Web.Preferences;
 
@@ -10,6 +11,7 @@ namespace T2IStudio.Web.Components.Layout;
 public partial class MainLayout
 {
     private MudThemeProvider? _themeProvider;
+    private ErrorBoundary? _pageErrors;
     private bool _drawerOpen = true;
     private bool _isDarkMode;
     private bool? _storedDarkMode;
@@ -53,6 +55,11 @@ public partial class MainLayout
         _interactive = true;
         StateHasChanged();
     }
+
+    /// <summary>A new page (the layout's Body changes on navigation) starts without the last page's error.</summary>
+    protected override void OnParametersSet() => _pageErrors?.Recover();
+
+    private void RecoverPage() => _pageErrors?.Recover();
 
     private void ToggleDrawer() => _drawerOpen = !_drawerOpen;
 
