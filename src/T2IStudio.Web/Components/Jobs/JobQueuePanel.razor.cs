@@ -18,7 +18,7 @@ namespace T2IStudio.Web.Components.Jobs;
 public sealed partial class JobQueuePanel : IDisposable
 {
     private readonly CancellationTokenSource _leaving = new();
-    private readonly List<JobCardState> _jobs = [];
+    private readonly JobCardList _jobs = new();
     private readonly HashSet<Guid> _notOurs = [];
     private EventCallback<Guid> _cancel;
     private ClaimsPrincipal _user = new();
@@ -69,12 +69,11 @@ public sealed partial class JobQueuePanel : IDisposable
 
     [Inject] private ILogger<JobQueuePanel> Logger { get; set; } = null!;
 
-    /// <summary>The cards, active first as they came, newest first.</summary>
+    /// <summary>The cards, newest first.</summary>
     public IReadOnlyList<JobCardState> Jobs => _jobs;
 
     /// <summary>Images of the completed jobs, newest first.</summary>
-    public IReadOnlyList<Guid> CompletedImages(int max) =>
-        [.. _jobs.Where(j => j.Status == JobStatus.Completed).SelectMany(j => j.ImageIds).Take(max)];
+    public IReadOnlyList<Guid> CompletedImages(int max) => _jobs.CompletedImages(max);
 
     protected override async Task OnInitializedAsync()
     {
@@ -83,16 +82,14 @@ public sealed partial class JobQueuePanel : IDisposable
         _userId = ResourceAccess.UserId(_user);
         if (Scope == JobPanelScope.Mine)
         {
-            foreach (var job in await Generation.ListJobsAsync(_user, KeepFinished, _leaving.Token))
-            {
-                _jobs.Add(JobCardState.From(job));
-            }
+            _jobs.AddRange(await Generation.ListJobsAsync(_user, KeepFinished, _leaving.Token));
         }
     }
 
     /// <summary>Another gallery drops the cards of the one before.</summary>
     protected override void OnParametersSet()
     {
+        _jobs.KeepFinished = KeepFinished;
         if (Scope == JobPanelScope.Gallery && GalleryId != _loadedGallery)
         {
             _loadedGallery = GalleryId;
@@ -116,7 +113,7 @@ public sealed partial class JobQueuePanel : IDisposable
     /// <summary>Shows a job the page just submitted, before its first event arrives.</summary>
     public async Task TrackAsync(Guid jobId)
     {
-        if (_jobs.Any(j => j.Id == jobId) || await Generation.GetJobAsync(_user, jobId, _leaving.Token) is not { } view)
+        if (_jobs.Find(jobId) is not null || await Generation.GetJobAsync(_user, jobId, _leaving.Token) is not { } view)
         {
             return;
         }
@@ -125,7 +122,7 @@ public sealed partial class JobQueuePanel : IDisposable
         {
             _jobs.Clear();
         }
-        _jobs.Insert(0, JobCardState.From(view));
+        _jobs.AddNewest(view);
         StateHasChanged();
     }
 
@@ -139,17 +136,14 @@ public sealed partial class JobQueuePanel : IDisposable
     /// <summary>Takes a deleted image off the cards that showed it.</summary>
     public Task RemoveImageAsync(Guid imageId)
     {
-        foreach (var job in _jobs.Where(j => j.ImageIds.Contains(imageId)))
-        {
-            job.ImageIds = [.. job.ImageIds.Where(i => i != imageId)];
-        }
+        _jobs.RemoveImage(imageId);
         StateHasChanged();
         return OnJobsChanged.InvokeAsync();
     }
 
     private async Task CancelAsync(Guid jobId)
     {
-        var card = _jobs.FirstOrDefault(j => j.Id == jobId);
+        var card = _jobs.Find(jobId);
         switch (await Generation.CancelAsync(_user, jobId, _leaving.Token))
         {
             case CancelOutcome.Canceled when card is not null:
@@ -177,14 +171,14 @@ public sealed partial class JobQueuePanel : IDisposable
     /// <summary>Applies one event; false when it was about no job this panel shows.</summary>
     private async Task<bool> ApplyAsync(JobEvent jobEvent)
     {
-        var card = _jobs.FirstOrDefault(j => j.Id == jobEvent.JobId);
+        var card = _jobs.Find(jobEvent.JobId);
         if (card is null)
         {
-            if (jobEvent is not (JobQueued or JobStarted or JobProgress or JobStandingChanged) || !await AdoptAsync(jobEvent.JobId))
+            if (jobEvent is not (JobQueued or JobStarted or JobProgress or JobStandingChanged) || await AdoptAsync(jobEvent.JobId) is not { } adopted)
             {
                 return false;
             }
-            card = _jobs[0];
+            card = adopted;
         }
         switch (jobEvent)
         {
@@ -208,12 +202,12 @@ public sealed partial class JobQueuePanel : IDisposable
                 card.Apply(jobEvent);
                 break;
         }
-        Trim();
+        _jobs.Trim();
         return true;
     }
 
-    /// <summary>A job this panel has no card for yet: shown when it belongs here (read once; the answer is kept).</summary>
-    private async Task<bool> AdoptAsync(Guid jobId)
+    /// <summary>A job this panel has no card for yet: its new card when it belongs here (read once; a no is kept).</summary>
+    private async Task<JobCardState?> AdoptAsync(Guid jobId)
     {
         var view = Scope == JobPanelScope.Submitted ? null : await Generation.GetJobAsync(_user, jobId, _leaving.Token);
         var belongs = view is { Status: JobStatus.Queued or JobStatus.Running }
@@ -221,35 +215,21 @@ public sealed partial class JobQueuePanel : IDisposable
         if (!belongs)
         {
             _notOurs.Add(jobId);
-            return false;
+            return null;
         }
-        _jobs.Insert(0, JobCardState.From(view!));
-        return true;
-    }
-
-    private void Trim()
-    {
-        if (KeepFinished == 0)
-        {
-            _jobs.RemoveAll(j => !j.IsActive);
-            return;
-        }
-        while (_jobs.Count(j => !j.IsActive) > KeepFinished)
-        {
-            _jobs.Remove(_jobs.Last(j => !j.IsActive));
-        }
+        return _jobs.AddNewest(view!);
     }
 
     private async Task CatchUpAsync()
     {
-        foreach (var card in _jobs.Where(j => j.IsActive).ToList())
+        foreach (var card in _jobs.Active)
         {
             if (await Generation.GetJobAsync(_user, card.Id, _leaving.Token) is { } stored)
             {
                 card.Apply(stored);
             }
         }
-        Trim();
+        _jobs.Trim();
         StateHasChanged();
     }
 
