@@ -61,6 +61,9 @@ public sealed partial class StandingsPublisher(
             {
                 await FollowAsync(unknown, cancellationToken);
             }
+            // Who follows a team-gallery job is read when there is news for them, once per gallery and tick: someone
+            // who left the team stops hearing at once, someone who joined hears from the next change.
+            var audiences = new Dictionary<(string Owner, Guid? Gallery), IReadOnlyList<string>>();
             foreach (var (jobId, followed) in _followed)
             {
                 if (snapshot.StandingOf(jobId, lifecycle) is not { } standing || Same(standing, followed.Last))
@@ -68,7 +71,13 @@ public sealed partial class StandingsPublisher(
                     continue;
                 }
                 followed.Last = standing;
-                foreach (var recipient in followed.Audience)
+                var key = (followed.OwnerId, followed.GalleryId);
+                if (!audiences.TryGetValue(key, out var recipients))
+                {
+                    recipients = followed.GalleryId is null ? [followed.OwnerId] : await audience.OfJobAsync(followed.OwnerId, followed.GalleryId, cancellationToken);
+                    audiences[key] = recipients;
+                }
+                foreach (var recipient in recipients)
                 {
                     notifier.Publish(new JobStandingChanged(jobId, recipient, standing));
                 }
@@ -94,7 +103,7 @@ public sealed partial class StandingsPublisher(
             .Select(j => new { j.Id, j.OwnerId, j.GalleryId }).ToListAsync(cancellationToken);
         foreach (var job in jobs)
         {
-            _followed[job.Id] = new Followed(await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken));
+            _followed[job.Id] = new Followed(job.OwnerId, job.GalleryId);
         }
     }
 
@@ -107,9 +116,11 @@ public sealed partial class StandingsPublisher(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing queue standings failed; the next tick tries again")]
     private partial void LogPublishFailed(Exception ex);
 
-    private sealed class Followed(IReadOnlyList<string> audience)
+    private sealed class Followed(string ownerId, Guid? galleryId)
     {
-        public IReadOnlyList<string> Audience { get; } = audience;
+        public string OwnerId { get; } = ownerId;
+
+        public Guid? GalleryId { get; } = galleryId;
 
         public QueueStanding? Last { get; set; }
     }

@@ -126,7 +126,8 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
     protected async Task<AppUser> AddUserAsync(string email, bool? prefersDarkMode = null)
     {
         await using var db = CreateDb();
-        var user = new AppUser { UserName = email, Email = email, DisplayName = email.Split('@')[0], CreatedAt = DateTimeOffset.UtcNow, PrefersDarkMode = prefersDarkMode };
+        // Normalized as Identity stores them, so lookups by email (invitations) find the row.
+        var user = new AppUser { UserName = email, Email = email, NormalizedEmail = email.ToUpperInvariant(), NormalizedUserName = email.ToUpperInvariant(), DisplayName = email.Split('@')[0], CreatedAt = DateTimeOffset.UtcNow, PrefersDarkMode = prefersDarkMode };
         db.Users.Add(user);
         await db.SaveChangesAsync();
         return user;

@@ -202,6 +202,6 @@ public sealed partial class CreatePage : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _leaving.CancelAsync();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

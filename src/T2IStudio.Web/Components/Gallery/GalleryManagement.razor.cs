@@ -110,6 +110,6 @@ public sealed partial class GalleryManagement : IDisposable
     public void Dispose()
     {
         _leaving.Cancel();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

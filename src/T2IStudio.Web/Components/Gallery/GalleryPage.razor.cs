@@ -184,6 +184,6 @@ public sealed partial class GalleryPage : IAsyncDisposable
     {
         _subscription?.Dispose();
         await _leaving.CancelAsync();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

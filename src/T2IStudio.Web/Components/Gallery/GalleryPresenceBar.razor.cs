@@ -108,6 +108,6 @@ public sealed partial class GalleryPresenceBar : IDisposable
         _subscription?.Dispose();
         _visit?.Dispose();
         _leaving.Cancel();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

@@ -34,6 +34,8 @@ public sealed partial class ImageComments : IDisposable
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
+    [Inject] private ILogger<ImageComments> Logger { get; set; } = null!;
+
     /// <inheritdoc />
     protected override async Task OnParametersSetAsync()
     {
@@ -78,7 +80,8 @@ public sealed partial class ImageComments : IDisposable
         }
     }
 
-    // Pushed from another circuit's change: no event handler is on the stack to report a failure, so the renderer gets it.
+    // Pushed from another circuit's change. The viewer renders through the dialog provider, outside the page's error
+    // boundary, so a failed refresh is said in a snackbar (the list stays as it was) rather than thrown at the circuit.
     private async Task ReloadOnEventAsync()
     {
         try
@@ -86,11 +89,15 @@ public sealed partial class ImageComments : IDisposable
             await ReloadAsync();
             StateHasChanged();
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or InvalidOperationException or TimeoutException)
         {
-            await DispatchExceptionAsync(ex);
+            LogRefreshFailed(Logger, ex);
+            Snackbar.Add("New comments could not be loaded; reopen the image to see them.", Severity.Warning);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing an image's comments failed")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception ex);
 
     private async Task AddAsync()
     {

@@ -86,6 +86,7 @@ public sealed partial class InpaintPage
         _shownImage = ImageId;
         _loading = true;
         _result = null;
+        _queue?.Clear(); // another image's job is not this one's (the panel can outlive a change of ?image=)
         if (ImageId is { } id)
         {
             var image = await Library.GetAsync(_user, id, _leaving.Token);
@@ -213,7 +214,7 @@ public sealed partial class InpaintPage
     {
         await SetSourceAsync(null);
         await _leaving.CancelAsync();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Submitting an inpainting job failed")]

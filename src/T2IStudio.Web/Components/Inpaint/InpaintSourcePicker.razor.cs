@@ -117,6 +117,6 @@ public sealed partial class InpaintSourcePicker
     public async ValueTask DisposeAsync()
     {
         await _leaving.CancelAsync();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

@@ -84,8 +84,8 @@ public sealed class JobCardState
     }
 
     /// <summary>
-    /// Takes what a pushed event says about this job (start, progress and preview, place in line, failure, cancel). A completed
-    /// job's images come from the database, so <see cref="JobCompleted"/> is left to the page.
+    /// Takes what a pushed event says about this job: start, progress and preview, place in line, its stored images
+    /// (in batch order), failure, cancel.
     /// </summary>
     public void Apply(JobEvent jobEvent)
     {
@@ -103,6 +103,15 @@ public sealed class JobCardState
                 {
                     PreviewUrl = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
                 }
+                break;
+            case JobCompleted completed:
+                Status = JobStatus.Completed;
+                Step = TotalSteps;
+                ImageIds = completed.ImageIds;
+                PreviewUrl = null;
+                Stopping = false;
+                Position = null;
+                Eta = null;
                 break;
             case JobFailed failed:
                 Status = JobStatus.Failed;

@@ -25,6 +25,7 @@ public sealed partial class JobQueuePanel : IDisposable
     private string? _userId;
     private IDisposable? _subscription;
     private Guid? _loadedGallery;
+    private Task _loading = Task.CompletedTask;
 
     /// <summary>Which jobs it follows.</summary>
     [Parameter] public JobPanelScope Scope { get; set; }
@@ -75,9 +76,15 @@ public sealed partial class JobQueuePanel : IDisposable
     /// <summary>Images of the completed jobs, newest first.</summary>
     public IReadOnlyList<Guid> CompletedImages(int max) => _jobs.CompletedImages(max);
 
-    protected override async Task OnInitializedAsync()
+    protected override Task OnInitializedAsync()
     {
         _cancel = EventCallback.Factory.Create<Guid>(this, CancelAsync);
+        _loading = LoadAsync();
+        return _loading;
+    }
+
+    private async Task LoadAsync()
+    {
         _user = (await AuthenticationState).User;
         _userId = ResourceAccess.UserId(_user);
         if (Scope == JobPanelScope.Mine)
@@ -100,13 +107,19 @@ public sealed partial class JobQueuePanel : IDisposable
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
-        if (!firstRender || _userId is null)
+        if (!firstRender)
+        {
+            return;
+        }
+        // The first render can come before the load finished: let it end, subscribe, then read the active cards once,
+        // so whatever finished between the load's read and the subscription is not missed.
+        await _loading;
+        if (_userId is null)
         {
             return;
         }
         _subscription = Events.Subscribe(_userId, e => e is JobEvent job ? OnJobEventAsync(job) : Task.CompletedTask);
-        // What finished between loading and subscribing sent its event to no one here: read those cards once.
-        await InvokeAsync(() => GuardAsync(CatchUpAsync));
+        await GuardAsync(CatchUpAsync);
         await OnJobsChanged.InvokeAsync();
     }
 
@@ -160,9 +173,10 @@ public sealed partial class JobQueuePanel : IDisposable
         }
     }
 
-    private Task OnJobEventAsync(JobEvent jobEvent) => _notOurs.Contains(jobEvent.JobId) ? Task.CompletedTask : InvokeAsync(() => GuardAsync(async () =>
+    // Events arrive on the publisher's thread; everything, the "not ours" check included, happens on the renderer's.
+    private Task OnJobEventAsync(JobEvent jobEvent) => InvokeAsync(() => GuardAsync(async () =>
     {
-        if (await ApplyAsync(jobEvent))
+        if (!_notOurs.Contains(jobEvent.JobId) && await ApplyAsync(jobEvent))
         {
             StateHasChanged();
         }
@@ -183,11 +197,7 @@ public sealed partial class JobQueuePanel : IDisposable
         switch (jobEvent)
         {
             case JobCompleted:
-                if (await Generation.GetJobAsync(_user, card.Id, _leaving.Token) is { } view)
-                {
-                    card.Apply(view);
-                    card.PreviewUrl = null;
-                }
+                card.Apply(jobEvent);
                 await OnJobCompleted.InvokeAsync(card);
                 await OnJobsChanged.InvokeAsync();
                 break;
@@ -209,7 +219,11 @@ public sealed partial class JobQueuePanel : IDisposable
     /// <summary>A job this panel has no card for yet: its new card when it belongs here (read once; a no is kept).</summary>
     private async Task<JobCardState?> AdoptAsync(Guid jobId)
     {
-        var view = Scope == JobPanelScope.Submitted ? null : await Generation.GetJobAsync(_user, jobId, _leaving.Token);
+        if (Scope == JobPanelScope.Submitted)
+        {
+            return null; // only what the page hands it (TrackAsync); nothing to read or remember
+        }
+        var view = await Generation.GetJobAsync(_user, jobId, _leaving.Token);
         var belongs = view is { Status: JobStatus.Queued or JobStatus.Running }
             && (Scope == JobPanelScope.Mine ? view.OwnerId == _userId : GalleryId is not null && view.GalleryId == GalleryId);
         if (!belongs)
@@ -247,7 +261,7 @@ public sealed partial class JobQueuePanel : IDisposable
         catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException or InvalidOperationException or TimeoutException)
         {
             LogUpdateFailed(Logger, ex);
-            Snackbar.Add("The queue could not be brought up to date; it catches up with the next change.", Severity.Warning);
+            Snackbar.Add("The queue could not be brought up to date; reload the page to see the latest.", Severity.Warning);
         }
     }
 
@@ -259,6 +273,6 @@ public sealed partial class JobQueuePanel : IDisposable
     {
         _subscription?.Dispose();
         _leaving.Cancel();
-        _leaving.Dispose();
+        // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
 }

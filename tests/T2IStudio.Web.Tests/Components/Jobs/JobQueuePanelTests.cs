@@ -30,7 +30,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     }
 
     [Fact]
-    public async Task A_completed_job_takes_its_stored_state_and_raises_the_callbacks()
+    public async Task A_completed_job_shows_the_images_its_event_names_and_raises_the_callbacks()
     {
         var (user, principal) = await SignInAsync("done@example.test");
         var jobId = await SubmitAsync(principal, "a lime star");
@@ -41,16 +41,16 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
             .Add(c => c.OnJobCompleted, (JobCardState card) => completed = card)
             .Add(c => c.OnJobsChanged, () => changes++));
         panel.WaitForAssertion(() => Assert.Equal(1, changes)); // loaded
+        var imageId = Guid.NewGuid();
 
-        await using (var db = CreateDb())
-        {
-            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Completed).SetProperty(j => j.Step, 20));
-        }
-        Publish(new JobCompleted(jobId, user.Id, []));
+        Publish(new JobCompleted(jobId, user.Id, [imageId]));
 
         panel.WaitForAssertion(() => Assert.Equal("Done · 1 image · 64×64", Status(panel)));
+        Assert.Equal($"/images/{imageId}/thumb", panel.Find("button[aria-label='Open image 1 of 1: a lime star'] img").GetAttribute("src"));
+        Assert.Empty(panel.FindAll("[role=progressbar]"));
         Assert.Equal(jobId, completed?.Id);
         Assert.Equal(2, changes);
+        Assert.Equal([imageId], panel.Instance.CompletedImages(12));
     }
 
     [Fact]
@@ -148,6 +148,53 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
             lock (received)
             {
                 return [.. received];
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_team_gallery_jobs_standings_reach_its_members_and_stop_at_once_for_one_who_was_removed()
+    {
+        var (owner, ownerPrincipal) = await SignInAsync("owner@example.test");
+        var member = await AddUserAsync("member@example.test");
+        var teams = Services.GetRequiredService<T2IStudio.Web.Teams.TeamService>();
+        var teamId = (await teams.CreateAsync(ownerPrincipal, "Poster crew")).Id!.Value;
+        await teams.JoinByInvitationAsync(ownerPrincipal, teamId, member, TeamRole.Editor);
+        var galleryId = (await Services.GetRequiredService<GalleryService>().CreateAsync(ownerPrincipal, "Posters", teamId)).Id!.Value;
+        var first = await SubmitAsync(ownerPrincipal, "first poster", galleryId);
+        var second = await SubmitAsync(ownerPrincipal, "second poster", galleryId);
+        var heard = new List<(string To, Guid Job)>();
+        var notifier = Services.GetRequiredService<StudioNotifier>();
+        Task Listen(StudioEvent e)
+        {
+            if (e is JobStandingChanged standing)
+            {
+                lock (heard)
+                {
+                    heard.Add((standing.RecipientId, standing.JobId));
+                }
+            }
+            return Task.CompletedTask;
+        }
+        using var memberSubscription = notifier.Subscribe(member.Id, Listen);
+        using var ownerSubscription = notifier.Subscribe(owner.Id, Listen);
+        var publisher = Services.GetRequiredService<StandingsPublisher>();
+
+        await publisher.PublishAsync();
+        Assert.Equal(2, Heard().Count(h => h.To == member.Id));
+        Assert.Equal(2, Heard().Count(h => h.To == owner.Id));
+
+        Assert.True((await teams.RemoveMemberAsync(ownerPrincipal, teamId, member.Id)).Succeeded);
+        await Services.GetRequiredService<GenerationService>().CancelAsync(ownerPrincipal, first); // the second job moves up
+        await publisher.PublishAsync();
+
+        Assert.Equal([(owner.Id, second)], Heard().Skip(4));
+
+        List<(string To, Guid Job)> Heard()
+        {
+            lock (heard)
+            {
+                return [.. heard];
             }
         }
     }
