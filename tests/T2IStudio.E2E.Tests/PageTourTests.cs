@@ -100,6 +100,11 @@ public sealed class PageTourTests(StudioServer server) : IClassFixture<StudioSer
                     await StudioPages.WaitForInteractiveAsync(page);
                 }
                 await Assertions.Expect(page.Locator("h1").First).ToBeVisibleAsync();
+                if (name == "account")
+                {
+                    // The static account pages follow the theme the person chose in the app.
+                    await Assertions.Expect(page.Locator(".studio-account-shell")).ToHaveAttributeAsync("data-theme", theme);
+                }
                 await StudioPages.ScreenshotAsync(page, $"tour-{theme}-{name}");
                 Check(await page.EvaluateAsync<JsonElement>(WorstSecondaryContrast), $"{theme} {name}", problems);
             }
