@@ -16,11 +16,6 @@ public sealed class WorkerKeysSectionTests : StudioComponentTestBase
     public async Task An_admin_creates_a_key_sees_it_once_and_revokes_it()
     {
         AddGenerationServices();
-        Services.AddSignalR();
-        Services.AddOptions<WorkersOptions>();
-        Services.AddSingleton<Microsoft.Extensions.Hosting.IHostApplicationLifetime, Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>();
-        Services.AddSingleton<WorkerConnections>();
-        Services.AddSingleton<WorkerKeyService>();
         var admin = await AddUserAsync("keys@example.test");
         await using (var db = CreateDb())
         {

@@ -54,7 +54,6 @@ public sealed class GalleryPageTests : StudioComponentTestBase
     public async Task Opening_someone_elses_gallery_reads_as_not_found()
     {
         AddGenerationServices();
-        Services.AddSingleton<GalleryPresence>();
         var owner = await AddUserAsync("owner@example.test");
         var stranger = await AddUserAsync("stranger@example.test");
         SignIn(stranger);
@@ -73,7 +72,6 @@ public sealed class GalleryPageTests : StudioComponentTestBase
     private async Task<(IRenderedComponent<GalleryPage> Page, AppUser User)> RenderGalleryAsync(string email)
     {
         AddGenerationServices();
-        Services.AddSingleton<GalleryPresence>();
         var user = await AddUserAsync(email);
         SignIn(user);
         var page = Render<GalleryPage>();

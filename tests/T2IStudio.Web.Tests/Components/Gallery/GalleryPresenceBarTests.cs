@@ -15,7 +15,6 @@ public sealed class GalleryPresenceBarTests : StudioComponentTestBase
     public async Task Someone_else_who_opens_the_gallery_appears_under_also_here_and_goes_when_they_leave()
     {
         AddGenerationServices();
-        Services.AddSingleton<GalleryPresence>();
         var ana = await AddUserAsync("ana@example.test");
         SignIn(ana);
         var created = await Services.GetRequiredService<GalleryService>().CreateAsync(StudioAppFactory.PrincipalOf(ana), "Moodboard", null);
@@ -44,7 +43,6 @@ public sealed class GalleryPresenceBarTests : StudioComponentTestBase
     public async Task Leaving_the_gallery_for_my_images_takes_the_page_out_of_its_presence()
     {
         AddGenerationServices();
-        Services.AddSingleton<GalleryPresence>();
         var ana = await AddUserAsync("ana@example.test");
         SignIn(ana);
         var created = await Services.GetRequiredService<GalleryService>().CreateAsync(StudioAppFactory.PrincipalOf(ana), "Moodboard", null);

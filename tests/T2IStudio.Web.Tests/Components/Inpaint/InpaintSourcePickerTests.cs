@@ -104,7 +104,6 @@ public sealed class InpaintSourcePickerTests : StudioComponentTestBase
     private async Task<AppUser> SignInAsync(string email)
     {
         AddGenerationServices();
-        Services.AddSingleton<ImageUploads>();
         var user = await AddUserAsync(email);
         var auth = AddAuthorization();
         auth.SetAuthorized(user.Email!);
