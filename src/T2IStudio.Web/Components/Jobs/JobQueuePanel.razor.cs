@@ -1,3 +1,5 @@
+// One piece on purpose (≈210 lines of code; the rest is the documented parameters): the subscription, adopting a job,
+// the catch-up and cancel all change the same cards on the renderer's thread. The list's own rules are JobCardList.
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
