@@ -96,8 +96,10 @@ public sealed partial class MaskEditor
         {
             return null; // the circuit is gone
         }
+        // The reference holds the browser's copy of the PNG until it is released.
+        await using var exported = reference;
         cancellationToken.ThrowIfCancellationRequested();
-        await using var stream = await reference.OpenReadStreamAsync(MaskFiles.MaxBytes, cancellationToken);
+        await using var stream = await exported.OpenReadStreamAsync(MaskFiles.MaxBytes, cancellationToken);
         using var buffer = new MemoryStream();
         await stream.CopyToAsync(buffer, cancellationToken);
         return buffer.ToArray();
