@@ -122,6 +122,22 @@ public abstract class StudioComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddSingleton<IAuthorizationService, DefaultAuthorizationService>();
     }
 
+    /// <summary>Registers the app's services and signs in a new person (<paramref name="email"/>) with the real resource checks.</summary>
+    protected async Task<AppUser> SignInAsync(string email)
+    {
+        AddGenerationServices();
+        var user = await AddUserAsync(email);
+        var auth = AddAuthorization();
+        auth.SetAuthorized(user.Email!);
+        auth.SetClaims(new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, user.Id));
+        UseRealResourceChecks();
+        return user;
+    }
+
+    /// <summary>The principal the app's services take for <paramref name="userId"/> (what a circuit's user carries).</summary>
+    protected static System.Security.Claims.ClaimsPrincipal Principal(string userId) =>
+        new(new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, userId)], "test"));
+
     /// <summary>Adds a user row and returns it.</summary>
     protected async Task<AppUser> AddUserAsync(string email, bool? prefersDarkMode = null)
     {

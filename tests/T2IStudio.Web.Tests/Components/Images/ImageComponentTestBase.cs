@@ -12,21 +12,6 @@ public abstract class ImageComponentTestBase : StudioComponentTestBase
     /// <summary>When the test images were made (a fixed moment: nothing here depends on the clock).</summary>
     protected static readonly DateTimeOffset MadeAt = new(2026, 3, 14, 9, 30, 0, TimeSpan.Zero);
 
-    /// <summary>Registers the generation services and signs in a new person with real resource checks.</summary>
-    protected async Task<AppUser> SignInAsync(string email)
-    {
-        AddGenerationServices();
-        var user = await AddUserAsync(email);
-        var auth = AddAuthorization();
-        auth.SetAuthorized(user.Email!);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id));
-        UseRealResourceChecks();
-        return user;
-    }
-
-    /// <summary>The principal the app's services take for <paramref name="userId"/> (what a circuit's user carries).</summary>
-    protected static ClaimsPrincipal Principal(string userId) => new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], "test"));
-
     /// <summary>Adds a finished job with one image of <paramref name="ownerId"/>'s and its stored request; returns the image row.</summary>
     protected async Task<GeneratedImage> AddImageAsync(string ownerId, string prompt, Guid? parentId = null, double? strength = null, string negativePrompt = "")
     {

@@ -101,17 +101,6 @@ public sealed class InpaintSourcePickerTests : StudioComponentTestBase
         Assert.Equal(0, uploads);
     }
 
-    private async Task<AppUser> SignInAsync(string email)
-    {
-        AddGenerationServices();
-        var user = await AddUserAsync(email);
-        var auth = AddAuthorization();
-        auth.SetAuthorized(user.Email!);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id));
-        UseRealResourceChecks();
-        return user;
-    }
-
     private async Task<Guid> AddImageAsync(string ownerId, string prompt, DateTimeOffset createdAt)
     {
         await using var db = CreateDb();

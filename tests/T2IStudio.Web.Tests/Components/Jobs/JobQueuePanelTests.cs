@@ -17,7 +17,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task The_persons_jobs_are_listed_and_a_pushed_standing_moves_a_card_in_line()
     {
-        var (user, principal) = await SignInAsync("mine@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("mine@example.test");
         var jobId = await SubmitAsync(principal, "a teal hexagon");
 
         var panel = Render<JobQueuePanel>(p => p.Add(c => c.Scope, JobPanelScope.Mine));
@@ -32,7 +32,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task A_completed_job_shows_the_images_its_event_names_and_raises_the_callbacks()
     {
-        var (user, principal) = await SignInAsync("done@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("done@example.test");
         var jobId = await SubmitAsync(principal, "a lime star");
         JobCardState? completed = null;
         var changes = 0;
@@ -56,7 +56,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task A_failed_job_says_why_on_its_card_and_in_a_snackbar_with_the_pages_words()
     {
-        var (user, principal) = await SignInAsync("failed@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("failed@example.test");
         var jobId = await SubmitAsync(principal, "a grey moon");
         var panel = Render<JobQueuePanel>(p => p.Add(c => c.Scope, JobPanelScope.Mine).Add(c => c.FailurePrefix, "Inpainting failed"));
         panel.WaitForAssertion(() => Assert.Single(panel.FindAll("[role=listitem]")));
@@ -70,7 +70,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task A_gallery_panel_adopts_only_jobs_saving_into_its_gallery_and_drops_them_when_they_end()
     {
-        var (user, principal) = await SignInAsync("gallery@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("gallery@example.test");
         var created = await Services.GetRequiredService<GalleryService>().CreateAsync(principal, "Moodboard", null);
         var galleryId = created.Id!.Value;
         var panel = Render<JobQueuePanel>(p => p
@@ -95,7 +95,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task A_submitted_panel_shows_only_the_job_it_was_handed_and_cancel_cancels_it_in_the_database()
     {
-        var (user, principal) = await SignInAsync("inpaint@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("inpaint@example.test");
         var other = await SubmitAsync(principal, "from another tab");
         var mine = await SubmitAsync(principal, "from this page");
         var panel = Render<JobQueuePanel>(p => p.Add(c => c.Scope, JobPanelScope.Submitted).Add(c => c.Label, "Inpainting job"));
@@ -115,7 +115,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task Standings_are_pushed_once_and_again_only_when_they_change()
     {
-        var (user, principal) = await SignInAsync("standings@example.test");
+        var (user, principal) = await SignInWithPrincipalAsync("standings@example.test");
         var first = await SubmitAsync(principal, "first");
         var second = await SubmitAsync(principal, "second");
         var received = new List<JobStandingChanged>();
@@ -155,7 +155,7 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
     [Fact]
     public async Task A_team_gallery_jobs_standings_reach_its_members_and_stop_at_once_for_one_who_was_removed()
     {
-        var (owner, ownerPrincipal) = await SignInAsync("owner@example.test");
+        var (owner, ownerPrincipal) = await SignInWithPrincipalAsync("owner@example.test");
         var member = await AddUserAsync("member@example.test");
         var teams = Services.GetRequiredService<T2IStudio.Web.Teams.TeamService>();
         var teamId = (await teams.CreateAsync(ownerPrincipal, "Poster crew")).Id!.Value;
@@ -199,16 +199,10 @@ public sealed class JobQueuePanelTests : StudioComponentTestBase
         }
     }
 
-    private async Task<(AppUser User, ClaimsPrincipal Principal)> SignInAsync(string email)
+    private async Task<(AppUser User, ClaimsPrincipal Principal)> SignInWithPrincipalAsync(string email)
     {
-        AddGenerationServices();
-        var user = await AddUserAsync(email);
-        var auth = AddAuthorization();
-        auth.SetAuthorized(user.Email!);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id));
-        UseRealResourceChecks();
-        var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(ClaimTypes.Name, user.Email!)], "test"));
-        return (user, principal);
+        var user = await SignInAsync(email);
+        return (user, Principal(user.Id));
     }
 
     private async Task<Guid> SubmitAsync(ClaimsPrincipal user, string prompt, Guid? galleryId = null)
