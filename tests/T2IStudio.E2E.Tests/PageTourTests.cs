@@ -105,6 +105,14 @@ public sealed class PageTourTests(StudioServer server) : IClassFixture<StudioSer
                     // The static account pages follow the theme the person chose in the app.
                     await Assertions.Expect(page.Locator(".studio-account-shell")).ToHaveAttributeAsync("data-theme", theme);
                 }
+                if (name is "create" or "inpaint")
+                {
+                    // The seed row is shared by both forms (a global rule): the dice sits beside the field, not under it.
+                    var field = await page.GetByLabel("Seed", new() { Exact = true }).BoundingBoxAsync();
+                    var dice = await page.GetByRole(AriaRole.Button, new() { Name = "Random seed" }).BoundingBoxAsync();
+                    Assert.True(dice!.Y < field!.Y + field.Height && dice.X > field.X + field.Width,
+                        $"{theme} {name}: the Random seed button is at ({dice.X}, {dice.Y}), not beside the Seed field ending at ({field.X + field.Width}, {field.Y + field.Height})");
+                }
                 await StudioPages.ScreenshotAsync(page, $"tour-{theme}-{name}");
                 Check(await page.EvaluateAsync<JsonElement>(WorstSecondaryContrast), $"{theme} {name}", problems);
             }
