@@ -46,6 +46,9 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
     /// <summary>True when the change was made.</summary>
     public bool Succeeded => Id is not null && Errors.Count == 0 && !NotFound;
 
+    /// <summary>What to tell the person when it was not made: the first error, or <paramref name="whenMissing"/> for a missing thing.</summary>
+    public string FirstErrorOr(string whenMissing) => Errors.Count > 0 ? Errors[0] : whenMissing;
+
     /// <summary>No such team, gallery or comment for this person.</summary>
     internal static ChangeResult Missing { get; } = new(null, [], NotFound: true);
 

@@ -67,7 +67,7 @@ public sealed partial class GalleryManagement : IDisposable
         var result = await GalleryService.RenameAsync(_user, GalleryId!.Value, _rename, _leaving.Token);
         if (!result.Succeeded)
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That gallery is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That gallery is gone."), Severity.Error);
             return;
         }
         _renaming = false;
@@ -85,7 +85,7 @@ public sealed partial class GalleryManagement : IDisposable
         var result = await GalleryService.DeleteAsync(_user, GalleryId!.Value, _leaving.Token);
         if (!result.Succeeded)
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That gallery is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That gallery is gone."), Severity.Error);
             return;
         }
         await OnGalleriesChanged.InvokeAsync();
@@ -97,7 +97,7 @@ public sealed partial class GalleryManagement : IDisposable
         var result = await GalleryService.CreateAsync(_user, _newName, _newTeam, _leaving.Token);
         if (!result.Succeeded)
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That team is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That team is gone."), Severity.Error);
             return;
         }
         _creating = false;

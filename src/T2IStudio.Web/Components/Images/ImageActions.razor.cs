@@ -117,7 +117,7 @@ public sealed partial class ImageActions
     {
         var user = (await AuthenticationState).User;
         var result = await Galleries.AddAsync(user, gallery.Id, Image.Id);
-        Snackbar.Add(result.Succeeded ? $"Added to {gallery.Label}." : result.Errors.Count > 0 ? result.Errors[0] : "That gallery is gone.",
+        Snackbar.Add(result.Succeeded ? $"Added to {gallery.Label}." : result.FirstErrorOr("That gallery is gone."),
             result.Succeeded ? Severity.Success : Severity.Error);
     }
 
@@ -137,7 +137,7 @@ public sealed partial class ImageActions
         }
         else
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "It is no longer in this gallery.", Severity.Warning);
+            Snackbar.Add(result.FirstErrorOr("It is no longer in this gallery."), Severity.Warning);
         }
     }
 

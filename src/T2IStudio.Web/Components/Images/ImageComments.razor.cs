@@ -104,7 +104,7 @@ public sealed partial class ImageComments : IDisposable
         var result = await Comments.AddAsync((await AuthenticationState).User, Image.Id, _newComment);
         if (!result.Succeeded)
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That image is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That image is gone."), Severity.Error);
             return;
         }
         _newComment = "";
@@ -126,7 +126,7 @@ public sealed partial class ImageComments : IDisposable
         var result = await Comments.EditAsync((await AuthenticationState).User, commentId, _editText);
         if (!result.Succeeded)
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That comment is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That comment is gone."), Severity.Error);
             return;
         }
         _editing = null;

@@ -111,7 +111,7 @@ public sealed partial class TeamPage : IDisposable
         }
         else
         {
-            Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "That team is gone.", Severity.Error);
+            Snackbar.Add(result.FirstErrorOr("That team is gone."), Severity.Error);
         }
     }
 

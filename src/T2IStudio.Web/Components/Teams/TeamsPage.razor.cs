@@ -123,7 +123,7 @@ public sealed partial class TeamsPage : IDisposable
             var result = await TeamService.CreateAsync((await AuthenticationState).User, _name);
             if (!result.Succeeded)
             {
-                Snackbar.Add(result.Errors.Count > 0 ? result.Errors[0] : "The team could not be created.", Severity.Error);
+                Snackbar.Add(result.FirstErrorOr("The team could not be created."), Severity.Error);
                 return;
             }
             Navigation.NavigateTo($"/teams/{result.Id}");
