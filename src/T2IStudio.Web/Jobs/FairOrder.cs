@@ -26,7 +26,8 @@ public sealed record JobShape(string Model, int Steps, int Width, int Height, in
 /// <param name="CreatedAt">Submitted.</param>
 /// <param name="Step">Steps finished (running jobs, as last recorded).</param>
 /// <param name="WorkerName">The worker running it, if one is.</param>
-public sealed record QueuedJob(Guid Id, string OwnerId, string Model, JobShape Shape, DateTimeOffset CreatedAt, int Step, string? WorkerName);
+/// <param name="GalleryId">The gallery it saves into, if any (its team follows it too).</param>
+public sealed record QueuedJob(Guid Id, string OwnerId, string Model, JobShape Shape, DateTimeOffset CreatedAt, int Step, string? WorkerName, Guid? GalleryId = null);
 
 /// <summary>
 /// The order waiting jobs run in, decided from the database so every node and every worker agrees and it
@@ -45,11 +46,11 @@ public sealed record FairOrder(IReadOnlyList<QueuedJob> Waiting, IReadOnlyList<Q
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var rows = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
-            .Select(j => new { j.Id, j.OwnerId, j.Status, j.Model, j.TotalSteps, j.Width, j.Height, j.BatchSize, j.RequestJson, j.CreatedAt, j.Step, j.WorkerName })
+            .Select(j => new { j.Id, j.OwnerId, j.Status, j.Model, j.TotalSteps, j.Width, j.Height, j.BatchSize, j.RequestJson, j.CreatedAt, j.Step, j.WorkerName, j.GalleryId })
             .ToListAsync(cancellationToken);
         var jobs = rows.Select(r => (r.Status, Job: new QueuedJob(r.Id, r.OwnerId, r.Model,
             new JobShape(r.Model, r.TotalSteps, r.Width, r.Height, r.BatchSize, (GenerationMetadata.ReadStoredRequest(r.RequestJson)?.GuidanceScale ?? 0) > 1),
-            r.CreatedAt, r.Step, r.WorkerName))).ToList();
+            r.CreatedAt, r.Step, r.WorkerName, r.GalleryId))).ToList();
         var waiting = jobs.Where(j => j.Status == JobStatus.Queued).Select(j => j.Job).ToList();
         var running = jobs.Where(j => j.Status == JobStatus.Running).Select(j => j.Job).OrderBy(j => j.CreatedAt).ToList();
         if (waiting.Count == 0)

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using T2IStudio.Data;
 using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Jobs;
@@ -11,13 +9,12 @@ namespace T2IStudio.Web.Jobs;
 /// asking on a timer.
 /// </summary>
 public sealed partial class StandingsPublisher(
-    JobLifecycle lifecycle, StudioNotifier notifier, EventAudience audience, IDbContextFactory<AppDbContext> dbFactory,
-    TimeProvider time, ILogger<StandingsPublisher> logger) : BackgroundService
+    JobLifecycle lifecycle, StudioNotifier notifier, EventAudience audience, TimeProvider time, ILogger<StandingsPublisher> logger) : BackgroundService
 {
     /// <summary>How often standings are looked at.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    private readonly Dictionary<Guid, Followed> _followed = [];
+    private readonly Dictionary<Guid, QueueStanding> _published = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,35 +48,32 @@ public sealed partial class StandingsPublisher(
         try
         {
             var snapshot = await lifecycle.SnapshotAsync(cancellationToken);
-            var active = snapshot.Order.Running.Concat(snapshot.Order.Waiting).Select(j => j.Id).ToHashSet();
-            foreach (var gone in _followed.Keys.Where(id => !active.Contains(id)).ToList())
+            var active = snapshot.Order.Running.Concat(snapshot.Order.Waiting).ToList();
+            var ids = active.Select(j => j.Id).ToHashSet();
+            foreach (var gone in _published.Keys.Where(id => !ids.Contains(id)).ToList())
             {
-                _followed.Remove(gone);
-            }
-            var unknown = active.Where(id => !_followed.ContainsKey(id)).ToList();
-            if (unknown.Count > 0)
-            {
-                await FollowAsync(unknown, cancellationToken);
+                _published.Remove(gone);
             }
             // Who follows a team-gallery job is read when there is news for them, once per gallery and tick: someone
             // who left the team stops hearing at once, someone who joined hears from the next change.
             var audiences = new Dictionary<(string Owner, Guid? Gallery), IReadOnlyList<string>>();
-            foreach (var (jobId, followed) in _followed)
+            foreach (var job in active)
             {
-                if (snapshot.StandingOf(jobId, lifecycle) is not { } standing || Same(standing, followed.Last))
+                if (snapshot.StandingOf(job.Id, lifecycle) is not { } standing
+                    || (_published.TryGetValue(job.Id, out var last) && Same(standing, last)))
                 {
                     continue;
                 }
-                followed.Last = standing;
-                var key = (followed.OwnerId, followed.GalleryId);
+                _published[job.Id] = standing;
+                var key = (job.OwnerId, job.GalleryId);
                 if (!audiences.TryGetValue(key, out var recipients))
                 {
-                    recipients = followed.GalleryId is null ? [followed.OwnerId] : await audience.OfJobAsync(followed.OwnerId, followed.GalleryId, cancellationToken);
+                    recipients = job.GalleryId is null ? [job.OwnerId] : await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken);
                     audiences[key] = recipients;
                 }
                 foreach (var recipient in recipients)
                 {
-                    notifier.Publish(new JobStandingChanged(jobId, recipient, standing));
+                    notifier.Publish(new JobStandingChanged(job.Id, recipient, standing));
                 }
             }
         }
@@ -96,32 +90,12 @@ public sealed partial class StandingsPublisher(
         base.Dispose();
     }
 
-    private async Task FollowAsync(IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var jobs = await db.Jobs.AsNoTracking().Where(j => jobIds.Contains(j.Id))
-            .Select(j => new { j.Id, j.OwnerId, j.GalleryId }).ToListAsync(cancellationToken);
-        foreach (var job in jobs)
-        {
-            _followed[job.Id] = new Followed(job.OwnerId, job.GalleryId);
-        }
-    }
-
     /// <summary>Estimates are shown to the second; a change below that is not worth a message.</summary>
-    private static bool Same(QueueStanding now, QueueStanding? last) =>
-        last is not null && now with { Eta = Seconds(now.Eta) } == last with { Eta = Seconds(last.Eta) };
+    private static bool Same(QueueStanding now, QueueStanding last) =>
+        now with { Eta = Seconds(now.Eta) } == last with { Eta = Seconds(last.Eta) };
 
     private static TimeSpan? Seconds(TimeSpan? eta) => eta is { } e ? TimeSpan.FromSeconds(Math.Ceiling(e.TotalSeconds)) : null;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing queue standings failed; the next tick tries again")]
     private partial void LogPublishFailed(Exception ex);
-
-    private sealed class Followed(string ownerId, Guid? galleryId)
-    {
-        public string OwnerId { get; } = ownerId;
-
-        public Guid? GalleryId { get; } = galleryId;
-
-        public QueueStanding? Last { get; set; }
-    }
 }
