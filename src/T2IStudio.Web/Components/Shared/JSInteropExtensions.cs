@@ -22,77 +22,39 @@ public static class JSInteropExtensions
     }
 
     /// <summary>Calls a function of a module or object; false when the circuit went away first.</summary>
-    public static async ValueTask<bool> TryInvokeVoidAsync(this IJSObjectReference target, string identifier, params object?[]? args)
+    public static ValueTask<bool> TryInvokeVoidAsync(this IJSObjectReference target, string identifier, params object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(target);
-        try
-        {
-            await target.InvokeVoidAsync(identifier, args);
-            return true;
-        }
-        catch (Exception ex) when (IsCircuitGone(ex))
-        {
-            return false;
-        }
+        return TryAsync(() => target.InvokeVoidAsync(identifier, args));
     }
 
     /// <summary>Calls a function of a module or object for a value; <c>Ok</c> is false when the circuit went away first.</summary>
-    public static async ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSObjectReference target, string identifier, params object?[]? args)
+    public static ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSObjectReference target, string identifier, params object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(target);
-        try
-        {
-            return (true, await target.InvokeAsync<T>(identifier, args));
-        }
-        catch (Exception ex) when (IsCircuitGone(ex))
-        {
-            return (false, default);
-        }
+        return TryAsync(() => target.InvokeAsync<T>(identifier, args));
     }
 
     /// <summary>Calls a global function for a value; <c>Ok</c> is false when the circuit went away first.</summary>
-    public static async ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSRuntime js, string identifier, params object?[]? args)
+    public static ValueTask<(bool Ok, T? Value)> TryInvokeAsync<T>(this IJSRuntime js, string identifier, params object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(js);
-        try
-        {
-            return (true, await js.InvokeAsync<T>(identifier, args));
-        }
-        catch (Exception ex) when (IsCircuitGone(ex))
-        {
-            return (false, default);
-        }
+        return TryAsync(() => js.InvokeAsync<T>(identifier, args));
     }
 
     /// <summary>Calls a global function; false when the circuit went away first.</summary>
-    public static async ValueTask<bool> TryInvokeVoidAsync(this IJSRuntime js, string identifier, params object?[]? args)
+    public static ValueTask<bool> TryInvokeVoidAsync(this IJSRuntime js, string identifier, params object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(js);
-        try
-        {
-            await js.InvokeVoidAsync(identifier, args);
-            return true;
-        }
-        catch (Exception ex) when (IsCircuitGone(ex))
-        {
-            return false;
-        }
+        return TryAsync(() => js.InvokeVoidAsync(identifier, args));
     }
 
     /// <summary>Releases a module or object reference; nothing to do when the browser already took it away.</summary>
     public static async ValueTask DisposeQuietlyAsync(this IJSObjectReference? reference)
     {
-        if (reference is null)
+        if (reference is not null)
         {
-            return;
-        }
-        try
-        {
-            await reference.DisposeAsync();
-        }
-        catch (Exception ex) when (IsCircuitGone(ex))
-        {
-            // Gone with the browser.
+            await TryAsync(reference.DisposeAsync);
         }
     }
 
@@ -110,6 +72,31 @@ public static class JSInteropExtensions
         catch (Exception ex) when (IsCircuitGone(ex) || ex is JSException)
         {
             return false;
+        }
+    }
+
+    private static async ValueTask<bool> TryAsync(Func<ValueTask> call)
+    {
+        try
+        {
+            await call();
+            return true;
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return false;
+        }
+    }
+
+    private static async ValueTask<(bool Ok, T? Value)> TryAsync<T>(Func<ValueTask<T>> call)
+    {
+        try
+        {
+            return (true, await call());
+        }
+        catch (Exception ex) when (IsCircuitGone(ex))
+        {
+            return (false, default);
         }
     }
 
