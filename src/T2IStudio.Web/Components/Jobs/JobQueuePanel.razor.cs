@@ -72,9 +72,6 @@ public sealed partial class JobQueuePanel : IDisposable
 
     [Inject] private ILogger<JobQueuePanel> Logger { get; set; } = null!;
 
-    /// <summary>The cards, newest first.</summary>
-    public IReadOnlyList<JobCardState> Jobs => _jobs;
-
     /// <summary>Images of the completed jobs, newest first.</summary>
     public IReadOnlyList<Guid> CompletedImages(int max) => _jobs.CompletedImages(max);
 
