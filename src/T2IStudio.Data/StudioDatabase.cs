@@ -39,13 +39,55 @@ public static partial class StudioDatabase
             {
                 LogApplyingMigrations(logger, pending.Count, string.Join(", ", pending));
             }
-            await db.Database.MigrateAsync(cancellationToken);
+            // EF Core's SQLite migration lock is a row in __EFMigrationsLock that names no owner: a process killed while it
+            // held it (kill -9 during start-up, a power cut) leaves the row, and every later start waits on it for ever.
+            // An OS lock on a file beside the database dies with its process; whoever holds it knows a lock row left
+            // behind belongs to a dead process, and clears it before migrating.
+            await using (await HoldMigrationFileLockAsync(db.Database.GetDbConnection().DataSource, cancellationToken))
+            {
+                if (await ClearDeadMigrationLockAsync(db, cancellationToken) > 0)
+                {
+                    LogDeadMigrationLock(logger);
+                }
+                await db.Database.MigrateAsync(cancellationToken);
+            }
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    /// <summary>Waits for, then holds, the exclusive OS lock on <c>DATABASE.migration-lock</c> (none for an in-memory database).</summary>
+    private static async Task<IAsyncDisposable> HoldMigrationFileLockAsync(string? databaseFile, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(databaseFile) || databaseFile == ":memory:")
+        {
+            return new MemoryStream();
+        }
+        while (true)
+        {
+            try
+            {
+                return new FileStream(databaseFile + ".migration-lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                // Another live process migrates this database now: its lock goes when it finishes or dies.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<int> ClearDeadMigrationLockAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        var tables = await db.Database.SqlQueryRaw<int>("SELECT count(*) AS \"Value\" FROM sqlite_master WHERE type = 'table' AND name = '__EFMigrationsLock'")
+            .SingleAsync(cancellationToken);
+        return tables == 0 ? 0 : await db.Database.ExecuteSqlRawAsync("DELETE FROM \"__EFMigrationsLock\"", cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A migration lock left by a process that died while it migrated was cleared")]
+    private static partial void LogDeadMigrationLock(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
     private static partial void LogApplyingMigrations(ILogger logger, int count, string migrations);
