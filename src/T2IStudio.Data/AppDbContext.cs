@@ -53,6 +53,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Named keys remote workers join with (stored hashed).</summary>
     public DbSet<WorkerKey> WorkerKeys => Set<WorkerKey>();
 
+    /// <summary>Personal access tokens for the API (stored hashed).</summary>
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

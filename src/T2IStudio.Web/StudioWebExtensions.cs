@@ -13,6 +13,7 @@ using MudBlazor.Services;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Api;
 using T2IStudio.Web.Auth;
 using T2IStudio.Web.Comments;
 using T2IStudio.Web.Components;
@@ -157,6 +158,10 @@ public static class StudioWebExtensions
         services.AddScoped<AccountRegistration>();
         services.AddSingleton<UnknownAccountSignIns>();
         services.AddStudioRateLimits();
+        // The public API (issue 15): personal access tokens, problem details, the OpenAPI document.
+        services.AddApiTokens();
+        services.AddProblemDetails();
+        services.AddApiDocuments();
         services.AddScoped<UserPreferences>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
@@ -173,10 +178,22 @@ public static class StudioWebExtensions
         app.UseForwardedHeaders();
         if (!app.Environment.IsDevelopment())
         {
-            app.UseExceptionHandler("/Error", createScopeForErrors: true);
             app.UseHsts();
         }
-        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        // The API answers errors as problem details (RFC 9457); pages answer with the app's error and not-found pages.
+        app.UseWhen(ApiEndpoints.IsApiRequest, api =>
+        {
+            api.UseExceptionHandler();
+            api.UseStatusCodePages();
+        });
+        app.UseWhen(context => !ApiEndpoints.IsApiRequest(context), pages =>
+        {
+            if (!app.Environment.IsDevelopment())
+            {
+                pages.UseExceptionHandler("/Error", createScopeForErrors: true);
+            }
+            pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        });
         app.UseSecurityHeaders();
         // The content root's wwwroot (app-owned files; the repository root in development) is served before
         // authorization, so it stays public. Named explicitly: in development the web root provider is
@@ -190,6 +207,7 @@ public static class StudioWebExtensions
         app.UseRouting();
         // The account a sign-in or register form names, for the per-account limit; then the limits themselves.
         app.UseAccountFormKeys();
+        app.UseApiRequestLimits();
         app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -206,6 +224,7 @@ public static class StudioWebExtensions
         app.MapAccountEndpoints();
         app.MapHealthEndpoint();
         app.MapImageEndpoints();
+        app.MapStudioApi();
 
         // Remote workers: the hub, on its own worker-key policy (not the cookie fallback).
         app.MapWorkerHub();

@@ -26,6 +26,9 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         // The dispatcher loads waiting jobs in submit order; pages list a user's jobs newest first.
         builder.HasIndex(j => new { j.Status, j.CreatedAt });
         builder.HasIndex(j => new { j.OwnerId, j.CreatedAt });
+        // The AUTOMATIC1111 API's progress and interrupt act on the token's own jobs.
+        builder.HasOne<ApiToken>().WithMany().HasForeignKey(j => j.ApiTokenId).OnDelete(DeleteBehavior.SetNull);
+        builder.HasIndex(j => new { j.ApiTokenId, j.Status });
         builder.HasIndex(j => new { j.OwnerId, j.IdempotencyKey }).IsUnique().HasFilter("IdempotencyKey IS NOT NULL");
     }
 }

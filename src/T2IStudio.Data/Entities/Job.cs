@@ -88,6 +88,9 @@ public sealed class Job : IOwnedResource
     /// <summary>The gallery its images go into ("Save to"), besides the owner's own images; null for none.</summary>
     public Guid? GalleryId { get; set; }
 
+    /// <summary>The API token that submitted it; null for a job from the browser or the command line.</summary>
+    public Guid? ApiTokenId { get; set; }
+
     /// <summary>The prompt-history entry this job used.</summary>
     public Guid? PromptId { get; set; }
 

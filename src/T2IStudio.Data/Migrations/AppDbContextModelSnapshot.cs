@@ -145,6 +145,65 @@ namespace T2IStudio.Data.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
+            modelBuilder.Entity("T2IStudio.Data.Entities.ApiToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastUsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerId")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RevokedById")
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Scope")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SecretHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SecretHash")
+                        .IsUnique();
+
+                    b.HasIndex("OwnerId", "CreatedAt");
+
+                    b.ToTable("ApiTokens", (string)null);
+                });
+
             modelBuilder.Entity("T2IStudio.Data.Entities.AppUser", b =>
                 {
                     b.Property<string>("Id")
@@ -470,6 +529,9 @@ namespace T2IStudio.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("ApiTokenId")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
 
@@ -563,6 +625,8 @@ namespace T2IStudio.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ApiTokenId", "Status");
 
                     b.HasIndex("OwnerId", "CreatedAt");
 
@@ -801,6 +865,17 @@ namespace T2IStudio.Data.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("T2IStudio.Data.Entities.ApiToken", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", "Owner")
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Owner");
+                });
+
             modelBuilder.Entity("T2IStudio.Data.Entities.Comment", b =>
                 {
                     b.HasOne("T2IStudio.Data.Entities.AppUser", "Author")
@@ -894,6 +969,11 @@ namespace T2IStudio.Data.Migrations
 
             modelBuilder.Entity("T2IStudio.Data.Entities.Job", b =>
                 {
+                    b.HasOne("T2IStudio.Data.Entities.ApiToken", null)
+                        .WithMany()
+                        .HasForeignKey("ApiTokenId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
                     b.HasOne("T2IStudio.Data.Entities.AppUser", "Owner")
                         .WithMany()
                         .HasForeignKey("OwnerId")

@@ -19,6 +19,13 @@ public static partial class StudioRateLimits
     /// <summary>Registrations: <c>RateLimits:RegisterPerHourPerAddress</c> per address, <c>…PerAccount</c> per email.</summary>
     public const string Register = "register";
 
+    /// <summary>
+    /// API requests (<c>/api/v1</c>, <c>/sdapi/v1</c>): <c>Api:RequestsPerMinutePerToken</c> per token, keyed by the
+    /// SHA-256 of the bearer value (the limiter runs before authentication, so a flood never reaches the token lookup);
+    /// a request with no token is counted per address.
+    /// </summary>
+    public const string Api = "api";
+
     /// <summary>The form field that names the account on the sign-in and register forms.</summary>
     public const string AccountField = "Input.Email";
 
@@ -38,6 +45,7 @@ public static partial class StudioRateLimits
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignInPerMinutePerAddress, TimeSpan.FromMinutes(1)));
             options.AddPolicy(Register, context => PerAddress(context, Register, limits.RegisterPerHourPerAddress, TimeSpan.FromHours(1)));
+            options.AddPolicy(Api, context => PerToken(context, context.RequestServices.GetRequiredService<IOptionsMonitor<Api.ApiOptions>>().CurrentValue.RequestsPerMinutePerToken));
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => PerAccount(context, limits));
             options.OnRejected = RejectAsync;
         });
@@ -82,6 +90,14 @@ public static partial class StudioRateLimits
             ? RateLimitPartition.GetFixedWindowLimiter($"{policy}|{Address(context)}", _ => Window(permits, window))
             : RateLimitPartition.GetNoLimiter("");
 
+    private static RateLimitPartition<string> PerToken(HttpContext context, int permits)
+    {
+        var key = Web.Api.ApiTokenAuthenticationHandler.PresentedToken(context.Request) is { Length: > 0 } token
+            ? Web.Api.ApiTokenService.Hash(token)
+            : "address|" + Address(context);
+        return RateLimitPartition.GetFixedWindowLimiter($"{Api}|{key}", _ => Window(permits, TimeSpan.FromMinutes(1)));
+    }
+
     private static RateLimitPartition<string> PerAccount(HttpContext context, RateLimitOptions limits)
     {
         if (!HttpMethods.IsPost(context.Request.Method) || context.Items[AccountKey] is not string account)
@@ -105,6 +121,13 @@ public static partial class StudioRateLimits
         var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (Web.Api.ApiEndpoints.IsApiRequest(context))
+        {
+            LogRejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioRateLimits)), Api, Address(context), seconds);
+            await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
+                detail: $"This token made more requests than its limit allows. Try again in {seconds} seconds.").ExecuteAsync(context);
+            return;
+        }
         context.Response.ContentType = "text/plain; charset=utf-8";
         LogRejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioRateLimits)), PolicyOf(context) ?? "global", Address(context), seconds);
         var when = seconds < 120 ? $"{seconds} seconds" : $"{(int)Math.Ceiling(seconds / 60.0)} minutes";

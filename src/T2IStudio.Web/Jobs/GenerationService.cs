@@ -7,6 +7,7 @@ using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Api;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
 
@@ -57,6 +58,9 @@ public sealed record InpaintJobRequest
 
     /// <summary>Pixels around the mask in "only masked" mode (0–256).</summary>
     public int Padding { get; init; } = 32;
+
+    /// <summary>Image-to-image: repaint everything (<see cref="MaskPng"/> is ignored).</summary>
+    public bool RepaintWholeImage { get; init; }
 
     /// <summary>One key per press of Inpaint.</summary>
     public string? IdempotencyKey { get; init; }
@@ -177,7 +181,7 @@ public sealed partial class GenerationService(
             return Refused("You cannot add images to that gallery.");
         }
         var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
-        return await QueueAsync(userId, job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
+        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
     }
 
     /// <summary>
@@ -226,7 +230,9 @@ public sealed partial class GenerationService(
         GrayMask mask;
         try
         {
-            mask = MaskFiles.Decode(job.MaskPng, source.Width, source.Height);
+            mask = job.RepaintWholeImage
+                ? new GrayMask(source.Width, source.Height, Enumerable.Repeat((byte)255, source.Width * source.Height).ToArray())
+                : MaskFiles.Decode(job.MaskPng, source.Width, source.Height);
         }
         catch (InvalidDataException ex)
         {
@@ -243,7 +249,7 @@ public sealed partial class GenerationService(
         var stored = GenerationMetadata.Describe(request, job.Model, 0, options) with { BatchSize = request.BatchSize, Strength = request.Strength };
         var sourceFile = await store.WritePngAsync(PngFiles.Encode(source, null, null), cancellationToken);
         var maskFile = await store.WritePngAsync(MaskFiles.Encode(mask), cancellationToken);
-        var result = await QueueAsync(userId, job.Model, request, stored, job.IdempotencyKey, row =>
+        var result = await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, request, stored, job.IdempotencyKey, row =>
         {
             row.SourceFileKey = sourceFile.Key;
             row.MaskFileKey = maskFile.Key;
@@ -256,6 +262,16 @@ public sealed partial class GenerationService(
             store.Delete(maskFile.Key);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Checks and queues an image-to-image job: the whole source is repainted from its own pixels at the request's
+    /// strength (an inpaint whose mask covers everything, unfeathered), through the same checks, files and workers as Inpaint.
+    /// </summary>
+    public Task<SubmitResult> SubmitImageToImageAsync(ClaimsPrincipal user, InpaintJobRequest job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return SubmitInpaintAsync(user, job with { MaskPng = [], RepaintWholeImage = true, MaskBlur = 0, MaskedContent = MaskedContent.Original, OnlyMasked = false }, cancellationToken);
     }
 
     private async Task<bool> IsSourceOfAsync(Guid jobId, Guid sourceKey, CancellationToken cancellationToken)
@@ -284,7 +300,7 @@ public sealed partial class GenerationService(
         return errors;
     }
 
-    private async Task<SubmitResult> QueueAsync(string userId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
+    private async Task<SubmitResult> QueueAsync(string userId, Guid? apiTokenId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
     {
         var row = new Job
         {
@@ -296,6 +312,7 @@ public sealed partial class GenerationService(
             TotalSteps = request.Steps,
             Width = request.Width,
             Height = request.Height,
+            ApiTokenId = apiTokenId,
         };
         configure?.Invoke(row);
         var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, request.NegativePrompt ?? "", cancellationToken);

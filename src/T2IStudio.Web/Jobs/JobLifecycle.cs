@@ -91,6 +91,15 @@ public sealed partial class JobLifecycle(
         {
             return new SubmitResult(null, [$"You have {active} jobs waiting or running, the most allowed is {limit}. Cancel one or wait for one to finish."]);
         }
+        if (row.ApiTokenId is { } tokenId)
+        {
+            var tokenLimit = queueOptions.Value.MaxQueuedPerToken;
+            var byToken = await db.Jobs.CountAsync(j => j.ApiTokenId == tokenId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running), cancellationToken);
+            if (byToken >= tokenLimit)
+            {
+                return new SubmitResult(null, [$"This token has {byToken} jobs waiting or running, the most allowed is {tokenLimit}. Wait for one to finish."]);
+            }
+        }
         var now = time.GetUtcNow();
         var prompt = await PromptHistory.RecordAsync(db, userId, row.Prompt, negativePrompt, now, cancellationToken);
         row.OwnerId = userId;
@@ -298,6 +307,10 @@ public sealed partial class JobLifecycle(
         if (previewJpeg is { Length: > MaxPreviewBytes })
         {
             previewJpeg = null; // a preview is a courtesy: an oversized one is dropped, not forwarded
+        }
+        if (previewJpeg is not null)
+        {
+            held.LastPreviewJpeg = previewJpeg;
         }
         Tell(held, to => new JobProgress(jobId, to, held.Step, held.TotalSteps, previewJpeg));
         registry.RaiseChanged();
@@ -735,6 +748,12 @@ public sealed partial class JobLifecycle(
     /// <summary>Jobs held by workers connected to this node.</summary>
     public int HeldCount => _held.Count;
 
+    /// <summary>
+    /// The latest preview (JPEG) of a running job held by a worker connected to this node, for clients that poll
+    /// (the AUTOMATIC1111 API's <c>progress</c>); null before the first preview or when another node holds it.
+    /// </summary>
+    public byte[]? LatestPreviewOf(Guid jobId) => _held.TryGetValue(jobId, out var held) ? held.LastPreviewJpeg : null;
+
     /// <inheritdoc />
     public void Dispose() => _leaseGate.Dispose();
 
@@ -1155,6 +1174,8 @@ public sealed partial class JobLifecycle(
         public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
         public int Step { get; set; }
+
+        public byte[]? LastPreviewJpeg { get; set; }
 
         public StopReason? StopReason { get; set; }
     }

@@ -12,6 +12,10 @@ public sealed record QueueOptions
     [Range(1, 10_000)]
     public int MaxQueuedPerUser { get; init; } = 20;
 
+    /// <summary>Jobs one API token may have waiting or running at once (within its owner's <see cref="MaxQueuedPerUser"/>).</summary>
+    [Range(1, 10_000, ErrorMessage = "Queue:MaxQueuedPerToken must be between 1 and 10000.")]
+    public int MaxQueuedPerToken { get; init; } = 10;
+
     /// <summary>Runs the in-process worker; false for a web-only node.</summary>
     public bool RunWorker { get; init; } = true;
 

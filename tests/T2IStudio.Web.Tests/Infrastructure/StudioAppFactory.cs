@@ -65,6 +65,40 @@ public class StudioAppFactory : WebApplicationFactory<Program>
         return (completed.JobId, completed.ImageIds);
     }
 
+    /// <summary>Puts <paramref name="user"/> in the Admin role (creating the role when no one registered through the form yet).</summary>
+    public async Task MakeAdminAsync(AppUser user)
+    {
+        using var scope = Services.CreateScope();
+        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+        if (!await roles.RoleExistsAsync(T2IStudio.Data.AppDbContext.AdminRole))
+        {
+            Assert.True((await roles.CreateAsync(new IdentityRole(T2IStudio.Data.AppDbContext.AdminRole))).Succeeded);
+        }
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        Assert.True((await users.AddToRoleAsync(await users.FindByIdAsync(user.Id) ?? user, T2IStudio.Data.AppDbContext.AdminRole)).Succeeded);
+    }
+
+    /// <summary>Makes an API token for <paramref name="user"/> through the token service; returns the secret.</summary>
+    public async Task<string> CreateTokenAsync(AppUser user, ApiTokenScope scope = ApiTokenScope.ReadAndGenerate, DateTimeOffset? expiresAt = null, string name = "test token")
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        using var scope_ = Services.CreateScope();
+        var created = await scope_.ServiceProvider.GetRequiredService<T2IStudio.Web.Api.ApiTokenService>().CreateAsync(PrincipalOf(user), name, scope, expiresAt);
+        Assert.True(created.Succeeded, created.Error);
+        return created.Created!.Secret;
+    }
+
+    /// <summary>An HTTP client that sends <paramref name="token"/> as its bearer, keeps no cookies and follows no redirects.</summary>
+    public HttpClient CreateApiClient(string? token)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
     /// <summary>A principal for <paramref name="user"/>, as a circuit sees it.</summary>
     public static System.Security.Claims.ClaimsPrincipal PrincipalOf(AppUser user)
     {

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace T2IStudio.Web.Api;
+
+/// <summary>The API's limits (section <c>Api</c>). The per-token queue limit is <c>Queue:MaxQueuedPerToken</c>.</summary>
+public sealed record ApiOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Api";
+
+    /// <summary>Requests one token may make in a minute (every route of <c>/api/v1</c> and <c>/sdapi/v1</c>).</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Api:RequestsPerMinutePerToken must be between 1 and 1000000.")]
+    public int RequestsPerMinutePerToken { get; init; } = 300;
+
+    /// <summary>
+    /// The largest request body in bytes. An A1111 <c>img2img</c> carries its image and mask as base64 (4/3 of the
+    /// upload limit each), so the default leaves room for a 10 MB picture and its mask.
+    /// </summary>
+    [Range(1024, 256L * 1024 * 1024, ErrorMessage = "Api:MaxRequestBytes must be between 1024 and 268435456.")]
+    public long MaxRequestBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>Tokens one person may hold (not revoked, not expired) at once.</summary>
+    [Range(1, 10_000, ErrorMessage = "Api:MaxTokensPerUser must be between 1 and 10000.")]
+    public int MaxTokensPerUser { get; init; } = 50;
+}
