@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using T2IStudio.Web.Auth;
 
 namespace T2IStudio.Web.Api;
@@ -33,16 +34,21 @@ public static class ApiEndpoints
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();
         v1.MapApiV1();
+        v1.MapFallback("{**path}", UnknownRoute).ExcludeFromDescription();
 
         var a1111 = app.MapGroup(A1111Prefix)
             .RequireAuthorization(ApiTokenClaims.ReadPolicy)
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();
         a1111.MapA1111();
+        a1111.MapFallback("{**path}", UnknownRoute).ExcludeFromDescription();
 
         app.MapApiDocuments();
         return app;
     }
+
+    // Without it an unknown API path would meet the pages' sign-in redirect: a token gets a 404 problem instead.
+    private static NotFound UnknownRoute() => TypedResults.NotFound();
 
     /// <summary>
     /// For API requests: a body over <c>Api:MaxRequestBytes</c> answers 413 before anything reads it (declared

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using T2IStudio.Web.Tests.Infrastructure;
+
+namespace T2IStudio.Web.Tests.Api;
+
+/// <summary>The API's rate limit counts per token: one token past its limit gets 429 problems; another token is untouched.</summary>
+public sealed class ApiRateLimitTests : IDisposable
+{
+    private readonly StudioAppFactory _app = new(settings: new Dictionary<string, string?> { ["Api:RequestsPerMinutePerToken"] = "3" });
+
+    [Fact]
+    public async Task A_token_past_its_limit_gets_429_with_retry_after_and_another_token_is_untouched()
+    {
+        var user = await _app.CreateUserAsync("busy@limit.test");
+        using var busy = _app.CreateApiClient(await _app.CreateTokenAsync(user, name: "busy"));
+        using var calm = _app.CreateApiClient(await _app.CreateTokenAsync(user, name: "calm"));
+        var me = new Uri("/api/v1/me", UriKind.Relative);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await busy.GetAsync(me)).StatusCode);
+        }
+        var refused = await busy.GetAsync(me);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(429, (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await calm.GetAsync(me)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_route_under_the_api_answers_a_problem_not_the_apps_not_found_page()
+    {
+        var user = await _app.CreateUserAsync("lost@limit.test");
+        using var client = _app.CreateApiClient(await _app.CreateTokenAsync(user));
+
+        var response = await client.GetAsync(new Uri("/api/v1/no-such-thing", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    public void Dispose() => _app.Dispose();
+}
