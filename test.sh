@@ -17,6 +17,19 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The README's API examples are run by a test with curl.
+if ! command -v curl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing curl for the README's API examples (apt-get install curl)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null \
+      || { echo "Could not install curl with apt-get." >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+  else
+    echo "curl is needed for the README's API examples. Install it with:" >&2
+    echo "  sudo apt-get install -y curl" >&2
+    exit 1
+  fi
+fi
+
 results=artifacts/test-results
 rm -rf "$results"
 dotnet test T2IStudio.sln --results-directory "$results" "$@"
