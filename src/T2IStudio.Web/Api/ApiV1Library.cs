@@ -59,7 +59,7 @@ public static class ApiV1Library
     }
 
     /// <summary>The caller's images matching the gallery's filters, one page.</summary>
-    public static async Task<Results<Ok<ImagePageDto>, ValidationProblem>> ListImagesAsync(string? search, string? model, string? since, bool? favorites,
+    public static async Task<Results<Ok<ImagePageDto>, ValidationProblem>> ListImagesAsync(string? search, string? model, string? since, string? favorites,
         string? cursor, string? limit, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(library);
@@ -121,7 +121,7 @@ public static class ApiV1Library
     }
 
     /// <summary>A gallery's images, one page.</summary>
-    public static async Task<Results<Ok<ImagePageDto>, ValidationProblem, NotFound>> ListGalleryItemsAsync(Guid id, string? search, string? model, string? since, bool? favorites,
+    public static async Task<Results<Ok<ImagePageDto>, ValidationProblem, NotFound>> ListGalleryItemsAsync(Guid id, string? search, string? model, string? since, string? favorites,
         string? cursor, string? limit, ClaimsPrincipal user, GalleryService galleries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(galleries);
@@ -192,7 +192,7 @@ public static class ApiV1Library
             : TypedResults.NoContent();
     }
 
-    private static bool TryFilter(string? search, string? model, string? since, bool? favorites, out GalleryFilter filter, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ValidationProblem? problem)
+    private static bool TryFilter(string? search, string? model, string? since, string? favorites, out GalleryFilter filter, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ValidationProblem? problem)
     {
         filter = new GalleryFilter();
         problem = null;
@@ -206,7 +206,13 @@ public static class ApiV1Library
             }
             from = parsed;
         }
-        filter = new GalleryFilter(search, string.IsNullOrWhiteSpace(model) ? null : model, from, favorites == true);
+        var favoritesOnly = false;
+        if (!string.IsNullOrEmpty(favorites) && !bool.TryParse(favorites, out favoritesOnly))
+        {
+            problem = ApiProblems.Invalid("favorites", "Favorites must be true or false.");
+            return false;
+        }
+        filter = new GalleryFilter(search, string.IsNullOrWhiteSpace(model) ? null : model, from, favoritesOnly);
         return true;
     }
 

@@ -268,7 +268,9 @@ public sealed class ApiV1LibraryTests(StudioAppFixture fixture) : IClassFixture<
     [InlineData("/api/v1/images?limit=101", "limit")]
     [InlineData("/api/v1/images?limit=ten", "limit")]
     [InlineData("/api/v1/images?since=yesterday", "since")]
+    [InlineData("/api/v1/images?favorites=yes", "favorites")]
     [InlineData("/api/v1/prompts?cursor=%21%21", "cursor")]
+    [InlineData("/api/v1/prompts?limit=-1", "limit")]
     public async Task A_bad_cursor_limit_or_since_answers_400_naming_the_field(string url, string field)
     {
         var user = await _app.CreateUserAsync($"bad-{Guid.NewGuid():N}@library.test");
