@@ -27,6 +27,11 @@ public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? 
     public bool CanEdit => MyRole >= TeamRole.Editor;
 }
 
+/// <summary>An image in a gallery, with when it was added (the order of a gallery's items).</summary>
+/// <param name="Image">The image's tile.</param>
+/// <param name="AddedAt">When it was added to the gallery.</param>
+public sealed record GalleryItemTile(ImageTile Image, DateTimeOffset AddedAt);
+
 /// <summary>
 /// Named galleries: private ones owned by a person, team ones seen by the team's members. Roles come from the
 /// team (or Owner for your own); adding shares an image with the team without copying its file. Every call
@@ -190,6 +195,55 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
             .ToTiles(db, userId)
             .ToListAsync(cancellationToken);
         return (tiles, total);
+    }
+
+    /// <summary>
+    /// Up to <paramref name="take"/> of a gallery's images, most recently added first (ties by image id), after
+    /// <paramref name="after"/> (from the start when null): keyset paging for the API. Null when the person cannot see
+    /// the gallery (someone else's reads as missing).
+    /// </summary>
+    public async Task<IReadOnlyList<GalleryItemTile>?> ItemsAfterAsync(ClaimsPrincipal user, Guid galleryId, GalleryFilter filter, KeysetPosition? after, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (ResourceAccess.UserId(user) is not { } userId || !await authorization.AllowsAsync(user, galleryId, GalleryOperations.View))
+        {
+            return null;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var images = ImageLibrary.Filter(db, ownerId: null, filter, userId);
+        var items = from item in db.GalleryItems.AsNoTracking()
+                    where item.GalleryId == galleryId
+                    join image in images on item.ImageId equals image.Id
+                    select new { item.AddedAt, image };
+        if (after is { } position)
+        {
+            var at = position.At;
+            var id = position.Id;
+            items = items.Where(x => x.AddedAt < at || (x.AddedAt == at && x.image.Id.CompareTo(id) > 0));
+        }
+        var rows = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
+            .Take(Math.Clamp(take, 1, 500))
+            .Select(x => new
+            {
+                x.AddedAt,
+                Tile = new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt,
+                    db.Favorites.Any(f => f.ImageId == x.image.Id && f.UserId == userId)),
+            })
+            .ToListAsync(cancellationToken);
+        return [.. rows.Select(r => new GalleryItemTile(r.Tile, r.AddedAt))];
+    }
+
+    /// <summary>The galleries the person can see that hold <paramref name="imageId"/>.</summary>
+    public async Task<IReadOnlyList<Guid>> HoldingAsync(ClaimsPrincipal user, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        var visible = (await ListAsync(user, cancellationToken)).Select(g => g.Id).ToList();
+        if (visible.Count == 0)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.GalleryItems.AsNoTracking().Where(i => i.ImageId == imageId && visible.Contains(i.GalleryId))
+            .Select(i => i.GalleryId).ToListAsync(cancellationToken);
     }
 
     /// <summary>The galleries the person may add to ("Save to"), private first.</summary>

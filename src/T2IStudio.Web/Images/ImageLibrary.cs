@@ -15,6 +15,14 @@ namespace T2IStudio.Web.Images;
 /// <param name="FavoritesOnly">Only starred images.</param>
 public sealed record GalleryFilter(string? Search = null, string? Model = null, DateTimeOffset? Since = null, bool FavoritesOnly = false);
 
+/// <summary>
+/// Where a newest-first list left off: the last item's time and id. The next page starts strictly after it, so an
+/// item added meanwhile (newer, so before it) is neither skipped nor repeated, as an offset would.
+/// </summary>
+/// <param name="At">The last item's time (created, added or last used, as the list orders).</param>
+/// <param name="Id">The last item's id, which orders items of the same instant.</param>
+public readonly record struct KeysetPosition(DateTimeOffset At, Guid Id);
+
 /// <summary>One tile of the gallery.</summary>
 /// <param name="Id">The image.</param>
 /// <param name="Prompt">Its prompt.</param>
@@ -44,6 +52,31 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
             .ToTiles(db, userId)
             .ToListAsync(cancellationToken);
         return (tiles, total);
+    }
+
+    /// <summary>
+    /// Up to <paramref name="take"/> tiles, newest first (ties by id), that come after <paramref name="after"/>
+    /// (from the start when null): keyset paging for the API.
+    /// </summary>
+    public async Task<IReadOnlyList<ImageTile>> AfterAsync(ClaimsPrincipal user, GalleryFilter filter, KeysetPosition? after, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = Filter(db, userId, filter, userId);
+        if (after is { } position)
+        {
+            var at = position.At;
+            var id = position.Id;
+            query = query.Where(i => i.CreatedAt < at || (i.CreatedAt == at && i.Id.CompareTo(id) > 0));
+        }
+        return await query.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id)
+            .Take(Math.Clamp(take, 1, 500))
+            .ToTiles(db, userId)
+            .ToListAsync(cancellationToken);
     }
 
     /// <summary>The image next to <paramref name="id"/> in the filtered, newest-first order (older when <paramref name="older"/>).</summary>

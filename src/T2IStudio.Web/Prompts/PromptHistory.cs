@@ -52,6 +52,33 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
         return await prompts.OrderByDescending(p => p.LastUsedAt).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Up to <paramref name="take"/> of the person's prompts containing <paramref name="query"/> (all when empty),
+    /// most recently used first (ties by id), after <paramref name="after"/> (from the start when null): keyset
+    /// paging for the API. A prompt used again moves to the front, so a later page never repeats it.
+    /// </summary>
+    public async Task<IReadOnlyList<SavedPrompt>> AfterAsync(ClaimsPrincipal user, string? query, Images.KeysetPosition? after, int take, CancellationToken cancellationToken = default)
+    {
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return [];
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var prompts = db.Prompts.AsNoTracking().Where(p => p.OwnerId == userId);
+        if (!string.IsNullOrWhiteSpace(query))
+        {
+            var pattern = Images.ImageLibrary.LikePattern(query);
+            prompts = prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
+        }
+        if (after is { } position)
+        {
+            var at = position.At;
+            var id = position.Id;
+            prompts = prompts.Where(p => p.LastUsedAt < at || (p.LastUsedAt == at && p.Id.CompareTo(id) > 0));
+        }
+        return await prompts.OrderByDescending(p => p.LastUsedAt).ThenBy(p => p.Id).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);
+    }
+
     /// <summary>One entry, or null when it does not exist or is someone else's.</summary>
     public async Task<SavedPrompt?> GetAsync(ClaimsPrincipal user, Guid id, CancellationToken cancellationToken = default)
     {

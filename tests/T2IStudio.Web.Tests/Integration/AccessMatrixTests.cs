@@ -18,13 +18,20 @@ namespace T2IStudio.Web.Tests.Integration;
 /// <summary>
 /// Who may do what with each id: every id-bearing route and component action × (owner, editor, viewer,
 /// non-member, anonymous). Non-members get 404, never 403. A new id-bearing route fails this test until it is
-/// added to the matrix.
+/// added to the matrix. Pages and file routes are asked with each person's cookie; <c>/api/v1</c> with each
+/// person's token (and no token for the anonymous), one row per HTTP method.
 /// </summary>
 public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
 {
     private const int Ok = 200;
-    private const int Missing = 404;
+    private const int Done = 204;
     private const int SignIn = 302;
+    private const int NoToken = 401;
+    private const int Forbidden = 403;
+    private const int Missing = 404;
+
+    /// <summary>Not checked: what the owner gets is another test's business (see the row).</summary>
+    private const int Unchecked = -1;
     private readonly World _world;
 
     public AccessMatrixTests(World world) => _world = world;
@@ -38,7 +45,11 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         Anonymous,
     }
 
-    /// <summary>A team (owner, editor, viewer) with a gallery holding one of the owner's images, plus a private image, a job into the gallery and a prompt.</summary>
+    /// <summary>
+    /// A team (owner, editor, viewer) with a gallery holding one of the owner's images, plus a private image, a job
+    /// into the gallery and a prompt; a cookie client and an API client (a token of each person, none for the
+    /// anonymous) per person.
+    /// </summary>
     public sealed class World : IAsyncLifetime
     {
         public StudioAppFactory App { get; } = new();
@@ -46,6 +57,17 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         public Dictionary<Who, AppUser> Users { get; } = [];
 
         public Dictionary<Who, HttpClient> Clients { get; } = [];
+
+        public Dictionary<Who, HttpClient> ApiClients { get; } = [];
+
+        /// <summary>The owner with a token of the Read scope only.</summary>
+        public HttpClient OwnerReadOnly { get; private set; } = null!;
+
+        /// <summary>An owner's image that the matrix adds to the gallery and takes out again.</summary>
+        public Guid SpareImage { get; private set; }
+
+        /// <summary>An owner's image in the gallery that the matrix deletes (last, as the owner).</summary>
+        public Guid DoomedImage { get; private set; }
 
         public Guid TeamId { get; private set; }
 
@@ -75,6 +97,8 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
             (TeamJob, var shared) = await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "shared", steps: 2) with { GalleryId = GalleryId });
             SharedImage = shared.Single();
             PrivateImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "private", steps: 2))).ImageIds.Single();
+            SpareImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "spare", steps: 2))).ImageIds.Single();
+            DoomedImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "doomed", steps: 2) with { GalleryId = GalleryId })).ImageIds.Single();
             await using var db = await App.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
             PromptId = await db.Prompts.Where(p => p.OwnerId == Users[Who.Owner].Id && p.Text == "private").Select(p => p.Id).SingleAsync();
 
@@ -85,64 +109,143 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
                 Clients[who] = client;
             }
             Clients[Who.Anonymous] = App.CreateBrowserlikeClient();
+            foreach (var (who, user) in Users)
+            {
+                ApiClients[who] = App.CreateApiClient(await App.CreateTokenAsync(user, name: $"matrix {who}"));
+            }
+            ApiClients[Who.Anonymous] = App.CreateApiClient(null);
+            OwnerReadOnly = App.CreateApiClient(await App.CreateTokenAsync(Users[Who.Owner], ApiTokenScope.Read, name: "matrix read-only"));
         }
 
         public Task DisposeAsync()
         {
-            foreach (var client in Clients.Values)
+            foreach (var client in Clients.Values.Concat(ApiClients.Values).Append(OwnerReadOnly))
             {
-                client.Dispose();
+                client?.Dispose();
             }
             App.Dispose();
             return Task.CompletedTask;
         }
     }
 
-    /// <summary>Each id-bearing route (as the route table or a page's query names it), a URL for it, and the answer per person.</summary>
-    private IEnumerable<(string Route, string Url, int[] Expected)> Routes() =>
-    [
-        //                                                                     owner editor viewer outsider anonymous
-        ("/images/{id:guid}", $"/images/{_world.SharedImage}", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/images/{id:guid}", $"/images/{_world.SharedImage}?download=true", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/images/{id:guid}", $"/images/{_world.PrivateImage}", [Ok, Missing, Missing, Missing, SignIn]),
-        ("/images/{id:guid}/thumb", $"/images/{_world.SharedImage}/thumb", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/images/{id:guid}/thumb", $"/images/{_world.PrivateImage}/thumb", [Ok, Missing, Missing, Missing, SignIn]),
-        ("/api/jobs/{id:guid}", $"/api/jobs/{_world.TeamJob}", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/api/prompts/{id:guid}", $"/api/prompts/{_world.PromptId}", [Ok, Missing, Missing, Missing, SignIn]),
-        ("/teams/{TeamId:guid}", $"/teams/{_world.TeamId}", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/gallery?g", $"/gallery?g={_world.GalleryId}", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/inpaint?image", $"/inpaint?image={_world.SharedImage}", [Ok, Ok, Ok, Missing, SignIn]),
-        ("/inpaint?image", $"/inpaint?image={_world.PrivateImage}", [Ok, Missing, Missing, Missing, SignIn]),
-        ("/create?from", $"/create?from={_world.PrivateImage}", [Ok, Missing, Missing, Missing, SignIn]),
-        ("/create?from", $"/create?from={_world.SharedImage}", [Ok, Ok, Ok, Missing, SignIn]),
-    ];
+    /// <summary>One id-bearing route (as the route table or a page's query names it), a URL for it, and the answer per person.</summary>
+    /// <param name="Route">The route as the scan finds it.</param>
+    /// <param name="Url">A URL of it, with ids of the world.</param>
+    /// <param name="Expected">The status per <see cref="Who"/> (owner, editor, viewer, outsider, anonymous).</param>
+    /// <param name="Method">The HTTP method.</param>
+    public sealed record Row(string Route, string Url, int[] Expected, string Method = "GET")
+    {
+        /// <summary>Asked with tokens, not cookies.</summary>
+        public bool IsApi => Url.StartsWith(ApiPrefix, StringComparison.Ordinal);
+
+        /// <summary>How the scan names it: API routes with their method, since one path has several.</summary>
+        public string Key => IsApi ? $"{Method} {Route}" : Route;
+    }
+
+    private const string ApiPrefix = "/api/v1/";
+
+    /// <summary>
+    /// Every id-bearing route with the answer per person. Each row is asked as anonymous, outsider, viewer, editor
+    /// and then owner, so a change the owner may make (delete, add) comes after everyone else was refused.
+    /// </summary>
+    private IEnumerable<Row> Routes()
+    {
+        var shared = _world.SharedImage;
+        var own = _world.PrivateImage;
+        var gallery = _world.GalleryId;
+        var job = _world.TeamJob;
+        return
+        [
+            //                                                                     owner editor viewer outsider anonymous
+            new("/images/{id:guid}", $"/images/{shared}", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/images/{id:guid}", $"/images/{shared}?download=true", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/images/{id:guid}", $"/images/{own}", [Ok, Missing, Missing, Missing, SignIn]),
+            new("/images/{id:guid}/thumb", $"/images/{shared}/thumb", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/images/{id:guid}/thumb", $"/images/{own}/thumb", [Ok, Missing, Missing, Missing, SignIn]),
+            new("/teams/{TeamId:guid}", $"/teams/{_world.TeamId}", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/gallery?g", $"/gallery?g={gallery}", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/inpaint?image", $"/inpaint?image={shared}", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/inpaint?image", $"/inpaint?image={own}", [Ok, Missing, Missing, Missing, SignIn]),
+            new("/create?from", $"/create?from={own}", [Ok, Missing, Missing, Missing, SignIn]),
+            new("/create?from", $"/create?from={shared}", [Ok, Ok, Ok, Missing, SignIn]),
+
+            // The API, with tokens: reading what a team shares, and nothing of anyone else's.
+            new("/api/v1/images/{id:guid}", $"/api/v1/images/{shared}", [Ok, Ok, Ok, Missing, NoToken]),
+            new("/api/v1/images/{id:guid}", $"/api/v1/images/{own}", [Ok, Missing, Missing, Missing, NoToken]),
+            new("/api/v1/images/{id:guid}/png", $"/api/v1/images/{shared}/png", [Ok, Ok, Ok, Missing, NoToken]),
+            new("/api/v1/images/{id:guid}/png", $"/api/v1/images/{own}/png", [Ok, Missing, Missing, Missing, NoToken]),
+            new("/api/v1/images/{id:guid}/thumbnail", $"/api/v1/images/{shared}/thumbnail", [Ok, Ok, Ok, Missing, NoToken]),
+            new("/api/v1/images/{id:guid}/thumbnail", $"/api/v1/images/{own}/thumbnail", [Ok, Missing, Missing, Missing, NoToken]),
+            new("/api/v1/galleries/{id:guid}/items", $"/api/v1/galleries/{gallery}/items", [Ok, Ok, Ok, Missing, NoToken]),
+            new("/api/v1/prompts/{id:guid}", $"/api/v1/prompts/{_world.PromptId}", [Ok, Missing, Missing, Missing, NoToken]),
+            // The job routes come from the jobs half of the API (ApiV1Jobs.cs).
+            new("/api/v1/jobs/{id:guid}", $"/api/v1/jobs/{job}", [Ok, Ok, Ok, Missing, NoToken]),
+            new("/api/v1/jobs/{id:guid}/events", $"/api/v1/jobs/{job}/events", [Ok, Ok, Ok, Missing, NoToken]),
+            // Only the owner may cancel; the job has finished, and what that answers the owner is the job tests' business.
+            new("/api/v1/jobs/{id:guid}/cancel", $"/api/v1/jobs/{job}/cancel", [Unchecked, Missing, Missing, Missing, NoToken], "POST"),
+
+            // Stars are each person's own: anyone who sees the image may star it; the DELETE rows take them off again.
+            new("/api/v1/images/{id:guid}/favorite", $"/api/v1/images/{shared}/favorite", [Done, Done, Done, Missing, NoToken], "PUT"),
+            new("/api/v1/images/{id:guid}/favorite", $"/api/v1/images/{shared}/favorite", [Done, Done, Done, Missing, NoToken], "DELETE"),
+            new("/api/v1/images/{id:guid}/favorite", $"/api/v1/images/{own}/favorite", [Done, Missing, Missing, Missing, NoToken], "PUT"),
+            new("/api/v1/images/{id:guid}/favorite", $"/api/v1/images/{own}/favorite", [Done, Missing, Missing, Missing, NoToken], "DELETE"),
+            // Adding: a viewer is refused by role (403, the service's words); the editor may add only their own images,
+            // so the owner's reads as missing to them; the owner adds it.
+            new("/api/v1/galleries/{id:guid}/items/{imageId:guid}", $"/api/v1/galleries/{gallery}/items/{_world.SpareImage}", [Done, Missing, Forbidden, Missing, NoToken], "PUT"),
+            // Removing: viewers are refused; the editor takes it out, after which the owner finds nothing to remove.
+            new("/api/v1/galleries/{id:guid}/items/{imageId:guid}", $"/api/v1/galleries/{gallery}/items/{_world.SpareImage}", [Missing, Done, Forbidden, Missing, NoToken], "DELETE"),
+            // Deleting an image is the owner's alone (ImageLibrary.DeleteAsync checks Change): teammates who see it
+            // in the gallery get 404, not 403, like anyone else's id.
+            new("/api/v1/images/{id:guid}", $"/api/v1/images/{_world.DoomedImage}", [Done, Missing, Missing, Missing, NoToken], "DELETE"),
+        ];
+    }
+
+    private static readonly Who[] AskingOrder = [Who.Anonymous, Who.Outsider, Who.Viewer, Who.Editor, Who.Owner];
 
     [Fact]
     public async Task Every_id_bearing_route_answers_each_person_as_the_matrix_says()
     {
         var wrong = new List<string>();
-        foreach (var (_, url, expected) in Routes())
+        foreach (var row in Routes())
         {
-            foreach (var who in Enum.GetValues<Who>())
+            foreach (var who in AskingOrder)
             {
-                var status = (int)(await _world.Clients[who].GetAsync(new Uri(url, UriKind.Relative))).StatusCode;
-                if (status != expected[(int)who])
+                var client = row.IsApi ? _world.ApiClients[who] : _world.Clients[who];
+                using var request = new HttpRequestMessage(new HttpMethod(row.Method), new Uri(row.Url, UriKind.Relative));
+                // Headers only: the events stream of a finished job ends by itself, but the status is all that is asked.
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                var status = (int)response.StatusCode;
+                var expected = row.Expected[(int)who];
+                if (expected != Unchecked && status != expected)
                 {
-                    wrong.Add($"{url} as {who}: {status}, expected {expected[(int)who]}");
+                    wrong.Add($"{row.Method} {row.Url} as {who}: {status}, expected {expected}");
                 }
             }
         }
         Assert.True(wrong.Count == 0, string.Join(Environment.NewLine, wrong));
     }
 
-    [Fact]
-    public void Every_id_bearing_route_of_the_app_is_in_the_matrix()
-    {
-        var endpoints = _world.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+    /// <summary>The id-bearing endpoints of the route table: API ones as "METHOD pattern", the rest as the pattern.</summary>
+    private IEnumerable<string> IdBearingEndpoints() =>
+        _world.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.Parameters.Any(p => p.ParameterKind == Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterKind.Standard
                 && !p.Name.Equals("path", StringComparison.OrdinalIgnoreCase) && !p.Name.StartsWith("**", StringComparison.Ordinal)))
             .Where(e => !e.RoutePattern.RawText!.StartsWith("/_", StringComparison.Ordinal) && !e.RoutePattern.RawText.Contains("{**", StringComparison.Ordinal))
-            .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'));
+            .SelectMany(e =>
+            {
+                var route = "/" + e.RoutePattern.RawText!.TrimStart('/');
+                return route.StartsWith(ApiPrefix, StringComparison.Ordinal)
+                    ? MethodsOf(e).Select(m => $"{m} {route}")
+                    : [route];
+            });
+
+    private static IEnumerable<string> MethodsOf(Microsoft.AspNetCore.Http.Endpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"];
+
+    [Fact]
+    public void Every_id_bearing_route_of_the_app_is_in_the_matrix()
+    {
+        var endpoints = IdBearingEndpoints();
         // Pages that take an id in their query string.
         var queryPages = typeof(T2IStudio.Web.StudioWebExtensions).Assembly.GetTypes()
             .SelectMany(t => t.GetCustomAttributes<RouteAttribute>().Select(r => (Type: t, Route: r.Template)))
@@ -150,14 +253,79 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
                 .Where(prop => prop.GetCustomAttribute<SupplyParameterFromQueryAttribute>() is not null && (prop.PropertyType == typeof(Guid) || prop.PropertyType == typeof(Guid?)))
                 .Select(prop => $"{p.Route}?{prop.GetCustomAttribute<SupplyParameterFromQueryAttribute>()!.Name ?? prop.Name}"));
         var found = endpoints.Concat(queryPages).Distinct().ToList();
-        // The scan itself works: it sees an endpoint route, a page route and a page's query id.
+        // The scan itself works: it sees an endpoint route, a page route, a page's query id and API routes by method.
         Assert.Contains("/images/{id:guid}", found);
         Assert.Contains("/teams/{TeamId:guid}", found);
         Assert.Contains("/inpaint?image", found);
-        var inMatrix = Routes().Select(r => r.Route).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("GET /api/v1/images/{id:guid}", found);
+        Assert.Contains("DELETE /api/v1/images/{id:guid}", found);
+        var inMatrix = Routes().Select(r => r.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         // "/" and "/create" are one page; the matrix lists it once, as /create.
         var missing = found.Where(r => !inMatrix.Contains(r) && r != "/?from").Order(StringComparer.Ordinal).ToList();
         Assert.True(missing.Count == 0, "Id-bearing routes missing from the access matrix: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public async Task A_read_token_gets_403_on_every_change_route_of_the_api()
+    {
+        var changes = _world.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => (Route: "/" + e.RoutePattern.RawText!.TrimStart('/'), Methods: MethodsOf(e)))
+            .Where(e => e.Route.StartsWith(ApiPrefix, StringComparison.Ordinal))
+            .SelectMany(e => e.Methods.Where(m => m is "POST" or "PUT" or "DELETE" or "PATCH").Select(m => (e.Route, Method: m)))
+            .ToList();
+        Assert.Contains(("/api/v1/images/{id:guid}", "DELETE"), changes);
+        Assert.Contains(("/api/v1/galleries/{id:guid}/items/{imageId:guid}", "PUT"), changes);
+
+        var wrong = new List<string>();
+        foreach (var (route, method) in changes)
+        {
+            if (UrlOfOwners(route) is not { } url)
+            {
+                wrong.Add($"{method} {route}: no id of the owner's for it; name one in {nameof(UrlOfOwners)}");
+                continue;
+            }
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(url, UriKind.Relative));
+            if (method is "POST" or "PUT" or "PATCH")
+            {
+                request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+            }
+            using var response = await _world.OwnerReadOnly.SendAsync(request);
+            if (response.StatusCode != HttpStatusCode.Forbidden)
+            {
+                wrong.Add($"{method} {url}: {(int)response.StatusCode}, expected 403");
+            }
+        }
+        Assert.True(wrong.Count == 0, string.Join(Environment.NewLine, wrong));
+    }
+
+    /// <summary>
+    /// <paramref name="route"/> with each id an existing one of the owner's (so a 403 is the scope, not a 404), by the
+    /// segment before it; null when a parameter is of a kind not named here.
+    /// </summary>
+    private string? UrlOfOwners(string route)
+    {
+        var segments = route.Split('/');
+        for (var i = 0; i < segments.Length; i++)
+        {
+            if (!segments[i].StartsWith('{'))
+            {
+                continue;
+            }
+            Guid? id = i > 0 ? segments[i - 1] switch
+            {
+                "images" or "items" => _world.PrivateImage,
+                "galleries" => _world.GalleryId,
+                "jobs" => _world.TeamJob,
+                "prompts" => _world.PromptId,
+                _ => null,
+            } : null;
+            if (id is null)
+            {
+                return null;
+            }
+            segments[i] = id.Value.ToString();
+        }
+        return string.Join('/', segments);
     }
 
     [Fact]
