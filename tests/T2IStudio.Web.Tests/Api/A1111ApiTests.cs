@@ -222,7 +222,7 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         });
         // Many steps at a larger size, so the job is still running when it is interrupted.
         var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
-            new { prompt = "a long job", seed = 9, steps = GenerationLimits.MaxSteps, width = 256, height = 256, sampler_name = "Euler" });
+            new { prompt = "a long job", seed = 9, steps = GenerationLimits.MaxSteps, width = 128, height = 128, sampler_name = "Euler" });
         var running = await previewed.Task.WaitAsync(TimeSpan.FromMinutes(2));
 
         var progress = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/progress?skip_current_image=false", UriKind.Relative));
@@ -246,6 +246,38 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         Assert.Empty((await answered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("images").EnumerateArray());
         await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync(j => j.Id == running.JobId)).Status);
+    }
+
+    [Fact]
+    public async Task A_caller_that_goes_away_cancels_its_job()
+    {
+        var (user, client) = await ClientAsync("gone@a1111.test");
+        var started = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var canceled = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listening = _app.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
+        {
+            switch (e)
+            {
+                case JobProgress { Step: > 0 } progress:
+                    started.TrySetResult(progress.JobId);
+                    break;
+                case JobCanceled ended:
+                    canceled.TrySetResult(ended.JobId);
+                    break;
+            }
+            return Task.CompletedTask;
+        });
+        using var leaving = new CancellationTokenSource();
+        var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
+            new { prompt = "nobody waits for this", seed = 1, steps = GenerationLimits.MaxSteps, width = 128, height = 128 }, leaving.Token);
+        var jobId = await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
+
+        await leaving.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generating);
+        Assert.Equal(jobId, await canceled.Task.WaitAsync(TimeSpan.FromMinutes(2)));
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync(j => j.Id == jobId)).Status);
     }
 
     [Fact]
@@ -310,6 +342,44 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         var parameters = body.GetProperty("parameters");
         Assert.Equal(JsonValueKind.Null, parameters.GetProperty("init_images").ValueKind);
         Assert.False(parameters.GetProperty("inpaint_full_res").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Img2img_only_masked_keeps_the_pictures_size_and_every_pixel_outside_the_padded_area()
+    {
+        var (_, client) = await ClientAsync("onlymasked@a1111.test");
+        const int from = 28, to = 36, padding = 4;
+
+        // inpaint_full_res is left out: A1111's default is "only masked".
+        var body = await PostOkAsync(client, "/sdapi/v1/img2img", new
+        {
+            prompt = "a blue circle",
+            init_images = new[] { Convert.ToBase64String(SourcePng()) },
+            mask = Convert.ToBase64String(MaskPng(from, to)),
+            inpaint_full_res_padding = padding,
+            mask_blur = 0,
+            inpainting_fill = 2,
+            steps = 2,
+            seed = 8,
+            width = 32,
+            height = 32,
+        });
+
+        var result = PngFiles.Decode(new MemoryStream(Convert.FromBase64String(Assert.Single(body.GetProperty("images").EnumerateArray()).GetString()!)));
+        Assert.Equal((64, 64), (result.Width, result.Height));
+        var source = Source();
+        for (var y = 0; y < 64; y++)
+        {
+            for (var x = 0; x < 64; x++)
+            {
+                if (x < from || x >= to || y < from || y >= to)
+                {
+                    var at = (y * 64 + x) * 3;
+                    Assert.True(result.Pixels.AsSpan(at, 3).SequenceEqual(source.Pixels.AsSpan(at, 3)), $"pixel ({x}, {y}) outside the mask changed");
+                }
+            }
+        }
+        Assert.True(body.GetProperty("parameters").GetProperty("inpaint_full_res").GetBoolean());
     }
 
     [Fact]
