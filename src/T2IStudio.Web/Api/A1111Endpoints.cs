@@ -70,7 +70,7 @@ public static partial class A1111Endpoints
             return problem;
         }
         var echo = (A1111Txt2ImgRequest)Echo(request, run);
-        var info = Info(run, outcome, extra: new Dictionary<string, object>(), denoisingStrength: request.DenoisingStrength, inpaintingConditioning: false);
+        var info = Info(run, outcome, extra: new Dictionary<string, object>(), denoisingStrength: request.DenoisingStrength ?? 0, inpaintingConditioning: false);
         return TypedResults.Ok(new A1111Txt2ImgResponse(await A1111Jobs.Base64PngsAsync(services.Store, outcome.Images, aborted), echo, info));
     }
 
@@ -251,7 +251,7 @@ public static partial class A1111Endpoints
     {
         ArgumentNullException.ThrowIfNull(services);
         var model = await TokenModelAsync(user, services, cancellationToken);
-        return TypedResults.Ok(new A1111Options(model?.Id, "png", 1, 0, true, true, true));
+        return TypedResults.Ok(new A1111Options(model?.Id, "Automatic", "png", 1, 0, true, true, true));
     }
 
     /// <summary>

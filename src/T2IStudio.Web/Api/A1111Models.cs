@@ -242,7 +242,7 @@ public sealed record A1111Info
     /// <summary>Seed resize (unused: -1).</summary>
     [JsonPropertyName("seed_resize_from_h")] public int SeedResizeFromH { get; init; } = -1;
 
-    /// <summary>The denoising strength (img2img), or null.</summary>
+    /// <summary>The denoising strength (img2img; txt2img: as sent, else 0).</summary>
     [JsonPropertyName("denoising_strength")] public double? DenoisingStrength { get; init; }
 
     /// <summary>Extra infotext fields ("Schedule type", "Denoising strength", "Mask blur", …).</summary>
@@ -331,6 +331,7 @@ public sealed record A1111Sampler(
 
 /// <summary>The settings <c>options</c> reads; only <c>sd_model_checkpoint</c> can be written (per token).</summary>
 /// <param name="SdModelCheckpoint">The model this token's calls use unless they override it.</param>
+/// <param name="SdVae">No separate VAE: always "Automatic".</param>
 /// <param name="SamplesFormat">Always "png".</param>
 /// <param name="ClipStopAtLastLayers">CLIP skip (always 1).</param>
 /// <param name="EtaNoiseSeedDelta">ENSD (always 0).</param>
@@ -339,6 +340,7 @@ public sealed record A1111Sampler(
 /// <param name="AddModelNameToInfo">Infotexts carry the model name.</param>
 public sealed record A1111Options(
     [property: JsonPropertyName("sd_model_checkpoint")] string? SdModelCheckpoint,
+    [property: JsonPropertyName("sd_vae")] string SdVae,
     [property: JsonPropertyName("samples_format")] string SamplesFormat,
     [property: JsonPropertyName("CLIP_stop_at_last_layers")] int ClipStopAtLastLayers,
     [property: JsonPropertyName("eta_noise_seed_delta")] int EtaNoiseSeedDelta,
