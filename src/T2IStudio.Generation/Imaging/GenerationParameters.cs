@@ -8,8 +8,10 @@ namespace T2IStudio.Generation.Imaging;
 /// <code>
 /// prompt
 /// Negative prompt: negative
-/// Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: 0123456789, Model: name
+/// Steps: 20, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: 0123456789, Model: name
 /// </code>
+/// The settings line follows A1111 1.10 (sampler and schedule type apart, as it has written them since 1.9), less
+/// its closing "Version" (T2I Studio is not an A1111 release).
 /// </summary>
 public sealed record GenerationParameters
 {
@@ -37,16 +39,35 @@ public sealed record GenerationParameters
         return text.ToString();
     }
 
+    /// <summary>
+    /// A sampler's name as A1111 1.9+ writes it: the sampler without a schedule suffix, and its "Schedule type".
+    /// "Automatic" is each sampler's own default schedule; A1111's default for DPM++ 2M is Karras, so the plain
+    /// (uniform) DPM++ 2M is written "Uniform" to read back the same in A1111.
+    /// </summary>
+    /// <param name="sampler">A combined A1111 name such as "DPM++ 2M Karras" or "Euler a".</param>
+    public static (string Sampler, string ScheduleType) SplitSampler(string sampler)
+    {
+        ArgumentNullException.ThrowIfNull(sampler);
+        const string karras = " Karras";
+        if (sampler.EndsWith(karras, StringComparison.Ordinal))
+        {
+            return (sampler[..^karras.Length], "Karras");
+        }
+        return (sampler, sampler == "DPM++ 2M" ? "Uniform" : "Automatic");
+    }
+
     /// <summary>Builds the settings line in A1111's order.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> StandardSettings(
         int steps, string sampler, double cfgScale, ulong seed, int width, int height, string? modelHash, string model,
         double? denoisingStrength = null, int? maskBlur = null)
     {
         var inv = CultureInfo.InvariantCulture;
+        var (samplerName, scheduleType) = SplitSampler(sampler);
         var settings = new List<KeyValuePair<string, string>>
         {
             new("Steps", steps.ToString(inv)),
-            new("Sampler", sampler),
+            new("Sampler", samplerName),
+            new("Schedule type", scheduleType),
             new("CFG scale", cfgScale.ToString("0.###", inv)),
             new("Seed", seed.ToString(inv)),
             new("Size", $"{width}x{height}"),

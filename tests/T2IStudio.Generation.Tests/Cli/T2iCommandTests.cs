@@ -28,7 +28,7 @@ public sealed class T2iCommandTests : IDisposable
         }
         var (inspectCode, parameters, _) = await Run("inspect", file);
         Assert.Equal(0, inspectCode);
-        Assert.StartsWith("a red circle\nNegative prompt: blurry\nSteps: 4, Sampler: DDIM, CFG scale: 5, Seed: 77, Size: 64x64, Model hash: ", parameters.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.StartsWith("a red circle\nNegative prompt: blurry\nSteps: 4, Sampler: DDIM, Schedule type: Automatic, CFG scale: 5, Seed: 77, Size: 64x64, Model hash: ", parameters.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Contains("Model: tiny", parameters, StringComparison.Ordinal);
     }
 

@@ -25,8 +25,19 @@ public sealed class MetadataTests
         var text = GenerationMetadata.ParametersText(GenerationMetadata.Describe(Request, "tiny-shapes", 1), "0123456789");
         Assert.Equal(
             "a (red:1.2) circle, above a square\nNegative prompt: blurry\n" +
-            "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1235, Size: 64x64, Model hash: 0123456789, Model: tiny-shapes",
+            "Steps: 20, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 1235, Size: 64x64, Model hash: 0123456789, Model: tiny-shapes",
             text);
+    }
+
+    [Theory]
+    [InlineData(SchedulerKind.DpmPlusPlus2MKarras, "Sampler: DPM++ 2M, Schedule type: Karras,")]
+    [InlineData(SchedulerKind.DpmPlusPlus2M, "Sampler: DPM++ 2M, Schedule type: Uniform,")]
+    [InlineData(SchedulerKind.Ddim, "Sampler: DDIM, Schedule type: Automatic,")]
+    [InlineData(SchedulerKind.Lcm, "Sampler: LCM, Schedule type: Automatic,")]
+    public void Sampler_and_schedule_type_are_written_apart_as_A1111_1_10_does(SchedulerKind kind, string expected)
+    {
+        var text = GenerationMetadata.ParametersText(GenerationMetadata.Describe(Request with { Scheduler = kind }, "tiny-shapes", 0), null);
+        Assert.Contains(expected, text, StringComparison.Ordinal);
     }
 
     [Fact]
