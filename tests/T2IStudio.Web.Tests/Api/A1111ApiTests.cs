@@ -220,9 +220,9 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
             }
             return Task.CompletedTask;
         });
-        // Many steps at a larger size, so the job is still running when it is interrupted.
+        // The most steps at 256×256 (about 30 s of CPU): the job is still running when it is interrupted, with a wide margin on a loaded machine.
         var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
-            new { prompt = "a long job", seed = 9, steps = GenerationLimits.MaxSteps, width = 128, height = 128, sampler_name = "Euler" });
+            new { prompt = "a long job", seed = 9, steps = GenerationLimits.MaxSteps, width = 256, height = 256, sampler_name = "Euler" });
         var running = await previewed.Task.WaitAsync(TimeSpan.FromMinutes(2));
 
         var progress = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/progress?skip_current_image=false", UriKind.Relative));
@@ -269,7 +269,7 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         });
         using var leaving = new CancellationTokenSource();
         var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
-            new { prompt = "nobody waits for this", seed = 1, steps = GenerationLimits.MaxSteps, width = 128, height = 128 }, leaving.Token);
+            new { prompt = "nobody waits for this", seed = 1, steps = GenerationLimits.MaxSteps, width = 256, height = 256 }, leaving.Token);
         var jobId = await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
 
         await leaving.CancelAsync();
