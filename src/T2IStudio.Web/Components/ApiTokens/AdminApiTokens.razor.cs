@@ -1,10 +1,9 @@
 using System.Security.Claims;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
+using T2IStudio.Data;
 using T2IStudio.Web.Api;
-using T2IStudio.Web.Auth;
 
 namespace T2IStudio.Web.Components.ApiTokens;
 
@@ -23,8 +22,6 @@ public sealed partial class AdminApiTokens : IDisposable
 
     [Inject] private ApiTokenService Tokens { get; set; } = default!;
 
-    [Inject] private IAuthorizationService Authorization { get; set; } = default!;
-
     [Inject] private TimeProvider Time { get; set; } = default!;
 
     [Inject] private IDialogService Dialogs { get; set; } = default!;
@@ -36,8 +33,9 @@ public sealed partial class AdminApiTokens : IDisposable
     protected override async Task OnInitializedAsync()
     {
         _user = (await AuthenticationState).User;
-        // The page around it is admin-only already; the section checks for itself so it is safe wherever it is placed.
-        _isAdmin = (await Authorization.AuthorizeAsync(_user, StudioPolicies.Admin)).Succeeded;
+        // The page around it is admin-only already; the section checks for itself (as the navigation's Admin link does)
+        // so it is safe wherever it is placed, and the service checks the database again.
+        _isAdmin = _user.IsInRole(AppDbContext.AdminRole);
         if (_isAdmin)
         {
             await LoadAsync();
