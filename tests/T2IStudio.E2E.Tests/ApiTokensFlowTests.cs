@@ -62,12 +62,17 @@ public sealed class ApiTokensFlowTests(StudioServer server) : IClassFixture<Stud
         return await api.SendAsync(request);
     }
 
-    /// <summary>The page at phone width, for a person to look at: the form stacks and nothing scrolls sideways.</summary>
+    /// <summary>
+    /// The page at phone width, reached from Your account, for a person to look at: the form stacks and nothing
+    /// scrolls sideways.
+    /// </summary>
     private async Task ScreenshotAtPhoneWidthAsync()
     {
         var phone = await server.NewPageAsync(390, 844);
         await StudioPages.SignInAsync(phone, Email);
-        await phone.GotoAsync("/account/api-tokens");
+        await phone.GotoAsync("/Account/Manage");
+        await phone.GetByRole(AriaRole.Link, new() { Name = "API tokens", Exact = true }).ClickAsync();
+        await Assertions.Expect(phone.GetByRole(AriaRole.Heading, new() { Name = "API tokens", Exact = true, Level = 1 })).ToBeVisibleAsync();
         await StudioPages.WaitForInteractiveAsync(phone);
         await Assertions.Expect(phone.GetByRole(AriaRole.Button, new() { Name = "Revoke token ci", Exact = true })).ToBeVisibleAsync();
         await StudioPages.ScreenshotAsync(phone, "api-tokens-phone");
