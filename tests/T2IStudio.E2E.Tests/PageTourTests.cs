@@ -61,7 +61,7 @@ public sealed class PageTourTests(StudioServer server) : IClassFixture<StudioSer
         var page = await server.NewPageAsync();
         await StudioPages.RegisterAsync(page, "tour@example.test"); // the first account: Admin pages too
 
-        // Something to show: one image, one team.
+        // Something to show: one image, one team, one API token.
         await page.GetByLabel("Prompt", new() { Exact = true }).FillAsync("a tour of the studio");
         await page.GetByRole(AriaRole.Button, new() { Name = "Generate", Exact = true }).ClickAsync();
         var job = page.GetByRole(AriaRole.Listitem, new() { Name = "Job: a tour of the studio" });
@@ -75,12 +75,15 @@ public sealed class PageTourTests(StudioServer server) : IClassFixture<StudioSer
         await page.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Tour crew", Level = 1 })).ToBeVisibleAsync();
         var teamPath = new Uri(page.Url).AbsolutePath;
+        await page.GotoAsync("/account/api-tokens");
+        await StudioPages.WaitForInteractiveAsync(page);
+        await ApiTokenPages.CreateAsync(page, "tour", "Read");
 
         (string Name, string Path, bool Interactive)[] pages =
         [
             ("create", "/", true), ("gallery", "/gallery", true), ("inpaint-choose", "/inpaint", true), ("inpaint", $"/inpaint?image={imageId}", true),
             ("teams", "/teams", true), ("team", teamPath, true), ("admin-users", "/admin", true), ("admin-queue", "/admin/queue", true),
-            ("admin-workers", "/admin/workers", true), ("account", "/Account/Manage", false), ("not-found", "/no-such-page", false),
+            ("admin-workers", "/admin/workers", true), ("api-tokens", "/account/api-tokens", true), ("account", "/Account/Manage", false), ("not-found", "/no-such-page", false),
         ];
         var problems = new List<string>();
         foreach (var theme in new[] { "light", "dark" })
