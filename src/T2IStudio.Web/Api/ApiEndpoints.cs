@@ -35,6 +35,7 @@ public static class ApiEndpoints
         v1.MapApiV1();
 
         var a1111 = app.MapGroup(A1111Prefix)
+            .WithTags("AUTOMATIC1111")
             .RequireAuthorization(ApiTokenClaims.ReadPolicy)
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();
