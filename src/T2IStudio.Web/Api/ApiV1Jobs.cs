@@ -66,7 +66,7 @@ public static class ApiV1Jobs
         return v1;
     }
 
-    /// <summary>Every model, available or not, with its schedulers and defaults.</summary>
+    /// <summary>The models, available or not, with their schedulers and default sizes.</summary>
     public static Ok<IReadOnlyList<ApiModelDto>> ListModels(ModelHost models)
     {
         ArgumentNullException.ThrowIfNull(models);
@@ -83,7 +83,7 @@ public static class ApiV1Jobs
         return TypedResults.Ok(list);
     }
 
-    /// <summary>Checks and queues a text-to-image job.</summary>
+    /// <summary>Queues a text-to-image job: 202 with the job and its Location; Idempotency-Key makes a repeat return the same job.</summary>
     public static async Task<Results<Accepted<ApiJobDto>, ValidationProblem, ProblemHttpResult>> SubmitTxt2ImgAsync(
         Txt2ImgRequest body, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey, ClaimsPrincipal user,
         ModelHost models, GenerationService generation, CancellationToken cancellationToken)
@@ -127,19 +127,19 @@ public static class ApiV1Jobs
         return await AcceptedAsync(submitted, user, generation, cancellationToken);
     }
 
-    /// <summary>Checks and queues an image-to-image job (the whole source repainted at <c>strength</c>).</summary>
+    /// <summary>Queues an image-to-image job (multipart): the file part <c>image</c> or <c>sourceImageId</c>, repainted at <c>strength</c>.</summary>
     public static Task<Results<Accepted<ApiJobDto>, ValidationProblem, ProblemHttpResult>> SubmitImg2ImgAsync(
         [AsParameters] ImageJobForm form, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey, ClaimsPrincipal user,
         ModelHost models, GenerationService generation, ImageLibrary library, ImageUploads uploads, CancellationToken cancellationToken) =>
         SubmitFromImageAsync(form, inpaint: false, idempotencyKey, user, models, generation, library, uploads, cancellationToken);
 
-    /// <summary>Checks and queues an inpaint job.</summary>
+    /// <summary>Queues an inpaint job (multipart): <c>image</c> or <c>sourceImageId</c>, and the file part <c>mask</c> (white repaints).</summary>
     public static Task<Results<Accepted<ApiJobDto>, ValidationProblem, ProblemHttpResult>> SubmitInpaintAsync(
         [AsParameters] ImageJobForm form, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey, ClaimsPrincipal user,
         ModelHost models, GenerationService generation, ImageLibrary library, ImageUploads uploads, CancellationToken cancellationToken) =>
         SubmitFromImageAsync(form, inpaint: true, idempotencyKey, user, models, generation, library, uploads, cancellationToken);
 
-    /// <summary>The caller's jobs, newest first: <paramref name="limit"/> (1–100, default 20) after <paramref name="cursor"/>.</summary>
+    /// <summary>Your jobs, newest first: <c>limit</c> (1–100, default 20) after <c>cursor</c> (the last page's <c>nextCursor</c>).</summary>
     public static async Task<Results<Ok<ApiJobPage>, ValidationProblem>> ListJobsAsync(string? cursor, int? limit, ClaimsPrincipal user,
         Microsoft.EntityFrameworkCore.IDbContextFactory<AppDbContext> dbFactory, GenerationService generation, CancellationToken cancellationToken)
     {
@@ -190,14 +190,14 @@ public static class ApiV1Jobs
         return TypedResults.Ok(new ApiJobPage([.. page.Select(j => Dto(ViewOf(j, generation)))], next));
     }
 
-    /// <summary>One job the caller may read (their own, or one saving into a gallery they see).</summary>
+    /// <summary>A job's status, progress and images (yours, or one saving into a gallery you see).</summary>
     public static async Task<Results<Ok<ApiJobDto>, NotFound>> GetJobAsync(Guid id, ClaimsPrincipal user, GenerationService generation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(generation);
         return await generation.GetJobAsync(user, id, cancellationToken) is { } job ? TypedResults.Ok(Dto(job)) : TypedResults.NotFound();
     }
 
-    /// <summary>Cancels the caller's job; someone else's reads as missing.</summary>
+    /// <summary>Cancels a waiting job, or stops a running one before its next step.</summary>
     public static async Task<Results<Ok<ApiCancelDto>, NotFound>> CancelJobAsync(Guid id, ClaimsPrincipal user, GenerationService generation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(generation);
@@ -205,10 +205,8 @@ public static class ApiV1Jobs
         return outcome == CancelOutcome.NotFound ? TypedResults.NotFound() : TypedResults.Ok(new ApiCancelDto(id, outcome.ToString()));
     }
 
-    /// <summary>
-    /// The job's events as server-sent events: its state now, then what happens to it, ending with its final event.
-    /// Subscribes before reading the job, so nothing between the read and the first event is missed.
-    /// </summary>
+    /// <summary>A job's live events (server-sent events): queued, position, started, step, then completed, failed or canceled; then the stream ends.</summary>
+    /// <remarks>Subscribes before reading the job, so nothing between the read and the first event is missed.</remarks>
     public static async Task<Results<ServerSentEventsResult<ApiJobEventData>, NotFound>> GetJobEventsAsync(Guid id, ClaimsPrincipal user,
         GenerationService generation, JobLifecycle lifecycle, StudioNotifier notifier, HttpContext context, CancellationToken cancellationToken)
     {

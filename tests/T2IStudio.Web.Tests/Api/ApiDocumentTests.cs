@@ -72,6 +72,8 @@ public sealed class ApiDocumentTests(StudioAppFixture fixture) : IClassFixture<S
         var page = await browser.GetStringAsync(new Uri("/api-docs", UriKind.Relative));
         Assert.Contains("API reference", page, StringComparison.Ordinal);
         Assert.Contains("/account/api-tokens", page, StringComparison.Ordinal);
+        Assert.Contains("/api/v1/jobs/txt2img", page, StringComparison.Ordinal); // the operations, grouped under their tags
+        Assert.Contains(">Jobs</h2>", page, StringComparison.Ordinal);
 
         using var anonymous = _app.CreateBrowserlikeClient();
         var refused = await anonymous.GetAsync(new Uri(ApiDocuments.DocumentUrl, UriKind.Relative));

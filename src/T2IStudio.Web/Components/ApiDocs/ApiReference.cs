@@ -81,6 +81,12 @@ public static class ApiReference
         {
             return SchemaName(schema.Items) + "[]";
         }
+        // A form (multipart) is an object of its fields, possibly split over allOf: name them.
+        var fields = (schema.AllOf ?? []).SelectMany(part => part.Properties?.Keys ?? []).Concat(schema.Properties?.Keys ?? []).Distinct().ToList();
+        if (fields.Count > 0 && schema.AllOf is { Count: > 0 })
+        {
+            return "{ " + string.Join(", ", fields) + " }";
+        }
         if (schema.OneOf is { Count: > 0 } oneOf)
         {
             return string.Join(" | ", oneOf.Select(SchemaName).Where(n => n.Length > 0).Distinct());
