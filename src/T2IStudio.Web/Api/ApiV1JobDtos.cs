@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 
 namespace T2IStudio.Web.Api;
@@ -184,5 +185,11 @@ public sealed record ApiCancelDto(Guid JobId, string Outcome);
 /// <param name="Preview">A small JPEG of the first image as it forms, as a <c>data:image/jpeg;base64,…</c> URL.</param>
 /// <param name="ImageIds">The finished images.</param>
 /// <param name="Error">Why it failed.</param>
-public sealed record ApiJobEventData(Guid JobId, string Status, int? Position = null, int? Step = null, int? TotalSteps = null,
-    string? Preview = null, IReadOnlyList<Guid>? ImageIds = null, string? Error = null);
+/// <remarks>Fields an event does not carry are left out of its JSON.</remarks>
+public sealed record ApiJobEventData(Guid JobId, string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Position = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Step = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? TotalSteps = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Preview = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Guid>? ImageIds = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null);

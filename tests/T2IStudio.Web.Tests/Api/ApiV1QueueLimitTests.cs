@@ -84,6 +84,7 @@ public sealed class ApiV1QueueLimitTests : IClassFixture<ApiV1QueueLimitTests.Qu
 
         Assert.Equal("queued", events[0].Type);
         Assert.Equal(JsonValueKind.Number, events[0].Data.GetProperty("position").ValueKind);
+        Assert.False(events[0].Data.TryGetProperty("imageIds", out _)); // what an event does not carry is left out
         Assert.Equal("canceled", events[^1].Type);
     }
 
