@@ -141,7 +141,7 @@ public static class ApiV1Jobs
 
     /// <summary>Your jobs, newest first: <c>limit</c> (1–100, default 20) after <c>cursor</c> (the last page's <c>nextCursor</c>).</summary>
     public static async Task<Results<Ok<ApiJobPage>, ValidationProblem>> ListJobsAsync(string? cursor, int? limit, ClaimsPrincipal user,
-        Microsoft.EntityFrameworkCore.IDbContextFactory<AppDbContext> dbFactory, GenerationService generation, CancellationToken cancellationToken)
+        IDbContextFactory<AppDbContext> dbFactory, GenerationService generation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dbFactory);
         ArgumentNullException.ThrowIfNull(generation);
@@ -453,7 +453,7 @@ public static class ApiV1Jobs
             Height = form.Height ?? height,
             Seed = form.Seed ?? settings.Seed,
             BatchSize = form.BatchSize ?? 1,
-            Strength = form.Strength ?? new GenerationRequest { Prompt = "" }.Strength,
+            Strength = form.Strength ?? settings.ToRequest().Strength,
         };
         if (Problems(request, model, form.Model, form.Scheduler, startsFromImage: true) is { } problem)
         {
