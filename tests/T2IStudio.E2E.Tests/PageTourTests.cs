@@ -83,7 +83,8 @@ public sealed class PageTourTests(StudioServer server) : IClassFixture<StudioSer
         [
             ("create", "/", true), ("gallery", "/gallery", true), ("inpaint-choose", "/inpaint", true), ("inpaint", $"/inpaint?image={imageId}", true),
             ("teams", "/teams", true), ("team", teamPath, true), ("admin-users", "/admin", true), ("admin-queue", "/admin/queue", true),
-            ("admin-workers", "/admin/workers", true), ("api-tokens", "/account/api-tokens", true), ("account", "/Account/Manage", false), ("not-found", "/no-such-page", false),
+            ("admin-workers", "/admin/workers", true), ("api-tokens", "/account/api-tokens", true), ("api-docs", "/api-docs", true),
+            ("account", "/Account/Manage", false), ("not-found", "/no-such-page", false),
         ];
         var problems = new List<string>();
         foreach (var theme in new[] { "light", "dark" })

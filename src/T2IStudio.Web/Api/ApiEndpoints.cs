@@ -37,6 +37,7 @@ public static class ApiEndpoints
         v1.MapFallback("{**path}", UnknownRoute).ExcludeFromDescription();
 
         var a1111 = app.MapGroup(A1111Prefix)
+            .WithTags("AUTOMATIC1111")
             .RequireAuthorization(ApiTokenClaims.ReadPolicy)
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();

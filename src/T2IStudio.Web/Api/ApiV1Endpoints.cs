@@ -18,7 +18,7 @@ public static class ApiV1Endpoints
     public static RouteGroupBuilder MapApiV1(this RouteGroupBuilder v1)
     {
         ArgumentNullException.ThrowIfNull(v1);
-        v1.MapGet("/me", GetMe).WithName("GetMe").WithSummary("Who this token acts as, and its scope.");
+        v1.MapGet("/me", GetMe).WithTags("Account").WithName("GetMe").WithSummary("Who this token acts as, and its scope.");
         v1.MapApiV1Jobs();
         v1.MapApiV1Library();
         return v1;

@@ -3,47 +3,25 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Images;
-using T2IStudio.Web.Jobs;
-using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Storage;
 
 namespace T2IStudio.Web.Endpoints;
 
-/// <summary>A job as the API returns it.</summary>
-/// <param name="Id">The job.</param>
-/// <param name="Status">Queued, Running, Completed, Failed or Canceled.</param>
-/// <param name="Step">Steps finished.</param>
-/// <param name="TotalSteps">Steps it takes.</param>
-/// <param name="Position">Jobs ahead of it, while it waits.</param>
-/// <param name="Error">Why it failed.</param>
-/// <param name="Images">URLs of its images.</param>
-public sealed record JobDto(Guid Id, string Status, int Step, int TotalSteps, int? Position, string? Error, IReadOnlyList<string> Images);
-
-/// <summary>A prompt-history entry as the API returns it.</summary>
-/// <param name="Id">The entry.</param>
-/// <param name="Text">The prompt.</param>
-/// <param name="NegativeText">The negative prompt.</param>
-/// <param name="UseCount">Jobs that used it.</param>
-public sealed record PromptDto(Guid Id, string Text, string NegativeText, int UseCount);
-
 /// <summary>
-/// Image files and the read-only JSON API. Each id is checked against the caller through the resource
+/// Image files for pages (cookie-authenticated; the token API is <c>/api/v1</c>). Each id is checked against the caller through the resource
 /// rules; someone else's id answers 404, exactly like an id that does not exist.
 /// </summary>
 public static class ImageEndpoints
 {
     private const string ImmutablePrivate = "private, max-age=31536000, immutable";
 
-    /// <summary>Maps <c>/images/{id}</c>, <c>/images/{id}/thumb</c>, <c>/api/jobs/{id}</c> and <c>/api/prompts/{id}</c>.</summary>
+    /// <summary>Maps <c>/images/{id}</c> and <c>/images/{id}/thumb</c>.</summary>
     public static IEndpointRouteBuilder MapImageEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var images = app.MapGroup("/images");
         images.MapGet("/{id:guid}", GetImageAsync);
         images.MapGet("/{id:guid}/thumb", GetThumbnailAsync);
-        var api = app.MapGroup("/api");
-        api.MapGet("/jobs/{id:guid}", GetJobAsync);
-        api.MapGet("/prompts/{id:guid}", GetPromptAsync);
         return app;
     }
 
@@ -78,27 +56,6 @@ public static class ImageEndpoints
         context.Response.Headers.CacheControl = ImmutablePrivate;
         context.Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("inline") { FileNameStar = Path.ChangeExtension(DownloadName(image), ".webp") }.ToString();
         return TypedResults.PhysicalFile(store.ThumbnailPathOf(image.FileKey), "image/webp", entityTag: Tag(image.Sha256 + "-thumb"));
-    }
-
-    /// <summary>A job's status and images.</summary>
-    public static async Task<Results<Ok<JobDto>, NotFound>> GetJobAsync(Guid id, ClaimsPrincipal user, GenerationService generation, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(generation);
-        if (await generation.GetJobAsync(user, id, cancellationToken) is not { } job)
-        {
-            return TypedResults.NotFound();
-        }
-        return TypedResults.Ok(new JobDto(job.Id, job.Status.ToString(), job.Step, job.TotalSteps, job.Standing?.Position, job.Error,
-            [.. job.ImageIds.Select(i => $"/images/{i}")]));
-    }
-
-    /// <summary>A prompt-history entry.</summary>
-    public static async Task<Results<Ok<PromptDto>, NotFound>> GetPromptAsync(Guid id, ClaimsPrincipal user, PromptHistory history, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        return await history.GetAsync(user, id, cancellationToken) is { } prompt
-            ? TypedResults.Ok(new PromptDto(prompt.Id, prompt.Text, prompt.NegativeText, prompt.UseCount))
-            : TypedResults.NotFound();
     }
 
     /// <summary>A safe file name: never the prompt verbatim, only letters, digits and dashes.</summary>

@@ -64,17 +64,21 @@ public sealed class ImageAccessTests : IClassFixture<ImageAccessTests.TwoUsers>
         $"/images/{_world.Image.Id}",
         $"/images/{_world.Image.Id}?download=true",
         $"/images/{_world.Image.Id}/thumb",
-        $"/api/jobs/{_world.Job.Id}",
-        $"/api/prompts/{_world.PromptId}",
     ];
 
     [Fact]
     public async Task Another_user_gets_404_for_each_of_alices_ids_and_so_does_a_made_up_id()
     {
         using var bob = await _world.SignedInAsync(_world.Bob);
-        foreach (var url in AlicesUrls().Append($"/images/{Guid.NewGuid()}").Append($"/api/jobs/{Guid.NewGuid()}"))
+        foreach (var url in AlicesUrls().Append($"/images/{Guid.NewGuid()}"))
         {
             var response = await bob.GetAsync(new Uri(url, UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{url} answered {(int)response.StatusCode}");
+        }
+        using var bobsToken = _world.App.CreateApiClient(await _world.App.CreateTokenAsync(_world.Bob));
+        foreach (var url in new[] { $"/api/v1/jobs/{_world.Job.Id}", $"/api/v1/jobs/{Guid.NewGuid()}" })
+        {
+            var response = await bobsToken.GetAsync(new Uri(url, UriKind.Relative));
             Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{url} answered {(int)response.StatusCode}");
         }
     }
@@ -138,8 +142,9 @@ public sealed class ImageAccessTests : IClassFixture<ImageAccessTests.TwoUsers>
         Assert.Equal(HttpStatusCode.OK, thumb.StatusCode);
         Assert.Equal("image/webp", thumb.Content.Headers.ContentType?.MediaType);
 
-        var job = await alice.GetStringAsync(new Uri($"/api/jobs/{_world.Job.Id}", UriKind.Relative));
+        using var alicesToken = _world.App.CreateApiClient(await _world.App.CreateTokenAsync(_world.Alice));
+        var job = await alicesToken.GetStringAsync(new Uri($"/api/v1/jobs/{_world.Job.Id}", UriKind.Relative));
         Assert.Contains("\"status\":\"Completed\"", job, StringComparison.Ordinal);
-        Assert.Contains($"/images/{_world.Image.Id}", job, StringComparison.Ordinal);
+        Assert.Contains($"/api/v1/images/{_world.Image.Id}/png", job, StringComparison.Ordinal);
     }
 }

@@ -65,20 +65,25 @@ public sealed class SharedGalleryTests
         await TestAccounts.SignInAsync(viewerHttp, viewer.Email!, TestAccounts.Password);
         using var outsiderHttp = app.CreateBrowserlikeClient();
         await TestAccounts.SignInAsync(outsiderHttp, outsider.Email!, TestAccounts.Password);
-        foreach (var url in new[] { $"/images/{imageId}", $"/images/{imageId}/thumb", $"/images/{imageId}?download=true", $"/api/jobs/{jobId}", $"/gallery?g={galleryId}" })
+        using var viewerApi = app.CreateApiClient(await app.CreateTokenAsync(viewer));
+        using var outsiderApi = app.CreateApiClient(await app.CreateTokenAsync(outsider));
+        foreach (var url in new[] { $"/images/{imageId}", $"/images/{imageId}/thumb", $"/images/{imageId}?download=true", $"/gallery?g={galleryId}" })
         {
             Assert.True((await viewerHttp.GetAsync(new Uri(url, UriKind.Relative))).StatusCode == HttpStatusCode.OK, $"viewer: {url}");
             Assert.True((await outsiderHttp.GetAsync(new Uri(url, UriKind.Relative))).StatusCode == HttpStatusCode.NotFound, $"outsider: {url}");
         }
+        Assert.Equal(HttpStatusCode.OK, (await viewerApi.GetAsync(new Uri($"/api/v1/jobs/{jobId}", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await outsiderApi.GetAsync(new Uri($"/api/v1/jobs/{jobId}", UriKind.Relative))).StatusCode);
 
         // Removed: every one of those reads as missing at the next request.
         Assert.True((await teams.RemoveMemberAsync(ownerP, teamId, viewer.Id)).Succeeded);
         Assert.Null(await library.GetAsync(viewerP, imageId));
         Assert.Empty((await galleries.ListAsync(viewerP)));
-        foreach (var url in new[] { $"/images/{imageId}", $"/images/{imageId}/thumb", $"/api/jobs/{jobId}", $"/gallery?g={galleryId}" })
+        foreach (var url in new[] { $"/images/{imageId}", $"/images/{imageId}/thumb", $"/gallery?g={galleryId}" })
         {
             Assert.True((await viewerHttp.GetAsync(new Uri(url, UriKind.Relative))).StatusCode == HttpStatusCode.NotFound, $"removed viewer: {url}");
         }
+        Assert.Equal(HttpStatusCode.NotFound, (await viewerApi.GetAsync(new Uri($"/api/v1/jobs/{jobId}", UriKind.Relative))).StatusCode);
     }
 
     [Fact]
