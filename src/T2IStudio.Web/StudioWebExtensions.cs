@@ -161,6 +161,9 @@ public static class StudioWebExtensions
         // The public API (issue 15): personal access tokens, problem details, the OpenAPI document.
         services.AddApiTokens();
         services.AddProblemDetails();
+        // Binding failures throw, so the API can answer them as problems naming the field (ApiBadRequests).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<ApiBadRequests>();
         services.AddApiDocuments();
         services.AddScoped<UserPreferences>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
@@ -205,6 +208,7 @@ public static class StudioWebExtensions
         }
         // Routing after static files: a development-time catch-all of MapStaticAssets must not shadow them.
         app.UseRouting();
+        app.UseApiRouteMisses();
         // The account a sign-in or register form names, for the per-account limit; then the limits themselves.
         app.UseAccountFormKeys();
         app.UseApiRequestLimits();

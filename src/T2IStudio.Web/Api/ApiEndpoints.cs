@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using T2IStudio.Web.Auth;
 
 namespace T2IStudio.Web.Api;
@@ -34,7 +33,6 @@ public static class ApiEndpoints
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();
         v1.MapApiV1();
-        v1.MapFallback("{**path}", UnknownRoute).ExcludeFromDescription();
 
         var a1111 = app.MapGroup(A1111Prefix)
             .WithTags("AUTOMATIC1111")
@@ -42,14 +40,37 @@ public static class ApiEndpoints
             .RequireRateLimiting(StudioRateLimits.Api)
             .DisableAntiforgery();
         a1111.MapA1111();
-        a1111.MapFallback("{**path}", UnknownRoute).ExcludeFromDescription();
 
         app.MapApiDocuments();
         return app;
     }
 
-    // Without it an unknown API path would meet the pages' sign-in redirect: a token gets a 404 problem instead.
-    private static NotFound UnknownRoute() => TypedResults.NotFound();
+    /// <summary>
+    /// For API requests that match no API route (place right after <c>UseRouting()</c>): an unknown path answers 404,
+    /// a known path with another method 405, a body of a type the route does not take 415 — as problems, before the
+    /// pages' sign-in redirect (the fallback policy) can turn them into a 302.
+    /// </summary>
+    public static IApplicationBuilder UseApiRouteMisses(this IApplicationBuilder app) =>
+        app.UseWhen(IsApiRequest, api => api.Use(async (context, next) =>
+        {
+            switch (context.GetEndpoint())
+            {
+                case null:
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                case RouteEndpoint:
+                    await next(context);
+                    return;
+                case { RequestDelegate: { } answer }:
+                    // Routing's own answer for a path that exists: 405 (method) or 415 (content type), with an empty body
+                    // the status-code middleware turns into a problem.
+                    await answer(context);
+                    return;
+                default:
+                    await next(context);
+                    return;
+            }
+        }));
 
     /// <summary>
     /// For API requests: a body over <c>Api:MaxRequestBytes</c> answers 413 before anything reads it (declared

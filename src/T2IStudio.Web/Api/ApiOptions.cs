@@ -13,6 +13,13 @@ public sealed record ApiOptions
     public int RequestsPerMinutePerToken { get; init; } = 300;
 
     /// <summary>
+    /// API requests one client address may make in a minute, whatever tokens it sends (made-up ones included).
+    /// Several people behind one proxy share it: set <c>Network:KnownProxies</c> so their own addresses count.
+    /// </summary>
+    [Range(1, 10_000_000, ErrorMessage = "Api:RequestsPerMinutePerAddress must be between 1 and 10000000.")]
+    public int RequestsPerMinutePerAddress { get; init; } = 1200;
+
+    /// <summary>
     /// The largest request body in bytes. An A1111 <c>img2img</c> carries its image and mask as base64 (4/3 of the
     /// upload limit each), so the default leaves room for a 10 MB picture and its mask.
     /// </summary>

@@ -21,8 +21,8 @@ public static partial class StudioRateLimits
 
     /// <summary>
     /// API requests (<c>/api/v1</c>, <c>/sdapi/v1</c>): <c>Api:RequestsPerMinutePerToken</c> per token, keyed by the
-    /// SHA-256 of the bearer value (the limiter runs before authentication, so a flood never reaches the token lookup);
-    /// a request with no token is counted per address.
+    /// SHA-256 of the bearer value (the limiter runs before authentication), and — through the global limiter —
+    /// <c>Api:RequestsPerMinutePerAddress</c> per client address whatever bearer it sends, so made-up tokens buy nothing.
     /// </summary>
     public const string Api = "api";
 
@@ -46,7 +46,11 @@ public static partial class StudioRateLimits
             options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignInPerMinutePerAddress, TimeSpan.FromMinutes(1)));
             options.AddPolicy(Register, context => PerAddress(context, Register, limits.RegisterPerHourPerAddress, TimeSpan.FromHours(1)));
             options.AddPolicy(Api, context => PerToken(context, context.RequestServices.GetRequiredService<IOptionsMonitor<Api.ApiOptions>>().CurrentValue.RequestsPerMinutePerToken));
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => PerAccount(context, limits));
+            // Per account on the forms; per address on the API, so made-up bearer values (each its own per-token
+            // partition) cannot multiply one client's allowance, nor its token lookups.
+            options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                PartitionedRateLimiter.Create<HttpContext, string>(context => PerAccount(context, limits)),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => PerApiAddress(context)));
             options.OnRejected = RejectAsync;
         });
         return services;
@@ -96,6 +100,16 @@ public static partial class StudioRateLimits
             ? Web.Api.ApiTokenService.Hash(token)
             : "address|" + Address(context);
         return RateLimitPartition.GetFixedWindowLimiter($"{Api}|{key}", _ => Window(permits, TimeSpan.FromMinutes(1)));
+    }
+
+    private static RateLimitPartition<string> PerApiAddress(HttpContext context)
+    {
+        if (!Web.Api.ApiEndpoints.IsApiRequest(context))
+        {
+            return RateLimitPartition.GetNoLimiter("");
+        }
+        var permits = context.RequestServices.GetRequiredService<IOptionsMonitor<Api.ApiOptions>>().CurrentValue.RequestsPerMinutePerAddress;
+        return RateLimitPartition.GetFixedWindowLimiter($"{Api}|address|{Address(context)}", _ => Window(permits, TimeSpan.FromMinutes(1)));
     }
 
     private static RateLimitPartition<string> PerAccount(HttpContext context, RateLimitOptions limits)

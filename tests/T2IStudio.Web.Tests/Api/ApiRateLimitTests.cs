@@ -8,7 +8,11 @@ namespace T2IStudio.Web.Tests.Api;
 /// <summary>The API's rate limit counts per token: one token past its limit gets 429 problems; another token is untouched.</summary>
 public sealed class ApiRateLimitTests : IDisposable
 {
-    private readonly StudioAppFactory _app = new(settings: new Dictionary<string, string?> { ["Api:RequestsPerMinutePerToken"] = "3" });
+    private readonly StudioAppFactory _app = new(settings: new Dictionary<string, string?>
+    {
+        ["Api:RequestsPerMinutePerToken"] = "3",
+        ["Api:RequestsPerMinutePerAddress"] = "12",
+    });
 
     [Fact]
     public async Task A_token_past_its_limit_gets_429_with_retry_after_and_another_token_is_untouched()
@@ -29,6 +33,22 @@ public sealed class ApiRateLimitTests : IDisposable
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal(429, (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetInt32());
         Assert.Equal(HttpStatusCode.OK, (await calm.GetAsync(me)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Made_up_tokens_do_not_multiply_one_addresss_allowance()
+    {
+        var refused = 0;
+        for (var i = 0; i < 14; i++)
+        {
+            using var client = _app.CreateApiClient($"t2i_made-up-{i}");
+            var status = (await client.GetAsync(new Uri("/api/v1/me", UriKind.Relative))).StatusCode;
+            Assert.True(status is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, $"request {i}: {status}");
+            refused += status == HttpStatusCode.TooManyRequests ? 1 : 0;
+        }
+
+        // Each made-up token is its own per-token partition; the per-address limit (12 a minute) still stops the flood.
+        Assert.Equal(2, refused);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace T2IStudio.Web.Tests.Components;
 public sealed class NavMenuTests : StudioComponentTestBase
 {
     [Fact]
-    public void Nav_shows_the_four_pages_and_Admin_with_its_Queue_and_Workers_to_an_admin()
+    public void Nav_shows_the_pages_the_API_reference_and_Admin_with_its_Queue_and_Workers_to_an_admin()
     {
         var auth = AddAuthorization();
         auth.SetAuthorized("ada@example.test");
@@ -16,7 +16,7 @@ public sealed class NavMenuTests : StudioComponentTestBase
 
         var nav = Render<NavMenu>();
 
-        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "Admin", "Queue", "Workers"], LinkTexts(nav));
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "API", "Admin", "Queue", "Workers"], LinkTexts(nav));
         Assert.Equal("/admin", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Admin").GetAttribute("href"));
         Assert.Equal("/admin/queue", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Queue").GetAttribute("href"));
         Assert.Equal("/admin/workers", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Workers").GetAttribute("href"));
@@ -30,7 +30,7 @@ public sealed class NavMenuTests : StudioComponentTestBase
 
         var nav = Render<NavMenu>();
 
-        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams"], LinkTexts(nav));
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "API"], LinkTexts(nav));
     }
 
     private static string[] LinkTexts(IRenderedComponent<NavMenu> nav) =>

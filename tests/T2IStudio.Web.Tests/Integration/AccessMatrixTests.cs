@@ -143,6 +143,7 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
     }
 
     private const string ApiPrefix = "/api/v1/";
+    private const string A1111Prefix = "/sdapi/v1/";
 
     /// <summary>
     /// Every id-bearing route with the answer per person. Each row is asked as anonymous, outsider, viewer, editor
@@ -229,7 +230,9 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
     private IEnumerable<string> IdBearingEndpoints() =>
         _world.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.Parameters.Any(p => p.ParameterKind == Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterKind.Standard
-                && !p.Name.Equals("path", StringComparison.OrdinalIgnoreCase) && !p.Name.StartsWith("**", StringComparison.Ordinal)))
+                && !p.Name.Equals("path", StringComparison.OrdinalIgnoreCase) && !p.Name.StartsWith("**", StringComparison.Ordinal)
+                // The OpenAPI document's name is not anyone's id.
+                && !p.Name.Equals("documentName", StringComparison.Ordinal)))
             .Where(e => !e.RoutePattern.RawText!.StartsWith("/_", StringComparison.Ordinal) && !e.RoutePattern.RawText.Contains("{**", StringComparison.Ordinal))
             .SelectMany(e =>
             {
@@ -238,6 +241,10 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
                     ? MethodsOf(e).Select(m => $"{m} {route}")
                     : [route];
             });
+
+    private static bool TakesMultipart(Microsoft.AspNetCore.Http.Endpoint endpoint) =>
+        endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()
+            .Any(a => a.ContentTypes.Any(t => t.StartsWith("multipart/", StringComparison.Ordinal)));
 
     private static IEnumerable<string> MethodsOf(Microsoft.AspNetCore.Http.Endpoint endpoint) =>
         endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"];
@@ -269,15 +276,19 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
     public async Task A_read_token_gets_403_on_every_change_route_of_the_api()
     {
         var changes = _world.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Select(e => (Route: "/" + e.RoutePattern.RawText!.TrimStart('/'), Methods: MethodsOf(e)))
-            .Where(e => e.Route.StartsWith(ApiPrefix, StringComparison.Ordinal))
-            .SelectMany(e => e.Methods.Where(m => m is "POST" or "PUT" or "DELETE" or "PATCH").Select(m => (e.Route, Method: m)))
+            .Select(e => (Route: "/" + e.RoutePattern.RawText!.TrimStart('/'), Methods: MethodsOf(e), Multipart: TakesMultipart(e)))
+            .Where(e => e.Route.StartsWith(ApiPrefix, StringComparison.Ordinal) || e.Route.StartsWith(A1111Prefix, StringComparison.Ordinal))
+            // Reading a PNG's text is the one A1111 POST that changes nothing.
+            .Where(e => e.Route != A1111Prefix + "png-info")
+            .SelectMany(e => e.Methods.Where(m => m is "POST" or "PUT" or "DELETE" or "PATCH").Select(m => (e.Route, Method: m, e.Multipart)))
             .ToList();
-        Assert.Contains(("/api/v1/images/{id:guid}", "DELETE"), changes);
-        Assert.Contains(("/api/v1/galleries/{id:guid}/items/{imageId:guid}", "PUT"), changes);
+        Assert.Contains((A1111Prefix + "txt2img", "POST", false), changes);
+        Assert.Contains(("/api/v1/jobs/inpaint", "POST", true), changes);
+        Assert.Contains(("/api/v1/images/{id:guid}", "DELETE", false), changes);
+        Assert.Contains(("/api/v1/galleries/{id:guid}/items/{imageId:guid}", "PUT", false), changes);
 
         var wrong = new List<string>();
-        foreach (var (route, method) in changes)
+        foreach (var (route, method, multipart) in changes)
         {
             if (UrlOfOwners(route) is not { } url)
             {
@@ -285,7 +296,11 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
                 continue;
             }
             using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(url, UriKind.Relative));
-            if (method is "POST" or "PUT" or "PATCH")
+            if (multipart)
+            {
+                request.Content = new MultipartFormDataContent { { new StringContent("x"), "prompt" } };
+            }
+            else if (method is "POST" or "PUT" or "PATCH")
             {
                 request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
             }
