@@ -30,6 +30,26 @@ public sealed partial class ApiDocsPage
         }
     }
 
+    /// <summary>Prose from the document with its <c>`code`</c> spans shown as code, the way the summaries are written.</summary>
+    internal static RenderFragment Prose(string? text) => builder =>
+    {
+        var parts = (text ?? "").Split('`');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (i % 2 == 1 && i < parts.Length - 1)
+            {
+                builder.OpenElement(0, "code");
+                builder.AddContent(1, parts[i]);
+                builder.CloseElement();
+            }
+            else
+            {
+                // An unmatched last backtick stays as it was written.
+                builder.AddContent(2, i % 2 == 1 ? "`" + parts[i] : parts[i]);
+            }
+        }
+    };
+
     private static Color MethodColor(string method) => method switch
     {
         "GET" => Color.Info,
