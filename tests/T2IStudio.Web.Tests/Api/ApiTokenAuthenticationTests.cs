@@ -101,12 +101,23 @@ public sealed class ApiTokenAuthenticationTests(StudioAppFixture fixture) : ICla
         var live = await _app.CreateTokenAsync(user, name: "live");
         using var liveClient = _app.CreateApiClient(live);
         Assert.Equal(HttpStatusCode.OK, (await liveClient.GetAsync(new Uri("/api/v1/me", UriKind.Relative))).StatusCode);
-        await using (var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync())
+
+        // The owner is disabled and re-enabled the way the Admin page does it: through AccountAdministration, by an admin.
+        var admin = await _app.CreateUserAsync("life-admin@token.test");
+        await _app.MakeAdminAsync(admin);
+        using (var scope = _app.Services.CreateScope())
         {
-            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(set => set.SetProperty(u => u.IsDisabled, true));
+            Assert.True((await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, user.Id, disabled: true)).Succeeded);
         }
-        _app.Services.GetRequiredService<UserAccessGate>().Remember(user.Id, allowed: false);
         Assert.Equal(HttpStatusCode.Unauthorized, (await liveClient.GetAsync(new Uri("/api/v1/me", UriKind.Relative))).StatusCode);
+
+        using (var scope = _app.Services.CreateScope())
+        {
+            Assert.True((await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, user.Id, disabled: false)).Succeeded);
+        }
+        using var again = await liveClient.GetAsync(new Uri("/api/v1/me", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(user.Id, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("userId").GetString());
     }
 
     [Fact]

@@ -10,9 +10,6 @@ namespace T2IStudio.Web.Components.ApiTokens;
 /// <summary>The Admin page's "API tokens" section: everyone's tokens with their owner, and a revoke for each active one.</summary>
 public sealed partial class AdminApiTokens : IDisposable
 {
-    // On the <table> itself (MudTable puts plain attributes on its wrapper div), so assistive technology names the table.
-    private static readonly Dictionary<string, object> TableLabel = new(StringComparer.Ordinal) { ["aria-label"] = "API tokens" };
-
     private readonly CancellationTokenSource _leaving = new();
     private IReadOnlyList<ApiTokenSummary>? _tokens;
     private ClaimsPrincipal _user = new();

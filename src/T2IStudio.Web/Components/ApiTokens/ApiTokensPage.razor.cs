@@ -35,9 +35,6 @@ public enum ApiTokenLifetime
 /// </summary>
 public sealed partial class ApiTokensPage : IDisposable
 {
-    // On the <table> itself (MudTable puts plain attributes on its wrapper div), so assistive technology names the table.
-    private static readonly Dictionary<string, object> TableLabel = new(StringComparer.Ordinal) { ["aria-label"] = "Your API tokens" };
-
     private static readonly ApiTokenLifetime[] Lifetimes = Enum.GetValues<ApiTokenLifetime>();
 
     private readonly CancellationTokenSource _leaving = new();
