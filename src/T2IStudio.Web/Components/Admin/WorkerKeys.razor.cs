@@ -73,21 +73,9 @@ public sealed partial class WorkerKeys
 
     private async Task CopyAsync()
     {
-        if (_created is null)
+        if (_created is not null)
         {
-            return;
-        }
-        try
-        {
-            if (await JS.TryInvokeVoidAsync("navigator.clipboard.writeText", _created.Secret))
-            {
-                Snackbar.Add("Worker key copied.", Severity.Success);
-            }
-        }
-        catch (JSException)
-        {
-            // The clipboard needs HTTPS or localhost; the key stays selectable in the field.
-            Snackbar.Add("The browser refused the clipboard: select the key and copy it.", Severity.Warning);
+            await JS.CopySecretAsync(Snackbar, _created.Secret, "Worker key", "key");
         }
     }
 

@@ -144,21 +144,9 @@ public sealed partial class ApiTokensPage : IDisposable
 
     private async Task CopyAsync()
     {
-        if (_created is null)
+        if (_created is not null)
         {
-            return;
-        }
-        try
-        {
-            if (await JS.TryInvokeVoidAsync("navigator.clipboard.writeText", _created.Secret))
-            {
-                Snackbar.Add("Token copied.", Severity.Success);
-            }
-        }
-        catch (JSException)
-        {
-            // The clipboard needs HTTPS or localhost; the token stays selectable in the field.
-            Snackbar.Add("The browser refused the clipboard: select the token and copy it.", Severity.Warning);
+            await JS.CopySecretAsync(Snackbar, _created.Secret, "Token", "token");
         }
     }
 

@@ -12,6 +12,29 @@ namespace T2IStudio.Web.Components.Shared;
 /// </summary>
 public static class JSInteropExtensions
 {
+    /// <summary>
+    /// Copies a secret shown once (a token, a worker key) to the clipboard and says so in a snackbar:
+    /// "<paramref name="thing"/> copied.", or, when the browser refuses (the clipboard needs HTTPS or localhost), that
+    /// the person should select the <paramref name="selectable"/> and copy it themselves.
+    /// </summary>
+    public static async Task CopySecretAsync(this IJSRuntime js, MudBlazor.ISnackbar snackbar, string secret, string thing, string selectable)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        ArgumentNullException.ThrowIfNull(snackbar);
+        try
+        {
+            if (await js.TryInvokeVoidAsync("navigator.clipboard.writeText", secret))
+            {
+                snackbar.Add($"{thing} copied.", MudBlazor.Severity.Success);
+            }
+        }
+        catch (JSException)
+        {
+            // The secret stays selectable in its field.
+            snackbar.Add($"The browser refused the clipboard: select the {selectable} and copy it.", MudBlazor.Severity.Warning);
+        }
+    }
+
     /// <summary>Imports a collocated ES module (<c>./Components/Feature/Name.razor.js</c>); null when the circuit is gone.</summary>
     public static async ValueTask<IJSObjectReference?> ImportModuleAsync(this IJSRuntime js, string path)
     {
