@@ -154,7 +154,8 @@ public static partial class A1111Jobs
         }
         writer.WriteEndArray();
         writer.WritePropertyName("parameters");
-        JsonSerializer.Serialize(writer, parameters, options);
+        // Serialising into the writer would flush it synchronously; the echo is small (it holds no picture).
+        writer.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(parameters, options), skipInputValidation: true);
         writer.WriteString("info", info);
         writer.WriteEndObject();
         await writer.FlushAsync(cancellationToken);
