@@ -33,6 +33,13 @@ public sealed record IntakeOptions
 /// <param name="PeakDecodeBytes">The most bytes ImageSharp held at once while decoding it.</param>
 public sealed record IntakeResult(RgbImage Image, ImageHeader Header, long PeakDecodeBytes);
 
+/// <summary>A mask that passed the intake.</summary>
+/// <param name="Mask">The mask (255 repaints, 0 keeps), upright and at the kept size.</param>
+/// <param name="Header">What the file's header said (format and stored size).</param>
+/// <param name="FromAlpha">The mask came from the file's alpha channel (it had transparency), not its grey levels.</param>
+/// <param name="PeakDecodeBytes">The most bytes ImageSharp held at once while decoding it.</param>
+public sealed record MaskIntakeResult(GrayMask Mask, ImageHeader Header, bool FromAlpha, long PeakDecodeBytes);
+
 /// <summary>
 /// The one way an untrusted image enters T2I Studio: uploads, painted masks, and PNGs read back by
 /// <c>t2i inspect</c>, "Reuse parameters" and the worker. T2I Studio's own parser reads the header first
@@ -71,6 +78,89 @@ public static class ImageIntake
     public static IntakeResult Read(ReadOnlySpan<byte> data, IntakeOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= IntakeOptions.Upload;
+        var (pixels, header) = Check(data, options, cancellationToken);
+        return Decode<Rgb24, IntakeResult>(pixels, header, options, (image, budget) =>
+        {
+            KeepWithin(image, options);
+            var kept = new byte[image.Width * image.Height * 3];
+            image.CopyPixelDataTo(kept);
+            return new IntakeResult(new RgbImage(image.Width, image.Height, kept), header, budget.PeakBytes);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks and decodes <paramref name="data"/> as a mask the way AUTOMATIC1111's <c>create_binary_mask</c> reads one:
+    /// when the file has transparency (an alpha value below 255), the alpha channel thresholded (above 128 repaints,
+    /// so transparent keeps); otherwise the grey level (ITU-R 601 luminance, white repaints).
+    /// </summary>
+    /// <exception cref="ImageRefusedException">The file is refused; the message says why.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static MaskIntakeResult ReadMask(ReadOnlySpan<byte> data, IntakeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= IntakeOptions.Upload;
+        var (pixels, header) = Check(data, options, cancellationToken);
+        return Decode<Rgba32, MaskIntakeResult>(pixels, header, options, (image, budget) =>
+        {
+            // Before any resize: a resampled edge must not invent transparency in an opaque file.
+            var fromAlpha = false;
+            image.ProcessPixelRows(rows =>
+            {
+                for (var y = 0; y < rows.Height && !fromAlpha; y++)
+                {
+                    foreach (var pixel in rows.GetRowSpan(y))
+                    {
+                        if (pixel.A != 255)
+                        {
+                            fromAlpha = true;
+                            break;
+                        }
+                    }
+                }
+            });
+            KeepWithin(image, options);
+            var values = new byte[image.Width * image.Height];
+            image.ProcessPixelRows(rows =>
+            {
+                for (var y = 0; y < rows.Height; y++)
+                {
+                    var row = rows.GetRowSpan(y);
+                    var line = values.AsSpan(y * rows.Width, rows.Width);
+                    for (var x = 0; x < row.Length; x++)
+                    {
+                        var p = row[x];
+                        line[x] = fromAlpha
+                            ? (byte)(p.A > 128 ? 255 : 0)
+                            : (byte)((p.R * 299 + p.G * 587 + p.B * 114 + 500) / 1000);
+                    }
+                }
+            });
+            return new MaskIntakeResult(new GrayMask(image.Width, image.Height, values), header, fromAlpha, budget.PeakBytes);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every text chunk of a PNG (tEXt, zTXt or iTXt) by keyword, read by T2I Studio's parser with a capped inflater;
+    /// a JPEG or WebP has none. No pixel is decoded.
+    /// </summary>
+    /// <exception cref="ImageRefusedException">Not a readable PNG, JPEG or WebP, or its text is over the bounds.</exception>
+    public static IReadOnlyDictionary<string, string> ReadAllText(ReadOnlySpan<byte> data, ImageLimits? limits = null)
+    {
+        limits ??= ImageLimits.Default;
+        if (data.Length > limits.MaxFileBytes)
+        {
+            throw new ImageRefusedException($"This file is {PngChunks.Size(data.Length)}. {limits.Summary}");
+        }
+        if (!data.StartsWith(PngChunks.Signature))
+        {
+            _ = ImageHeader.Read(data, limits); // a JPEG or WebP has no text chunks; anything else is refused
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+        return PngChunks.ReadTexts(data, PngChunks.Walk(data, limits), limits);
+    }
+
+    /// <summary>The checks made before any decoder runs; the bytes the decoder may see, and the header.</summary>
+    private static (byte[] Pixels, ImageHeader Header) Check(ReadOnlySpan<byte> data, IntakeOptions options, CancellationToken cancellationToken)
+    {
         var limits = options.Limits;
         if (data.Length > limits.MaxFileBytes)
         {
@@ -99,7 +189,7 @@ public static class ImageIntake
         {
             pixels = data.ToArray();
         }
-        return Decode(pixels, header, options, cancellationToken);
+        return (pixels, header);
     }
 
     /// <summary>
@@ -142,7 +232,22 @@ public static class ImageIntake
         return buffer.ToArray();
     }
 
-    private static IntakeResult Decode(byte[] bytes, ImageHeader header, IntakeOptions options, CancellationToken cancellationToken)
+    private static void KeepWithin<TPixel>(Image<TPixel> image, IntakeOptions options)
+        where TPixel : unmanaged, IPixel<TPixel>
+    {
+        var longest = Math.Max(image.Width, image.Height);
+        if (options.MaxKeptSide > 0 && longest > options.MaxKeptSide)
+        {
+            var scale = (double)options.MaxKeptSide / longest;
+            var width = Math.Max(1, (int)Math.Round(image.Width * scale));
+            var height = Math.Max(1, (int)Math.Round(image.Height * scale));
+            image.Mutate(c => c.Resize(width, height, KnownResamplers.Bicubic));
+        }
+    }
+
+    private static TResult Decode<TPixel, TResult>(byte[] bytes, ImageHeader header, IntakeOptions options,
+        Func<Image<TPixel>, DecodeBudget, TResult> keep, CancellationToken cancellationToken)
+        where TPixel : unmanaged, IPixel<TPixel>
     {
         var limits = options.Limits;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -155,7 +260,7 @@ public static class ImageIntake
         try
         {
             using var stream = new CancellableReadStream(bytes, timeout.Token);
-            using var image = Image.Load<Rgb24>(configuration, stream);
+            using var image = Image.Load<TPixel>(configuration, stream);
             if (image.Width != header.Width || image.Height != header.Height)
             {
                 throw new ImageRefusedException($"This {header.FormatName} is damaged: its header says {header.Width}×{header.Height} but it decodes to {image.Width}×{image.Height}. {limits.Summary}");
@@ -163,17 +268,7 @@ public static class ImageIntake
             // A camera JPEG's EXIF orientation: turn the pixels the way browsers show them, so a mask painted over
             // what the person sees lines up with what is decoded here.
             image.Mutate(c => c.AutoOrient());
-            var longest = Math.Max(image.Width, image.Height);
-            if (options.MaxKeptSide > 0 && longest > options.MaxKeptSide)
-            {
-                var scale = (double)options.MaxKeptSide / longest;
-                var width = Math.Max(1, (int)Math.Round(image.Width * scale));
-                var height = Math.Max(1, (int)Math.Round(image.Height * scale));
-                image.Mutate(c => c.Resize(width, height, KnownResamplers.Bicubic));
-            }
-            var pixels = new byte[image.Width * image.Height * 3];
-            image.CopyPixelDataTo(pixels);
-            return new IntakeResult(new RgbImage(image.Width, image.Height, pixels), header, budget.PeakBytes);
+            return keep(image, budget);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

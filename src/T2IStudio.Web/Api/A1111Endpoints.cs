@@ -11,6 +11,7 @@ using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Noise;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
+using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 
 namespace T2IStudio.Web.Api;
@@ -46,13 +47,13 @@ public static partial class A1111Endpoints
         sdapi.MapPost("/options", SetOptionsAsync).WithName("A1111SetOptions")
             .WithSummary("Selects the token's model (sd_model_checkpoint); other settings are ignored (A1111 options).")
             .RequireAuthorization(ApiTokenClaims.GeneratePolicy);
-        sdapi.MapPost("/png-info", PngInfo).WithName("A1111PngInfo")
+        sdapi.MapPost("/png-info", PngInfoAsync).WithName("A1111PngInfo")
             .WithSummary("Reads the generation parameters in a picture's text chunks (A1111 png-info).");
         return sdapi;
     }
 
     /// <summary>A1111 <c>txt2img</c>.</summary>
-    public static async Task<Results<Ok<A1111Txt2ImgResponse>, ValidationProblem, ProblemHttpResult>> Txt2ImgAsync(
+    public static async Task<Results<A1111ImagesResult<A1111Txt2ImgResponse, A1111Txt2ImgRequest>, ValidationProblem, ProblemHttpResult>> Txt2ImgAsync(
         A1111Txt2ImgRequest request, ClaimsPrincipal user, [AsParameters] A1111Services services, CancellationToken aborted)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -71,11 +72,11 @@ public static partial class A1111Endpoints
         }
         var echo = (A1111Txt2ImgRequest)Echo(request, run);
         var info = Info(run, outcome, extra: new Dictionary<string, object>(), denoisingStrength: request.DenoisingStrength ?? 0, inpaintingConditioning: false);
-        return TypedResults.Ok(new A1111Txt2ImgResponse(await A1111Jobs.Base64PngsAsync(services.Store, outcome.Images, aborted), echo, info));
+        return new A1111ImagesResult<A1111Txt2ImgResponse, A1111Txt2ImgRequest>(services.Store, outcome.Images, echo, info);
     }
 
     /// <summary>A1111 <c>img2img</c>: image-to-image, or inpainting with a mask.</summary>
-    public static async Task<Results<Ok<A1111Img2ImgResponse>, ValidationProblem, ProblemHttpResult>> Img2ImgAsync(
+    public static async Task<Results<A1111ImagesResult<A1111Img2ImgResponse, A1111Img2ImgRequest>, ValidationProblem, ProblemHttpResult>> Img2ImgAsync(
         A1111Img2ImgRequest request, ClaimsPrincipal user, [AsParameters] A1111Services services, CancellationToken aborted)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -92,12 +93,13 @@ public static partial class A1111Endpoints
         GrayMask? mask = null;
         if (!string.IsNullOrWhiteSpace(request.Mask))
         {
-            var (maskPicture, maskProblem) = await ReadPictureAsync(services, "mask", request.Mask, aborted);
+            // As A1111's create_binary_mask: the alpha channel when the mask has transparency, else its grey levels.
+            var (maskRead, maskProblem) = await ReadMaskAsync(services, request.Mask, aborted);
             if (maskProblem is not null)
             {
                 return maskProblem;
             }
-            mask = Luminance(maskPicture!);
+            mask = maskRead;
         }
         var onlyMasked = mask is not null && (request.InpaintFullRes ?? true);
         var problems = new List<(string, string)>();
@@ -188,7 +190,7 @@ public static partial class A1111Endpoints
             extra["Mask blur"] = blur;
         }
         var info = Info(run, outcome, extra, run.Request.Strength, inpaintingConditioning: run.Model.Traits?.IsInpainting == true);
-        return TypedResults.Ok(new A1111Img2ImgResponse(await A1111Jobs.Base64PngsAsync(services.Store, outcome.Images, aborted), echo, info));
+        return new A1111ImagesResult<A1111Img2ImgResponse, A1111Img2ImgRequest>(services.Store, outcome.Images, echo, info);
     }
 
     /// <summary>A1111 <c>progress</c> for the token's job: its running one, else its newest waiting one.</summary>
@@ -285,38 +287,39 @@ public static partial class A1111Endpoints
         return TypedResults.Text("null", "application/json");
     }
 
-    /// <summary>A1111 <c>png-info</c>: the text chunks only (no pixel is decoded), read under the intake's limits.</summary>
-    public static Results<Ok<A1111PngInfoResponse>, ValidationProblem> PngInfo(A1111PngInfoRequest request)
+    /// <summary>
+    /// A1111 <c>png-info</c>: the text chunks only (no pixel is decoded), read through the intake under its limits.
+    /// <c>info</c> is the <c>parameters</c> text; <c>items</c> the other text chunks, as A1111 answers.
+    /// </summary>
+    public static async Task<Results<Ok<A1111PngInfoResponse>, ValidationProblem>> PngInfoAsync(
+        A1111PngInfoRequest request, ImageUploads uploads, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(uploads);
         if (string.IsNullOrWhiteSpace(request.Image))
         {
             return TypedResults.Ok(new A1111PngInfoResponse("", new Dictionary<string, string>(), new Dictionary<string, string>()));
         }
-        if (Base64Bytes(request.Image) is not { } bytes)
+        if (Base64Payload("image", request.Image) is { } problem)
+        {
+            return problem;
+        }
+        else if (Base64Bytes(request.Image) is not { } bytes)
         {
             return ApiProblems.Invalid("image", "The image is not valid base64.");
         }
-        PngTextChunks chunks;
-        try
+        else
         {
-            chunks = ImageIntake.ReadText(bytes);
+            var read = await uploads.ReadTextAsync("image", () => new MemoryStream(bytes.Array!, 0, bytes.Count, writable: false), cancellationToken);
+            if (read.Texts is not { } texts)
+            {
+                return ApiProblems.Invalid("image", read.Refusal ?? "The picture could not be read.");
+            }
+            var parameters = texts.GetValueOrDefault(PngFiles.ParametersKeyword);
+            var items = texts.Where(t => t.Key != PngFiles.ParametersKeyword).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+            return TypedResults.Ok(new A1111PngInfoResponse(parameters ?? "", items,
+                parameters is null ? new Dictionary<string, string>() : ParseInfotext(parameters)));
         }
-        catch (ImageRefusedException ex)
-        {
-            return ApiProblems.Invalid("image", ex.Message);
-        }
-        var items = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (chunks.Parameters is not null)
-        {
-            items[PngFiles.ParametersKeyword] = chunks.Parameters;
-        }
-        if (chunks.RequestJson is not null)
-        {
-            items[PngFiles.RequestKeyword] = chunks.RequestJson;
-        }
-        return TypedResults.Ok(new A1111PngInfoResponse(chunks.Parameters ?? "", items,
-            chunks.Parameters is null ? new Dictionary<string, string>() : ParseInfotext(chunks.Parameters)));
     }
 
     /// <summary>
@@ -403,6 +406,20 @@ public static partial class A1111Endpoints
             Strength = request.DenoisingStrength ?? 0.75,
         };
         problems.AddRange(ApiProblems.Check(generation, ApiFieldNames.A1111, startsFromImage));
+        if (generation.Width > 0 && generation.Height > 0 && batchSize > 0 && nIter > 0)
+        {
+            // Every image of a call is in its answer: bound the answer, not only the jobs.
+            var pixels = (long)generation.Width * generation.Height;
+            var cap = $"at most {A1111Jobs.MaxPixelsPerCall} pixels ({A1111Jobs.MaxPixelsPerCall / (1024 * 1024)} MP) per call";
+            if (batchSize * pixels > A1111Jobs.MaxPixelsPerCall)
+            {
+                problems.Add(("batch_size", $"batch_size × width × height must be {cap}; it was {batchSize} × {generation.Width} × {generation.Height}."));
+            }
+            else if (nIter * batchSize * pixels > A1111Jobs.MaxPixelsPerCall)
+            {
+                problems.Add(("n_iter", $"n_iter × batch_size × width × height must be {cap}; it was {nIter} × {batchSize} × {generation.Width} × {generation.Height}."));
+            }
+        }
         if (problems.Count > 0)
         {
             return (null, ApiProblems.Invalid(problems), null);
@@ -480,18 +497,49 @@ public static partial class A1111Endpoints
         return null;
     }
 
+    /// <summary>
+    /// The most characters a base64 picture may have: the intake's largest file as base64, and room for a
+    /// <c>data:image/…;base64,</c> prefix and line breaks. Anything longer is refused before it is decoded.
+    /// </summary>
+    public static long MaxBase64Chars => (ImageUploads.Limits.MaxFileBytes + 2) / 3 * 4 * 77 / 76 + 256;
+
     private static async Task<(RgbImage? Image, ValidationProblem? Problem)> ReadPictureAsync(A1111Services services, string field, string base64, CancellationToken cancellationToken)
     {
+        if (Base64Payload(field, base64) is { } tooLong)
+        {
+            return (null, tooLong);
+        }
         if (Base64Bytes(base64) is not { } bytes)
         {
             return (null, ApiProblems.Invalid(field, $"{field} is not valid base64."));
         }
-        var read = await services.Uploads.ReadAsync(field, () => new MemoryStream(bytes, writable: false), cancellationToken);
+        var read = await services.Uploads.ReadAsync(field, () => new MemoryStream(bytes.Array!, 0, bytes.Count, writable: false), cancellationToken);
         return read.Succeeded ? (read.Image, null) : (null, ApiProblems.Invalid(field, read.Refusal ?? "The picture could not be read."));
     }
 
-    /// <summary>Base64 (optionally a <c>data:…;base64,</c> URL) as bytes, or null when it is not base64.</summary>
-    private static byte[]? Base64Bytes(string text)
+    private static async Task<(GrayMask? Mask, ValidationProblem? Problem)> ReadMaskAsync(A1111Services services, string base64, CancellationToken cancellationToken)
+    {
+        const string field = "mask";
+        if (Base64Payload(field, base64) is { } tooLong)
+        {
+            return (null, tooLong);
+        }
+        if (Base64Bytes(base64) is not { } bytes)
+        {
+            return (null, ApiProblems.Invalid(field, $"{field} is not valid base64."));
+        }
+        var read = await services.Uploads.ReadMaskAsync(field, () => new MemoryStream(bytes.Array!, 0, bytes.Count, writable: false), cancellationToken);
+        return read.Succeeded ? (read.Mask, null) : (null, ApiProblems.Invalid(field, read.Refusal ?? "The mask could not be read."));
+    }
+
+    /// <summary>A 400 naming <paramref name="field"/> when its base64 is longer than any picture the intake takes; checked before decoding.</summary>
+    private static ValidationProblem? Base64Payload(string field, string text) =>
+        text.Length > MaxBase64Chars
+            ? ApiProblems.Invalid(field, $"{field} is {text.Length} characters of base64; the most accepted is {MaxBase64Chars} (a {ImageUploads.Limits.MaxFileBytes / (1024 * 1024)} MB file).")
+            : null;
+
+    /// <summary>Base64 (optionally a <c>data:…;base64,</c> URL) as bytes, or null when it is not base64. Check the length first.</summary>
+    private static ArraySegment<byte>? Base64Bytes(string text)
     {
         var payload = text.AsSpan().Trim();
         if (payload.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
@@ -504,19 +552,7 @@ public static partial class A1111Endpoints
             payload = payload[(comma + 1)..];
         }
         var buffer = new byte[payload.Length * 3 / 4 + 3];
-        return Convert.TryFromBase64Chars(payload, buffer, out var written) && written > 0 ? buffer[..written] : null;
-    }
-
-    /// <summary>A picture's luminance as a mask (white repaints), as A1111 converts a mask to "L".</summary>
-    private static GrayMask Luminance(RgbImage picture)
-    {
-        var values = new byte[picture.Width * picture.Height];
-        var pixels = picture.Pixels;
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = (byte)((pixels[3 * i] * 299 + pixels[3 * i + 1] * 587 + pixels[3 * i + 2] * 114 + 500) / 1000);
-        }
-        return new GrayMask(picture.Width, picture.Height, values);
+        return Convert.TryFromBase64Chars(payload, buffer, out var written) && written > 0 ? new ArraySegment<byte>(buffer, 0, written) : (ArraySegment<byte>?)null;
     }
 
     private static string? OverrideCheckpoint(A1111GenerationRequest request) =>

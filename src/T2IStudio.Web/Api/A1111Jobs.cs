@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
@@ -53,15 +56,22 @@ public sealed record A1111RunOutcome(IReadOnlyList<GeneratedImage> Images, strin
 
 /// <summary>
 /// Runs A1111's synchronous calls on the ordinary queue: the images are submitted as jobs of at most
-/// <see cref="GenerationLimits.MaxBatchSize"/> images, one after another (image k has seed + k, as in A1111), and the
-/// call waits for each to end. The caller's events are subscribed to before anything is submitted, so no ending is
-/// missed; a job's row is read again now and then in case its ending was told elsewhere. A caller that goes away
-/// cancels its job.
+/// <see cref="GenerationLimits.MaxBatchSize"/> images, all of them up front (the fair queue orders them among everyone's;
+/// image k has seed + k, as in A1111), and the call waits for them in order. When the service refuses one, the ones
+/// already submitted are cancelled and the refusal is the answer. The caller's events are subscribed to before anything
+/// is submitted, so no ending is missed; a job's row is read again now and then in case its ending was told elsewhere.
+/// A caller that goes away, a job that fails and an interrupt cancel the call's jobs that have not ended.
 /// </summary>
 public static partial class A1111Jobs
 {
     /// <summary>The most images one call may ask for (<c>n_iter × batch_size</c>).</summary>
     public const int MaxImagesPerCall = 64;
+
+    /// <summary>
+    /// The most pixels one call may make in all (<c>n_iter × batch_size × width × height</c>): its answer holds every
+    /// image as base64, so this bounds the answer (about 16 MP of PNG).
+    /// </summary>
+    public const long MaxPixelsPerCall = 16L * 1024 * 1024;
 
     private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(10);
 
@@ -76,58 +86,79 @@ public static partial class A1111Jobs
         using var ends = new JobEnds(services.Notifier, userId);
         var images = new List<GeneratedImage>();
         var firstAt = services.Time.GetUtcNow();
-        for (var done = 0; done < totalImages;)
+        var jobs = new List<Guid>();
+        var waited = 0;
+        try
         {
-            var count = Math.Min(GenerationLimits.MaxBatchSize, totalImages - done);
-            var submitted = await submit(request with { Seed = request.Seed + (ulong)done, BatchSize = count }, aborted);
-            if (!submitted.Succeeded)
+            for (var done = 0; done < totalImages;)
             {
-                return new A1111RunOutcome(images, null, submitted.Errors, false, firstAt);
+                var count = Math.Min(GenerationLimits.MaxBatchSize, totalImages - done);
+                var submitted = await submit(request with { Seed = request.Seed + (ulong)done, BatchSize = count }, aborted);
+                if (!submitted.Succeeded)
+                {
+                    await CancelAsync(services, user, jobs);
+                    return new A1111RunOutcome(images, null, submitted.Errors, false, firstAt);
+                }
+                jobs.Add(submitted.JobId!.Value);
+                done += count;
             }
-            var jobId = submitted.JobId!.Value;
-            JobEvent end;
-            try
+            for (; waited < jobs.Count; waited++)
             {
-                end = await WaitForEndAsync(services, ends, user, userId, jobId, aborted);
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                LogCallerLeft(services.Log, jobId);
-                await services.Generation.CancelAsync(user, jobId, CancellationToken.None);
-                throw;
-            }
-            switch (end)
-            {
-                case JobCompleted completed:
-                    foreach (var imageId in completed.ImageIds)
-                    {
-                        if (await services.Library.GetAsync(user, imageId, aborted) is { } image)
+                switch (await WaitForEndAsync(services, ends, user, userId, jobs[waited], aborted))
+                {
+                    case JobCompleted completed:
+                        foreach (var imageId in completed.ImageIds)
                         {
-                            images.Add(image);
+                            if (await services.Library.GetAsync(user, imageId, aborted) is { } image)
+                            {
+                                images.Add(image);
+                            }
                         }
-                    }
-                    break;
-                case JobFailed failed:
-                    return new A1111RunOutcome(images, failed.Error, null, false, firstAt);
-                default:
-                    return new A1111RunOutcome(images, null, null, true, firstAt);
+                        break;
+                    case JobFailed failed:
+                        await CancelAsync(services, user, jobs.Skip(waited + 1));
+                        return new A1111RunOutcome(images, failed.Error, null, false, firstAt);
+                    default:
+                        await CancelAsync(services, user, jobs.Skip(waited + 1));
+                        return new A1111RunOutcome(images, null, null, true, firstAt);
+                }
             }
-            done += count;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            LogCallerLeft(services.Log, jobs.Count - waited);
+            await CancelAsync(services, user, jobs.Skip(waited));
+            throw;
         }
         return new A1111RunOutcome(images, null, null, false, firstAt);
     }
 
-    /// <summary>The PNG files of <paramref name="images"/>, base64.</summary>
-    public static async Task<IReadOnlyList<string>> Base64PngsAsync(ImageStore store, IEnumerable<GeneratedImage> images, CancellationToken cancellationToken)
+    /// <summary>Writes A1111's <c>{"images": [...], "parameters": ..., "info": "..."}</c> answer, reading and encoding one PNG at a time.</summary>
+    public static async Task WriteImagesAsync<TParameters>(HttpContext context, ImageStore store, IEnumerable<GeneratedImage> images, TParameters parameters, string info)
     {
+        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(images);
-        var encoded = new List<string>();
+        var cancellationToken = context.RequestAborted;
+        var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteStartArray("images");
         foreach (var image in images)
         {
-            encoded.Add(Convert.ToBase64String(await store.ReadAsync(image.FileKey, cancellationToken)));
+            // One file in memory at a time, written straight out as base64.
+            writer.WriteBase64StringValue(await store.ReadAsync(image.FileKey, cancellationToken));
+            await writer.FlushAsync(cancellationToken);
         }
-        return encoded;
+        writer.WriteEndArray();
+        writer.WritePropertyName("parameters");
+        // Serialising into the writer would flush it synchronously; the echo is small (it holds no picture).
+        writer.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(parameters, options), skipInputValidation: true);
+        writer.WriteString("info", info);
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken);
     }
 
     /// <summary>A1111's <c>job_timestamp</c> form of <paramref name="at"/> (UTC).</summary>
@@ -162,8 +193,16 @@ public static partial class A1111Jobs
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The A1111 caller waiting on job {JobId} went away; the job is cancelled")]
-    private static partial void LogCallerLeft(ILogger logger, Guid jobId);
+    private static async Task CancelAsync(A1111Services services, ClaimsPrincipal user, IEnumerable<Guid> jobs)
+    {
+        foreach (var jobId in jobs.ToList())
+        {
+            await services.Generation.CancelAsync(user, jobId, CancellationToken.None);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "An A1111 caller went away; its {Count} unfinished jobs are cancelled")]
+    private static partial void LogCallerLeft(ILogger logger, int count);
 
     /// <summary>The endings (completed, failed, cancelled) of one person's jobs, heard from the moment it is made.</summary>
     private sealed class JobEnds : IDisposable

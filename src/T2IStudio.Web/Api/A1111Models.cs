@@ -91,7 +91,10 @@ public sealed record A1111Img2ImgRequest : A1111GenerationRequest
     [JsonPropertyName("init_images")]
     public IReadOnlyList<string>? InitImages { get; init; }
 
-    /// <summary>The mask, base64: white repaints, black keeps. Resized to the picture when its size differs.</summary>
+    /// <summary>
+    /// The mask, base64, read as A1111's <c>create_binary_mask</c>: when it has transparency, its alpha channel (opaque
+    /// repaints, transparent keeps); otherwise its grey levels (white repaints, black keeps). Resized to the picture when its size differs.
+    /// </summary>
     [JsonPropertyName("mask")]
     public string? Mask { get; init; }
 
@@ -354,7 +357,7 @@ public sealed record A1111PngInfoRequest([property: JsonPropertyName("image")] s
 
 /// <summary>What <c>png-info</c> answers.</summary>
 /// <param name="Info">The <c>parameters</c> text, or "" when the picture has none.</param>
-/// <param name="Items">Every text chunk read, by keyword (<c>parameters</c>, <c>t2istudio</c>).</param>
+/// <param name="Items">The picture's other text chunks by keyword (e.g. <c>t2istudio</c>); <c>parameters</c> is in <c>info</c> only, as A1111 answers.</param>
 /// <param name="Parameters">The text parsed as A1111's <c>parse_generation_parameters</c> does: Prompt, Negative prompt, Steps, Sampler, CFG scale, Seed, Size-1, Size-2, Model hash, Model, …</param>
 public sealed record A1111PngInfoResponse(
     [property: JsonPropertyName("info")] string Info,

@@ -13,6 +13,25 @@ public sealed record UploadOutcome(RgbImage? Image, ImageHeader? Header, string?
     public bool Succeeded => Image is not null;
 }
 
+/// <summary>What a mask upload came to: the mask, or a message for the person.</summary>
+/// <param name="Mask">The mask at its kept size (255 repaints, 0 keeps), from the alpha channel when the file has transparency.</param>
+/// <param name="Header">The file's format and stored size.</param>
+/// <param name="Refusal">Why the file was not taken, in words for a person.</param>
+public sealed record MaskUploadOutcome(GrayMask? Mask, ImageHeader? Header, string? Refusal)
+{
+    /// <summary>The file was read.</summary>
+    public bool Succeeded => Mask is not null;
+}
+
+/// <summary>What reading an upload's text chunks came to: the texts by keyword, or a message for the person.</summary>
+/// <param name="Texts">Every text chunk by keyword (none for a JPEG or WebP).</param>
+/// <param name="Refusal">Why the file was not taken, in words for a person.</param>
+public sealed record TextUploadOutcome(IReadOnlyDictionary<string, string>? Texts, string? Refusal)
+{
+    /// <summary>The file was read.</summary>
+    public bool Succeeded => Texts is not null;
+}
+
 /// <summary>
 /// The trust boundary for images people upload: the bytes are streamed with a size cap, then passed through
 /// <see cref="ImageIntake"/> (header checked before any decoder runs, metadata never inflated by the decoder, a memory
@@ -39,7 +58,36 @@ public sealed partial class ImageUploads(ILogger<ImageUploads> logger) : IDispos
     }
 
     /// <summary>Reads an upload from the stream <paramref name="open"/> gives.</summary>
-    public async Task<UploadOutcome> ReadAsync(string name, Func<Stream> open, CancellationToken cancellationToken = default)
+    public Task<UploadOutcome> ReadAsync(string name, Func<Stream> open, CancellationToken cancellationToken = default) =>
+        IntakeAsync(name, open, bytes =>
+        {
+            var result = ImageIntake.Read(bytes, IntakeOptions.Upload, cancellationToken);
+            LogUploadRead(logger, name, result.Header.FormatName, result.Header.Width, result.Header.Height, result.Image.Width, result.Image.Height, result.PeakDecodeBytes / (1024 * 1024));
+            return new UploadOutcome(result.Image, result.Header, null);
+        }, refusal => new UploadOutcome(null, null, refusal), cancellationToken);
+
+    /// <summary>
+    /// Reads a mask from the stream <paramref name="open"/> gives, under the same limits and gate as
+    /// <see cref="ReadAsync(string, Func{Stream}, CancellationToken)"/>: its alpha channel when the file has transparency
+    /// (transparent keeps), else its grey levels (white repaints), as AUTOMATIC1111 reads a mask.
+    /// </summary>
+    public Task<MaskUploadOutcome> ReadMaskAsync(string name, Func<Stream> open, CancellationToken cancellationToken = default) =>
+        IntakeAsync(name, open, bytes =>
+        {
+            var result = ImageIntake.ReadMask(bytes, IntakeOptions.Upload, cancellationToken);
+            LogMaskRead(logger, name, result.Header.FormatName, result.Header.Width, result.Header.Height, result.FromAlpha, result.PeakDecodeBytes / (1024 * 1024));
+            return new MaskUploadOutcome(result.Mask, result.Header, null);
+        }, refusal => new MaskUploadOutcome(null, null, refusal), cancellationToken);
+
+    /// <summary>
+    /// Reads the text chunks of a picture from the stream <paramref name="open"/> gives, under the same limits and gate
+    /// as <see cref="ReadAsync(string, Func{Stream}, CancellationToken)"/>; no pixel is decoded.
+    /// </summary>
+    public Task<TextUploadOutcome> ReadTextAsync(string name, Func<Stream> open, CancellationToken cancellationToken = default) =>
+        IntakeAsync(name, open, bytes => new TextUploadOutcome(ImageIntake.ReadAllText(bytes, Limits), null),
+            refusal => new TextUploadOutcome(null, refusal), cancellationToken);
+
+    private async Task<T> IntakeAsync<T>(string name, Func<Stream> open, Func<byte[], T> read, Func<string, T> refused, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(open);
         byte[] bytes;
@@ -50,25 +98,25 @@ public sealed partial class ImageUploads(ILogger<ImageUploads> logger) : IDispos
         }
         catch (ImageRefusedException ex)
         {
-            return Refused(name, ex.Message);
+            LogUploadRefused(logger, name, ex.Message);
+            return refused(ex.Message);
         }
         catch (IOException ex)
         {
             LogUploadBroken(logger, ex, name);
-            return new UploadOutcome(null, null, "The upload did not arrive whole; try again.");
+            return refused("The upload did not arrive whole; try again.");
         }
 
         await _decodes.WaitAsync(cancellationToken);
         try
         {
             // CPU work of up to the decode limit: not on the circuit's synchronisation context.
-            var result = await Task.Run(() => ImageIntake.Read(bytes, IntakeOptions.Upload, cancellationToken), cancellationToken);
-            LogUploadRead(logger, name, result.Header.FormatName, result.Header.Width, result.Header.Height, result.Image.Width, result.Image.Height, result.PeakDecodeBytes / (1024 * 1024));
-            return new UploadOutcome(result.Image, result.Header, null);
+            return await Task.Run(() => read(bytes), cancellationToken);
         }
         catch (ImageRefusedException ex)
         {
-            return Refused(name, ex.Message);
+            LogUploadRefused(logger, name, ex.Message);
+            return refused(ex.Message);
         }
         finally
         {
@@ -100,6 +148,9 @@ public sealed partial class ImageUploads(ILogger<ImageUploads> logger) : IDispos
         }
         return buffer.ToArray();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Mask {Name}: {Format} {Width}×{Height}, from its alpha channel: {FromAlpha}, {PeakMegabytes} MB at most while decoding")]
+    private static partial void LogMaskRead(ILogger logger, string name, string format, int width, int height, bool fromAlpha, long peakMegabytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upload {Name} refused: {Reason}")]
     private static partial void LogUploadRefused(ILogger logger, string name, string reason);

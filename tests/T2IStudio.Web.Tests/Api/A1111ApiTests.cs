@@ -4,6 +4,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
@@ -11,7 +14,6 @@ using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Web.Api;
-using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Tests.Infrastructure;
 
 namespace T2IStudio.Web.Tests.Api;
@@ -80,7 +82,10 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         var image = Assert.Single(body.GetProperty("images").EnumerateArray()).GetString()!;
         var pngInfo = await (await client.PostAsJsonAsync("/sdapi/v1/png-info", new { image })).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(expected, pngInfo.GetProperty("info").GetString());
-        Assert.Equal(expected, pngInfo.GetProperty("items").GetProperty("parameters").GetString());
+        // As A1111: items holds the other text chunks; parameters is only in info.
+        var items = pngInfo.GetProperty("items");
+        Assert.False(items.TryGetProperty("parameters", out _), items.ToString());
+        Assert.All(items.EnumerateObject(), item => Assert.NotEqual(expected, item.Value.GetString()));
         var parsed = pngInfo.GetProperty("parameters");
         Assert.Equal("a red circle", parsed.GetProperty("Prompt").GetString());
         Assert.Equal("blurry", parsed.GetProperty("Negative prompt").GetString());
@@ -125,8 +130,11 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
     [Theory]
     [InlineData("DPM++ 2M Karras", null, SchedulerKind.DpmPlusPlus2MKarras)]
     [InlineData("DPM++ 2M", "Karras", SchedulerKind.DpmPlusPlus2MKarras)]
-    [InlineData("DPM++ 2M", null, SchedulerKind.DpmPlusPlus2M)]
-    [InlineData("DPM++ 2M", "Automatic", SchedulerKind.DpmPlusPlus2M)]
+    [InlineData("DPM++ 2M Karras", "Automatic", SchedulerKind.DpmPlusPlus2MKarras)]
+    [InlineData("DPM++ 2M", null, SchedulerKind.DpmPlusPlus2MKarras)]
+    [InlineData("DPM++ 2M", "Automatic", SchedulerKind.DpmPlusPlus2MKarras)]
+    [InlineData("DPM++ 2M", "Uniform", SchedulerKind.DpmPlusPlus2M)]
+    [InlineData("k_dpmpp_2m", null, SchedulerKind.DpmPlusPlus2MKarras)]
     [InlineData("Euler a", null, SchedulerKind.EulerAncestral)]
     [InlineData("k_euler_a", null, SchedulerKind.EulerAncestral)]
     [InlineData("Euler", null, SchedulerKind.Euler)]
@@ -141,15 +149,17 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
     }
 
     [Fact]
-    public async Task Samplers_lists_A1111_names_and_a_split_karras_request_runs_dpm_karras()
+    public async Task Samplers_lists_A1111_1_9_names_and_a_plain_dpm_2m_request_runs_its_default_karras_schedule()
     {
         var (user, client) = await ClientAsync("sampler@a1111.test");
         var samplers = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/samplers", UriKind.Relative));
-        Assert.Equal(["DPM++ 2M Karras", "DPM++ 2M", "Euler a", "Euler", "DDIM", "PLMS", "LCM"],
+        Assert.Equal(["DPM++ 2M", "Euler a", "Euler", "DDIM", "PLMS", "LCM"],
             samplers.EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal("karras", samplers[0].GetProperty("options").GetProperty("scheduler").GetString());
 
+        // A1111 1.9+: scheduler absent is "Automatic", the sampler's default schedule, which for DPM++ 2M is Karras.
         var body = await PostOkAsync(client, "/sdapi/v1/txt2img",
-            new { prompt = "a green circle", seed = 3, steps = 2, width = 64, height = 64, sampler_name = "DPM++ 2M", scheduler = "Karras" });
+            new { prompt = "a green circle", seed = 3, steps = 2, width = 64, height = 64, sampler_name = "DPM++ 2M" });
 
         var info = JsonDocument.Parse(body.GetProperty("info").GetString()!).RootElement;
         Assert.Contains("Sampler: DPM++ 2M, Schedule type: Karras, CFG scale:", info.GetProperty("infotexts")[0].GetString(), StringComparison.Ordinal);
@@ -178,6 +188,14 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
             new { prompt = "x", init_images = new[] { Convert.ToBase64String(SourcePng()) }, mask = Convert.ToBase64String(MaskPng(0, 0)) }, "mask");
         await AssertInvalidAsync(client, "/sdapi/v1/png-info", new { image = Convert.ToBase64String("GIF89a garbage"u8.ToArray()) }, "image");
         await AssertInvalidAsync(client, "/sdapi/v1/png-info", new { image = "!!" }, "image");
+        await AssertInvalidAsync(client, "/sdapi/v1/txt2img", new { prompt = "x", n_iter = 0 }, "n_iter");
+
+        // Longer than any file the intake takes: refused before it is decoded, saying the limit.
+        var tooLong = new string('A', (int)A1111Endpoints.MaxBase64Chars + 1);
+        Assert.Contains("characters of base64", await AssertInvalidAsync(client, "/sdapi/v1/img2img", new { prompt = "x", init_images = new[] { tooLong } }, "init_images"), StringComparison.Ordinal);
+        Assert.Contains("characters of base64", await AssertInvalidAsync(client, "/sdapi/v1/img2img",
+            new { prompt = "x", init_images = new[] { Convert.ToBase64String(SourcePng()) }, mask = tooLong }, "mask"), StringComparison.Ordinal);
+        Assert.Contains("characters of base64", await AssertInvalidAsync(client, "/sdapi/v1/png-info", new { image = "data:image/png;base64," + tooLong }, "image"), StringComparison.Ordinal);
 
         await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
         Assert.False(await db.Jobs.AnyAsync(j => j.OwnerId == user.Id));
@@ -204,80 +222,17 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
     }
 
     [Fact]
-    public async Task Progress_follows_the_running_job_with_its_preview_and_interrupt_ends_it_as_canceled()
+    public async Task The_api_document_shows_the_streamed_image_answers_as_their_response_records()
     {
-        var (user, client) = await ClientAsync("progress@a1111.test");
-        var idle = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/progress", UriKind.Relative));
-        Assert.Equal(0, idle.GetProperty("state").GetProperty("job_count").GetInt32());
-        Assert.Equal(JsonValueKind.Null, idle.GetProperty("current_image").ValueKind);
+        var (_, client) = await ClientAsync("document@a1111.test");
+        var document = JsonDocument.Parse(await client.GetStringAsync(new Uri(ApiDocuments.DocumentUrl, UriKind.Relative))).RootElement;
 
-        var previewed = new TaskCompletionSource<JobProgress>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listening = _app.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
+        foreach (var (route, schema) in new[] { ("/sdapi/v1/txt2img", "A1111Txt2ImgResponse"), ("/sdapi/v1/img2img", "A1111Img2ImgResponse") })
         {
-            if (e is JobProgress { Step: > 0, PreviewJpeg: not null } progress)
-            {
-                previewed.TrySetResult(progress);
-            }
-            return Task.CompletedTask;
-        });
-        // The most steps at 256×256 (about 30 s of CPU): the job is still running when it is interrupted, with a wide margin on a loaded machine.
-        var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
-            new { prompt = "a long job", seed = 9, steps = GenerationLimits.MaxSteps, width = 256, height = 256, sampler_name = "Euler" });
-        var running = await previewed.Task.WaitAsync(TimeSpan.FromMinutes(2));
-
-        var progress = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/progress?skip_current_image=false", UriKind.Relative));
-        var state = progress.GetProperty("state");
-        Assert.Equal(running.JobId.ToString("N"), state.GetProperty("job").GetString());
-        Assert.Equal(1, state.GetProperty("job_count").GetInt32());
-        Assert.True(state.GetProperty("sampling_step").GetInt32() >= running.Step);
-        Assert.Equal(GenerationLimits.MaxSteps, state.GetProperty("sampling_steps").GetInt32());
-        Assert.InRange(progress.GetProperty("progress").GetDouble(), 0.0001, 1);
-        var jpeg = Convert.FromBase64String(progress.GetProperty("current_image").GetString()!);
-        Assert.Equal([0xFF, 0xD8], jpeg[..2]);
-        var skipped = await client.GetFromJsonAsync<JsonElement>(new Uri("/sdapi/v1/progress?skip_current_image=true", UriKind.Relative));
-        Assert.Equal(JsonValueKind.Null, skipped.GetProperty("current_image").ValueKind);
-
-        var interrupt = await client.PostAsync(new Uri("/sdapi/v1/interrupt", UriKind.Relative), null);
-        Assert.Equal(HttpStatusCode.OK, interrupt.StatusCode);
-        Assert.Equal([running.JobId], (await interrupt.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("interrupted").EnumerateArray().Select(i => i.GetGuid()));
-
-        var answered = await generating.WaitAsync(TimeSpan.FromMinutes(2));
-        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
-        Assert.Empty((await answered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("images").EnumerateArray());
-        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
-        Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync(j => j.Id == running.JobId)).Status);
-    }
-
-    [Fact]
-    public async Task A_caller_that_goes_away_cancels_its_job()
-    {
-        var (user, client) = await ClientAsync("gone@a1111.test");
-        var started = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var canceled = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var listening = _app.Services.GetRequiredService<StudioNotifier>().Subscribe(user.Id, e =>
-        {
-            switch (e)
-            {
-                case JobProgress { Step: > 0 } progress:
-                    started.TrySetResult(progress.JobId);
-                    break;
-                case JobCanceled ended:
-                    canceled.TrySetResult(ended.JobId);
-                    break;
-            }
-            return Task.CompletedTask;
-        });
-        using var leaving = new CancellationTokenSource();
-        var generating = client.PostAsJsonAsync("/sdapi/v1/txt2img",
-            new { prompt = "nobody waits for this", seed = 1, steps = GenerationLimits.MaxSteps, width = 256, height = 256 }, leaving.Token);
-        var jobId = await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
-
-        await leaving.CancelAsync();
-
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generating);
-        Assert.Equal(jobId, await canceled.Task.WaitAsync(TimeSpan.FromMinutes(2)));
-        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
-        Assert.Equal(JobStatus.Canceled, (await db.Jobs.SingleAsync(j => j.Id == jobId)).Status);
+            var ok = document.GetProperty("paths").GetProperty(route).GetProperty("post").GetProperty("responses").GetProperty("200");
+            Assert.EndsWith("/" + schema, ok.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString(), StringComparison.Ordinal);
+        }
+        Assert.True(document.GetProperty("components").GetProperty("schemas").GetProperty("A1111Txt2ImgResponse").GetProperty("properties").TryGetProperty("images", out _));
     }
 
     [Fact]
@@ -342,6 +297,70 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         var parameters = body.GetProperty("parameters");
         Assert.Equal(JsonValueKind.Null, parameters.GetProperty("init_images").ValueKind);
         Assert.False(parameters.GetProperty("inpaint_full_res").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Img2img_reads_a_mask_drawn_only_in_alpha_as_A1111_does_transparent_keeps()
+    {
+        var (_, client) = await ClientAsync("alpha@a1111.test");
+        const int from = 24, to = 40;
+
+        var body = await PostOkAsync(client, "/sdapi/v1/img2img", new
+        {
+            prompt = "a yellow square",
+            init_images = new[] { Convert.ToBase64String(SourcePng()) },
+            mask = Convert.ToBase64String(AlphaMaskPng(from, to)),
+            inpainting_fill = 1,
+            inpaint_full_res = false,
+            mask_blur = 0,
+            denoising_strength = 1.0,
+            steps = 2,
+            seed = 6,
+            width = 64,
+            height = 64,
+        });
+
+        var result = PngFiles.Decode(new MemoryStream(Convert.FromBase64String(Assert.Single(body.GetProperty("images").EnumerateArray()).GetString()!)));
+        var source = Source();
+        var changedInside = false;
+        for (var y = 0; y < 64; y++)
+        {
+            for (var x = 0; x < 64; x++)
+            {
+                var at = (y * 64 + x) * 3;
+                var same = result.Pixels.AsSpan(at, 3).SequenceEqual(source.Pixels.AsSpan(at, 3));
+                var inside = x >= from && x < to && y >= from && y < to;
+                if (!inside)
+                {
+                    Assert.True(same, $"pixel ({x}, {y}) outside the mask changed");
+                }
+                changedInside |= inside && !same;
+            }
+        }
+        Assert.True(changedInside, "nothing inside the mask was repainted");
+    }
+
+    [Fact]
+    public void The_mask_intake_thresholds_alpha_above_128_when_there_is_transparency_and_reads_grey_levels_otherwise()
+    {
+        using var alpha = new Image<Rgba32>(4, 1);
+        alpha[0, 0] = new Rgba32(255, 255, 255, 0);   // white but transparent: kept
+        alpha[1, 0] = new Rgba32(0, 0, 0, 128);       // half: kept (A1111: above 128 repaints)
+        alpha[2, 0] = new Rgba32(0, 0, 0, 129);       // black but opaque enough: repainted
+        alpha[3, 0] = new Rgba32(0, 0, 0, 255);
+        var fromAlpha = ImageIntake.ReadMask(Png(alpha));
+        Assert.True(fromAlpha.FromAlpha);
+        Assert.Equal([0, 0, 255, 255], fromAlpha.Mask.Values);
+
+        using var opaque = new Image<Rgba32>(3, 1);
+        opaque[0, 0] = new Rgba32(255, 255, 255, 255);
+        opaque[1, 0] = new Rgba32(100, 100, 100, 255);
+        opaque[2, 0] = new Rgba32(0, 0, 0, 255);
+        var grey = ImageIntake.ReadMask(Png(opaque));
+        Assert.False(grey.FromAlpha);
+        Assert.Equal([255, 100, 0], grey.Mask.Values);
+
+        Assert.Throws<ImageRefusedException>(() => ImageIntake.ReadMask("GIF89a not a mask"u8));
     }
 
     [Fact]
@@ -419,13 +438,15 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
         return JsonDocument.Parse(text).RootElement;
     }
 
-    private static async Task AssertInvalidAsync(HttpClient client, string route, object body, string field)
+    /// <summary>Asserts a 400 problem naming <paramref name="field"/>; its first message.</summary>
+    private static async Task<string> AssertInvalidAsync(HttpClient client, string route, object body, string field)
     {
         var response = await client.PostAsJsonAsync(route, body);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{route} {field}: {(int)response.StatusCode} {text}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.True(JsonDocument.Parse(text).RootElement.GetProperty("errors").TryGetProperty(field, out _), $"{field} not named: {text}");
+        Assert.True(JsonDocument.Parse(text).RootElement.GetProperty("errors").TryGetProperty(field, out var messages), $"{field} not named: {text}");
+        return messages[0].GetString()!;
     }
 
     private string ModelHash()
@@ -450,6 +471,27 @@ public sealed class A1111ApiTests(StudioAppFixture fixture) : IClassFixture<Stud
     }
 
     private static byte[] SourcePng() => PngFiles.Encode(Source(), null, null);
+
+    /// <summary>A mask as A1111's canvas sends it: black everywhere, opaque where to repaint and transparent elsewhere.</summary>
+    private static byte[] AlphaMaskPng(int from, int to)
+    {
+        using var image = new Image<Rgba32>(64, 64, new Rgba32(0, 0, 0, 0));
+        for (var y = from; y < to; y++)
+        {
+            for (var x = from; x < to; x++)
+            {
+                image[x, y] = new Rgba32(0, 0, 0, 255);
+            }
+        }
+        return Png(image);
+    }
+
+    private static byte[] Png(Image<Rgba32> image)
+    {
+        using var stream = new MemoryStream();
+        image.SaveAsPng(stream, new PngEncoder { ColorType = PngColorType.RgbWithAlpha });
+        return stream.ToArray();
+    }
 
     private static byte[] MaskPng(int from, int to)
     {
