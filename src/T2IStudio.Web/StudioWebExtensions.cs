@@ -191,11 +191,13 @@ public static class StudioWebExtensions
         });
         app.UseWhen(context => !ApiEndpoints.IsApiRequest(context), pages =>
         {
+            // Status pages outside the exception handler: a request that could not be bound (a 400 with no body from
+            // ApiBadRequests, since binding throws) still gets the not-found page it always got.
+            pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
             if (!app.Environment.IsDevelopment())
             {
                 pages.UseExceptionHandler("/Error", createScopeForErrors: true);
             }
-            pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         });
         app.UseSecurityHeaders();
         // The content root's wwwroot (app-owned files; the repository root in development) is served before

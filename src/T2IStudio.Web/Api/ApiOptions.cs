@@ -20,6 +20,13 @@ public sealed record ApiOptions
     public int RequestsPerMinutePerAddress { get; init; } = 1200;
 
     /// <summary>
+    /// Requests carrying a picture (img2img, inpaint) one token may have in flight at once; more answer 429. The intake
+    /// decodes two pictures at a time for the whole server, so one script must not queue dozens behind it.
+    /// </summary>
+    [Range(1, 64, ErrorMessage = "Api:ConcurrentUploadsPerToken must be between 1 and 64.")]
+    public int ConcurrentUploadsPerToken { get; init; } = 2;
+
+    /// <summary>
     /// The largest request body in bytes. An A1111 <c>img2img</c> carries its image and mask as base64 (4/3 of the
     /// upload limit each), so the default leaves room for a 10 MB picture and its mask.
     /// </summary>

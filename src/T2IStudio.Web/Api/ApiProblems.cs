@@ -60,7 +60,11 @@ public static class ApiProblems
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(names);
         var problems = new List<(string, string)>();
-        if (request.Prompt is null || request.Prompt.Length > GenerationLimits.MaxPromptLength)
+        if (request.Prompt is null)
+        {
+            problems.Add((names.Prompt, "The prompt is required (it may be empty text, \"\")."));
+        }
+        else if (request.Prompt.Length > GenerationLimits.MaxPromptLength)
         {
             problems.Add((names.Prompt, $"The prompt must be at most {GenerationLimits.MaxPromptLength} characters."));
         }

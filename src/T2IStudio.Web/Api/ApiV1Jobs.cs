@@ -328,8 +328,9 @@ public static class ApiV1Jobs
         {
             switch (jobEvent)
             {
-                case JobQueued when !_queued:
-                    _queued = true;
+                case JobQueued when !_queued || _started:
+                    // Its first queueing, or back in line after a lost worker: steps start again from 0.
+                    (_queued, _started, _step, _position) = (true, false, 0, null);
                     yield return Item("queued", new(jobId, nameof(JobStatus.Queued)));
                     break;
                 case JobStandingChanged { Standing.Position: { } position } when !_started && position != _position:
@@ -416,17 +417,18 @@ public static class ApiV1Jobs
             {
                 return ApiProblems.Invalid("mask", "Send the mask as the file part 'mask' (white repaints, black keeps).");
             }
-            var outcome = await uploads.ReadAsync("mask", maskFile.OpenReadStream, cancellationToken);
+            // Read as A1111 reads a mask: its alpha when it has transparency (transparent keeps), else its grey level.
+            var outcome = await uploads.ReadMaskAsync("mask", maskFile.OpenReadStream, cancellationToken);
             if (!outcome.Succeeded)
             {
                 return ApiProblems.Invalid("mask", outcome.Refusal ?? "The mask could not be read.");
             }
-            var mask = outcome.Image!;
+            var mask = outcome.Mask!;
             if ((mask.Width, mask.Height) != (sourceWidth, sourceHeight))
             {
                 return ApiProblems.Invalid("mask", $"The mask is {mask.Width}×{mask.Height}; the image is {sourceWidth}×{sourceHeight}.");
             }
-            maskPng = MaskFiles.Encode(GrayOf(mask));
+            maskPng = MaskFiles.Encode(mask);
         }
 
         MaskedContent maskedContent = MaskedContent.Original;
@@ -560,18 +562,6 @@ public static class ApiV1Jobs
             return ApiProblems.Refused(["The job was removed before it could be read back."]);
         }
         return TypedResults.Accepted($"{ApiEndpoints.V1Prefix}/jobs/{id}", Dto(job));
-    }
-
-    /// <summary>A mask picture as the gray mask the engine reads (luma; white repaints).</summary>
-    private static GrayMask GrayOf(RgbImage image)
-    {
-        var values = new byte[image.Width * image.Height];
-        var pixels = image.Pixels;
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = (byte)((pixels[3 * i] * 299 + pixels[3 * i + 1] * 587 + pixels[3 * i + 2] * 114 + 500) / 1000);
-        }
-        return new GrayMask(image.Width, image.Height, values);
     }
 
     /// <summary>The job as a view with its standing from the last read of the queue (at most a second old).</summary>

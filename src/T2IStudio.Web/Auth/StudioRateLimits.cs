@@ -50,7 +50,8 @@ public static partial class StudioRateLimits
             // partition) cannot multiply one client's allowance, nor its token lookups.
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
                 PartitionedRateLimiter.Create<HttpContext, string>(context => PerAccount(context, limits)),
-                PartitionedRateLimiter.Create<HttpContext, string>(context => PerApiAddress(context)));
+                PartitionedRateLimiter.Create<HttpContext, string>(context => PerApiAddress(context)),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => UploadsPerToken(context)));
             options.OnRejected = RejectAsync;
         });
         return services;
@@ -96,11 +97,27 @@ public static partial class StudioRateLimits
 
     private static RateLimitPartition<string> PerToken(HttpContext context, int permits)
     {
-        var key = Web.Api.ApiTokenAuthenticationHandler.PresentedToken(context.Request) is { Length: > 0 } token
+        return RateLimitPartition.GetFixedWindowLimiter($"{Api}|{TokenKey(context)}", _ => Window(permits, TimeSpan.FromMinutes(1)));
+    }
+
+    /// <summary>The API routes that carry a picture to decode (the shared intake gate is small; one token must not fill it).</summary>
+    private static readonly string[] UploadRoutes = ["/sdapi/v1/img2img", "/api/v1/jobs/img2img", "/api/v1/jobs/inpaint"];
+
+    private static RateLimitPartition<string> UploadsPerToken(HttpContext context)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method) || !UploadRoutes.Any(route => context.Request.Path.Equals(route, StringComparison.OrdinalIgnoreCase)))
+        {
+            return RateLimitPartition.GetNoLimiter("");
+        }
+        var permits = context.RequestServices.GetRequiredService<IOptionsMonitor<Api.ApiOptions>>().CurrentValue.ConcurrentUploadsPerToken;
+        return RateLimitPartition.GetConcurrencyLimiter($"{Api}|uploads|{TokenKey(context)}",
+            _ => new ConcurrencyLimiterOptions { PermitLimit = permits, QueueLimit = 0 });
+    }
+
+    private static string TokenKey(HttpContext context) =>
+        Web.Api.ApiTokenAuthenticationHandler.PresentedToken(context.Request) is { Length: > 0 } token
             ? Web.Api.ApiTokenService.Hash(token)
             : "address|" + Address(context);
-        return RateLimitPartition.GetFixedWindowLimiter($"{Api}|{key}", _ => Window(permits, TimeSpan.FromMinutes(1)));
-    }
 
     private static RateLimitPartition<string> PerApiAddress(HttpContext context)
     {
@@ -139,7 +156,7 @@ public static partial class StudioRateLimits
         {
             LogRejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioRateLimits)), Api, Address(context), seconds);
             await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.",
-                detail: $"This token made more requests than its limit allows. Try again in {seconds} seconds.").ExecuteAsync(context);
+                detail: $"More requests came with this token, or from this address, than the limits allow (or more pictures at once than one token may send). Try again in {seconds} seconds.").ExecuteAsync(context);
             return;
         }
         context.Response.ContentType = "text/plain; charset=utf-8";

@@ -345,13 +345,15 @@ public sealed partial class GenerationService(
 
     /// <summary>
     /// Cancels a waiting job, or asks a running one to stop before its next step. Its owner may, and so may an
-    /// admin, on anyone's job (the owner hears <see cref="Realtime.JobCanceled"/> as usual); to anyone else it is missing.
+    /// admin in the browser (not through a token), on anyone's job (the owner hears <see cref="Realtime.JobCanceled"/> as usual); to anyone else it is missing.
     /// </summary>
     public async Task<CancelOutcome> CancelAsync(ClaimsPrincipal user, Guid jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (!await access.AllowsAsync(user, job, ResourceOperations.Change) && !(job is not null && await IsAdminAsync(db, user, cancellationToken)))
+        // An admin may stop anyone's job from the Admin page; an admin's API token acts as a person, never as an admin.
+        var asAdmin = job is not null && ApiTokenClaims.TokenIdOf(user) is null && await IsAdminAsync(db, user, cancellationToken);
+        if (!await access.AllowsAsync(user, job, ResourceOperations.Change) && !asAdmin)
         {
             return CancelOutcome.NotFound;
         }
