@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using T2IStudio.Web.Tests.Infrastructure;
 
 namespace T2IStudio.Web.Tests.Api;
@@ -12,6 +16,7 @@ public sealed class ApiRateLimitTests : IDisposable
     {
         ["Api:RequestsPerMinutePerToken"] = "3",
         ["Api:RequestsPerMinutePerAddress"] = "12",
+        ["Api:ConcurrentUploadsPerToken"] = "2",
     });
 
     [Fact]
@@ -49,6 +54,34 @@ public sealed class ApiRateLimitTests : IDisposable
 
         // Each made-up token is its own per-token partition; the per-address limit (12 a minute) still stops the flood.
         Assert.Equal(2, refused);
+    }
+
+    [Fact]
+    public void A_token_may_have_two_pictures_in_flight_a_third_is_refused_and_another_token_is_untouched()
+    {
+        var limiter = _app.Services.GetRequiredService<IOptions<RateLimiterOptions>>().Value.GlobalLimiter!;
+        HttpContext Upload(string token, string path = "/api/v1/jobs/inpaint")
+        {
+            var context = new DefaultHttpContext { RequestServices = _app.Services };
+            context.Request.Method = "POST";
+            context.Request.Path = path;
+            context.Request.Headers.Authorization = "Bearer " + token;
+            context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
+            return context;
+        }
+
+        using var first = limiter.AttemptAcquire(Upload("t2i_one"));
+        using var second = limiter.AttemptAcquire(Upload("t2i_one", "/sdapi/v1/img2img"));
+        using var third = limiter.AttemptAcquire(Upload("t2i_one", "/api/v1/jobs/img2img"));
+        using var other = limiter.AttemptAcquire(Upload("t2i_two"));
+
+        Assert.True(first.IsAcquired);
+        Assert.True(second.IsAcquired);
+        Assert.False(third.IsAcquired);
+        Assert.True(other.IsAcquired);
+        first.Dispose();
+        using var afterOne = limiter.AttemptAcquire(Upload("t2i_one"));
+        Assert.True(afterOne.IsAcquired);
     }
 
     [Fact]
