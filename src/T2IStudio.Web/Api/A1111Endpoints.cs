@@ -300,13 +300,10 @@ public static partial class A1111Endpoints
         {
             return TypedResults.Ok(new A1111PngInfoResponse("", new Dictionary<string, string>(), new Dictionary<string, string>()));
         }
-        if (Base64Payload("image", request.Image) is { } problem)
+        var (bytes, problem) = DecodeField("image", request.Image);
+        if (problem is not null)
         {
             return problem;
-        }
-        else if (Base64Bytes(request.Image) is not { } bytes)
-        {
-            return ApiProblems.Invalid("image", "The image is not valid base64.");
         }
         else
         {
@@ -505,13 +502,10 @@ public static partial class A1111Endpoints
 
     private static async Task<(RgbImage? Image, ValidationProblem? Problem)> ReadPictureAsync(A1111Services services, string field, string base64, CancellationToken cancellationToken)
     {
-        if (Base64Payload(field, base64) is { } tooLong)
+        var (bytes, problem) = DecodeField(field, base64);
+        if (problem is not null)
         {
-            return (null, tooLong);
-        }
-        if (Base64Bytes(base64) is not { } bytes)
-        {
-            return (null, ApiProblems.Invalid(field, $"{field} is not valid base64."));
+            return (null, problem);
         }
         var read = await services.Uploads.ReadAsync(field, () => new MemoryStream(bytes.Array!, 0, bytes.Count, writable: false), cancellationToken);
         return read.Succeeded ? (read.Image, null) : (null, ApiProblems.Invalid(field, read.Refusal ?? "The picture could not be read."));
@@ -520,16 +514,25 @@ public static partial class A1111Endpoints
     private static async Task<(GrayMask? Mask, ValidationProblem? Problem)> ReadMaskAsync(A1111Services services, string base64, CancellationToken cancellationToken)
     {
         const string field = "mask";
-        if (Base64Payload(field, base64) is { } tooLong)
+        var (bytes, problem) = DecodeField(field, base64);
+        if (problem is not null)
         {
-            return (null, tooLong);
-        }
-        if (Base64Bytes(base64) is not { } bytes)
-        {
-            return (null, ApiProblems.Invalid(field, $"{field} is not valid base64."));
+            return (null, problem);
         }
         var read = await services.Uploads.ReadMaskAsync(field, () => new MemoryStream(bytes.Array!, 0, bytes.Count, writable: false), cancellationToken);
         return read.Succeeded ? (read.Mask, null) : (null, ApiProblems.Invalid(field, read.Refusal ?? "The mask could not be read."));
+    }
+
+    /// <summary>The bytes of a base64 picture field, or a 400 naming it (too long, checked before decoding; or not base64).</summary>
+    private static (ArraySegment<byte> Bytes, ValidationProblem? Problem) DecodeField(string field, string base64)
+    {
+        if (Base64Payload(field, base64) is { } tooLong)
+        {
+            return (default, tooLong);
+        }
+        return Base64Bytes(base64) is { } bytes
+            ? (bytes, null)
+            : (default, ApiProblems.Invalid(field, $"The {field} field is not valid base64 (a PNG, JPEG or WebP, or a data: URL of one)."));
     }
 
     /// <summary>A 400 naming <paramref name="field"/> when its base64 is longer than any picture the intake takes; checked before decoding.</summary>
