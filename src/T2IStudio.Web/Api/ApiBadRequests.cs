@@ -26,14 +26,18 @@ public sealed partial class ApiBadRequests(ILogger<ApiBadRequests> logger) : IEx
             return true;
         }
         IResult problem = bad.StatusCode == StatusCodes.Status400BadRequest
-            ? ProblemOf(bad)
+            ? ProblemOf(bad, (httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint())?.Metadata.GetMetadata<System.Reflection.MethodInfo>())
             : TypedResults.Problem(statusCode: bad.StatusCode, detail: bad.Message);
         await problem.ExecuteAsync(httpContext);
         return true;
     }
 
-    /// <summary>The field a binding failure is about, and what to say: the JSON path when the body would not read.</summary>
-    public static ValidationProblem ProblemOf(BadHttpRequestException bad)
+    /// <summary>
+    /// The field a binding failure is about, and what to say: the JSON path when the body would not read, else the
+    /// parameter the framework names — as the caller wrote it (a <c>[FromQuery(Name = …)]</c> name) when
+    /// <paramref name="handler"/> says so.
+    /// </summary>
+    public static ValidationProblem ProblemOf(BadHttpRequestException bad, System.Reflection.MethodInfo? handler = null)
     {
         ArgumentNullException.ThrowIfNull(bad);
         // A value of the wrong type ("could not be converted"); anything else is JSON that does not parse.
@@ -49,7 +53,15 @@ public sealed partial class ApiBadRequests(ILogger<ApiBadRequests> logger) : IEx
         }
         // The framework names the parameter in its message: 'Failed to bind parameter "int limit" from "x".'
         var named = System.Text.RegularExpressions.Regex.Match(bad.Message, "parameter \"(?:[^\" ]+ )?([^\" ]+)\"");
-        return ApiProblems.Invalid(named.Success ? named.Groups[1].Value : "request", bad.Message);
+        if (!named.Success)
+        {
+            return ApiProblems.Invalid("request", bad.Message);
+        }
+        var parameter = named.Groups[1].Value;
+        var asSent = handler?.GetParameters().FirstOrDefault(p => p.Name == parameter)
+            ?.GetCustomAttributes(typeof(Microsoft.AspNetCore.Mvc.FromQueryAttribute), false).OfType<Microsoft.AspNetCore.Mvc.FromQueryAttribute>().FirstOrDefault()?.Name;
+        var name = asSent ?? parameter;
+        return ApiProblems.Invalid(name, $"The value of {name} could not be read: {bad.Message}");
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A request could not be bound: {Reason}")]

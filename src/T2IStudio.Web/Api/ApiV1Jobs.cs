@@ -30,12 +30,6 @@ public static class ApiV1Jobs
     /// <summary>The longest <see cref="IdempotencyHeader"/> value.</summary>
     public const int MaxIdempotencyKeyLength = 64;
 
-    /// <summary>The largest page of <c>GET /api/v1/jobs</c>.</summary>
-    public const int MaxPageSize = 100;
-
-    /// <summary>The page size when <c>limit</c> is left out.</summary>
-    public const int DefaultPageSize = 20;
-
     /// <summary>Events held for a slow reader of <c>/events</c>; past that, steps are dropped (a later one supersedes them).</summary>
     private const int EventBuffer = 64;
 
@@ -139,26 +133,17 @@ public static class ApiV1Jobs
         ModelHost models, GenerationService generation, ImageLibrary library, ImageUploads uploads, CancellationToken cancellationToken) =>
         SubmitFromImageAsync(form, inpaint: true, idempotencyKey, user, models, generation, library, uploads, cancellationToken);
 
-    /// <summary>Your jobs, newest first: <c>limit</c> (1–100, default 20) after <c>cursor</c> (the last page's <c>nextCursor</c>).</summary>
-    public static async Task<Results<Ok<ApiJobPage>, ValidationProblem>> ListJobsAsync(string? cursor, int? limit, ClaimsPrincipal user,
+    /// <summary>Your jobs, newest first: <c>limit</c> (1–100, default 30) after <c>cursor</c> (the last page's <c>nextCursor</c>).</summary>
+    public static async Task<Results<Ok<ApiJobPage>, ValidationProblem>> ListJobsAsync(string? cursor, string? limit, ClaimsPrincipal user,
         IDbContextFactory<AppDbContext> dbFactory, GenerationService generation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dbFactory);
         ArgumentNullException.ThrowIfNull(generation);
-        var size = limit ?? DefaultPageSize;
-        if (size is < 1 or > MaxPageSize)
+        if (!ApiPaging.TryRead(cursor, limit, out var request, out var problem))
         {
-            return ApiProblems.Invalid("limit", $"The limit must be between 1 and {MaxPageSize}; it was {size}.");
+            return problem;
         }
-        (DateTimeOffset CreatedAt, Guid Id)? after = null;
-        if (!string.IsNullOrEmpty(cursor))
-        {
-            if (ParseCursor(cursor) is not { } parsed)
-            {
-                return ApiProblems.Invalid("cursor", "The cursor is not one this API gave out.");
-            }
-            after = parsed;
-        }
+        var size = request.Limit;
         if (ResourceAccess.UserId(user) is not { } userId)
         {
             return TypedResults.Ok(new ApiJobPage([], null));
@@ -168,9 +153,9 @@ public static class ApiV1Jobs
         var mine = db.Jobs.AsNoTracking().Include(j => j.Images).Where(j => j.OwnerId == userId);
         var candidates = new List<Job>();
         var older = mine;
-        if (after is { } a)
+        if (request.After is { } a)
         {
-            var at = a.CreatedAt;
+            var at = a.At;
             // Jobs made in the same tick as the cursor's are ordered by id here, not in SQL (SQLite orders a Guid as text).
             candidates.AddRange((await mine.Where(j => j.CreatedAt == at).ToListAsync(cancellationToken)).Where(j => j.Id.CompareTo(a.Id) < 0));
             older = mine.Where(j => j.CreatedAt < at);
@@ -185,8 +170,7 @@ public static class ApiV1Jobs
             candidates.AddRange((await mine.Where(j => j.CreatedAt == boundary).ToListAsync(cancellationToken)).Where(j => !known.Contains(j.Id)));
         }
         var ordered = candidates.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).ToList();
-        var page = ordered.Take(size).ToList();
-        var next = ordered.Count > size ? Cursor(page[^1].CreatedAt, page[^1].Id) : null;
+        var (page, next) = ApiPaging.Page(ordered, size, j => (j.CreatedAt, j.Id));
         return TypedResults.Ok(new ApiJobPage([.. page.Select(j => Dto(ViewOf(j, generation)))], next));
     }
 
@@ -581,27 +565,5 @@ public static class ApiV1Jobs
         return new ApiJobDto(job.Id, job.Status.ToString(), job.Model, job.Prompt, job.Width, job.Height, job.BatchSize, job.Step, job.TotalSteps,
             job.Status == JobStatus.Queued ? job.Standing?.Position : null, job.CreatedAt, job.FinishedAt, job.Error, job.ImageIds,
             new ApiJobLinks(self, self + "/events", [.. job.ImageIds.Select(i => $"{ApiEndpoints.V1Prefix}/images/{i}/png")]));
-    }
-
-    /// <summary>An opaque cursor: base64url of the last item's creation ticks and id.</summary>
-    public static string Cursor(DateTimeOffset createdAt, Guid id) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{createdAt.UtcTicks}:{id:N}")));
-
-    private static (DateTimeOffset CreatedAt, Guid Id)? ParseCursor(string cursor)
-    {
-        try
-        {
-            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor)).Split(':');
-            if (parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                && ticks <= DateTimeOffset.MaxValue.UtcTicks && Guid.TryParseExact(parts[1], "N", out var id))
-            {
-                return (new DateTimeOffset(ticks, TimeSpan.Zero), id);
-            }
-        }
-        catch (FormatException)
-        {
-            // Not base64url: not ours.
-        }
-        return null;
     }
 }

@@ -105,7 +105,7 @@ public static partial class StudioRateLimits
 
     private static RateLimitPartition<string> UploadsPerToken(HttpContext context)
     {
-        if (!HttpMethods.IsPost(context.Request.Method) || !UploadRoutes.Any(route => context.Request.Path.Equals(route, StringComparison.OrdinalIgnoreCase)))
+        if (!IsUpload(context))
         {
             return RateLimitPartition.GetNoLimiter("");
         }
@@ -113,6 +113,9 @@ public static partial class StudioRateLimits
         return RateLimitPartition.GetConcurrencyLimiter($"{Api}|uploads|{TokenKey(context)}",
             _ => new ConcurrencyLimiterOptions { PermitLimit = permits, QueueLimit = 0 });
     }
+
+    private static bool IsUpload(HttpContext context) =>
+        HttpMethods.IsPost(context.Request.Method) && UploadRoutes.Any(route => context.Request.Path.Equals(route, StringComparison.OrdinalIgnoreCase));
 
     private static string TokenKey(HttpContext context) =>
         Web.Api.ApiTokenAuthenticationHandler.PresentedToken(context.Request) is { Length: > 0 } token
@@ -149,7 +152,9 @@ public static partial class StudioRateLimits
     private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
     {
         var context = rejected.HttpContext;
-        var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+        // A window limiter says when it reopens; the picture limiter (a concurrency limiter) frees as soon as a call ends.
+        var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter
+            : IsUpload(context) ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         if (Web.Api.ApiEndpoints.IsApiRequest(context))

@@ -46,11 +46,11 @@ public sealed class ApiProblemTests(StudioAppFixture fixture) : IClassFixture<St
     {
         using var client = await ClientAsync();
 
-        var response = await client.GetAsync(new Uri("/api/v1/jobs?limit=many", UriKind.Relative));
+        var response = await client.GetAsync(new Uri("/sdapi/v1/progress?skip_current_image=perhaps", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _), problem.ToString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("skip_current_image", out _), problem.ToString());
     }
 
     private async Task<HttpClient> ClientAsync()

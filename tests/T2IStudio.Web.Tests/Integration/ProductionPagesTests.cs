@@ -29,11 +29,11 @@ public sealed class ProductionPagesTests : IDisposable
         var user = await _app.CreateUserAsync("prod@api.test");
         using var client = _app.CreateApiClient(await _app.CreateTokenAsync(user));
 
-        var response = await client.GetAsync(new Uri("/api/v1/jobs?limit=many", UriKind.Relative));
+        var response = await client.GetAsync(new Uri("/sdapi/v1/progress?skip_current_image=perhaps", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("\"limit\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"skip_current_image\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     public void Dispose() => _app.Dispose();
