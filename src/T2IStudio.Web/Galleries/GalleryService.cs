@@ -183,15 +183,11 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
             return ([], 0);
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var images = ImageLibrary.Filter(db, ownerId: null, filter, userId);
-        var items = from item in db.GalleryItems.AsNoTracking()
-                    where item.GalleryId == galleryId
-                    join image in images on item.ImageId equals image.Id
-                    select new { item.AddedAt, image };
+        var items = ItemsOf(db, galleryId, filter, userId);
         var total = await items.CountAsync(cancellationToken);
-        var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
+        var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.Image.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(x => x.image)
+            .Select(x => x.Image)
             .ToTiles(db, userId)
             .ToListAsync(cancellationToken);
         return (tiles, total);
@@ -210,27 +206,38 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
             return null;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var images = ImageLibrary.Filter(db, ownerId: null, filter, userId);
-        var items = from item in db.GalleryItems.AsNoTracking()
-                    where item.GalleryId == galleryId
-                    join image in images on item.ImageId equals image.Id
-                    select new { item.AddedAt, image };
+        var items = ItemsOf(db, galleryId, filter, userId);
         if (after is { } position)
         {
             var at = position.At;
             var id = position.Id;
-            items = items.Where(x => x.AddedAt < at || (x.AddedAt == at && x.image.Id.CompareTo(id) > 0));
+            items = items.Where(x => x.AddedAt < at || (x.AddedAt == at && x.Image.Id.CompareTo(id) > 0));
         }
-        var rows = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.image.Id)
+        var rows = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.Image.Id)
             .Take(Math.Clamp(take, 1, 500))
             .Select(x => new
             {
                 x.AddedAt,
-                Tile = new ImageTile(x.image.Id, x.image.Prompt, x.image.Model, x.image.Width, x.image.Height, x.image.CreatedAt,
-                    db.Favorites.Any(f => f.ImageId == x.image.Id && f.UserId == userId)),
+                Tile = new ImageTile(x.Image.Id, x.Image.Prompt, x.Image.Model, x.Image.Width, x.Image.Height, x.Image.CreatedAt,
+                    db.Favorites.Any(f => f.ImageId == x.Image.Id && f.UserId == userId)),
             })
             .ToListAsync(cancellationToken);
         return [.. rows.Select(r => new GalleryItemTile(r.Tile, r.AddedAt))];
+    }
+
+    /// <summary>A gallery's items that pass <paramref name="filter"/>, each image with when it was added.</summary>
+    private static IQueryable<GalleryItemRow> ItemsOf(AppDbContext db, Guid galleryId, GalleryFilter filter, string viewerId) =>
+        from item in db.GalleryItems.AsNoTracking()
+        where item.GalleryId == galleryId
+        join image in ImageLibrary.Filter(db, ownerId: null, filter, viewerId) on item.ImageId equals image.Id
+        select new GalleryItemRow { AddedAt = item.AddedAt, Image = image };
+
+    // Member initialisers (not a constructor), so EF Core can keep composing queries on its members.
+    private sealed class GalleryItemRow
+    {
+        public DateTimeOffset AddedAt { get; init; }
+
+        public required GeneratedImage Image { get; init; }
     }
 
     /// <summary>The galleries the person can see that hold <paramref name="imageId"/>.</summary>

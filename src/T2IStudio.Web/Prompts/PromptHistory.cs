@@ -42,14 +42,7 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var prompts = db.Prompts.AsNoTracking().Where(p => p.OwnerId == userId);
-        if (!string.IsNullOrWhiteSpace(query))
-        {
-            // LIKE ignores ASCII case in SQLite; the person's %, _ and \ are escaped to match themselves.
-            var pattern = Images.ImageLibrary.LikePattern(query);
-            prompts = prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
-        }
-        return await prompts.OrderByDescending(p => p.LastUsedAt).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);
+        return await Matching(db, userId, query).OrderByDescending(p => p.LastUsedAt).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);
     }
 
     /// <summary>
@@ -64,12 +57,7 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var prompts = db.Prompts.AsNoTracking().Where(p => p.OwnerId == userId);
-        if (!string.IsNullOrWhiteSpace(query))
-        {
-            var pattern = Images.ImageLibrary.LikePattern(query);
-            prompts = prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
-        }
+        var prompts = Matching(db, userId, query);
         if (after is { } position)
         {
             var at = position.At;
@@ -77,6 +65,19 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
             prompts = prompts.Where(p => p.LastUsedAt < at || (p.LastUsedAt == at && p.Id.CompareTo(id) > 0));
         }
         return await prompts.OrderByDescending(p => p.LastUsedAt).ThenBy(p => p.Id).Take(Math.Clamp(take, 1, MaxResults)).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The person's prompts whose text or negative text contains <paramref name="query"/> (all when empty).</summary>
+    private static IQueryable<SavedPrompt> Matching(AppDbContext db, string userId, string? query)
+    {
+        var prompts = db.Prompts.AsNoTracking().Where(p => p.OwnerId == userId);
+        if (string.IsNullOrWhiteSpace(query))
+        {
+            return prompts;
+        }
+        // LIKE ignores ASCII case in SQLite; the person's %, _ and \ are escaped to match themselves.
+        var pattern = Images.ImageLibrary.LikePattern(query);
+        return prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
     }
 
     /// <summary>One entry, or null when it does not exist or is someone else's.</summary>
