@@ -151,25 +151,13 @@ public static class ApiV1Jobs
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var mine = db.Jobs.AsNoTracking().Include(j => j.Images).Where(j => j.OwnerId == userId);
-        var candidates = new List<Job>();
-        var older = mine;
-        if (request.After is { } a)
+        if (request.After is { } after)
         {
-            var at = a.At;
-            // Jobs made in the same tick as the cursor's are ordered by id here, not in SQL (SQLite orders a Guid as text).
-            candidates.AddRange((await mine.Where(j => j.CreatedAt == at).ToListAsync(cancellationToken)).Where(j => j.Id.CompareTo(a.Id) < 0));
-            older = mine.Where(j => j.CreatedAt < at);
+            // Newest first, ties by id: the same keyset as the image, gallery and prompt lists.
+            var (at, id) = (after.At, after.Id);
+            mine = mine.Where(j => j.CreatedAt < at || (j.CreatedAt == at && j.Id.CompareTo(id) > 0));
         }
-        var head = await older.OrderByDescending(j => j.CreatedAt).Take(size + 1).ToListAsync(cancellationToken);
-        candidates.AddRange(head);
-        if (head.Count == size + 1)
-        {
-            // Every job of the boundary tick, so the next page starts exactly after the last one shown.
-            var boundary = head[^1].CreatedAt;
-            var known = head.Select(j => j.Id).ToHashSet();
-            candidates.AddRange((await mine.Where(j => j.CreatedAt == boundary).ToListAsync(cancellationToken)).Where(j => !known.Contains(j.Id)));
-        }
-        var ordered = candidates.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).ToList();
+        var ordered = await mine.OrderByDescending(j => j.CreatedAt).ThenBy(j => j.Id).Take(size + 1).ToListAsync(cancellationToken);
         var (page, next) = ApiPaging.Page(ordered, size, j => (j.CreatedAt, j.Id));
         return TypedResults.Ok(new ApiJobPage([.. page.Select(j => Dto(ViewOf(j, generation)))], next));
     }
