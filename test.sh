@@ -30,6 +30,16 @@ if ! command -v curl >/dev/null 2>&1; then
   fi
 fi
 
+# PostgreSQL and Redis on loopback, with their own data folders and ports, stopped when the tests end.
+services=tools/test-services/services.sh
+if ! service_env=$("$services" start); then
+  echo "Could not start PostgreSQL and Redis for the tests (see above)." >&2
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+eval "$service_env"
+trap '"$services" stop' EXIT
+
 results=artifacts/test-results
 rm -rf "$results"
 dotnet test T2IStudio.sln --results-directory "$results" "$@"

@@ -1,11 +1,13 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data.Configurations;
 using T2IStudio.Data.Entities;
 
 namespace T2IStudio.Data;
 
 /// <summary>The studio's database: Identity tables plus the product's entities.</summary>
-public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options)
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options), IDataProtectionKeyContext
 {
     /// <summary>The role whose members see the Admin page.</summary>
     public const string AdminRole = "Admin";
@@ -56,9 +58,19 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Personal access tokens for the API (stored hashed).</summary>
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
+    /// <summary>
+    /// The data-protection keys that sign cookies and antiforgery tokens, when they are kept in the database (on
+    /// PostgreSQL, so every web node reads the same keys); on SQLite they stay under <c>Storage:Root/keys</c>.
+    /// </summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
+        if (Database.IsNpgsql())
+        {
+            PostgresModel.Apply(builder);
+        }
     }
 }

@@ -18,7 +18,7 @@ public static partial class StudioDatabase
         Pooling = true,
     }.ToString();
 
-    /// <summary>Switches the file to WAL and applies pending migrations. Call once before the app serves requests.</summary>
+    /// <summary>Switches a SQLite file to WAL and applies pending migrations (either provider). Call once before the app serves requests.</summary>
     public static Task InitializeDatabaseAsync(this IHost host, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -30,6 +30,18 @@ public static partial class StudioDatabase
         var factory = services.GetRequiredService<IDbContextFactory<AppDbContext>>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StudioDatabase).FullName!);
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        if (!db.Database.IsSqlite())
+        {
+            // PostgreSQL: EF Core's migration lock there is a session-level advisory lock, which dies with its
+            // connection, so nodes starting together migrate one at a time and a killed one leaves nothing behind.
+            var waiting = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            if (waiting.Count > 0)
+            {
+                LogApplyingMigrations(logger, waiting.Count, string.Join(", ", waiting));
+            }
+            await db.Database.MigrateAsync(cancellationToken);
+            return;
+        }
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {

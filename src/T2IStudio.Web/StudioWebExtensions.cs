@@ -15,6 +15,7 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Api;
 using T2IStudio.Web.Auth;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Comments;
 using T2IStudio.Web.Components;
 using T2IStudio.Web.Endpoints;
@@ -121,6 +122,7 @@ public static class StudioWebExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<WorkerRegistry>();
+        ClusterRegistration.AddCluster(services);
         services.AddSingleton<StudioNotifier>();
         services.AddSingleton<GalleryPresence>();
         services.AddSingleton<ImageStore>();

@@ -1,0 +1,17 @@
+using Microsoft.EntityFrameworkCore;
+using T2IStudio.Data.Entities;
+
+namespace T2IStudio.Data.Configurations;
+
+/// <summary>
+/// Where PostgreSQL needs other SQL than SQLite: identifiers in raw SQL fragments are quoted (PostgreSQL folds
+/// unquoted names to lower case). The SQLite model, and so its migrations, stay as they were.
+/// </summary>
+internal static class PostgresModel
+{
+    public static void Apply(ModelBuilder builder)
+    {
+        builder.Entity<Job>().HasIndex(j => new { j.OwnerId, j.IdempotencyKey }).IsUnique().HasFilter("\"IdempotencyKey\" IS NOT NULL");
+        builder.Entity<Gallery>().ToTable("Galleries", t => t.HasCheckConstraint("CK_Galleries_OneOwner", "(\"OwnerUserId\" IS NULL) <> (\"TeamId\" IS NULL)"));
+    }
+}
