@@ -102,7 +102,7 @@ public sealed partial class AccountRegistration(
 
         var mode = options.CurrentValue.Registration;
         // BEGIN IMMEDIATE: one registration at a time decides "first" and "invited" on current rows.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginWriteTransactionAsync(WriteScope.Registration, cancellationToken);
         var first = !await db.Users.AnyAsync(cancellationToken);
         InviteLink? link = null;
         if (!first && mode != RegistrationMode.Open)

@@ -89,3 +89,10 @@ public interface IClusterBus
     /// <summary>Every live node's value of <paramref name="name"/> (this node's included); only this node's while Redis is lost.</summary>
     Task<IReadOnlyList<NodeState>> ReadStatesAsync(string name, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The message on <see cref="ClusterChannels.Queue"/>: something in the queue changed; read it again.</summary>
+public sealed record QueueSignal
+{
+    /// <summary>The one value (the message carries no data).</summary>
+    public static QueueSignal Instance { get; } = new();
+}

@@ -9,6 +9,7 @@ using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Workers;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
@@ -34,6 +35,7 @@ public sealed partial class JobLifecycle(
     ModelHost models,
     IOptions<QueueOptions> queueOptions,
     IOptions<WorkersOptions> workerOptions,
+    IClusterBus cluster,
     TimeProvider time,
     ILogger<JobLifecycle> logger) : IDisposable
 {
@@ -67,6 +69,8 @@ public sealed partial class JobLifecycle(
     private QueueSnapshot? _snapshot;
     private int _snapshotVersion;
 
+    private IDisposable? _queueSignals;
+
     // ----- Queue ---------------------------------------------------------------------------------------------
 
     /// <summary>
@@ -79,8 +83,8 @@ public sealed partial class JobLifecycle(
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(row);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        // SQLite: BEGIN IMMEDIATE, so the count and the insert are one step for everyone.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // SQLite's BEGIN IMMEDIATE, or PostgreSQL's queue lock: the count and the insert are one step for every node.
+        await using var transaction = await db.Database.BeginWriteTransactionAsync(WriteScope.Queue, cancellationToken);
         if (idempotencyKey is { } key && await FindByKeyAsync(db, userId, key, cancellationToken) is { } existing)
         {
             return new SubmitResult(existing, []);
@@ -192,6 +196,7 @@ public sealed partial class JobLifecycle(
     public async Task<JobAssignment> LeaseNextAsync(WorkerSession worker, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(worker);
+        ListenToOtherNodes();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -755,7 +760,11 @@ public sealed partial class JobLifecycle(
     public byte[]? LatestPreviewOf(Guid jobId) => _held.TryGetValue(jobId, out var held) ? held.LastPreviewJpeg : null;
 
     /// <inheritdoc />
-    public void Dispose() => _leaseGate.Dispose();
+    public void Dispose()
+    {
+        _queueSignals?.Dispose();
+        _leaseGate.Dispose();
+    }
 
     private async Task<QueueSnapshot> RefreshSnapshotAsync(CancellationToken cancellationToken = default)
     {
@@ -792,6 +801,33 @@ public sealed partial class JobLifecycle(
 
     /// <summary>Something in the queue changed: waiting workers look again, estimates are read again.</summary>
     private void QueueChanged()
+    {
+        Signal();
+        cluster.Publish(ClusterChannels.Queue, QueueSignal.Instance);
+    }
+
+    /// <summary>
+    /// From the first worker that waits here on: another node queued, cancelled or finished a job, so this node's
+    /// waiting workers look at once (not at their next poll) and estimates are read again.
+    /// </summary>
+    private void ListenToOtherNodes()
+    {
+        if (Volatile.Read(ref _queueSignals) is not null)
+        {
+            return;
+        }
+        var subscription = cluster.Subscribe<QueueSignal>(ClusterChannels.Queue, _ =>
+        {
+            Signal();
+            return Task.CompletedTask;
+        });
+        if (Interlocked.CompareExchange(ref _queueSignals, subscription, null) is not null)
+        {
+            subscription.Dispose();
+        }
+    }
+
+    private void Signal()
     {
         Interlocked.Increment(ref _snapshotVersion);
         TaskCompletionSource fired;

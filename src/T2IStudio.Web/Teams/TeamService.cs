@@ -308,7 +308,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             return ChangeResult.Missing;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginWriteTransactionAsync(WriteScope.Teams, cancellationToken);
         var email = await NormalizedEmailOfAsync(db, userId, cancellationToken);
         var invitation = email is null ? null
             : await db.TeamInvitations.Include(i => i.Team).SingleOrDefaultAsync(i => i.Id == invitationId && i.NormalizedEmail == email, cancellationToken);
@@ -353,7 +353,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             return ChangeResult.Missing;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginWriteTransactionAsync(WriteScope.Teams, cancellationToken);
         var team = await db.Teams.SingleOrDefaultAsync(t => t.Id == teamId, cancellationToken);
         var members = await db.TeamMembers.Where(m => m.TeamId == teamId).ToListAsync(cancellationToken);
         var me = members.SingleOrDefault(m => m.UserId == userId);
