@@ -20,6 +20,14 @@ internal static class ClusterRegistration
             var name = string.IsNullOrWhiteSpace(options.NodeName) ? Environment.MachineName : options.NodeName.Trim();
             return new ClusterNode(Guid.NewGuid().ToString("N"), name);
         });
-        services.AddSingleton<IClusterBus>(provider => new LocalClusterBus(provider.GetRequiredService<ClusterNode>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IClusterBus>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ClusterOptions>>().Value;
+            var node = provider.GetRequiredService<ClusterNode>();
+            var time = provider.GetRequiredService<TimeProvider>();
+            return options.IsShared
+                ? new RedisClusterBus(node, options.RedisConnectionString!, options.RedisPrefix, time, provider.GetRequiredService<ILogger<RedisClusterBus>>())
+                : new LocalClusterBus(node, time);
+        });
     }
 }
