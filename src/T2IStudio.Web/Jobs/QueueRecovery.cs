@@ -2,8 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
+
 
 namespace T2IStudio.Web.Jobs;
 
@@ -32,6 +34,7 @@ public sealed partial class QueueRecovery(
     ImageStore store,
     IHostEnvironment environment,
     IOptions<QueueOptions> options,
+    IOptions<ClusterOptions> cluster,
     TimeProvider time,
     ILogger<QueueRecovery> logger) : IHostedService
 {
@@ -80,7 +83,7 @@ public sealed partial class QueueRecovery(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         int requeued = 0, interrupted = 0;
-        var ownWorker = GenerationWorker.InProcessWorkerId(environment.ContentRootPath).ToString("N");
+        var ownWorker = GenerationWorker.InProcessWorkerId(environment.ContentRootPath, cluster.Value.NodeName).ToString("N");
         DateTimeOffset? nowOrNull = now;
         var orphaned = await db.Jobs
             .Where(j => j.Status == JobStatus.Running
