@@ -35,9 +35,13 @@ public sealed partial class QueueRecovery(
     IHostEnvironment environment,
     IOptions<QueueOptions> options,
     IOptions<ClusterOptions> cluster,
+    IOptions<DatabaseOptions> database,
     TimeProvider time,
     ILogger<QueueRecovery> logger) : IHostedService
 {
+    /// <summary>How old a file without a row must be before a node that may share its storage root removes it.</summary>
+    public static readonly TimeSpan SharedRootGrace = TimeSpan.FromMinutes(10);
+
     /// <summary>What the start-up recovery did, once it has run.</summary>
     public RecoveryReport? LastReport { get; private set; }
 
@@ -129,7 +133,10 @@ public sealed partial class QueueRecovery(
         referenced.UnionWith(await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken));
         referenced.UnionWith(await db.Jobs.Where(j => j.SourceFileKey != null).Select(j => j.SourceFileKey!.Value).ToListAsync(cancellationToken));
         referenced.UnionWith(await db.Jobs.Where(j => j.MaskFileKey != null).Select(j => j.MaskFileKey!.Value).ToListAsync(cancellationToken));
-        var swept = store.SweepOrphans(referenced, startedAt);
+        // Where other nodes may share this Storage:Root, a file written shortly before this start may be another
+        // node's write whose row is not committed yet: only files older than any write in flight are judged.
+        var sharedRoot = cluster.Value.IsShared || database.Value.Engine == DatabaseProvider.Postgres;
+        var swept = store.SweepOrphans(referenced, sharedRoot ? startedAt - SharedRootGrace : startedAt);
         return new RecoveryReport(requeued, interrupted, waiting, swept);
     }
 
