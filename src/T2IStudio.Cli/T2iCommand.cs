@@ -93,6 +93,10 @@ public static class T2iCommand
             await stdout.WriteLineAsync($"{table.Table.PadRight(width)}  {table.Target,8}");
         }
         await stdout.WriteLineAsync($"Copied {result.Tables.Sum(t => t.Target)} rows in {result.Tables.Count} tables into PostgreSQL.");
+        if (result.KeysImported > 0)
+        {
+            await stdout.WriteLineAsync($"Moved {result.KeysImported} sign-in key(s) from {Path.Combine(Path.GetFullPath(storage!), "keys")} into PostgreSQL: people stay signed in.");
+        }
         if (storage is null)
         {
             return 0;

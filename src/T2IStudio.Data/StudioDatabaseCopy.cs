@@ -16,7 +16,8 @@ public sealed record TableCopy(string Table, int Source, int Target);
 /// <param name="Tables">Every table, in the order they were copied.</param>
 /// <param name="MissingFiles">Image, source and mask files the rows name that are not under the storage root (empty when it was not checked).</param>
 /// <param name="FilesChecked">How many file keys were looked for (0 when no storage root was given).</param>
-public sealed record DatabaseCopyResult(IReadOnlyList<TableCopy> Tables, IReadOnlyList<string> MissingFiles, int FilesChecked);
+/// <param name="KeysImported">Sign-in keys read from <c>STORAGE/keys/*.xml</c> into the database, so cookies stay valid (0 without a storage root).</param>
+public sealed record DatabaseCopyResult(IReadOnlyList<TableCopy> Tables, IReadOnlyList<string> MissingFiles, int FilesChecked, int KeysImported = 0);
 
 /// <summary>
 /// Copies a SQLite database of T2I Studio into an empty PostgreSQL database: every table, ids and values as they
@@ -70,6 +71,7 @@ public static class StudioDatabaseCopy
         }
 
         var copied = new List<TableCopy>();
+        var keysImported = 0;
         await using (var transaction = await target.Database.BeginTransactionAsync(cancellationToken))
         {
             foreach (var table in tables)
@@ -86,6 +88,7 @@ public static class StudioDatabaseCopy
             {
                 throw new DatabaseCopyException($"{short_.Table} has {short_.Target} rows in PostgreSQL but {short_.Source} in SQLite; nothing was committed.");
             }
+            keysImported = await ImportKeysAsync(target, storageRoot, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -103,15 +106,33 @@ public static class StudioDatabaseCopy
             checkedFiles = keys.Count;
             missing.AddRange(keys.Select(key => ImageFilePath(storageRoot, key)).Where(file => !File.Exists(file)).Order(StringComparer.Ordinal));
         }
-        return new DatabaseCopyResult(copied, missing, checkedFiles);
+        return new DatabaseCopyResult(copied, missing, checkedFiles, keysImported);
     }
 
-    /// <summary>Where the image store keeps the file of <paramref name="key"/> under <paramref name="storageRoot"/> (as <c>ImageStore.PathOf</c>).</summary>
-    public static string ImageFilePath(string storageRoot, Guid key)
+    /// <summary>
+    /// On SQLite the data-protection keys that sign cookies are files under <c>STORAGE/keys</c>; on PostgreSQL they are
+    /// rows every node reads. Moving them along keeps everyone signed in (and their form tokens valid) across the move.
+    /// Keys encrypted with <c>DataProtection:CertificatePath</c> stay encrypted: the nodes need that certificate too.
+    /// </summary>
+    private static async Task<int> ImportKeysAsync(AppDbContext target, string? storageRoot, CancellationToken cancellationToken)
     {
-        var name = key.ToString("N");
-        return Path.Combine(Path.GetFullPath(storageRoot), "images", name[..2], name + ".png");
+        var folder = storageRoot is null ? null : Path.Combine(storageRoot, "keys");
+        if (folder is null || !Directory.Exists(folder) || await target.DataProtectionKeys.AnyAsync(cancellationToken))
+        {
+            return 0;
+        }
+        var files = Directory.GetFiles(folder, "*.xml").Order(StringComparer.Ordinal).ToList();
+        foreach (var file in files)
+        {
+            // The friendly name the file repository used for the file name ("key-GUID"), as the EF Core repository writes it.
+            target.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = Path.GetFileNameWithoutExtension(file), Xml = await File.ReadAllTextAsync(file, cancellationToken) });
+        }
+        await target.SaveChangesAsync(cancellationToken);
+        return files.Count;
     }
+
+    /// <summary>Where the image store keeps the file of <paramref name="key"/> under <paramref name="storageRoot"/>.</summary>
+    public static string ImageFilePath(string storageRoot, Guid key) => ImageFiles.PngPath(ImageFiles.FolderOf(storageRoot), key);
 
     private const string ResetSequences = """
         SELECT setval(pg_get_serial_sequence('"AspNetUserClaims"', 'Id'), GREATEST(COALESCE(MAX("Id"), 0), 1), COALESCE(MAX("Id"), 0) > 0) FROM "AspNetUserClaims";

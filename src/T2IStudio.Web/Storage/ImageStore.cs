@@ -27,15 +27,15 @@ public sealed partial class ImageStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(environment);
-        _root = Path.Combine(DataServiceExtensions.ResolveRoot(options.Value.Root, environment.ContentRootPath), "images");
+        _root = ImageFiles.FolderOf(DataServiceExtensions.ResolveRoot(options.Value.Root, environment.ContentRootPath));
         _logger = logger;
     }
 
     /// <summary>The PNG of <paramref name="key"/>.</summary>
-    public string PathOf(Guid key) => Path.Combine(_root, Shard(key), key.ToString("N") + ".png");
+    public string PathOf(Guid key) => ImageFiles.PngPath(_root, key);
 
     /// <summary>The thumbnail of <paramref name="key"/>.</summary>
-    public string ThumbnailPathOf(Guid key) => Path.Combine(_root, Shard(key), key.ToString("N") + ".thumb.webp");
+    public string ThumbnailPathOf(Guid key) => ImageFiles.ThumbnailPath(_root, key);
 
     /// <summary>Writes <paramref name="png"/> and a thumbnail of <paramref name="image"/> durably under a new key.</summary>
     public async Task<StoredFile> WriteAsync(RgbImage image, byte[] png, CancellationToken cancellationToken = default)
@@ -150,8 +150,6 @@ public sealed partial class ImageStore
         }
         return removed;
     }
-
-    private static string Shard(Guid key) => key.ToString("N")[..2];
 
     /// <summary>
     /// Writes <paramref name="bytes"/> to a temporary name of its own (so writers on several nodes never share

@@ -80,10 +80,11 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.TeamMembers.AsNoTracking().Where(m => m.UserId == userId)
-            .OrderBy(m => m.Team!.Name)
+        var teams = await db.TeamMembers.AsNoTracking().Where(m => m.UserId == userId)
             .Select(m => new TeamSummary(m.TeamId, m.Team!.Name, m.Role, m.Team.Members.Count))
             .ToListAsync(cancellationToken);
+        // Sorted here, not by the database: SQLite and PostgreSQL collate names differently.
+        return [.. teams.OrderBy(t => t.Name, StringComparer.CurrentCultureIgnoreCase)];
     }
 
     /// <summary>The invitations waiting for the person's email, newest first.</summary>

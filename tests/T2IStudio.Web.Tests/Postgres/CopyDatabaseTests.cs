@@ -33,7 +33,7 @@ public sealed class CopyDatabaseTests
         var root = Directory.CreateTempSubdirectory("t2i-copy-").FullName;
         try
         {
-            var (owner, imageId, inpaintJobId) = await FillSqliteAsync(root);
+            var (owner, imageId, inpaintJobId, cookie) = await FillSqliteAsync(root);
             await using var database = await TestServices.CreatePostgresDatabaseAsync();
             var sqlite = Path.Combine(root, StorageOptions.DatabaseFileName);
 
@@ -41,6 +41,9 @@ public sealed class CopyDatabaseTests
             Assert.True(code == 0, errors);
             Assert.Contains("Copied ", output, StringComparison.Ordinal);
             Assert.Contains(" files the rows name are under ", output, StringComparison.Ordinal);
+            var keyFiles = Directory.GetFiles(Path.Combine(root, "keys"), "*.xml");
+            Assert.NotEmpty(keyFiles);
+            Assert.Contains($"Moved {keyFiles.Length} sign-in key(s) from ", output, StringComparison.Ordinal);
 
             await using (var source = Sqlite(sqlite))
             await using (var target = Postgres(database.ConnectionString))
@@ -52,7 +55,11 @@ public sealed class CopyDatabaseTests
                 await AssertSameRowsAsync<IdentityUserLogin<string>>(source, target);
                 await AssertSameRowsAsync<IdentityUserRole<string>>(source, target);
                 await AssertSameRowsAsync<IdentityUserToken<string>>(source, target);
-                await AssertSameRowsAsync<DataProtectionKey>(source, target);
+                // SQLite keeps its sign-in keys as files; PostgreSQL as rows, one per file, the same XML.
+                Assert.Empty(await source.DataProtectionKeys.ToListAsync());
+                Assert.Equal(
+                    keyFiles.Select(File.ReadAllText).Order(StringComparer.Ordinal),
+                    (await target.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToListAsync()).Order(StringComparer.Ordinal));
                 await AssertSameRowsAsync<Team>(source, target, minimum: 1);
                 await AssertSameRowsAsync<TeamMember>(source, target, minimum: 2);
                 await AssertSameRowsAsync<TeamInvitation>(source, target, minimum: 1);
@@ -74,6 +81,12 @@ public sealed class CopyDatabaseTests
 
             await using (var app = PostgresAppFactory.OnDatabase(database.ConnectionString, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }, root))
             {
+                // Signed in before the move, still signed in after it: the cookie's keys moved with the rows.
+                using var kept = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/gallery");
+                request.Headers.Add("Cookie", cookie);
+                Assert.Equal(HttpStatusCode.OK, (await kept.SendAsync(request)).StatusCode);
+
                 var client = app.CreateBrowserlikeClient();
                 var signedIn = await TestAccounts.SignInAsync(client, owner.Email!, TestAccounts.Password);
                 Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
@@ -101,10 +114,12 @@ public sealed class CopyDatabaseTests
     }
 
     /// <summary>A studio used as people use it: accounts, an admin, a team with a gallery, jobs, an inpainting, tokens and keys.</summary>
-    private static async Task<(AppUser Owner, Guid ImageId, Guid InpaintJobId)> FillSqliteAsync(string root)
+    private static async Task<(AppUser Owner, Guid ImageId, Guid InpaintJobId, string Cookie)> FillSqliteAsync(string root)
     {
         await using var app = new StudioAppFactory(root);
         var owner = await app.CreateUserAsync("copy-owner@example.test");
+        var signedIn = await TestAccounts.SignInAsync(app.CreateBrowserlikeClient(), owner.Email!, TestAccounts.Password);
+        var cookie = signedIn.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]).Single(c => c.StartsWith("T2IStudio.Auth=", StringComparison.Ordinal));
         var member = await app.CreateUserAsync("copy-member@example.test");
         await app.MakeAdminAsync(owner);
         using var scope = app.Services.CreateScope();
@@ -137,7 +152,7 @@ public sealed class CopyDatabaseTests
 
         await app.CreateTokenAsync(owner);
         Assert.True((await services.GetRequiredService<WorkerKeyService>().CreateAsync(ownerP, "gpu-box")).Succeeded);
-        return (owner, imageId, inpaint.JobId.Value);
+        return (owner, imageId, inpaint.JobId.Value, cookie);
     }
 
     private static async Task AssertSameRowsAsync<T>(AppDbContext source, AppDbContext target, int minimum = 0)
