@@ -96,9 +96,10 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
             _redis.GetSubscriber().Publish(ChannelOf(channel), envelope, CommandFlags.FireAndForget);
             Interlocked.Exchange(ref _publishFailuresLogged, 0);
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException or NotSupportedException or JsonException)
         {
-            // Redis is away: other nodes miss this one; this node's own circuits were told in process already.
+            // Redis is away (or the message cannot be written as JSON): other nodes miss this one; this node's own
+            // circuits were told in process already, and the caller goes on.
             if (Interlocked.Exchange(ref _publishFailuresLogged, 1) == 0)
             {
                 LogPublishFailed(ex, channel);

@@ -155,16 +155,30 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         {
             return false;
         }
-        var existing = await db.Favorites.SingleOrDefaultAsync(f => f.UserId == userId && f.ImageId == id, cancellationToken);
-        if (favorite && existing is null)
+        var mine = db.Favorites.Where(f => f.UserId == userId && f.ImageId == id);
+        if (!favorite)
         {
-            db.Favorites.Add(new Favorite { UserId = userId, ImageId = id, CreatedAt = time.GetUtcNow() });
+            await mine.ExecuteDeleteAsync(cancellationToken); // none left is the goal, whoever removed it
+            return true;
         }
-        else if (!favorite && existing is not null)
+        if (await mine.AnyAsync(cancellationToken))
         {
-            db.Favorites.Remove(existing);
+            return true;
         }
-        await db.SaveChangesAsync(cancellationToken);
+        db.Favorites.Add(new Favorite { UserId = userId, ImageId = id, CreatedAt = time.GetUtcNow() });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // A second click (another tab, another node) starred it between the check and the insert: it is starred.
+            await using var fresh = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (!await fresh.Favorites.AnyAsync(f => f.UserId == userId && f.ImageId == id, cancellationToken))
+            {
+                throw;
+            }
+        }
         return true;
     }
 

@@ -115,6 +115,24 @@ public class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
     }
 
     [Fact]
+    public async Task Starring_and_unstarring_from_many_tabs_at_once_all_succeed_and_leave_one_answer()
+    {
+        var owner = StudioAppFactory.PrincipalOf(_world.Owner);
+        var image = _world.Images[2];
+
+        async Task<bool[]> ClickAsync(bool favorite) => await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            using var scope = _world.App.Services.CreateScope();
+            return await ThreeImages.Library(scope).SetFavoriteAsync(owner, image, favorite);
+        }));
+
+        Assert.All(await ClickAsync(true), Assert.True);
+        Assert.Equal([image], await IdsAsync(new GalleryFilter(FavoritesOnly: true)));
+        Assert.All(await ClickAsync(false), Assert.True);
+        Assert.Empty(await IdsAsync(new GalleryFilter(FavoritesOnly: true)));
+    }
+
+    [Fact]
     public async Task The_lightbox_steps_to_older_and_newer_neighbours_within_the_filter()
     {
         using var scope = _world.App.Services.CreateScope();
