@@ -168,7 +168,7 @@ public static class StudioWebExtensions
         services.AddExceptionHandler<ApiBadRequests>();
         services.AddApiDocuments();
         services.AddScoped<UserPreferences>();
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddStudioHealthChecks();
 
         // Remote workers (issue 13): the worker-key scheme, /hubs/workers and the Admin page's worker keys.
         services.AddRemoteWorkers();

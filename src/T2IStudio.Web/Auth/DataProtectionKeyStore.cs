@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
@@ -26,14 +27,27 @@ public sealed record KeyProtectionOptions
 }
 
 /// <summary>
-/// Keeps the keys that sign cookies and antiforgery tokens under <c>Storage:Root/keys</c>, so a restart
-/// (or a new container on the same volume) does not sign everyone out.
+/// Keeps the keys that sign cookies and antiforgery tokens where every start finds them, so a restart (or a new
+/// container on the same volume) does not sign everyone out: on SQLite under <c>Storage:Root/keys</c>; on
+/// PostgreSQL in the database's <c>DataProtectionKeys</c> table, so a cookie or form token from one web node is
+/// good on every other.
 /// </summary>
-internal sealed class DataProtectionKeyStore(IOptions<StorageOptions> storage, IWebHostEnvironment environment, ILoggerFactory loggerFactory)
+internal sealed class DataProtectionKeyStore(
+    IOptions<StorageOptions> storage,
+    IOptions<DatabaseOptions> database,
+    IServiceProvider services,
+    IWebHostEnvironment environment,
+    ILoggerFactory loggerFactory)
     : IConfigureOptions<KeyManagementOptions>
 {
     public void Configure(KeyManagementOptions options)
     {
+        if (database.Value.Engine == DatabaseProvider.Postgres)
+        {
+            // Each read and write takes its own scope (and context) from the root provider.
+            options.XmlRepository = new EntityFrameworkCoreXmlRepository<AppDbContext>(services, loggerFactory);
+            return;
+        }
         var root = DataServiceExtensions.ResolveRoot(storage.Value.Root, environment.ContentRootPath);
         var keys = Directory.CreateDirectory(Path.Combine(root, "keys"));
         options.XmlRepository = new FileSystemXmlRepository(keys, loggerFactory);

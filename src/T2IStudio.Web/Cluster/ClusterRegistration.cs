@@ -1,11 +1,22 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Workers;
 
 namespace T2IStudio.Web.Cluster;
 
 /// <summary>Registers this node's link to the others (part of <c>AddStudioWeb</c>).</summary>
 internal static class ClusterRegistration
 {
-    /// <summary>Binds <see cref="ClusterOptions"/> and registers <see cref="ClusterNode"/> and an <see cref="IClusterBus"/>.</summary>
+    /// <summary>The suffix of the SignalR backplane's channel prefix (after <c>Cluster:RedisPrefix</c>).</summary>
+    public const string SignalRPrefixSuffix = "-signalr";
+
+    /// <summary>
+    /// Binds <see cref="ClusterOptions"/> and registers <see cref="ClusterNode"/>, an <see cref="IClusterBus"/>, the
+    /// sharing of gallery presence, and the worker hub's SignalR backplane.
+    /// </summary>
     public static void AddCluster(IServiceCollection services)
     {
         services.AddOptions<ClusterOptions>()
@@ -28,6 +39,27 @@ internal static class ClusterRegistration
             return options.IsShared
                 ? new RedisClusterBus(node, options.RedisConnectionString!, options.RedisPrefix, time, provider.GetRequiredService<ILogger<RedisClusterBus>>())
                 : new LocalClusterBus(node, time);
+        });
+        services.AddHostedService<PresenceSharing>();
+        // The worker hub only: a server push to a worker (Assign, Stop) reaches it whichever node it joined. Blazor's
+        // circuit hub keeps the in-process manager, so a node that loses Redis keeps serving its own circuits.
+        // A closed registration wins over AddSignalR's open HubLifetimeManager<> for this one hub.
+        services.AddSingleton<HubLifetimeManager<WorkerHub>>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ClusterOptions>>().Value;
+            if (!options.IsShared)
+            {
+                return new DefaultHubLifetimeManager<WorkerHub>(provider.GetRequiredService<ILogger<DefaultHubLifetimeManager<WorkerHub>>>());
+            }
+            var redis = new RedisOptions { Configuration = ConfigurationOptions.Parse(options.RedisConnectionString!) };
+            redis.Configuration.AbortOnConnectFail = false;
+            redis.Configuration.ChannelPrefix = RedisChannel.Literal(options.RedisPrefix + SignalRPrefixSuffix);
+            return new RedisHubLifetimeManager<WorkerHub>(
+                provider.GetRequiredService<ILogger<RedisHubLifetimeManager<WorkerHub>>>(),
+                Options.Create(redis),
+                provider.GetRequiredService<IHubProtocolResolver>(),
+                provider.GetRequiredService<IOptions<HubOptions>>(),
+                provider.GetRequiredService<IOptions<HubOptions<WorkerHub>>>());
         });
     }
 }

@@ -96,3 +96,8 @@ public sealed record QueueSignal
     /// <summary>The one value (the message carries no data).</summary>
     public static QueueSignal Instance { get; } = new();
 }
+
+/// <summary>The message on <see cref="ClusterChannels.Access"/>: an account may (or may no longer) act; replace cached answers.</summary>
+/// <param name="UserId">The account.</param>
+/// <param name="Allowed">Whether it exists and is not disabled.</param>
+public sealed record AccessSignal(string UserId, bool Allowed);

@@ -49,7 +49,8 @@ public static class ImageEndpoints
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(context);
-        if (await library.GetAsync(user, id, cancellationToken) is not { } image || !File.Exists(store.ThumbnailPathOf(image.FileKey)))
+        // Made when the image was stored; made once now for an image that has none (any node, one shared folder).
+        if (await library.GetAsync(user, id, cancellationToken) is not { } image || !await store.EnsureThumbnailAsync(image.FileKey, cancellationToken))
         {
             return TypedResults.NotFound();
         }

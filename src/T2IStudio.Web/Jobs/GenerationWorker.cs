@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Workers;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Workers;
 
 namespace T2IStudio.Web.Jobs;
@@ -20,14 +21,21 @@ public sealed partial class GenerationWorker(
     IOptions<QueueOptions> options,
     IOptions<WorkersOptions> workerOptions,
     IHostEnvironment environment,
+    IOptions<ClusterOptions> cluster,
     ILogger<GenerationWorker> logger) : BackgroundService
 {
     /// <summary>
-    /// The in-process worker's id: the same on every start of this node (machine and content root), so the
-    /// start-up recovery knows which running jobs were this process's own.
+    /// The in-process worker's id: the same on every start of this node (machine, content root and
+    /// <c>Cluster:NodeName</c> when set), so the start-up recovery knows which running jobs were this process's own,
+    /// and two named nodes on one machine never take each other's running jobs for their own.
     /// </summary>
-    public static Guid InProcessWorkerId(string contentRoot) =>
-        new(SHA256.HashData(Encoding.UTF8.GetBytes($"in-process:{Environment.MachineName}:{Path.GetFullPath(contentRoot)}"))[..16]);
+    /// <param name="contentRoot">The node's content root.</param>
+    /// <param name="nodeName"><c>Cluster:NodeName</c>; unset keeps the id of a single node.</param>
+    public static Guid InProcessWorkerId(string contentRoot, string? nodeName = null)
+    {
+        var node = string.IsNullOrWhiteSpace(nodeName) ? "" : $":node:{nodeName.Trim()}";
+        return new(SHA256.HashData(Encoding.UTF8.GetBytes($"in-process:{Environment.MachineName}:{Path.GetFullPath(contentRoot)}{node}"))[..16]);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,7 +46,7 @@ public sealed partial class GenerationWorker(
         }
         var transport = new InProcessWorkerTransport(lifecycle, TimeSpan.FromSeconds(workerOptions.Value.HeartbeatSeconds));
         var hello = new WorkerHello(
-            InProcessWorkerId(environment.ContentRootPath),
+            InProcessWorkerId(environment.ContentRootPath, cluster.Value.NodeName),
             $"{Environment.MachineName} (in process)",
             models.Device.Active.Name,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,

@@ -32,6 +32,7 @@ public sealed partial class JobLifecycle(
     GalleryAccess galleries,
     ImageStore store,
     WorkerRegistry registry,
+    WorkerDirectory directory,
     ModelHost models,
     IOptions<QueueOptions> queueOptions,
     IOptions<WorkersOptions> workerOptions,
@@ -685,15 +686,24 @@ public sealed partial class JobLifecycle(
         }
     }
 
-    /// <summary>A waiting job whose model no one has any more can never run: it fails with that reason and frees its slot.</summary>
+    /// <summary>
+    /// A waiting job whose model no one has any more (not this node's model folders, nor any worker connected to
+    /// any node) can never run: it fails with that reason and frees its slot. While Redis is lost this node cannot
+    /// see the other nodes' workers, so it fails nothing.
+    /// </summary>
     private async Task FailJobsOfMissingModelsAsync(AppDbContext db, CancellationToken cancellationToken)
     {
         var waitingModels = await db.Jobs.Where(j => j.Status == JobStatus.Queued).Select(j => j.Model).Distinct().ToListAsync(cancellationToken);
-        if (waitingModels.Count == 0)
+        if (waitingModels.Count == 0 || cluster.Status.State == ClusterLinkState.Lost)
         {
             return;
         }
-        var known = models.Catalog.List().Select(m => m.Id).Concat(registry.Sessions.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
+        var workers = await directory.ReadAsync(cancellationToken);
+        if (cluster.Status.State == ClusterLinkState.Lost)
+        {
+            return; // lost while reading: what was read may be this node's own workers only
+        }
+        var known = models.Catalog.List().Select(m => m.Id).Concat(workers.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
         foreach (var model in waitingModels.Where(m => !known.Contains(m)))
         {
             var error = $"There is no model '{model}'.";
@@ -776,18 +786,24 @@ public sealed partial class JobLifecycle(
         return snapshot;
     }
 
-    /// <summary>Live facts about a running job for estimates: steps done here, and its pace so far.</summary>
-    internal (int Step, WorkerSession? Worker, double? SecondsPerWork) Live(Guid jobId)
+    /// <summary>
+    /// Live facts about a running job for estimates: steps done and its worker (held here, or as another node's
+    /// worker directory says), and its pace so far (held here only).
+    /// </summary>
+    internal (int Step, ClusterWorker? Worker, double? SecondsPerWork) Live(Guid jobId)
     {
         if (!_held.TryGetValue(jobId, out var held))
         {
-            return (0, null, null);
+            return directory.Others.FirstOrDefault(w => w.CurrentJobId == jobId) is { } elsewhere
+                ? (elsewhere.CurrentStep, elsewhere, null)
+                : (0, null, null);
         }
         double? pace = held.Step >= 2 ? held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep) : null;
-        return (held.Step, held.Worker, pace);
+        return (held.Step, ClusterWorker.Of(held.Worker, cluster.Node), pace);
     }
 
-    internal IReadOnlyList<WorkerSession> Workers => registry.Sessions;
+    /// <summary>The workers connected to every node (this node's live, the others' as last shared).</summary>
+    internal IReadOnlyList<ClusterWorker> Workers => directory.All;
 
     // ----- Internals ---------------------------------------------------------------------------------------------
 

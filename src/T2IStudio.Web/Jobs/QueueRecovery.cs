@@ -2,8 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
+
 
 namespace T2IStudio.Web.Jobs;
 
@@ -32,9 +34,14 @@ public sealed partial class QueueRecovery(
     ImageStore store,
     IHostEnvironment environment,
     IOptions<QueueOptions> options,
+    IOptions<ClusterOptions> cluster,
+    IOptions<DatabaseOptions> database,
     TimeProvider time,
     ILogger<QueueRecovery> logger) : IHostedService
 {
+    /// <summary>How old a file without a row must be before a node that may share its storage root removes it.</summary>
+    public static readonly TimeSpan SharedRootGrace = TimeSpan.FromMinutes(10);
+
     /// <summary>What the start-up recovery did, once it has run.</summary>
     public RecoveryReport? LastReport { get; private set; }
 
@@ -80,7 +87,7 @@ public sealed partial class QueueRecovery(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         int requeued = 0, interrupted = 0;
-        var ownWorker = GenerationWorker.InProcessWorkerId(environment.ContentRootPath).ToString("N");
+        var ownWorker = GenerationWorker.InProcessWorkerId(environment.ContentRootPath, cluster.Value.NodeName).ToString("N");
         DateTimeOffset? nowOrNull = now;
         var orphaned = await db.Jobs
             .Where(j => j.Status == JobStatus.Running
@@ -126,7 +133,10 @@ public sealed partial class QueueRecovery(
         referenced.UnionWith(await db.Images.Where(i => i.MaskFileKey != null).Select(i => i.MaskFileKey!.Value).ToListAsync(cancellationToken));
         referenced.UnionWith(await db.Jobs.Where(j => j.SourceFileKey != null).Select(j => j.SourceFileKey!.Value).ToListAsync(cancellationToken));
         referenced.UnionWith(await db.Jobs.Where(j => j.MaskFileKey != null).Select(j => j.MaskFileKey!.Value).ToListAsync(cancellationToken));
-        var swept = store.SweepOrphans(referenced, startedAt);
+        // Where other nodes may share this Storage:Root, a file written shortly before this start may be another
+        // node's write whose row is not committed yet: only files older than any write in flight are judged.
+        var sharedRoot = cluster.Value.IsShared || database.Value.Engine == DatabaseProvider.Postgres;
+        var swept = store.SweepOrphans(referenced, sharedRoot ? startedAt - SharedRootGrace : startedAt);
         return new RecoveryReport(requeued, interrupted, waiting, swept);
     }
 

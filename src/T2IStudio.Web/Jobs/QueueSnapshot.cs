@@ -8,7 +8,7 @@ namespace T2IStudio.Web.Jobs;
 /// <param name="TotalSteps">Steps it takes.</param>
 /// <param name="Eta">Time until it is done, from measured step times; null until the model has been timed, or while no connected worker has its model.</param>
 /// <param name="WorkerName">The worker running it (running jobs).</param>
-/// <param name="NoWorker">Waiting, and no worker connected here has its model: it runs once one joins.</param>
+/// <param name="NoWorker">Waiting, and no worker connected to any node has its model: it runs once one joins.</param>
 public sealed record QueueStanding(int? Position, int Step, int TotalSteps, TimeSpan? Eta, string? WorkerName = null, bool NoWorker = false)
 {
     /// <summary>A worker is running it.</summary>
@@ -17,7 +17,8 @@ public sealed record QueueStanding(int? Position, int Step, int TotalSteps, Time
 
 /// <summary>
 /// One read of the queue (<see cref="FairOrder"/>), from which places in line are answered; estimates are worked
-/// out when asked, from the live steps of running jobs and the measured speed of every connected worker.
+/// out when asked, from the live steps of running jobs and the measured speed of every worker connected to any node
+/// (<see cref="WorkerDirectory"/>).
 /// </summary>
 public sealed class QueueSnapshot
 {
@@ -64,7 +65,7 @@ public sealed class QueueSnapshot
             return null;
         }
         var target = Order.Waiting[position];
-        var noWorker = !lifecycle.Workers.Any(w => w.Models.Contains(target.Model));
+        var noWorker = !lifecycle.Workers.Any(w => w.Has(target.Model));
         return new QueueStanding(position, 0, target.Shape.Steps, Simulate(position, lifecycle), NoWorker: noWorker);
     }
 
@@ -79,22 +80,22 @@ public sealed class QueueSnapshot
         {
             return null;
         }
-        // Seconds until each worker is free; null when its current job cannot be estimated yet.
-        var free = workers.ToDictionary(w => w, _ => (double?)0);
+        // Seconds until each worker (by node and id) is free; null when its current job cannot be estimated yet.
+        var free = workers.ToDictionary(KeyOf, _ => (double?)0);
         foreach (var job in Order.Running)
         {
             var live = lifecycle.Live(job.Id);
-            if (live.Worker is { } worker && free.ContainsKey(worker))
+            if (live.Worker is { } worker && free.ContainsKey(KeyOf(worker)))
             {
                 var rate = RateOf(worker, job.Model, lifecycle) ?? live.SecondsPerWork;
-                free[worker] = rate is { } r ? r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
+                free[KeyOf(worker)] = rate is { } r ? r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
             }
         }
         double? done = null;
         for (var i = 0; i <= position; i++)
         {
             var job = Order.Waiting[i];
-            var candidates = workers.Where(w => w.Models.Contains(job.Model)).ToList();
+            var candidates = workers.Where(w => w.Has(job.Model)).ToList();
             if (candidates.Count == 0)
             {
                 if (i == position)
@@ -103,16 +104,17 @@ public sealed class QueueSnapshot
                 }
                 continue; // nobody here runs it now: it holds up no one
             }
-            var worker = candidates.OrderBy(w => free[w] ?? double.MaxValue).First();
+            var worker = candidates.OrderBy(w => free[KeyOf(w)] ?? double.MaxValue).First();
             var rate = RateOf(worker, job.Model, lifecycle);
-            free[worker] = free[worker] is { } start && rate is { } r ? start + r * job.Shape.WorkPerStep * job.Shape.Steps : null;
-            done = free[worker];
+            var key = KeyOf(worker);
+            free[key] = free[key] is { } start && rate is { } r ? start + r * job.Shape.WorkPerStep * job.Shape.Steps : null;
+            done = free[key];
         }
         return done is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
     }
 
     /// <summary>A worker's measured speed on a model; else another worker's on it; else a running job's pace so far.</summary>
-    private double? RateOf(WorkerSession worker, string model, JobLifecycle lifecycle)
+    private double? RateOf(ClusterWorker worker, string model, JobLifecycle lifecycle)
     {
         if (worker.SecondsPerWork(model) is { } own)
         {
@@ -134,4 +136,6 @@ public sealed class QueueSnapshot
         }
         return null;
     }
+
+    private static (string Node, string Worker) KeyOf(ClusterWorker worker) => (worker.NodeId, worker.Id);
 }

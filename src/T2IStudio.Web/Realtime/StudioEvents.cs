@@ -1,7 +1,25 @@
+using System.Text.Json.Serialization;
+
 namespace T2IStudio.Web.Realtime;
 
-/// <summary>Something one person's open pages should know about; delivered only to them.</summary>
+/// <summary>
+/// Something one person's open pages should know about; delivered only to them. Travels between web nodes as
+/// JSON (serialised as this base type): the <c>kind</c> discriminator names the record.
+/// </summary>
 /// <param name="RecipientId">The person it is for.</param>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(JobQueued), "job-queued")]
+[JsonDerivedType(typeof(JobStarted), "job-started")]
+[JsonDerivedType(typeof(JobProgress), "job-progress")]
+[JsonDerivedType(typeof(JobCompleted), "job-completed")]
+[JsonDerivedType(typeof(JobFailed), "job-failed")]
+[JsonDerivedType(typeof(JobCanceled), "job-canceled")]
+[JsonDerivedType(typeof(GalleryChanged), "gallery-changed")]
+[JsonDerivedType(typeof(TeamChanged), "team-changed")]
+[JsonDerivedType(typeof(GalleryUpdated), "gallery-updated")]
+[JsonDerivedType(typeof(CommentsChanged), "comments-changed")]
+[JsonDerivedType(typeof(PresenceChanged), "presence-changed")]
+[JsonDerivedType(typeof(JobStandingChanged), "job-standing-changed")]
 public abstract record StudioEvent(string RecipientId);
 
 /// <summary>Something happened to a job; delivered to each person who follows it, one event per recipient.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using T2IStudio.Web.Cluster;
 
 namespace T2IStudio.Web.Realtime;
 
@@ -7,10 +8,28 @@ namespace T2IStudio.Web.Realtime;
 /// of each event's recipient and no one else. A page subscribes for its user and disposes the subscription when
 /// it goes away; handlers marshal onto their circuit themselves. Progress arrives already throttled by the worker
 /// (<see cref="Generation.Workers.ProgressThrottle"/>).
+/// With several web nodes, every event also goes to the other nodes (<see cref="ClusterChannels.Events"/>), whose
+/// own subscribers hear it; what arrives from another node is delivered here only, never sent on again.
 /// </summary>
-public sealed partial class StudioNotifier(ILogger<StudioNotifier> logger)
+public sealed partial class StudioNotifier : IDisposable
 {
     private readonly ConcurrentDictionary<string, ImmutableSubscribers> _subscribers = new(StringComparer.Ordinal);
+    private readonly IClusterBus _cluster;
+    private readonly ILogger<StudioNotifier> _logger;
+    private readonly IDisposable _fromOtherNodes;
+
+    /// <summary>Listens for the other nodes' events from the start.</summary>
+    public StudioNotifier(IClusterBus cluster, ILogger<StudioNotifier> logger)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        _cluster = cluster;
+        _logger = logger;
+        _fromOtherNodes = cluster.Subscribe<StudioEvent>(ClusterChannels.Events, studioEvent =>
+        {
+            DeliverHere(studioEvent);
+            return Task.CompletedTask;
+        });
+    }
 
     /// <summary>Calls <paramref name="handler"/> for every event of <paramref name="userId"/>'s jobs until disposed.</summary>
     public IDisposable Subscribe(string userId, Func<StudioEvent, Task> handler)
@@ -22,10 +41,26 @@ public sealed partial class StudioNotifier(ILogger<StudioNotifier> logger)
         return subscription;
     }
 
-    /// <summary>Delivers <paramref name="jobEvent"/> to its owner's subscribers.</summary>
+    /// <summary>
+    /// Delivers <paramref name="jobEvent"/> to its recipient's subscribers on this node and sends it to the other
+    /// nodes for theirs. A <see cref="JobStandingChanged"/> stays here: every node works out the standings of its
+    /// own circuits' jobs from the shared database.
+    /// </summary>
     public void Publish(StudioEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
+        DeliverHere(jobEvent);
+        if (jobEvent is not JobStandingChanged)
+        {
+            _cluster.Publish<StudioEvent>(ClusterChannels.Events, jobEvent);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _fromOtherNodes.Dispose();
+
+    private void DeliverHere(StudioEvent jobEvent)
+    {
         if (!_subscribers.TryGetValue(jobEvent.RecipientId, out var list))
         {
             return;
@@ -45,7 +80,7 @@ public sealed partial class StudioNotifier(ILogger<StudioNotifier> logger)
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // One broken page must not stop the worker or other subscribers.
-            LogHandlerFailed(ex, jobEvent.GetType().Name, jobEvent.RecipientId);
+            LogHandlerFailed(_logger, ex, jobEvent.GetType().Name, jobEvent.RecipientId);
         }
     }
 
@@ -65,7 +100,7 @@ public sealed partial class StudioNotifier(ILogger<StudioNotifier> logger)
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A {Event} handler of user {UserId} failed")]
-    private partial void LogHandlerFailed(Exception ex, string @event, string userId);
+    private static partial void LogHandlerFailed(ILogger logger, Exception ex, string @event, string userId);
 
     private sealed record ImmutableSubscribers(Subscription[] Items);
 

@@ -54,6 +54,37 @@ public sealed partial class ImageStore
         return WriteAsync(Guid.NewGuid(), png, cancellationToken);
     }
 
+    /// <summary>
+    /// Makes the thumbnail of <paramref name="key"/> from its PNG unless it exists (an image stored without one, or
+    /// one whose thumbnail was lost); false when there is no PNG either. Safe with several nodes on one shared
+    /// <c>Storage:Root</c>: each writes its own temporary name and renames it into place without replacing, so a
+    /// reader finds no file or a whole one; when two make it at once, the first rename wins and both serve it.
+    /// </summary>
+    public async Task<bool> EnsureThumbnailAsync(Guid key, CancellationToken cancellationToken = default)
+    {
+        var thumbnail = ThumbnailPathOf(key);
+        if (File.Exists(thumbnail))
+        {
+            return true;
+        }
+        byte[] png;
+        try
+        {
+            png = await File.ReadAllBytesAsync(PathOf(key), cancellationToken);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        RgbImage image;
+        using (var stream = new MemoryStream(png, writable: false))
+        {
+            image = PngFiles.Decode(stream);
+        }
+        await WriteDurablyAsync(thumbnail, WebImages.ThumbnailWebp(image), cancellationToken, anotherMayWriteIt: true);
+        return true;
+    }
+
     /// <summary>The bytes of the PNG of <paramref name="key"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     public Task<byte[]> ReadAsync(Guid key, CancellationToken cancellationToken = default) =>
@@ -122,7 +153,13 @@ public sealed partial class ImageStore
 
     private static string Shard(Guid key) => key.ToString("N")[..2];
 
-    private static async Task WriteDurablyAsync(string path, byte[] bytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temporary name of its own (so writers on several nodes never share
+    /// one), flushes it to disk and renames it to <paramref name="path"/> without replacing: a reader sees no file or
+    /// the whole file, never part of one. When <paramref name="anotherMayWriteIt"/>, a file another writer renamed
+    /// there first is as good as this one (the same content, made from the same source): this one is dropped.
+    /// </summary>
+    private static async Task WriteDurablyAsync(string path, byte[] bytes, CancellationToken cancellationToken, bool anotherMayWriteIt = false)
     {
         var directory = Path.GetDirectoryName(path)!;
         if (!Directory.Exists(directory))
@@ -142,6 +179,11 @@ public sealed partial class ImageStore
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (anotherMayWriteIt && File.Exists(path))
+        {
+            File.Delete(temp); // the other writer's rename won
+            return;
         }
         catch
         {

@@ -32,6 +32,9 @@ public static class RemoteWorkerExtensions
         services.AddSingleton<WorkerKeyVerifier>();
         services.AddSingleton<WorkerConnections>();
         services.AddSingleton<WorkerKeyService>();
+        services.AddHostedService<WorkerKeyRevocations>();
+        services.AddSingleton<WorkerDirectory>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerDirectory>());
         return services;
     }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Cluster;
 
 namespace T2IStudio.Web.Workers;
 
@@ -33,6 +34,7 @@ public sealed record WorkerKeyCreation(WorkerKeyCreated? Created, string Message
 public sealed partial class WorkerKeyService(
     IDbContextFactory<AppDbContext> dbFactory,
     WorkerConnections connections,
+    IClusterBus cluster,
     TimeProvider time,
     ILogger<WorkerKeyService> logger)
 {
@@ -104,6 +106,8 @@ public sealed partial class WorkerKeyService(
         key.RevokedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         var disconnected = connections.Disconnect(key.Id.ToString("N"));
+        // Workers connected to other nodes with it are disconnected there (WorkerKeyRevocations).
+        cluster.Publish(ClusterChannels.WorkerKeys, new WorkerKeyRevoked(key.Id.ToString("N")));
         LogRevoked(adminId, key.Name, disconnected);
         return true;
     }

@@ -83,6 +83,9 @@ public sealed class WorkerSession
     /// <summary>Seconds per unit of UNet work (<see cref="Jobs.JobShape.WorkPerStep"/> × steps) on <paramref name="model"/>, once measured here.</summary>
     public double? SecondsPerWork(string model) => _secondsPerWork.TryGetValue(model, out var rate) ? rate : null;
 
+    /// <summary>Every measured speed, per model.</summary>
+    internal IReadOnlyDictionary<string, double> MeasuredRates() => new Dictionary<string, double>(_secondsPerWork, StringComparer.Ordinal);
+
     internal void Measured(string model, double secondsPerWork) =>
         _secondsPerWork.AddOrUpdate(model, secondsPerWork, (_, old) => 0.7 * old + 0.3 * secondsPerWork);
 

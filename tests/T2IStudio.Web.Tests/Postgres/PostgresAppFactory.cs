@@ -9,11 +9,13 @@ namespace T2IStudio.Web.Tests.Postgres;
 public sealed class PostgresAppFactory : StudioAppFactory
 {
     private readonly TestServices.TestDatabase _database;
+    private readonly bool _ownsDatabase;
 
-    private PostgresAppFactory(TestServices.TestDatabase database, IDictionary<string, string?>? settings, string? storageRoot)
+    private PostgresAppFactory(TestServices.TestDatabase database, IDictionary<string, string?>? settings, string? storageRoot, bool ownsDatabase = true)
         : base(storageRoot, With(database, settings))
     {
         _database = database;
+        _ownsDatabase = ownsDatabase;
     }
 
     /// <summary>The database's connection string.</summary>
@@ -22,6 +24,10 @@ public sealed class PostgresAppFactory : StudioAppFactory
     /// <summary>A fresh database, and the app configured on it (not started until first used).</summary>
     public static async Task<PostgresAppFactory> StartAsync(IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
         new(await TestServices.CreatePostgresDatabaseAsync(), settings, storageRoot);
+
+    /// <summary>A second web node on this one's database (dispose it before this one, which drops the database).</summary>
+    public PostgresAppFactory AnotherNode(IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
+        new(_database, settings, storageRoot, ownsDatabase: false);
 
     private static Dictionary<string, string?> With(TestServices.TestDatabase database, IDictionary<string, string?>? settings) =>
         new(settings ?? new Dictionary<string, string?>())
@@ -33,6 +39,9 @@ public sealed class PostgresAppFactory : StudioAppFactory
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_ownsDatabase)
+        {
+            await _database.DisposeAsync();
+        }
     }
 }

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Tests.Realtime;
 
 public sealed class StudioNotifierTests
 {
-    private readonly StudioNotifier _events = new(NullLogger<StudioNotifier>.Instance);
+    private readonly StudioNotifier _events = new(new LocalClusterBus(new ClusterNode("n", "n"), TimeProvider.System), NullLogger<StudioNotifier>.Instance);
 
     [Fact]
     public void Events_reach_only_the_jobs_owner_and_stop_once_the_subscription_is_disposed()

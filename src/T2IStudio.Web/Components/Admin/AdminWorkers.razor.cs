@@ -7,10 +7,13 @@ using T2IStudio.Web.Workers;
 
 namespace T2IStudio.Web.Components.Admin;
 
-/// <summary>Admin → Workers: the workers that joined, what they run, and their heartbeats.</summary>
+/// <summary>
+/// Admin → Workers: the workers that joined any web node, what they run, and their heartbeats. The page only
+/// reads; a worker is told what to do by the node it is connected to.
+/// </summary>
 public sealed partial class AdminWorkers : IDisposable
 {
-    [Inject] private WorkerRegistry Registry { get; set; } = default!;
+    [Inject] private WorkerDirectory Directory { get; set; } = default!;
 
     [Inject] private IOptions<QueueOptions> QueueOptions { get; set; } = default!;
 
@@ -18,7 +21,7 @@ public sealed partial class AdminWorkers : IDisposable
 
     [Inject] private TimeProvider Time { get; set; } = default!;
 
-    /// <summary>How often the relative times ("2 s ago") move on; the list itself follows the registry's events.</summary>
+    /// <summary>How often the relative times ("2 s ago") move on; the list itself follows the directory's events.</summary>
     private static readonly TimeSpan TickEvery = TimeSpan.FromSeconds(1);
 
     // On the <table> itself (MudTable puts plain attributes on its wrapper), so assistive technology names the table.
@@ -36,7 +39,7 @@ public sealed partial class AdminWorkers : IDisposable
         {
             return;
         }
-        _subscription = Registry.Subscribe(OnWorkersChangedAsync);
+        _subscription = Directory.Subscribe(OnWorkersChangedAsync);
         _timer = new PeriodicTimer(TickEvery, Time);
         _ = TickLoopAsync(_timer);
         // A worker that joined or left between the first render and the subscription would otherwise wait for the next event.

@@ -19,6 +19,7 @@ public sealed partial class GalleryPresenceBar : IDisposable
     private IDisposable? _visit;
     private Guid? _joined;
     private bool _rendered;
+    private int _reads;
     private IReadOnlyList<PresentPerson> _present = [];
 
     /// <summary>The open gallery; null (the person's own images) shows no one.</summary>
@@ -86,18 +87,34 @@ public sealed partial class GalleryPresenceBar : IDisposable
         }
         var name = _user.FindFirst(Auth.StudioClaimsPrincipalFactory.DisplayNameClaim)?.Value ?? _user.Identity?.Name ?? "Someone";
         _visit = Presence.Join(galleryId, new PresentPerson(userId, name), audience);
-        _present = Others(galleryId);
+        await ReadOthersAsync(galleryId);
     }
 
     private Task OnEventAsync(StudioEvent studioEvent) =>
-        studioEvent is not PresenceChanged presence || presence.GalleryId != GalleryId ? Task.CompletedTask : InvokeAsync(() =>
+        studioEvent is not PresenceChanged presence || presence.GalleryId != GalleryId ? Task.CompletedTask : InvokeAsync(async () =>
         {
-            _present = Others(presence.GalleryId);
+            await ReadOthersAsync(presence.GalleryId);
             StateHasChanged();
         });
 
-    private IReadOnlyList<PresentPerson> Others(Guid galleryId) =>
-        [.. Presence.Who(galleryId).Where(p => p.UserId != ResourceAccess.UserId(_user))];
+    /// <summary>Reads who else is here (on every node); of reads that overlap, only the latest one shows.</summary>
+    private async Task ReadOthersAsync(Guid galleryId)
+    {
+        var read = ++_reads;
+        IReadOnlyList<PresentPerson> everyone;
+        try
+        {
+            everyone = await Presence.WhoAsync(galleryId, _leaving.Token);
+        }
+        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
+        {
+            return; // the page closed
+        }
+        if (read == _reads && _joined == galleryId)
+        {
+            _present = [.. everyone.Where(p => p.UserId != ResourceAccess.UserId(_user))];
+        }
+    }
 
     private static string Initials(string name) =>
         string.Concat(name.Split([' ', '.', '_', '-'], StringSplitOptions.RemoveEmptyEntries).Take(2).Select(part => char.ToUpperInvariant(part[0])));

@@ -24,7 +24,7 @@ public sealed class GalleryPresenceBarTests : StudioComponentTestBase
         var bar = Render<GalleryPresenceBar>(p => p.Add(b => b.GalleryId, galleryId));
 
         // Ana's own page stands in the gallery; she does not see herself.
-        bar.WaitForAssertion(() => Assert.Equal([ana.Id], presence.Who(galleryId).Select(p => p.UserId)));
+        bar.WaitForAssertion(() => Assert.Equal([ana.Id], presence.WhoHere(galleryId).Select(p => p.UserId)));
         Assert.Empty(bar.FindAll("[role=group]"));
 
         var ben = presence.Join(galleryId, new PresentPerson("ben-id", "Ben Other"), [ana.Id]);
@@ -49,11 +49,11 @@ public sealed class GalleryPresenceBarTests : StudioComponentTestBase
         var galleryId = created.Id!.Value;
         var presence = Services.GetRequiredService<GalleryPresence>();
         var bar = Render<GalleryPresenceBar>(p => p.Add(b => b.GalleryId, galleryId));
-        bar.WaitForAssertion(() => Assert.Single(presence.Who(galleryId)));
+        bar.WaitForAssertion(() => Assert.Single(presence.WhoHere(galleryId)));
 
         bar.Render(p => p.Add(b => b.GalleryId, (Guid?)null));
 
-        bar.WaitForAssertion(() => Assert.Empty(presence.Who(galleryId)));
+        bar.WaitForAssertion(() => Assert.Empty(presence.WhoHere(galleryId)));
     }
 
     private void SignIn(AppUser user)
