@@ -20,6 +20,7 @@ namespace T2IStudio.Web.Realtime;
 [JsonDerivedType(typeof(CommentsChanged), "comments-changed")]
 [JsonDerivedType(typeof(PresenceChanged), "presence-changed")]
 [JsonDerivedType(typeof(JobStandingChanged), "job-standing-changed")]
+[JsonDerivedType(typeof(Teams.TeamInvitationsChanged), "team-invitations-changed")]
 public abstract record StudioEvent(string RecipientId);
 
 /// <summary>Something happened to a job; delivered to each person who follows it, one event per recipient.</summary>
