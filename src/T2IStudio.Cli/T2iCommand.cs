@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SixLabors.ImageSharp;
+using T2IStudio.Data;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Onnx;
@@ -9,7 +10,7 @@ using T2IStudio.Generation.Tokenization;
 
 namespace T2IStudio.Cli;
 
-/// <summary>The <c>t2i</c> command line: generate, tokenize, models, inspect. Exit codes: 0 ok, 1 failure, 2 bad arguments.</summary>
+/// <summary>The <c>t2i</c> command line: generate, tokenize, models, inspect, eval, copy-database. Exit codes: 0 ok, 1 failure, 2 bad arguments.</summary>
 public static class T2iCommand
 {
     private const string Usage = """
@@ -22,6 +23,7 @@ public static class T2iCommand
           t2i inspect FILE.png
           t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--scheduler NAME] [--seed-offset N] [--sheet FILE.png] [--named-sheet FILE.png] [--verbose]
           t2i eval --ground-truth N     (validates the shape analyser on rendered scenes)
+          t2i copy-database --from FILE.db --to POSTGRES_CONNECTION_STRING [--storage DIR]
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
         """;
 
@@ -42,6 +44,7 @@ public static class T2iCommand
                 "models" => Models(args[1..], stdout),
                 "inspect" => Inspect(args[1..], stdout),
                 "eval" => await EvalAsync(args[1..], stdout, stderr, cancellationToken),
+                "copy-database" => await CopyDatabaseAsync(args[1..], stdout, stderr, cancellationToken),
                 null or "help" or "--help" or "-h" => Help(stdout),
                 var other => throw new UsageException($"Unknown command '{other}'."),
             };
@@ -61,6 +64,50 @@ public static class T2iCommand
             await stderr.WriteLineAsync($"t2i: {ex.Message}");
             return 1;
         }
+    }
+
+    private static async Task<int> CopyDatabaseAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var a = new Arguments(args, new HashSet<string> { "--from", "--to", "--storage" });
+        var from = a.RequiredText("--from");
+        var to = a.RequiredText("--to");
+        var storage = a.Text("--storage");
+        DatabaseCopyResult result;
+        try
+        {
+            result = await StudioDatabaseCopy.CopyAsync(from, to, storage, cancellationToken);
+        }
+        catch (DatabaseCopyException ex)
+        {
+            await stderr.WriteLineAsync($"t2i: {ex.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (WriteTransactions.IsDatabaseFailure(ex) || ex is ArgumentException)
+        {
+            await stderr.WriteLineAsync($"t2i: The copy failed and nothing was committed: {(ex.InnerException ?? ex).Message}");
+            return 1;
+        }
+        var width = result.Tables.Max(t => t.Table.Length);
+        foreach (var table in result.Tables)
+        {
+            await stdout.WriteLineAsync($"{table.Table.PadRight(width)}  {table.Target,8}");
+        }
+        await stdout.WriteLineAsync($"Copied {result.Tables.Sum(t => t.Target)} rows in {result.Tables.Count} tables into PostgreSQL.");
+        if (storage is null)
+        {
+            return 0;
+        }
+        if (result.MissingFiles.Count == 0)
+        {
+            await stdout.WriteLineAsync($"All {result.FilesChecked} files the rows name are under {Path.GetFullPath(storage)}.");
+            return 0;
+        }
+        foreach (var missing in result.MissingFiles)
+        {
+            await stderr.WriteLineAsync($"missing: {missing}");
+        }
+        await stderr.WriteLineAsync($"t2i: The rows were copied, but {result.MissingFiles.Count} of the {result.FilesChecked} files they name are missing under {Path.GetFullPath(storage)}.");
+        return 1;
     }
 
     private static int Help(TextWriter stdout)

@@ -261,10 +261,20 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
     /// </summary>
     internal static IQueryable<GeneratedImage> Filter(AppDbContext db, string? ownerId, GalleryFilter filter, string viewerId)
     {
-        // Words match prompts through the FTS index, or the whole text appears in one of the image's comments.
-        var query = FullTextQuery(filter.Search) is { } match
-            ? db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match}) OR Id IN (SELECT ImageId FROM Comments WHERE Text LIKE {LikePattern(filter.Search!)} ESCAPE '\\')")
-            : db.Images;
+        // Words match prompts through the full-text index, or the whole text appears in one of the image's comments
+        // (ignoring case: SQLite's LIKE does for ASCII letters, PostgreSQL's ILIKE for all).
+        IQueryable<GeneratedImage> query = db.Images;
+        if (db.Database.IsNpgsql())
+        {
+            if (PostgresTextQuery(filter.Search) is { } words)
+            {
+                query = db.Images.FromSql($"""SELECT * FROM "Images" WHERE "PromptSearch" @@ to_tsquery('simple', public.t2i_unaccent({words})) OR "Id" IN (SELECT "ImageId" FROM "Comments" WHERE "Text" ILIKE {LikePattern(filter.Search!)} ESCAPE '\')""");
+            }
+        }
+        else if (FullTextQuery(filter.Search) is { } match)
+        {
+            query = db.Images.FromSql($"SELECT * FROM Images WHERE rowid IN (SELECT rowid FROM ImageSearch WHERE ImageSearch MATCH {match}) OR Id IN (SELECT ImageId FROM Comments WHERE Text LIKE {LikePattern(filter.Search!)} ESCAPE '\\')");
+        }
         query = query.AsNoTracking();
         if (ownerId is not null)
         {
@@ -295,12 +305,23 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         {
             return null;
         }
-        var words = NonWord().Split(search)
-            .Where(w => w.Length > 0)
-            .Take(16)
-            .ToList();
+        var words = Words(search);
         return words.Count == 0 ? null : string.Join(' ', words.Select(w => $"\"{w}\"*"));
     }
+
+    /// <summary>
+    /// The same words as <see cref="FullTextQuery"/> as a PostgreSQL <c>tsquery</c>: every word quoted and matched
+    /// as a prefix (<c>'red':* &amp; 'cir':*</c>). The words hold only letters and digits, so nothing typed is an
+    /// operator. Null when there are no words.
+    /// </summary>
+    internal static string? PostgresTextQuery(string? search)
+    {
+        var words = Words(search);
+        return words.Count == 0 ? null : string.Join(" & ", words.Select(w => $"'{w}':*"));
+    }
+
+    private static List<string> Words(string? search) =>
+        string.IsNullOrWhiteSpace(search) ? [] : NonWord().Split(search).Where(w => w.Length > 0).Take(16).ToList();
 
     /// <summary>A LIKE pattern that finds <paramref name="text"/> anywhere, with %, _ and \ matching themselves (escape character \).</summary>
     internal static string LikePattern(string text) =>

@@ -236,8 +236,8 @@ public sealed partial class JobLifecycle(
             for (var tries = 0; tries < 5; tries++)
             {
                 var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
-                var next = order.Waiting.FirstOrDefault(j => worker.Models.Contains(j.Model));
-                if (next is null)
+                var candidates = order.Waiting.Where(j => worker.Models.Contains(j.Model)).ToList();
+                if (candidates.Count == 0)
                 {
                     return null;
                 }
@@ -245,19 +245,31 @@ public sealed partial class JobLifecycle(
                 var now = time.GetUtcNow();
                 DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                var taken = await db.Jobs
-                    .Where(j => j.Id == next.Id && j.Status == JobStatus.Queued)
-                    .ExecuteUpdateAsync(s => s
-                        .SetProperty(j => j.Status, JobStatus.Running)
-                        .SetProperty(j => j.LeaseId, leaseId)
-                        .SetProperty(j => j.LeaseWorkerId, worker.Id)
-                        .SetProperty(j => j.LeaseExpiresAt, expires)
-                        .SetProperty(j => j.WorkerName, worker.Name)
-                        .SetProperty(j => j.CancelRequested, false)
-                        .SetProperty(j => j.Attempts, j => j.Attempts + 1)
-                        .SetProperty(j => j.StartedAt, now)
-                        .SetProperty(j => j.Step, 0)
-                        .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), cancellationToken);
+                QueuedJob? next;
+                int taken;
+                if (db.Database.IsNpgsql())
+                {
+                    // Nodes lease side by side: each locks the first candidate (in fair order) that is still queued and
+                    // not locked by another node's lease in progress, and takes it in the same transaction.
+                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                    var ids = candidates.Select(j => j.Id).ToArray();
+                    var free = await db.Database.SqlQuery<Guid>($"""
+                        SELECT "Id" AS "Value" FROM "Jobs" WHERE "Id" = ANY({ids}) AND "Status" = {(int)JobStatus.Queued}
+                        ORDER BY array_position({ids}, "Id") LIMIT 1 FOR UPDATE SKIP LOCKED
+                        """).ToListAsync(cancellationToken);
+                    next = candidates.Find(j => free.Contains(j.Id));
+                    if (next is null)
+                    {
+                        return null; // every candidate is taken or being taken by another node
+                    }
+                    taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                }
+                else
+                {
+                    next = candidates[0];
+                    taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+                }
                 if (taken == 0)
                 {
                     continue; // cancelled, or taken by another node, since the order was read
@@ -299,6 +311,22 @@ public sealed partial class JobLifecycle(
             _leaseGate.Release();
         }
     }
+
+    // Queued → Running under a new lease; 0 when the job is no longer queued.
+    private static Task<int> TakeAsync(AppDbContext db, Guid jobId, Guid leaseId, WorkerSession worker, DateTimeOffset now, DateTimeOffset? expires, CancellationToken cancellationToken) =>
+        db.Jobs
+            .Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Running)
+                .SetProperty(j => j.LeaseId, leaseId)
+                .SetProperty(j => j.LeaseWorkerId, worker.Id)
+                .SetProperty(j => j.LeaseExpiresAt, expires)
+                .SetProperty(j => j.WorkerName, worker.Name)
+                .SetProperty(j => j.CancelRequested, false)
+                .SetProperty(j => j.Attempts, j => j.Attempts + 1)
+                .SetProperty(j => j.StartedAt, now)
+                .SetProperty(j => j.Step, 0)
+                .SetProperty(j => j.ConcurrencyStamp, Guid.NewGuid()), cancellationToken);
 
     /// <summary>Steps finished on a job <paramref name="worker"/> holds; false when it does not hold it.</summary>
     public bool ReportProgress(WorkerSession worker, Guid jobId, Guid leaseId, int step, int totalSteps, byte[]? previewJpeg)

@@ -75,9 +75,11 @@ public sealed class PromptHistory(IDbContextFactory<AppDbContext> dbFactory, Res
         {
             return prompts;
         }
-        // LIKE ignores ASCII case in SQLite; the person's %, _ and \ are escaped to match themselves.
+        // LIKE ignores ASCII case in SQLite, ILIKE any case in PostgreSQL; the person's %, _ and \ are escaped to match themselves.
         var pattern = Images.ImageLibrary.LikePattern(query);
-        return prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
+        return db.Database.IsNpgsql()
+            ? prompts.Where(p => EF.Functions.ILike(p.Text, pattern, "\\") || EF.Functions.ILike(p.NegativeText, pattern, "\\"))
+            : prompts.Where(p => EF.Functions.Like(p.Text, pattern, "\\") || EF.Functions.Like(p.NegativeText, pattern, "\\"));
     }
 
     /// <summary>One entry, or null when it does not exist or is someone else's.</summary>

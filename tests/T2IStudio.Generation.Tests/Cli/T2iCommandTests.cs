@@ -134,6 +134,20 @@ public sealed class T2iCommandTests : IDisposable
         Assert.Equal(0, (await Run("--help")).Code);
     }
 
+    [Fact]
+    public async Task Copy_database_needs_both_ends_and_refuses_a_missing_SQLite_file_in_a_sentence()
+    {
+        var (usage, _, usageErrors) = await Run("copy-database", "--from", "x.db");
+        Assert.Equal(2, usage);
+        Assert.StartsWith("t2i: --to is required.", usageErrors, StringComparison.Ordinal);
+
+        var missing = Path.Combine(_out, "nowhere.db");
+        var (code, _, stderr) = await Run("copy-database", "--from", missing, "--to", "Host=127.0.0.1;Database=unused");
+        Assert.Equal(1, code);
+        Assert.Equal($"t2i: There is no SQLite database at {missing}.", stderr.Trim());
+        Assert.False(File.Exists(missing));
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
     {
         using var stdout = new StringWriter();

@@ -3,45 +3,52 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Postgres;
 
 /// <summary>
-/// The real app on a fresh PostgreSQL database of its own (<see cref="TestServices"/>), its images in a fresh
-/// storage root. Create with <see cref="StartAsync"/>; disposing drops the database.
+/// The real app on PostgreSQL, its images in a fresh storage root (or <c>storageRoot</c>). <see cref="StartAsync"/>
+/// makes a fresh database that disposing drops; <see cref="OnDatabase"/> runs on an existing database that it
+/// leaves alone (two of them on one database and one storage root are two nodes).
 /// </summary>
 public sealed class PostgresAppFactory : StudioAppFactory
 {
-    private readonly TestServices.TestDatabase _database;
-    private readonly bool _ownsDatabase;
+    private readonly TestServices.TestDatabase? _owned;
 
-    private PostgresAppFactory(TestServices.TestDatabase database, IDictionary<string, string?>? settings, string? storageRoot, bool ownsDatabase = true)
-        : base(storageRoot, With(database, settings))
+    private PostgresAppFactory(string connectionString, TestServices.TestDatabase? owned, IDictionary<string, string?>? settings, string? storageRoot)
+        : base(storageRoot, With(connectionString, settings))
     {
-        _database = database;
-        _ownsDatabase = ownsDatabase;
+        ConnectionString = connectionString;
+        _owned = owned;
     }
 
     /// <summary>The database's connection string.</summary>
-    public string ConnectionString => _database.ConnectionString;
+    public string ConnectionString { get; }
 
-    /// <summary>A fresh database, and the app configured on it (not started until first used).</summary>
-    public static async Task<PostgresAppFactory> StartAsync(IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
-        new(await TestServices.CreatePostgresDatabaseAsync(), settings, storageRoot);
+    /// <summary>A fresh database, and the app configured on it (not started until first used); disposing drops the database.</summary>
+    public static async Task<PostgresAppFactory> StartAsync(IDictionary<string, string?>? settings = null, string? storageRoot = null)
+    {
+        var database = await TestServices.CreatePostgresDatabaseAsync();
+        return new(database.ConnectionString, database, settings, storageRoot);
+    }
 
-    /// <summary>A second web node on this one's database (dispose it before this one, which drops the database).</summary>
+    /// <summary>The app on the database at <paramref name="connectionString"/>, which it neither creates nor drops.</summary>
+    public static PostgresAppFactory OnDatabase(string connectionString, IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
+        new(connectionString, null, settings, storageRoot);
+
+    /// <summary>A second web node on this one's database (dispose it before this one, which may drop the database).</summary>
     public PostgresAppFactory AnotherNode(IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
-        new(_database, settings, storageRoot, ownsDatabase: false);
+        OnDatabase(ConnectionString, settings, storageRoot);
 
-    private static Dictionary<string, string?> With(TestServices.TestDatabase database, IDictionary<string, string?>? settings) =>
+    private static Dictionary<string, string?> With(string connectionString, IDictionary<string, string?>? settings) =>
         new(settings ?? new Dictionary<string, string?>())
         {
             ["Database:Provider"] = "postgres",
-            ["ConnectionStrings:Postgres"] = database.ConnectionString,
+            ["ConnectionStrings:Postgres"] = connectionString,
         };
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_ownsDatabase)
+        if (_owned is not null)
         {
-            await _database.DisposeAsync();
+            await _owned.DisposeAsync();
         }
     }
 }

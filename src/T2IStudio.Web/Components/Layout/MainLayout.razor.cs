@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web;
 using MudBlazor;
+using T2IStudio.Data;
 using T2IStudio.Web.Preferences;
 
 namespace T2IStudio.Web.Components.Layout;
@@ -75,7 +76,7 @@ public partial class MainLayout
             await Preferences.SetDarkModeAsync(_userId, _isDarkMode);
             _storedDarkMode = _isDarkMode;
         }
-        catch (Exception ex) when (ex is Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (WriteTransactions.IsDatabaseFailure(ex))
         {
             Snackbar.Add("Could not save your theme choice; it applies until you reload.", Severity.Warning);
         }

@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using T2IStudio.Data;
+using T2IStudio.Data.Entities;
+using T2IStudio.Generation.Workers;
+using T2IStudio.Web.Jobs;
+using T2IStudio.Web.Tests.Infrastructure;
+using T2IStudio.Web.Tests.Integration;
+using T2IStudio.Web.Workers;
+
+namespace T2IStudio.Web.Tests.Postgres;
+
+/// <summary>Two web nodes on one PostgreSQL database lease jobs side by side (<c>FOR UPDATE SKIP LOCKED</c>).</summary>
+public sealed class PostgresLeaseTests
+{
+    private static readonly Dictionary<string, string?> Workerless = new()
+    {
+        ["Queue:RunWorker"] = "false",
+        ["Queue:MaxQueuedPerUser"] = "100",
+        ["Workers:LeaseSeconds"] = "3600", // no lease runs out while the test holds it
+    };
+
+    [Fact]
+    public async Task Scripted_workers_on_two_nodes_leasing_at_once_take_each_queued_job_exactly_once()
+    {
+        const int JobsPerPerson = 12;
+        await using var first = await PostgresAppFactory.StartAsync(Workerless);
+        _ = first.Server; // migrates before the second node starts
+        await using var second = PostgresAppFactory.OnDatabase(first.ConnectionString, Workerless, first.StorageRoot);
+        _ = second.Server;
+        var people = new[] { await first.CreateUserAsync("lease-a@example.test"), await first.CreateUserAsync("lease-b@example.test"), await second.CreateUserAsync("lease-c@example.test") };
+        using (var scope = first.Services.CreateScope())
+        {
+            var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
+            for (var i = 0; i < JobsPerPerson; i++)
+            {
+                foreach (var person in people)
+                {
+                    Assert.True((await generation.SubmitAsync(StudioAppFactory.PrincipalOf(person), GenerationQueueTests.Request(prompt: $"job {i}", steps: 2))).Succeeded);
+                }
+            }
+        }
+        var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string Node)>();
+
+        // Four scripted workers per node, each a fresh session per lease (a worker holds one job at a time), until no job waits.
+        var workers = new[] { first, second }.SelectMany((app, node) => Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
+            var registry = app.Services.GetRequiredService<WorkerRegistry>();
+            var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
+            while (true)
+            {
+                var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"node{node}-worker", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
+                if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is { } assignment)
+                {
+                    leased.Add((assignment.JobId, assignment.LeaseId, $"node{node}"));
+                    continue;
+                }
+                await using var db = await dbFactory.CreateDbContextAsync();
+                if (!await db.Jobs.AnyAsync(j => j.Status == JobStatus.Queued))
+                {
+                    return;
+                }
+            }
+        }))).ToList();
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+
+        var total = JobsPerPerson * people.Length;
+        Assert.Equal(total, leased.Count);
+        Assert.Equal(total, leased.Select(l => l.JobId).Distinct().Count());
+        await using var check = await first.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var rows = await check.Jobs.AsNoTracking().ToDictionaryAsync(j => j.Id);
+        Assert.Equal(total, rows.Count);
+        Assert.All(leased, l =>
+        {
+            Assert.Equal(JobStatus.Running, rows[l.JobId].Status);
+            Assert.Equal(l.LeaseId, rows[l.JobId].LeaseId);
+            Assert.Equal(1, rows[l.JobId].Attempts);
+        });
+        Assert.Equal(2, leased.Select(l => l.Node).Distinct().Count());
+    }
+}
