@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
@@ -162,6 +163,17 @@ public sealed class ClusterTests(ITestOutputHelper output)
             Assert.Equal(1, finished.Attempts); // node 2 adopted the lease: the run begun under node 1 is the one that finished
             Assert.Equal("cluster-worker", finished.WorkerName);
             Assert.Contains($"Reconnected to {node2.Url}/hubs/workers", worker.Output, StringComparison.Ordinal);
+
+            // Node 2's /health: PostgreSQL, Redis connected, and the worker now connected to it.
+            var health = await a2.Context.APIRequest.GetAsync(node2.Url + "/health");
+            Assert.Equal(200, health.Status);
+            using var report = JsonDocument.Parse(await health.TextAsync());
+            var root = report.RootElement;
+            Assert.Equal("node2", root.GetProperty("node").GetString());
+            Assert.Equal("postgres", root.GetProperty("database").GetProperty("provider").GetString());
+            Assert.Equal("Connected", root.GetProperty("redis").GetProperty("status").GetString());
+            var onNode2 = root.GetProperty("workers").GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == "node2");
+            Assert.Equal(1, onNode2.GetProperty("connected").GetInt32());
         }
         catch
         {
