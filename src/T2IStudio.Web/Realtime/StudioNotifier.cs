@@ -50,9 +50,18 @@ public sealed partial class StudioNotifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
         DeliverHere(jobEvent);
-        if (jobEvent is not JobStandingChanged)
+        if (jobEvent is JobStandingChanged)
+        {
+            return;
+        }
+        try
         {
             _cluster.Publish<StudioEvent>(ClusterChannels.Events, jobEvent);
+        }
+        catch (NotSupportedException ex)
+        {
+            // An event kind without a [JsonDerivedType] on StudioEvent: this node's pages heard it; the others cannot.
+            LogNotSerialisable(_logger, ex, jobEvent.GetType().Name);
         }
     }
 
@@ -101,6 +110,9 @@ public sealed partial class StudioNotifier : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A {Event} handler of user {UserId} failed")]
     private static partial void LogHandlerFailed(ILogger logger, Exception ex, string @event, string userId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {Event} could not be sent to the other nodes: StudioEvent does not name it as a derived type")]
+    private static partial void LogNotSerialisable(ILogger logger, Exception ex, string @event);
 
     private sealed record ImmutableSubscribers(Subscription[] Items);
 

@@ -60,8 +60,8 @@ public sealed record ClusterWorker(
 /// The workers connected to every web node. Each node shares its own (<see cref="ClusterStates.Workers"/>) when
 /// they change, a second apart at most, and every <see cref="ShareEvery"/> besides, for <see cref="Lifetime"/>;
 /// it reads the others' every second. This node's own workers are always read live from its
-/// <see cref="WorkerRegistry"/>; another node's are as of that node's last share (a second or so old). Alone (no
-/// Redis) it is exactly the registry.
+/// <see cref="WorkerRegistry"/>; another node's are as of that node's last share (a second or so old), and a node
+/// that stops withdraws its own. Alone (no Redis) it is exactly the registry.
 /// </summary>
 public sealed partial class WorkerDirectory(WorkerRegistry registry, IClusterBus cluster, TimeProvider time, ILogger<WorkerDirectory> logger)
     : BackgroundService
@@ -195,6 +195,20 @@ public sealed partial class WorkerDirectory(WorkerRegistry registry, IClusterBus
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+        await WithdrawAsync();
+    }
+
+    /// <summary>A node that stops takes its workers off the list at once, instead of leaving them for <see cref="Lifetime"/>.</summary>
+    private async Task WithdrawAsync()
+    {
+        try
+        {
+            await cluster.ShareStateAsync(ClusterStates.Workers, "[]", TimeSpan.Zero, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogTickFailed(ex);
         }
     }
 

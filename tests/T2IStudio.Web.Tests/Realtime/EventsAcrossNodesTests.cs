@@ -87,6 +87,15 @@ public sealed class EventsAcrossNodesTests
     }
 
     [Fact]
+    public void Every_kind_of_studio_event_has_a_discriminator_so_it_can_cross_nodes()
+    {
+        var kinds = typeof(StudioEvent).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(StudioEvent)) && !t.IsAbstract);
+        var named = typeof(StudioEvent).GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonDerivedTypeAttribute), inherit: false)
+            .Cast<System.Text.Json.Serialization.JsonDerivedTypeAttribute>().Select(a => a.DerivedType);
+        Assert.Empty(kinds.Except(named));
+    }
+
+    [Fact]
     public async Task A_node_that_loses_Redis_still_delivers_its_own_events_says_lost_and_links_again_when_Redis_is_back()
     {
         var port = FreePort();
