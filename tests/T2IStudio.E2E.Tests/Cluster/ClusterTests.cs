@@ -67,8 +67,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await Assertions.Expect(a.GetByRole(AriaRole.Heading, new() { Name = "Cluster crew", Level = 1 })).ToBeVisibleAsync();
             var teamUrl = a.Url;
             await a.GetByLabel("Member email").FillAsync("bob@example.test");
-            await a.GetByLabel("Role", new() { Exact = true }).ClickAsync();
-            await a.GetByRole(AriaRole.Option, new() { Name = "Editor" }).ClickAsync();
+            await ChooseAsync(a, "Role", "Editor");
             await a.GetByRole(AriaRole.Button, new() { Name = "Invite", Exact = true }).ClickAsync();
             await Assertions.Expect(a.Locator("tr[data-invitation='bob@example.test']")).ToContainTextAsync("Editor");
             var accept = b.GetByRole(AriaRole.Button, new() { Name = "Accept the invitation to Cluster crew" });
@@ -83,8 +82,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await StudioPages.WaitForInteractiveAsync(a);
             await a.GetByRole(AriaRole.Button, new() { Name = "New gallery" }).ClickAsync();
             await a.GetByLabel("Gallery name").FillAsync("Moodboard");
-            await a.GetByLabel("Owned by").ClickAsync();
-            await a.GetByRole(AriaRole.Option, new() { Name = "Cluster crew" }).ClickAsync();
+            await ChooseAsync(a, "Owned by", "Cluster crew");
             await a.GetByRole(AriaRole.Button, new() { Name = "Create gallery" }).ClickAsync();
             await Assertions.Expect(a.GetByText("This gallery is empty")).ToBeVisibleAsync();
             await OpenTeamGalleryAsync(b);
@@ -96,8 +94,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await a.GetByLabel("Prompt", new() { Exact = true }).FillAsync(FirstPrompt);
             await SetNumberAsync(a, "Steps", "150");
             await SetNumberAsync(a, "Batch count", "1");
-            await a.GetByLabel("Save to").ClickAsync();
-            await a.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Cluster crew)" }).ClickAsync();
+            await ChooseAsync(a, "Save to", "Moodboard (Cluster crew)");
             var submitToScreen = Stopwatch.StartNew();
             await a.GetByRole(AriaRole.Button, new() { Name = "Generate", Exact = true }).ClickAsync();
             var inProgress = b.GetByRole(AriaRole.List, new() { Name = "In progress" });
@@ -139,8 +136,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await SetNumberAsync(a, "Steps", "150");
             await ChooseAsync(a, "Width", "128 px");
             await ChooseAsync(a, "Height", "128 px");
-            await a.GetByLabel("Save to").ClickAsync();
-            await a.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Cluster crew)" }).ClickAsync();
+            await ChooseAsync(a, "Save to", "Moodboard (Cluster crew)");
             await a.GetByRole(AriaRole.Button, new() { Name = "Generate", Exact = true }).ClickAsync();
             var job = a.GetByRole(AriaRole.Listitem, new() { Name = $"Job: {SecondPrompt}" });
             await Assertions.Expect(job.GetByRole(AriaRole.Progressbar)).ToHaveAttributeAsync("aria-valuenow", new Regex("^[1-9][0-9]?$"));
@@ -238,8 +234,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await page.GotoAsync("/gallery");
         await StudioPages.WaitForInteractiveAsync(page);
-        await page.GetByLabel("Gallery", new() { Exact = true }).ClickAsync();
-        await page.GetByRole(AriaRole.Option, new() { Name = "Moodboard (Cluster crew)" }).ClickAsync();
+        await ChooseAsync(page, "Gallery", "Moodboard (Cluster crew)");
     }
 
     private static async Task SetNumberAsync(IPage page, string label, string value)
@@ -249,10 +244,28 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await field.PressAsync("Tab");
     }
 
+    /// <summary>
+    /// Picks <paramref name="option"/> in the MudSelect labelled <paramref name="label"/> and waits until the select
+    /// shows it; a pick the select missed (its list opened while the page re-rendered) is made again.
+    /// </summary>
     private static async Task ChooseAsync(IPage page, string label, string option)
     {
-        await page.GetByLabel(label, new() { Exact = true }).ClickAsync();
-        await page.GetByRole(AriaRole.Option, new() { Name = option, Exact = true }).ClickAsync();
+        var select = page.GetByLabel(label, new() { Exact = true });
+        for (var attempt = 1; ; attempt++)
+        {
+            await select.ClickAsync();
+            await page.GetByRole(AriaRole.Option, new() { Name = option, Exact = true }).ClickAsync();
+            await Assertions.Expect(page.GetByRole(AriaRole.Option)).ToHaveCountAsync(0);
+            try
+            {
+                await Assertions.Expect(select).ToContainTextAsync(option, new() { Timeout = 5_000 });
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+                // Not taken: open the list and pick again.
+            }
+        }
     }
 
     private static async Task<Job> SecondJobAsync(string connectionString)
