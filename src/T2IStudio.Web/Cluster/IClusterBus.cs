@@ -87,6 +87,10 @@ public interface IClusterBus
     Task ShareStateAsync(string name, string json, TimeSpan lifetime, CancellationToken cancellationToken = default);
 
     /// <summary>Every live node's value of <paramref name="name"/> (this node's included); only this node's while Redis is lost.</summary>
+    /// <exception cref="ClusterUnavailableException">
+    /// Redis is linked but this read failed: the answer would be this node's own state only, which a caller must not
+    /// take for the whole cluster's (a worker directory that did would think other nodes' models gone).
+    /// </exception>
     Task<IReadOnlyList<NodeState>> ReadStatesAsync(string name, CancellationToken cancellationToken = default);
 }
 
@@ -101,3 +105,6 @@ public sealed record QueueSignal
 /// <param name="UserId">The account.</param>
 /// <param name="Allowed">Whether it exists and is not disabled.</param>
 public sealed record AccessSignal(string UserId, bool Allowed);
+
+/// <summary>A read of the other nodes' state failed although Redis counts as linked; try again later.</summary>
+public sealed class ClusterUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

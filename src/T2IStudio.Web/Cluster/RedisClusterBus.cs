@@ -152,7 +152,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             LogStateReadFailed(ex, name);
-            return own is null ? [] : [own];
+            throw new ClusterUnavailableException($"The other nodes' {name} could not be read from Redis: {ex.Message}", ex);
         }
         var states = new List<NodeState>();
         var expired = new List<RedisValue>();

@@ -107,7 +107,9 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Images.Where(i => i.OwnerId == userId && i.RemovedByOwnerAt == null).Select(i => i.Model).Distinct().OrderBy(m => m).ToListAsync(cancellationToken);
+        var models = await db.Images.Where(i => i.OwnerId == userId && i.RemovedByOwnerAt == null).Select(i => i.Model).Distinct().ToListAsync(cancellationToken);
+        // Ordered here: SQLite sorts text by bytes, PostgreSQL by the database's collation.
+        return [.. models.Order(StringComparer.Ordinal)];
     }
 
     /// <summary>One image with all its parameters, or null when it does not exist or is someone else's.</summary>

@@ -726,7 +726,15 @@ public sealed partial class JobLifecycle(
         {
             return;
         }
-        var workers = await directory.ReadAsync(cancellationToken);
+        IReadOnlyList<ClusterWorker> workers;
+        try
+        {
+            workers = await directory.ReadAsync(cancellationToken);
+        }
+        catch (ClusterUnavailableException)
+        {
+            return; // the other nodes' workers are unknown this tick: a model they have is not "gone"
+        }
         if (cluster.Status.State == ClusterLinkState.Lost)
         {
             return; // lost while reading: what was read may be this node's own workers only

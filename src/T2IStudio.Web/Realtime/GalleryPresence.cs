@@ -56,7 +56,16 @@ public sealed partial class GalleryPresence(StudioNotifier events, IClusterBus c
             return WhoHere(galleryId);
         }
         var people = Here(galleryId).ToList();
-        foreach (var state in await cluster.ReadStatesAsync(ClusterStates.Presence, cancellationToken))
+        IReadOnlyList<NodeState> states;
+        try
+        {
+            states = await cluster.ReadStatesAsync(ClusterStates.Presence, cancellationToken);
+        }
+        catch (ClusterUnavailableException)
+        {
+            return Ordered(people); // Redis stumbled: this node's visitors now, the others' at the next change
+        }
+        foreach (var state in states)
         {
             // This node's own visits are read from memory above (fresher than its last share).
             if (state.Node.Id != cluster.Node.Id && Read(state) is { } shared && shared.TryGetValue(galleryId, out var there))

@@ -16,7 +16,7 @@ using T2IStudio.Web.Tests.Integration;
 namespace T2IStudio.Web.Tests.Api;
 
 /// <summary>The library half of <c>/api/v1</c> over real HTTP: images, galleries and prompt history.</summary>
-public sealed class ApiV1LibraryTests(StudioAppFixture fixture) : IClassFixture<StudioAppFixture>
+public class ApiV1LibraryTests(StudioAppFixture fixture) : IClassFixture<StudioAppFixture>
 {
     private readonly StudioAppFactory _app = fixture.Factory;
 

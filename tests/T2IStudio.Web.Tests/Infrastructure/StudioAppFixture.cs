@@ -1,9 +1,22 @@
 namespace T2IStudio.Web.Tests.Infrastructure;
 
 /// <summary>One app (and one database) shared by the tests of a class.</summary>
-public sealed class StudioAppFixture : IDisposable
+public class StudioAppFixture : IDisposable
 {
-    public StudioAppFactory Factory { get; } = new();
+    /// <summary>The app on SQLite.</summary>
+    public StudioAppFixture()
+        : this(new StudioAppFactory())
+    {
+    }
 
-    public void Dispose() => Factory.Dispose();
+    /// <summary>The given app (another engine).</summary>
+    protected StudioAppFixture(StudioAppFactory factory) => Factory = factory;
+
+    public StudioAppFactory Factory { get; }
+
+    public void Dispose()
+    {
+        Factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -10,12 +10,15 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>Comments: who reads, who writes, only authors change them, and the gallery search finds them.</summary>
-public sealed class CommentTests
+public class CommentTests
 {
+    /// <summary>The app under test, as <c>NewApp(storageRoot, settings)</c>; a derived class runs the same tests on another engine.</summary>
+    protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
+
     [Fact]
     public async Task Owners_and_editors_comment_viewers_read_authors_edit_and_delete_their_own_and_search_finds_comment_text()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var owner = await app.CreateUserAsync("c-owner@example.test");
         var editor = await app.CreateUserAsync("c-editor@example.test");
         var viewer = await app.CreateUserAsync("c-viewer@example.test");

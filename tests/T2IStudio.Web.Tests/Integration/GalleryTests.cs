@@ -10,16 +10,28 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>The gallery's queries on real generated images: search, filters, order, favourites, deletion, prompt history.</summary>
-public sealed class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
+public class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
 {
     private readonly ThreeImages _world;
 
     public GalleryTests(ThreeImages world) => _world = world;
 
+    /// <summary>The app under test, as <c>new StudioAppFactory(storageRoot, settings)</c>; a derived class runs the same tests on another engine.</summary>
+    protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
+
     /// <summary>One person with three images from three prompts, made in this order.</summary>
-    public sealed class ThreeImages : IAsyncLifetime
+    public class ThreeImages : IAsyncLifetime
     {
-        public StudioAppFactory App { get; } = new();
+        /// <summary>On SQLite.</summary>
+        public ThreeImages()
+            : this(new StudioAppFactory())
+        {
+        }
+
+        /// <summary>On the given app (another engine).</summary>
+        protected ThreeImages(StudioAppFactory app) => App = app;
+
+        public StudioAppFactory App { get; }
 
         public AppUser Owner { get; private set; } = null!;
 
@@ -132,7 +144,7 @@ public sealed class GalleryTests : IClassFixture<GalleryTests.ThreeImages>
     [Fact]
     public async Task Deleting_an_image_removes_its_row_and_both_files_and_tells_the_owners_pages()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var owner = await app.CreateUserAsync("deleter@example.test");
         using var waiter = new JobWaiter(app.Services, owner.Id);
         var imageId = (await app.GenerateAsync(owner, GenerationQueueTests.Request(steps: 2))).ImageIds.Single();

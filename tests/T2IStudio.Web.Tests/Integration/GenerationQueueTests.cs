@@ -16,8 +16,11 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>The generation service end to end: the real app, a real SQLite file, the embedded model on the CPU.</summary>
-public sealed class GenerationQueueTests
+public class GenerationQueueTests
 {
+    /// <summary>The app under test, as <c>NewApp(storageRoot, settings)</c>; a derived class runs the same tests on another engine.</summary>
+    protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
+
     private const string Model = "t2istudio-tiny";
 
     internal static JobRequest Request(string prompt = "a red circle on a blue background", int steps = 8, int size = 64, int batch = 1, ulong seed = 42, string? key = null) => new()
@@ -30,7 +33,7 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task A_submitted_job_completes_with_image_rows_whose_files_match_their_sha256_and_carry_the_parameters()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var user = await app.CreateUserAsync("maker@example.test");
         using var waiter = new JobWaiter(app.Services, user.Id);
         using var scope = app.Services.CreateScope();
@@ -68,7 +71,7 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task The_same_idempotency_key_submitted_twice_makes_one_job_and_prompts_are_deduplicated()
     {
-        using var app = new StudioAppFactory(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" });
+        using var app = NewApp(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" });
         var user = await app.CreateUserAsync("clicker@example.test");
         using var scope = app.Services.CreateScope();
         var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
@@ -89,7 +92,7 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task Invalid_requests_and_a_full_quota_are_refused_with_a_message_and_write_nothing()
     {
-        using var app = new StudioAppFactory(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false", ["Queue:MaxQueuedPerUser"] = "2" });
+        using var app = NewApp(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false", ["Queue:MaxQueuedPerUser"] = "2" });
         var user = await app.CreateUserAsync("limits@example.test");
         using var scope = app.Services.CreateScope();
         var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
@@ -122,7 +125,7 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task Cancelling_a_running_job_stops_it_before_the_next_step_and_cancelling_a_queued_job_removes_it()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var user = await app.CreateUserAsync("canceller@example.test");
         using var waiter = new JobWaiter(app.Services, user.Id);
         // Progress is delivered on the worker's own thread: holding it at the first step keeps the job running
@@ -165,7 +168,7 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task Two_users_take_turns_so_one_users_thousand_jobs_delay_anothers_by_at_most_one()
     {
-        using var app = new StudioAppFactory(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false", ["Queue:MaxQueuedPerUser"] = "2000" });
+        using var app = NewApp(settings: new Dictionary<string, string?> { ["Queue:RunWorker"] = "false", ["Queue:MaxQueuedPerUser"] = "2000" });
         var alice = await app.CreateUserAsync("alice@example.test");
         var bob = await app.CreateUserAsync("bob@example.test");
         using var scope = app.Services.CreateScope();
@@ -198,11 +201,11 @@ public sealed class GenerationQueueTests
     public async Task At_start_a_job_left_running_is_requeued_once_and_one_interrupted_twice_fails_and_orphan_files_go()
     {
         // Both hosts share one storage root that outlives the first (a restart, not a new install).
-        using var keeper = new StudioAppFactory();
+        using var keeper = NewApp();
         var root = keeper.StorageRoot;
         string userId;
         Guid once, twice, waiting;
-        using (var first = new StudioAppFactory(root, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
+        using (var first = NewApp(root, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
         {
             var user = await first.CreateUserAsync("crash@example.test");
             userId = user.Id;
@@ -220,7 +223,7 @@ public sealed class GenerationQueueTests
         Directory.CreateDirectory(Path.GetDirectoryName(orphan)!);
         await File.WriteAllBytesAsync(orphan, [1, 2, 3]);
 
-        using var second = new StudioAppFactory(root);
+        using var second = NewApp(root);
         _ = second.Server; // start the host: the worker recovers the queue
         await JobWaiter.WaitForRowsAsync(second.Services, userId, jobs => jobs.All(j => j.IsFinished));
 
@@ -239,10 +242,10 @@ public sealed class GenerationQueueTests
     [Fact]
     public async Task A_job_that_fails_is_marked_failed_with_its_reason_and_the_worker_goes_on_to_the_next()
     {
-        using var keeper = new StudioAppFactory();
+        using var keeper = NewApp();
         Guid broken, healthy;
         string userId;
-        using (var first = new StudioAppFactory(keeper.StorageRoot, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
+        using (var first = NewApp(keeper.StorageRoot, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false" }))
         {
             var user = await first.CreateUserAsync("unlucky@example.test");
             userId = user.Id;
@@ -258,7 +261,7 @@ public sealed class GenerationQueueTests
             await db.SaveChangesAsync();
         }
 
-        using var second = new StudioAppFactory(keeper.StorageRoot);
+        using var second = NewApp(keeper.StorageRoot);
         _ = second.Server;
         await JobWaiter.WaitForRowsAsync(second.Services, userId, jobs => jobs.All(j => j.IsFinished));
 

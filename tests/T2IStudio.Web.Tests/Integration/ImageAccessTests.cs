@@ -11,16 +11,25 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>Images, thumbnails, jobs and prompts answer their owner and read as missing to everyone else.</summary>
-public sealed class ImageAccessTests : IClassFixture<ImageAccessTests.TwoUsers>
+public class ImageAccessTests : IClassFixture<ImageAccessTests.TwoUsers>
 {
     private readonly TwoUsers _world;
 
     public ImageAccessTests(TwoUsers world) => _world = world;
 
     /// <summary>Alice has made one image; Bob has an account and nothing else.</summary>
-    public sealed class TwoUsers : IAsyncLifetime
+    public class TwoUsers : IAsyncLifetime
     {
-        public StudioAppFactory App { get; } = new();
+        /// <summary>On SQLite.</summary>
+        public TwoUsers()
+            : this(new StudioAppFactory())
+        {
+        }
+
+        /// <summary>On the given app (another engine).</summary>
+        protected TwoUsers(StudioAppFactory app) => App = app;
+
+        public StudioAppFactory App { get; }
 
         public AppUser Alice { get; private set; } = null!;
 

@@ -10,10 +10,13 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary><c>Accounts:Registration</c> (Open, InviteOnly, Closed) over the real register form, and the single first administrator.</summary>
-public sealed class RegistrationTests
+public class RegistrationTests
 {
-    private static StudioAppFactory App(RegistrationMode mode) =>
-        new(settings: new Dictionary<string, string?> { ["Accounts:Registration"] = mode.ToString() });
+    /// <summary>The app under test, as <c>NewApp(storageRoot, settings)</c>; a derived class runs the same tests on another engine.</summary>
+    protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
+
+    private StudioAppFactory App(RegistrationMode mode) =>
+        NewApp(settings: new Dictionary<string, string?> { ["Accounts:Registration"] = mode.ToString() });
 
     private static async Task<int> AccountsAsync(StudioAppFactory app)
     {

@@ -11,12 +11,15 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>A team gallery: who sees, who changes, and what a removed member keeps (nothing).</summary>
-public sealed class SharedGalleryTests
+public class SharedGalleryTests
 {
+    /// <summary>The app under test, as <c>NewApp(storageRoot, settings)</c>; a derived class runs the same tests on another engine.</summary>
+    protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
+
     [Fact]
     public async Task Generating_into_a_team_gallery_shares_the_image_and_its_progress_with_members_only_until_they_leave()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var owner = await app.CreateUserAsync("g-owner@example.test");
         var viewer = await app.CreateUserAsync("g-viewer@example.test");
         var outsider = await app.CreateUserAsync("g-outsider@example.test");
@@ -89,7 +92,7 @@ public sealed class SharedGalleryTests
     [Fact]
     public async Task Editors_add_their_own_images_and_remove_items_and_removing_from_a_gallery_keeps_the_image()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var owner = await app.CreateUserAsync("e-owner@example.test");
         var editor = await app.CreateUserAsync("e-editor@example.test");
         using var scope = app.Services.CreateScope();
@@ -132,7 +135,7 @@ public sealed class SharedGalleryTests
     [Fact]
     public async Task Deleting_an_original_keeps_it_in_the_galleries_that_hold_it_until_the_last_one_lets_it_go()
     {
-        using var app = new StudioAppFactory();
+        using var app = NewApp();
         var owner = await app.CreateUserAsync("d-owner@example.test");
         var viewer = await app.CreateUserAsync("d-viewer@example.test");
         using var scope = app.Services.CreateScope();

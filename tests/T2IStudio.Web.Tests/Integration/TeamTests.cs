@@ -8,7 +8,7 @@ using T2IStudio.Web.Tests.Infrastructure;
 namespace T2IStudio.Web.Tests.Integration;
 
 /// <summary>Teams and their members: roles, the last owner, and access that ends the moment membership does.</summary>
-public sealed class TeamTests : IClassFixture<StudioAppFixture>
+public class TeamTests : IClassFixture<StudioAppFixture>
 {
     private readonly StudioAppFactory _app;
 

@@ -28,6 +28,29 @@ public sealed class PostgresAppFactory : StudioAppFactory
         return new(database.ConnectionString, database, settings, storageRoot);
     }
 
+    /// <summary>
+    /// <see cref="StartAsync"/> for a constructor (a class fixture): the database is created with Npgsql's
+    /// synchronous calls, so nothing waits on a task.
+    /// </summary>
+    public static PostgresAppFactory Create(IDictionary<string, string?>? settings = null, string? storageRoot = null)
+    {
+        var database = CreateDatabase();
+        return new(database.ConnectionString, database, settings, storageRoot);
+    }
+
+    /// <summary>An empty database, dropped when the result is disposed.</summary>
+    internal static TestServices.TestDatabase CreateDatabase()
+    {
+        var name = "t2i_" + Guid.NewGuid().ToString("N")[..16];
+        using (var admin = new Npgsql.NpgsqlConnection(TestServices.PostgresAdmin))
+        {
+            admin.Open();
+            using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
+            create.ExecuteNonQuery();
+        }
+        return new(name, new Npgsql.NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = name }.ConnectionString);
+    }
+
     /// <summary>The app on the database at <paramref name="connectionString"/>, which it neither creates nor drops.</summary>
     public static PostgresAppFactory OnDatabase(string connectionString, IDictionary<string, string?>? settings = null, string? storageRoot = null) =>
         new(connectionString, null, settings, storageRoot);
