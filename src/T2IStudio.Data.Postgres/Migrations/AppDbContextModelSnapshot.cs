@@ -189,8 +189,8 @@ namespace T2IStudio.Data.Postgres.Migrations
                         .HasColumnType("bigint");
 
                     b.Property<string>("Model")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -246,7 +246,7 @@ namespace T2IStudio.Data.Postgres.Migrations
 
                     b.Property<string>("CreateSettingsJson")
                         .HasMaxLength(8000)
-                        .HasColumnType("character varying(8000)");
+                        .HasColumnType("text");
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("bigint");
