@@ -8,12 +8,14 @@ using T2IStudio.Generation.Workers;
 namespace T2IStudio.Worker;
 
 /// <summary>
-/// <c>T2IStudio.Worker --server http://web:5080 --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]</c>:
-/// a generation worker for a T2I Studio web app. Exit codes: 0 stopped, 1 bad arguments or the connection
+/// <c>T2IStudio.Worker --server http://web:5080[,http://web2:5080] --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]</c>:
+/// a generation worker for a T2I Studio web app (or several web nodes, tried in turn). Exit codes: 0 stopped, 1 bad arguments or the connection
 /// ended for good, 2 the server refused the key.
 /// </summary>
 internal static class WorkerProgram
 {
+    private const string Usage = "Usage: T2IStudio.Worker --server http://HOST:PORT[,http://HOST2:PORT…] --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]";
+
     private static async Task<int> Main(string[] args)
     {
         // Relative paths (the default "models") resolve beside the worker, wherever it is started from.
@@ -25,9 +27,15 @@ internal static class WorkerProgram
             await Console.Error.WriteLineAsync($"--device must be auto, cpu, cuda or cuda:N, not \"{worker.Device}\".");
             return 1;
         }
-        if (!worker.HasValidServer || string.IsNullOrWhiteSpace(worker.Key))
+        if (worker.ServerProblem() is { } problem)
         {
-            await Console.Error.WriteLineAsync("Usage: T2IStudio.Worker --server http://HOST:PORT --key KEY [--device auto|cpu|cuda:N] [--models DIR] [--name NAME]");
+            await Console.Error.WriteLineAsync(problem);
+            await Console.Error.WriteLineAsync(Usage);
+            return 1;
+        }
+        if (string.IsNullOrWhiteSpace(worker.Key))
+        {
+            await Console.Error.WriteLineAsync(Usage);
             return 1;
         }
         var generation = new Dictionary<string, string?>

@@ -12,23 +12,29 @@ namespace T2IStudio.Worker;
 public sealed class WorkerKeyRefusedException() : Exception("The server refused this worker's key.");
 
 /// <summary>
-/// The remote transport: a SignalR connection to the web app's <c>/hubs/workers</c>. It reconnects on its own
-/// (saying Hello again with the same worker id, and Ready again when it was waiting), turns the server's
-/// <c>Stop</c> into <see cref="LeasedJob.Stop"/>, and uploads images as one stream of 64 KiB chunks each.
+/// The remote transport: a SignalR connection to the web app's <c>/hubs/workers</c>, or to one of several web
+/// nodes' hubs. When the connection is lost it reconnects by itself, trying the nodes in turn (the next one
+/// first), and says Hello again with the same worker id (and Ready again when it was waiting), so the node it
+/// reaches adopts the lease of a job it is running. It turns the server's <c>Stop</c> into
+/// <see cref="LeasedJob.Stop"/>, and uploads images as one stream of 64 KiB chunks each.
 /// </summary>
 public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDisposable
 {
-    private readonly HubConnection _connection;
+    private readonly HubConnection[] _connections;
+    private readonly IReadOnlyList<Uri> _hubUrls;
     private readonly WorkerHello _hello;
-    private readonly Uri _hubUrl;
     private readonly ILogger<SignalRWorkerTransport> _logger;
     private readonly TimeProvider _time;
     private readonly Channel<LeasedJob> _assigned = Channel.CreateUnbounded<LeasedJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, (LeasedJob Job, Guid LeaseId)> _held = new();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ReconnectPolicy _reconnect = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private int _current;
+    private int _reconnecting;
+    private Task _reconnect = Task.CompletedTask;
     private int _waiting;
     private volatile bool _joined;
+    private volatile bool _refused;
     private TimeSpan _heartbeatInterval = TimeSpan.FromSeconds(5);
     private TimeSpan _leaseTime = TimeSpan.FromSeconds(30);
 
@@ -37,49 +43,71 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     /// <paramref name="time"/> is the clock of the delivery deadline (the system clock when null).
     /// </summary>
     public SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, TimeProvider? time = null)
-        : this(hubUrl, key, hello, logger, configure: null, time)
+        : this([hubUrl], key, hello, logger, configure: null, time)
     {
     }
 
-    /// <summary>As the public constructor; <paramref name="configure"/> adjusts the HTTP connection (tests: an in-memory server).</summary>
-    internal SignalRWorkerTransport(Uri hubUrl, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure, TimeProvider? time = null)
+    /// <summary>
+    /// A transport to the first of <paramref name="hubUrls"/> that answers, moving on to the others in turn when
+    /// the connection is lost; otherwise as the single-address constructor.
+    /// </summary>
+    public SignalRWorkerTransport(IReadOnlyList<Uri> hubUrls, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, TimeProvider? time = null)
+        : this(hubUrls, key, hello, logger, configure: null, time)
     {
-        ArgumentNullException.ThrowIfNull(hubUrl);
+    }
+
+    /// <summary>As the public constructors; <paramref name="configure"/> adjusts the HTTP connection (tests: an in-memory server).</summary>
+    internal SignalRWorkerTransport(IReadOnlyList<Uri> hubUrls, string key, WorkerHello hello, ILogger<SignalRWorkerTransport> logger, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(hubUrls);
+        ArgumentOutOfRangeException.ThrowIfZero(hubUrls.Count);
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         ArgumentNullException.ThrowIfNull(hello);
-        _hubUrl = hubUrl;
+        _hubUrls = hubUrls;
         _hello = hello;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _connection = new HubConnectionBuilder()
+        _connections = [.. hubUrls.Select(hubUrl => Build(hubUrl, key, configure))];
+    }
+
+    /// <summary>The hub this worker is joined to (or was last joined to, while it reconnects).</summary>
+    public Uri HubUrl => _hubUrls[Volatile.Read(ref _current)];
+
+    private HubConnection Connection => _connections[Volatile.Read(ref _current)];
+
+    private HubConnection Build(Uri hubUrl, string key, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(hubUrl);
+        var connection = new HubConnectionBuilder()
             .WithUrl(hubUrl, options =>
             {
                 options.AccessTokenProvider = () => Task.FromResult<string?>(key);
                 configure?.Invoke(options);
             })
-            .WithAutomaticReconnect(_reconnect)
             .Build();
-        _connection.On<JobAssignment>(WorkerHubNames.Assign, OnAssign);
-        _connection.On<Guid>(WorkerHubNames.Stop, OnStop);
-        _connection.Reconnecting += OnReconnecting;
-        _connection.Reconnected += OnReconnectedAsync;
-        _connection.Closed += OnClosed;
+        connection.On<JobAssignment>(WorkerHubNames.Assign, OnAssign);
+        connection.On<Guid>(WorkerHubNames.Stop, OnStop);
+        connection.Closed += error => OnClosed(connection, error);
+        return connection;
     }
 
     /// <inheritdoc />
     public TimeSpan HeartbeatInterval => _heartbeatInterval;
 
     /// <summary>
-    /// Connects and says Hello, retrying with backoff (1 s doubling to 30 s) while the server cannot be reached;
-    /// throws <see cref="WorkerKeyRefusedException"/> when it refuses the key.
+    /// Connects to the first server that answers and says Hello, trying them in the order given; when none
+    /// can be reached it retries the list with backoff (1 s doubling to 30 s between rounds). Throws
+    /// <see cref="WorkerKeyRefusedException"/> when a server refuses the key.
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
+            var index = (attempt - 1) % _connections.Length;
             try
             {
-                await _connection.StartAsync(cancellationToken);
+                await _connections[index].StartAsync(cancellationToken);
+                Volatile.Write(ref _current, index);
                 break;
             }
             catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.Unauthorized)
@@ -88,12 +116,18 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(attempt - 1, 5))));
-                LogUnreachable(_hubUrl, attempt, ex.Message, delay.TotalSeconds);
+                if (attempt % _connections.Length != 0)
+                {
+                    LogTryingNext(_hubUrls[index], ex.Message);
+                    continue;
+                }
+                var round = attempt / _connections.Length;
+                var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(round - 1, 5))));
+                LogUnreachable(_hubUrls[index], attempt, ex.Message, delay.TotalSeconds);
                 await Task.Delay(delay, _time, cancellationToken);
             }
         }
-        await SayHelloAsync(cancellationToken);
+        await SayHelloAsync(Connection, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -117,7 +151,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
             }
         }
         Volatile.Write(ref _waiting, 0);
-        if (_reconnect.Refused || await _closed.Task is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
+        if (_refused || await _closed.Task is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
         {
             throw new WorkerKeyRefusedException();
         }
@@ -126,11 +160,11 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     /// <inheritdoc />
     public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken) =>
-        _connection.InvokeAsync<bool>(WorkerHubNames.Progress, job.JobId, LeaseOf(job), step, totalSteps, previewJpeg, cancellationToken);
+        Connection.InvokeAsync<bool>(WorkerHubNames.Progress, job.JobId, LeaseOf(job), step, totalSteps, previewJpeg, cancellationToken);
 
     /// <inheritdoc />
     public Task<bool> HeartbeatAsync(LeasedJob job, CancellationToken cancellationToken) =>
-        _connection.InvokeAsync<bool>(WorkerHubNames.Heartbeat, job.JobId, LeaseOf(job), cancellationToken);
+        Connection.InvokeAsync<bool>(WorkerHubNames.Heartbeat, job.JobId, LeaseOf(job), cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -172,14 +206,14 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     {
         foreach (var image in images)
         {
-            var receipt = await _connection.InvokeAsync<DeliveryReceipt>(
+            var receipt = await Connection.InvokeAsync<DeliveryReceipt>(
                 WorkerHubNames.UploadImage, jobId, leaseId, image.BatchIndex, image.Seed, Chunks(image.Png, cancellationToken), cancellationToken);
             if (!receipt.Accepted)
             {
                 return receipt;
             }
         }
-        return await _connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.Complete, jobId, leaseId, modelHash, cancellationToken);
+        return await Connection.InvokeAsync<DeliveryReceipt>(WorkerHubNames.Complete, jobId, leaseId, modelHash, cancellationToken);
     }
 
     /// <summary>Waits until the connection is back and this worker has said Hello on it (or <paramref name="deadline"/> passes).</summary>
@@ -193,15 +227,15 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     /// <inheritdoc />
     public Task ReportFailureAsync(LeasedJob job, string error, int step, CancellationToken cancellationToken) =>
-        Finish(job, leaseId => _connection.InvokeAsync<bool>(WorkerHubNames.Fail, job.JobId, leaseId, error, step, cancellationToken));
+        Finish(job, leaseId => Connection.InvokeAsync<bool>(WorkerHubNames.Fail, job.JobId, leaseId, error, step, cancellationToken));
 
     /// <inheritdoc />
     public Task ReportStoppedAsync(LeasedJob job, int step, CancellationToken cancellationToken) =>
-        Finish(job, leaseId => _connection.InvokeAsync<bool>(WorkerHubNames.Stopped, job.JobId, leaseId, step, cancellationToken));
+        Finish(job, leaseId => Connection.InvokeAsync<bool>(WorkerHubNames.Stopped, job.JobId, leaseId, step, cancellationToken));
 
     /// <inheritdoc />
     public Task ReleaseAsync(LeasedJob job, CancellationToken cancellationToken) =>
-        Finish(job, leaseId => _connection.InvokeAsync<bool>(WorkerHubNames.Release, job.JobId, leaseId, cancellationToken));
+        Finish(job, leaseId => Connection.InvokeAsync<bool>(WorkerHubNames.Release, job.JobId, leaseId, cancellationToken));
 
     /// <summary>Closes the connection (the server takes back any lease this worker still holds).</summary>
     public async ValueTask DisposeAsync()
@@ -213,7 +247,20 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
             unread.Dispose();
         }
         _closed.TrySetResult(null);
-        await _connection.DisposeAsync();
+        await _disposing.CancelAsync();
+        try
+        {
+            await _reconnect;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped mid-reconnect.
+        }
+        foreach (var connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
+        _disposing.Dispose();
     }
 
     private async Task Finish(LeasedJob job, Func<Guid, Task<bool>> report)
@@ -242,9 +289,9 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         }
     }
 
-    private async Task SayHelloAsync(CancellationToken cancellationToken)
+    private async Task SayHelloAsync(HubConnection connection, CancellationToken cancellationToken)
     {
-        var welcome = await _connection.InvokeAsync<WorkerWelcome>(WorkerHubNames.Hello, _hello, cancellationToken);
+        var welcome = await connection.InvokeAsync<WorkerWelcome>(WorkerHubNames.Hello, _hello, cancellationToken);
         _heartbeatInterval = TimeSpan.FromSeconds(Math.Max(1, welcome.HeartbeatSeconds));
         _leaseTime = TimeSpan.FromSeconds(Math.Max(1, welcome.LeaseSeconds));
         _joined = true;
@@ -254,7 +301,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     {
         try
         {
-            await _connection.InvokeAsync(WorkerHubNames.Ready);
+            await Connection.InvokeAsync(WorkerHubNames.Ready);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -283,7 +330,7 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     {
         try
         {
-            await _connection.InvokeAsync<bool>(WorkerHubNames.Release, assignment.JobId, assignment.LeaseId);
+            await Connection.InvokeAsync<bool>(WorkerHubNames.Release, assignment.JobId, assignment.LeaseId);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -300,61 +347,82 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         }
     }
 
-    private Task OnReconnecting(Exception? error)
+    private Task OnClosed(HubConnection connection, Exception? error)
     {
+        if (_disposing.IsCancellationRequested || connection != Connection || Interlocked.Exchange(ref _reconnecting, 1) == 1)
+        {
+            // Disposing, a connection that was not in use, or a reconnect already under way.
+            return Task.CompletedTask;
+        }
         _joined = false;
-        LogReconnecting(error?.Message ?? "closed");
+        LogReconnecting(HubUrl, error?.Message ?? "closed");
+        _reconnect = Task.Run(() => ReconnectAsync(Volatile.Read(ref _current), _disposing.Token));
         return Task.CompletedTask;
     }
 
-    private async Task OnReconnectedAsync(string? connectionId)
+    /// <summary>
+    /// Tries the servers in turn, the one after the lost one first, until one takes this worker back: with one
+    /// server, again after 0, 1, 2, 5, then every 10 s; with several, a whole round at once and those pauses
+    /// between rounds. A 401 ends it: a revoked key stays revoked.
+    /// </summary>
+    private async Task ReconnectAsync(int lost, CancellationToken cancellationToken)
     {
         try
         {
-            await SayHelloAsync(CancellationToken.None);
-            LogReconnected();
-            if (Volatile.Read(ref _waiting) == 1)
+            for (var retry = 0; ; retry++)
             {
-                await SendReadyAsync();
+                if (retry % _connections.Length == 0)
+                {
+                    await Task.Delay(RetryDelay(retry / _connections.Length), _time, cancellationToken);
+                }
+                var index = (lost + 1 + retry) % _connections.Length;
+                var connection = _connections[index];
+                try
+                {
+                    await connection.StartAsync(cancellationToken);
+                    Volatile.Write(ref _current, index);
+                    await SayHelloAsync(connection, cancellationToken);
+                    Volatile.Write(ref _reconnecting, 0);
+                    LogReconnected(_hubUrls[index]);
+                    if (connection.State == HubConnectionState.Disconnected)
+                    {
+                        // Lost again before the reconnect was marked done (its Closed was ignored): start over.
+                        await OnClosed(connection, null);
+                        return;
+                    }
+                    if (Volatile.Read(ref _waiting) == 1)
+                    {
+                        await SendReadyAsync();
+                    }
+                    return;
+                }
+                catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    _refused = true;
+                    _closed.TrySetResult(ex);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+                {
+                    LogReconnectFailed(_hubUrls[index], ex.Message);
+                    await connection.StopAsync(CancellationToken.None);
+                }
             }
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            LogHelloFailed(ex);
+            // Disposed while reconnecting.
         }
     }
 
-    private Task OnClosed(Exception? error)
+    private static TimeSpan RetryDelay(int round) => round switch
     {
-        _closed.TrySetResult(error);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Reconnects for ever (0, 1, 2, 5, then every 10 s), except after a 401: a revoked key stays revoked.</summary>
-    private sealed class ReconnectPolicy : IRetryPolicy
-    {
-        private volatile bool _refused;
-
-        /// <summary>A reconnect was refused with 401, and the policy gave up.</summary>
-        public bool Refused => _refused;
-
-        public TimeSpan? NextRetryDelay(RetryContext retryContext)
-        {
-            if (retryContext.RetryReason is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
-            {
-                _refused = true;
-                return null;
-            }
-            return retryContext.PreviousRetryCount switch
-            {
-                0 => TimeSpan.Zero,
-                1 => TimeSpan.FromSeconds(1),
-                2 => TimeSpan.FromSeconds(2),
-                3 => TimeSpan.FromSeconds(5),
-                _ => TimeSpan.FromSeconds(10),
-            };
-        }
-    }
+        0 => TimeSpan.Zero,
+        1 => TimeSpan.FromSeconds(1),
+        2 => TimeSpan.FromSeconds(2),
+        3 => TimeSpan.FromSeconds(5),
+        _ => TimeSpan.FromSeconds(10),
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach {HubUrl} (try {Attempt}): {Reason}; trying again in {Seconds} s")]
     private partial void LogUnreachable(Uri hubUrl, int attempt, string reason, double seconds);
@@ -368,17 +436,20 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     [LoggerMessage(Level = LogLevel.Information, Message = "The server asked to stop job {JobId}")]
     private partial void LogStopping(Guid jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection to the server ({Reason}); reconnecting")]
-    private partial void LogReconnecting(string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cannot reach {HubUrl} ({Reason}); trying the next server")]
+    private partial void LogTryingNext(Uri hubUrl, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection to {HubUrl} ({Reason}); reconnecting")]
+    private partial void LogReconnecting(Uri hubUrl, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Could not reconnect to {HubUrl} ({Reason})")]
+    private partial void LogReconnectFailed(Uri hubUrl, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The images of job {JobId} did not get through ({Reason}); sending them again once the server is back")]
     private partial void LogDeliveryRetry(Guid jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconnected to the server")]
-    private partial void LogReconnected();
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Saying Hello again after a reconnect failed")]
-    private partial void LogHelloFailed(Exception ex);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconnected to {HubUrl}")]
+    private partial void LogReconnected(Uri hubUrl);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ready will be sent once the connection is back: {Reason}")]
     private partial void LogReadyDeferred(string reason);

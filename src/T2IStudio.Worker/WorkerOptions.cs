@@ -22,8 +22,11 @@ public sealed record WorkerOptions
         ["--name"] = "Worker:Name",
     };
 
-    /// <summary>The web app's address (<c>http://web:5080</c>); the hub is at <c>/hubs/workers</c> under it.</summary>
-    [Required(ErrorMessage = "Worker:Server is required: --server http://HOST:PORT (or Worker__Server).")]
+    /// <summary>
+    /// The web app's address (<c>http://web:5080</c>), or several web nodes' addresses separated by commas
+    /// (<c>http://web1:8080,http://web2:8080</c>); the hub is at <c>/hubs/workers</c> under each.
+    /// </summary>
+    [Required(ErrorMessage = "Worker:Server is required: --server http://HOST:PORT[,http://HOST2:PORT] (or Worker__Server).")]
     public string Server { get; init; } = "";
 
     /// <summary>A worker key: one of the server's <c>Workers:Keys</c>, or one an admin created on the Admin page.</summary>
@@ -39,8 +42,13 @@ public sealed record WorkerOptions
     /// <summary>The name people see on the Admin page; unset: this machine's name.</summary>
     public string? Name { get; init; }
 
-    /// <summary>The hub's address.</summary>
-    public Uri HubUrl => new(new Uri(Server.TrimEnd('/') + "/", UriKind.Absolute), "hubs/workers");
+    /// <summary>The addresses in <see cref="Server"/>, in the order given, blanks left out.</summary>
+    public IReadOnlyList<string> Servers =>
+        Server.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Each server's hub, in the order given: the worker joins the first that answers and moves on in turn when one is lost.</summary>
+    public IReadOnlyList<Uri> HubUrls =>
+        [.. Servers.Select(server => new Uri(new Uri(server.TrimEnd('/') + "/", UriKind.Absolute), "hubs/workers"))];
 
     /// <summary>The name announced.</summary>
     public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? Environment.MachineName : Name.Trim();
@@ -57,7 +65,23 @@ public sealed record WorkerOptions
         _ => null,
     };
 
-    /// <summary>Whether <see cref="Server"/> is an absolute http or https address.</summary>
-    public bool HasValidServer =>
-        Uri.TryCreate(Server, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+    /// <summary>
+    /// What is wrong with <see cref="Server"/>, naming the address at fault, or null when it holds one or more
+    /// absolute http or https addresses.
+    /// </summary>
+    public string? ServerProblem()
+    {
+        if (Servers.Count == 0)
+        {
+            return "--server is required: --server http://HOST:PORT[,http://HOST2:PORT] (or Worker__Server).";
+        }
+        foreach (var server in Servers)
+        {
+            if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                return $"--server: \"{server}\" is not an http or https address.";
+            }
+        }
+        return null;
+    }
 }

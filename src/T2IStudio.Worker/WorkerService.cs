@@ -33,13 +33,13 @@ public sealed partial class WorkerService(
     {
         var settings = options.Value;
         var hello = Hello(settings);
-        var transport = new SignalRWorkerTransport(settings.HubUrl, settings.Key, hello, loggerFactory.CreateLogger<SignalRWorkerTransport>(), time);
+        var transport = new SignalRWorkerTransport(settings.HubUrls, settings.Key, hello, loggerFactory.CreateLogger<SignalRWorkerTransport>(), time);
         await using (transport)
         {
             try
             {
                 await transport.ConnectAsync(stoppingToken);
-                LogReady(hello.Name, settings.HubUrl, hello.Device, string.Join(", ", hello.Models));
+                LogReady(hello.Name, transport.HubUrl, hello.Device, string.Join(", ", hello.Models));
                 await loop.RunAsync(transport, stoppingToken);
                 if (!stoppingToken.IsCancellationRequested)
                 {

@@ -37,7 +37,7 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
         var server = _app.Server;
         var models = _app.Services.GetRequiredService<ModelHost>();
         Hello = new WorkerHello(Guid.NewGuid(), "remote box", "cpu", null, [.. models.Catalog.List().Select(m => m.Id)], "test");
-        _transport = new SignalRWorkerTransport(new Uri(server.BaseAddress, WorkerHubNames.Path), Key, Hello, NullLogger<SignalRWorkerTransport>.Instance, options =>
+        _transport = new SignalRWorkerTransport([new Uri(server.BaseAddress, WorkerHubNames.Path)], Key, Hello, NullLogger<SignalRWorkerTransport>.Instance, options =>
         {
             options.HttpMessageHandlerFactory = _ => server.CreateHandler();
             options.Transports = HttpTransportType.LongPolling;

@@ -29,5 +29,32 @@ public sealed class WorkerOptionsTests
     [InlineData("http://web:5080/", "http://web:5080/hubs/workers")]
     [InlineData("https://studio.example/app", "https://studio.example/app/hubs/workers")]
     public void The_hub_is_under_the_server_address(string server, string hub) =>
-        Assert.Equal(new Uri(hub), new WorkerOptions { Server = server, Key = "k" }.HubUrl);
+        Assert.Equal([new Uri(hub)], new WorkerOptions { Server = server, Key = "k" }.HubUrls);
+
+    [Fact]
+    public void Several_servers_separated_by_commas_are_each_a_hub_in_the_order_given()
+    {
+        var options = new WorkerOptions { Server = "http://web1:8080, http://web2:8080/,", Key = "k" };
+
+        Assert.Null(options.ServerProblem());
+        Assert.Equal([new Uri("http://web1:8080/hubs/workers"), new Uri("http://web2:8080/hubs/workers")], options.HubUrls);
+    }
+
+    [Theory]
+    [InlineData("http://web1:8080,web2:8080", "\"web2:8080\"")]
+    [InlineData("ftp://web1,http://web2:8080", "\"ftp://web1\"")]
+    [InlineData("http://web1:8080,not an address", "\"not an address\"")]
+    public void A_bad_address_in_the_list_is_named(string server, string named)
+    {
+        var problem = new WorkerOptions { Server = server, Key = "k" }.ServerProblem();
+
+        Assert.NotNull(problem);
+        Assert.Contains(named, problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" , ")]
+    public void No_address_at_all_says_the_server_is_required(string server) =>
+        Assert.Contains("--server is required", new WorkerOptions { Server = server, Key = "k" }.ServerProblem(), StringComparison.Ordinal);
 }

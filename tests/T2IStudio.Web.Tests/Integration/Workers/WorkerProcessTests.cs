@@ -156,6 +156,50 @@ public sealed class WorkerProcessTests
     }
 
     [Fact]
+    public async Task A_worker_given_several_servers_joins_the_first_that_answers_and_when_that_node_stops_mid_job_finishes_it_through_the_next()
+    {
+        // Two web nodes on one database and one image folder; the first address in the list answers nobody.
+        using var keeper = new StudioAppFactory();
+        var nobody = $"http://127.0.0.1:{FreeLoopbackPort()}";
+        using var second = WebNode.Start(keeper.StorageRoot, leaseSeconds: 60);
+        var first = WebNode.Start(keeper.StorageRoot, leaseSeconds: 60);
+        using var worker = WorkerProcess.Start($"{nobody},{first.Url},{second.Url}", Key, "roamer");
+        Guid job;
+        try
+        {
+            var user = await first.App.CreateUserAsync("roamer@example.test");
+            using var waiter = new JobWaiter(first.App.Services, user.Id);
+            await worker.WaitUntilReadyAsync();
+            Assert.Contains($"joined {first.Url}/hubs/workers", worker.Output, StringComparison.Ordinal);
+            job = (await first.Service.SubmitAsync(StudioAppFactory.PrincipalOf(user), Request(steps: 150, size: 128, seed: 3))).JobId!.Value;
+            await waiter.WaitForAsync<JobProgress>(job, p => p.Step >= 2);
+        }
+        finally
+        {
+            first.Dispose(); // the node goes away under the running job
+        }
+
+        var rows = await second.WaitForRowsAsync(all => all.Single(j => j.Id == job).IsFinished, worker);
+
+        var row = rows.Single(j => j.Id == job);
+        Assert.Equal(JobStatus.Completed, row.Status);
+        Assert.Equal(1, row.Attempts); // the second node adopted the lease: the run never started over
+        Assert.Equal("roamer", row.WorkerName);
+        Assert.Contains($"Reconnected to {second.Url}/hubs/workers", worker.Output, StringComparison.Ordinal);
+        await using var db = await second.CreateDbContextAsync();
+        Assert.Single(await db.Images.Where(i => i.JobId == job).ToListAsync());
+    }
+
+    [Fact]
+    public async Task A_worker_given_a_bad_address_in_its_server_list_exits_with_code_1_naming_it()
+    {
+        using var worker = WorkerProcess.Start("http://127.0.0.1:1,127.0.0.1:2", Key, "typo");
+
+        Assert.Equal(1, await worker.WaitForExitAsync());
+        Assert.Contains("\"127.0.0.1:2\" is not an http or https address", worker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_worker_with_a_wrong_key_is_refused_and_exits_with_code_2_saying_so()
     {
         using var web = WebNode.Start();
