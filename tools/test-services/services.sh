@@ -53,10 +53,18 @@ start() {
   redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     || { say "Redis did not start:"; cat "$dir/redis.log" >&2; return 1; }
-  for _ in $(seq 1 50); do
-    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  # --daemonize reports success before the port is bound: ask the server itself, and make sure it is ours.
+  local answered=""
+  for _ in $(seq 1 100); do
+    if [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = "PONG" ]; then answered=yes; break; fi
     sleep 0.1
   done
+  if [ -z "$answered" ] || [ ! -f "$dir/redis.pid" ] \
+     || [ "$(redis-cli -p "$redis_port" config get pidfile 2>/dev/null | tail -n 1)" != "$dir/redis.pid" ]; then
+    say "Redis did not start on port $redis_port (is another one using it? T2I_TEST_REDIS_PORT picks another):"
+    cat "$dir/redis.log" >&2 2>/dev/null
+    return 1
+  fi
   echo "export T2I_TEST_POSTGRES='Host=127.0.0.1;Port=$pg_port;Username=t2i;Database=postgres'"
   echo "export T2I_TEST_REDIS='127.0.0.1:$redis_port'"
 }
@@ -67,14 +75,17 @@ stop() {
     as_owner "$bin/pg_ctl" -D "$dir/pg/data" -m immediate -w stop >/dev/null 2>&1
   fi
   if [ -f "$dir/redis.pid" ]; then
-    kill "$(cat "$dir/redis.pid")" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null || break; sleep 0.1; done
+    local pid; pid=$(cat "$dir/redis.pid" 2>/dev/null)
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
   fi
   rm -rf "$dir"
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) start || { stop >/dev/null 2>&1; exit 1; } ;;
   stop) stop ;;
   *) say "usage: $0 start|stop"; exit 2 ;;
 esac

@@ -34,6 +34,12 @@ public static class GenerationLimits
     /// <summary>Longest prompt (and negative prompt) in characters.</summary>
     public const int MaxPromptLength = 2000;
 
+    /// <summary>Why a prompt with a NUL character is refused (PostgreSQL cannot store one in text).</summary>
+    public const string NulMessage = "Prompts cannot contain the NUL character (U+0000).";
+
+    /// <summary>Whether <paramref name="text"/> holds a NUL character.</summary>
+    public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
+
     /// <summary>Lowest denoising strength for image-to-image and inpainting.</summary>
     public const double MinStrength = 0;
 

@@ -58,6 +58,10 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         {
             errors.Add($"The negative prompt must be at most {GenerationLimits.MaxPromptLength} characters.");
         }
+        if (GenerationLimits.HasNul(request.Prompt) || GenerationLimits.HasNul(request.NegativePrompt))
+        {
+            errors.Add(GenerationLimits.NulMessage);
+        }
         if (request.Steps is < GenerationLimits.MinSteps or > GenerationLimits.MaxSteps)
         {
             errors.Add($"Steps must be between {GenerationLimits.MinSteps} and {GenerationLimits.MaxSteps}.");

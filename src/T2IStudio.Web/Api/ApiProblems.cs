@@ -72,6 +72,14 @@ public static class ApiProblems
         {
             problems.Add((names.NegativePrompt, $"The negative prompt must be at most {GenerationLimits.MaxPromptLength} characters."));
         }
+        if (GenerationLimits.HasNul(request.Prompt))
+        {
+            problems.Add((names.Prompt, GenerationLimits.NulMessage));
+        }
+        if (GenerationLimits.HasNul(request.NegativePrompt))
+        {
+            problems.Add((names.NegativePrompt, GenerationLimits.NulMessage));
+        }
         if (request.Steps is < GenerationLimits.MinSteps or > GenerationLimits.MaxSteps)
         {
             problems.Add((names.Steps, $"Steps must be between {GenerationLimits.MinSteps} and {GenerationLimits.MaxSteps}; it was {request.Steps}."));

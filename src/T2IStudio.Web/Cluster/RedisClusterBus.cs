@@ -143,6 +143,12 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
         var own = _ownStates.TryGetValue(name, out var mine) && mine.ExpiresAt > now ? mine : null;
         if (!_redis.IsConnected)
         {
+            if (Status.State != ClusterLinkState.Lost)
+            {
+                // The link's events and IsConnected disagree for a moment (one connection back, the other not yet):
+                // this node's own state is not the cluster's, and the caller must not take it for that.
+                throw new ClusterUnavailableException($"The other nodes' {name} cannot be read: Redis is reconnecting.");
+            }
             return own is null ? [] : [own];
         }
         HashEntry[] entries;

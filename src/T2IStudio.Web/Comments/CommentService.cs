@@ -105,6 +105,7 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
     private static string? Validate(string? text) =>
         string.IsNullOrWhiteSpace(text) ? "Write something first."
         : text.Trim().Length > MaxLength ? $"A comment has at most {MaxLength} characters."
+        : text.Contains('\0', StringComparison.Ordinal) ? "A comment cannot contain the NUL character (U+0000)."
         : null;
 
     private async Task<ChangeResult> ChangeOwnAsync(ClaimsPrincipal user, Guid commentId, Func<AppDbContext, Comment, string?> change, CancellationToken cancellationToken)

@@ -284,7 +284,16 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
         {
             if (PostgresTextQuery(filter.Search) is { } words)
             {
-                query = db.Images.FromSql($"""SELECT * FROM "Images" WHERE "PromptSearch" @@ to_tsquery('simple', public.t2i_unaccent({words})) OR "Id" IN (SELECT "ImageId" FROM "Comments" WHERE "Text" ILIKE {LikePattern(filter.Search!)} ESCAPE '\')""");
+                // Accents come off first and the tsquery is built after, in SQL: unaccent turns some letters into
+                // quotes (ʻ, ŉ), which would break a query text put together before it ran.
+                query = db.Images.FromSql($"""
+                    SELECT * FROM "Images"
+                    WHERE "PromptSearch" @@ to_tsquery('simple', array_to_string(ARRAY(
+                            SELECT part || ':*' FROM unnest({words}) AS word,
+                                regexp_split_to_table(public.t2i_unaccent(word), '[''\\:&|!()<>*[:space:]]+') AS part
+                            WHERE part <> ''), ' & '))
+                        OR "Id" IN (SELECT "ImageId" FROM "Comments" WHERE "Text" ILIKE {LikePattern(filter.Search!)} ESCAPE '\')
+                    """);
             }
         }
         else if (FullTextQuery(filter.Search) is { } match)
@@ -326,14 +335,13 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
     }
 
     /// <summary>
-    /// The same words as <see cref="FullTextQuery"/> as a PostgreSQL <c>tsquery</c>: every word quoted and matched
-    /// as a prefix (<c>'red':* &amp; 'cir':*</c>). The words hold only letters and digits, so nothing typed is an
-    /// operator. Null when there are no words.
+    /// The same words as <see cref="FullTextQuery"/>, for PostgreSQL, which makes each a prefix term of a
+    /// <c>tsquery</c> after taking its accents off. The words hold only letters and digits. Null when there are none.
     /// </summary>
-    internal static string? PostgresTextQuery(string? search)
+    internal static string[]? PostgresTextQuery(string? search)
     {
         var words = Words(search);
-        return words.Count == 0 ? null : string.Join(" & ", words.Select(w => $"'{w}':*"));
+        return words.Count == 0 ? null : [.. words];
     }
 
     private static List<string> Words(string? search) =>
@@ -341,7 +349,7 @@ public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFacto
 
     /// <summary>A LIKE pattern that finds <paramref name="text"/> anywhere, with %, _ and \ matching themselves (escape character \).</summary>
     internal static string LikePattern(string text) =>
-        "%" + text.Trim().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
+        "%" + text.Trim().Replace("\0", "", StringComparison.Ordinal).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"[^\p{L}\p{N}]+")]
     private static partial System.Text.RegularExpressions.Regex NonWord();

@@ -64,6 +64,7 @@ public sealed partial class JobLifecycle(
         $"Stopped after {minutes} minute{(minutes == 1 ? "" : "s")}: the per-job limit (Queue:MaxJobMinutes).";
 
     private readonly ConcurrentDictionary<Guid, HeldJob> _held = new();
+    private readonly ConcurrentDictionary<string, long> _workerModelSeenAt = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _leaseGate = new(1, 1);
     private readonly Lock _signalGate = new();
     private TaskCompletionSource _workSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -263,7 +264,8 @@ public sealed partial class JobLifecycle(
                         return null; // every candidate is taken or being taken by another node
                     }
                     taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
-                    await transaction.CommitAsync(cancellationToken);
+                    // Not the caller's token: a commit cancelled in flight may still land, leaving a lease no one holds.
+                    await transaction.CommitAsync(CancellationToken.None);
                 }
                 else
                 {
@@ -739,8 +741,17 @@ public sealed partial class JobLifecycle(
         {
             return; // lost while reading: what was read may be this node's own workers only
         }
+        var seenAt = time.GetTimestamp();
+        foreach (var model in workers.SelectMany(w => w.Models))
+        {
+            _workerModelSeenAt[model] = seenAt;
+        }
         var known = models.Catalog.List().Select(m => m.Id).Concat(workers.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
-        foreach (var model in waitingModels.Where(m => !known.Contains(m)))
+        // A model a worker had a moment ago is not gone: its worker may be moving to another node (failover, a node
+        // stopping and withdrawing its workers) or reconnecting after a network blip. It is gone once no worker has
+        // shown it for a directory lifetime; a model no worker ever showed fails at once.
+        foreach (var model in waitingModels.Where(m => !known.Contains(m)
+            && !(_workerModelSeenAt.TryGetValue(m, out var lastSeen) && time.GetElapsedTime(lastSeen) < WorkerDirectory.Lifetime)))
         {
             var error = $"There is no model '{model}'.";
             var doomed = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued && j.Model == model)

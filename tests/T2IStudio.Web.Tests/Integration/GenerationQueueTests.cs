@@ -101,6 +101,7 @@ public class GenerationQueueTests
         var badSteps = await service.SubmitAsync(principal, Request(steps: 0));
         var badSize = await service.SubmitAsync(principal, Request(size: 66));
         var longPrompt = await service.SubmitAsync(principal, Request(prompt: new string('a', 2001)));
+        var nulPrompt = await service.SubmitAsync(principal, Request(prompt: "a red\0circle"));
         var noModel = await service.SubmitAsync(principal, Request() with { Model = "no-such-model" });
         var badGuidance = await service.SubmitAsync(principal, Request() with { Request = Request().Request with { GuidanceScale = 31 } });
         var bigBatch = await service.SubmitAsync(principal, Request(batch: 9));
@@ -108,6 +109,7 @@ public class GenerationQueueTests
         Assert.Contains("Steps must be between 1 and 150.", badSteps.Errors);
         Assert.Contains(badSize.Errors, e => e.StartsWith("Width must be a multiple of", StringComparison.Ordinal));
         Assert.Contains("The prompt must be at most 2000 characters.", longPrompt.Errors);
+        Assert.Equal(["Prompts cannot contain the NUL character (U+0000)."], nulPrompt.Errors); // PostgreSQL text cannot hold one
         Assert.Equal(["There is no model 'no-such-model'."], noModel.Errors);
         Assert.Contains("Guidance must be between 0 and 30.", badGuidance.Errors);
         Assert.Contains("Batch size must be between 1 and 8.", bigBatch.Errors);
@@ -222,6 +224,9 @@ public class GenerationQueueTests
         var orphan = Path.Combine(root, "images", "ab", "ab" + Guid.NewGuid().ToString("N")[2..] + ".png");
         Directory.CreateDirectory(Path.GetDirectoryName(orphan)!);
         await File.WriteAllBytesAsync(orphan, [1, 2, 3]);
+        // Left by the crash a while ago: a node that may share its storage root (PostgreSQL, Redis) spares files younger
+        // than QueueRecovery.SharedRootGrace, which another node may be writing; an old one goes on either engine.
+        File.SetLastWriteTimeUtc(orphan, DateTime.UtcNow - QueueRecovery.SharedRootGrace - TimeSpan.FromMinutes(1));
 
         using var second = NewApp(root);
         _ = second.Server; // start the host: the worker recovers the queue

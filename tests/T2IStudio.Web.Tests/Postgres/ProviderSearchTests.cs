@@ -41,5 +41,10 @@ public sealed class ProviderSearchTests
         Assert.Equal([ids[1]], await Find("more contrast_100%"));
         Assert.Empty(await Find("contrast_1000"));
         Assert.Equal(3, (await Find("  ()*\" ")).Count); // nothing searchable: no filter
+        // Letters unaccent turns into quotes (ʻ U+02BB, ŉ U+0149), a NUL and tsquery's own operators: no error, no match.
+        Assert.Empty(await Find("Hawaiʻi"));
+        Assert.Empty(await Find("ŉ red"));
+        Assert.Empty(await Find("red\0purple"));
+        Assert.Empty(await Find("red:* & !blue | (circle) <-> 'x'"));
     }
 }
