@@ -15,6 +15,17 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    // ARGV holds field, value pairs: a field is deleted only while it still holds that value.
+    private const string DeleteIfUnchanged = """
+        local deleted = 0
+        for i = 1, #ARGV, 2 do
+          if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+            deleted = deleted + redis.call('HDEL', KEYS[1], ARGV[i])
+          end
+        end
+        return deleted
+        """;
+
     private readonly ConnectionMultiplexer _redis;
     private readonly string _prefix;
     private readonly TimeProvider _time;
@@ -169,6 +180,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
             if (stored is null || stored.ExpiresAt <= now)
             {
                 expired.Add(entry.Name);
+                expired.Add(entry.Value);
             }
             else if (stored.NodeId != Node.Id)
             {
@@ -181,8 +193,9 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
         }
         if (expired.Count > 0)
         {
-            // A node that died leaves its fields: whoever reads them past their expiry removes them.
-            _ = _redis.GetDatabase().HashDeleteAsync(StateKey(name), [.. expired], CommandFlags.FireAndForget);
+            // A node that died leaves its fields: whoever reads them past their expiry removes them, each only if it
+            // still holds what was read (its node may have written a fresh value since).
+            _ = _redis.GetDatabase().ScriptEvaluateAsync(DeleteIfUnchanged, [StateKey(name)], [.. expired], CommandFlags.FireAndForget);
         }
         return [.. states.OrderBy(s => s.Node.Name, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Node.Id, StringComparer.Ordinal)];
     }

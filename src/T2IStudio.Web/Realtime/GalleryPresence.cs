@@ -123,12 +123,33 @@ public sealed partial class GalleryPresence(StudioNotifier events, IClusterBus c
 
     private void Changed(Guid galleryId, IReadOnlyList<string> audience)
     {
-        if (cluster.Status.State == ClusterLinkState.Alone)
+        if (cluster.Status.State != ClusterLinkState.Connected)
         {
+            // Alone, or Redis is lost: this node's pages hear now, not after a share that would wait out Redis's timeout.
             Tell(galleryId, audience);
+            if (cluster.Status.State == ClusterLinkState.Lost)
+            {
+                _ = ShareQuietlyAsync();
+            }
             return;
         }
         _ = ShareThenTellAsync(galleryId, audience);
+    }
+
+    private async Task ShareQuietlyAsync()
+    {
+        try
+        {
+            await ShareAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not ObjectDisposedException)
+        {
+            LogShareFailed(ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The app is stopping.
+        }
     }
 
     /// <summary>The other nodes re-read presence when they hear of the change, so the share is written first.</summary>
