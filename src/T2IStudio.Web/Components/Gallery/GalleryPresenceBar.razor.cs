@@ -17,6 +17,7 @@ public sealed partial class GalleryPresenceBar : IDisposable
     private ClaimsPrincipal _user = new();
     private IDisposable? _subscription;
     private IDisposable? _visit;
+    private ITimer? _refresh;
     private Guid? _joined;
     private bool _rendered;
     private int _reads;
@@ -34,6 +35,10 @@ public sealed partial class GalleryPresenceBar : IDisposable
     [Inject] private EventAudience Audience { get; set; } = null!;
 
     [Inject] private StudioNotifier Events { get; set; } = null!;
+
+    [Inject] private Cluster.IClusterBus Cluster { get; set; } = null!;
+
+    [Inject] private TimeProvider Time { get; set; } = null!;
 
     /// <inheritdoc />
     protected override async Task OnInitializedAsync() => _user = (await AuthenticationState).User;
@@ -59,6 +64,11 @@ public sealed partial class GalleryPresenceBar : IDisposable
         if (ResourceAccess.UserId(_user) is { } userId)
         {
             _subscription = Events.Subscribe(userId, OnEventAsync);
+        }
+        if (Cluster.Status.State != T2IStudio.Web.Cluster.ClusterLinkState.Alone)
+        {
+            // Nobody announces a node that died: its visitors drop out when its share expires, seen at a re-read.
+            _refresh = Time.CreateTimer(_ => _ = RefreshAsync(), null, GalleryPresence.RefreshInterval, GalleryPresence.RefreshInterval);
         }
         await JoinAsync();
         StateHasChanged();
@@ -97,6 +107,30 @@ public sealed partial class GalleryPresenceBar : IDisposable
             StateHasChanged();
         });
 
+    private async Task RefreshAsync()
+    {
+        if (_joined is not { } galleryId || _leaving.IsCancellationRequested)
+        {
+            return;
+        }
+        try
+        {
+            await InvokeAsync(async () =>
+            {
+                var before = _present;
+                await ReadOthersAsync(galleryId);
+                if (!before.SequenceEqual(_present))
+                {
+                    StateHasChanged();
+                }
+            });
+        }
+        catch (ObjectDisposedException)
+        {
+            // The circuit went away between two ticks.
+        }
+    }
+
     /// <summary>Reads who else is here (on every node); of reads that overlap, only the latest one shows.</summary>
     private async Task ReadOthersAsync(Guid galleryId)
     {
@@ -123,6 +157,7 @@ public sealed partial class GalleryPresenceBar : IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        _refresh?.Dispose();
         _visit?.Dispose();
         _leaving.Cancel();
         // Cancelled, not disposed: work queued just before the page left still reads its token.
