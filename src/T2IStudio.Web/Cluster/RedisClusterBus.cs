@@ -33,6 +33,7 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
     private readonly ConcurrentDictionary<string, NodeState> _ownStates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ChannelListeners> _channels = new(StringComparer.Ordinal);
     private readonly Lock _statusGate = new();
+    private readonly CancellationTokenSource _closing = new();
     private readonly List<Func<ClusterStatus, Task>> _statusHandlers = [];
     private ClusterStatus _status;
     private int _publishFailuresLogged;
@@ -203,16 +204,25 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _closing.CancelAsync();
         foreach (var channel in _channels.Values)
         {
             await channel.StopAsync();
         }
         await _redis.CloseAsync(allowCommandsToComplete: false);
         _redis.Dispose();
+        _closing.Dispose();
     }
 
     /// <inheritdoc />
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose()
+    {
+        // A container that disposes synchronously: closing waits for Redis at most this long, never for ever.
+        if (!DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10)))
+        {
+            LogCloseTimedOut();
+        }
+    }
 
     private RedisChannel ChannelOf(string channel) => RedisChannel.Literal($"{_prefix}:{channel}");
 
@@ -322,6 +332,9 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
     [LoggerMessage(Level = LogLevel.Warning, Message = "An unreadable message on {Channel} was dropped")]
     private partial void LogBadMessage(Exception ex, string channel);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the Redis connection took more than 10 s; left to the process's exit")]
+    private partial void LogCloseTimedOut();
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "A handler of {Channel} failed")]
     private partial void LogHandlerFailed(Exception ex, string channel);
 
@@ -362,7 +375,8 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
 
         public async Task StopAsync()
         {
-            if (_queue is { } queue)
+            // A subscription still being made (Redis never answered) has nothing to undo; its loop ends with the bus.
+            if (_queue is { IsCompletedSuccessfully: true } queue)
             {
                 try
                 {
@@ -387,8 +401,12 @@ public sealed partial class RedisClusterBus : IClusterBus, IAsyncDisposable, IDi
                     queue = await bus._redis.GetSubscriber().SubscribeAsync(bus.ChannelOf(channel)).ConfigureAwait(false);
                     break;
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
                 {
+                    if (bus._closing.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException("The bus closed before Redis answered.", ex);
+                    }
                     await Task.Delay(TimeSpan.FromSeconds(1), bus._time).ConfigureAwait(false);
                 }
             }
