@@ -69,15 +69,19 @@ public sealed class RedisClusterBusTests : IAsyncLifetime
     [Fact]
     public async Task Each_node_reads_every_live_nodes_state_and_an_expired_one_drops_out()
     {
-        await _a.ShareStateAsync("things", "\"a\"", TimeSpan.FromMinutes(1));
-        await _b.ShareStateAsync("things", "\"b\"", TimeSpan.FromMinutes(1));
-        var seenByA = await _a.ReadStatesAsync("things");
+        // One clock for both nodes, moved by the test: expiry is judged without waiting.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var a = Bus("node-a", clock);
+        await using var b = Bus("node-b", clock);
+        await a.ShareStateAsync("things", "\"a\"", TimeSpan.FromMinutes(1));
+        await b.ShareStateAsync("things", "\"b\"", TimeSpan.FromMinutes(1));
+        var seenByA = await a.ReadStatesAsync("things");
         Assert.Equal(["\"a\"", "\"b\""], seenByA.Select(s => s.Json));
         Assert.Equal(["node-a", "node-b"], seenByA.Select(s => s.Node.Name));
 
-        await _b.ShareStateAsync("things", "\"b2\"", TimeSpan.FromMilliseconds(1));
-        await Task.Delay(20); // past a 1 ms expiry; no timing is asserted
-        Assert.Equal(["\"a\""], (await _a.ReadStatesAsync("things")).Select(s => s.Json));
+        await b.ShareStateAsync("things", "\"b2\"", TimeSpan.FromSeconds(5));
+        clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(["\"a\""], (await a.ReadStatesAsync("things")).Select(s => s.Json));
     }
 
     [Fact]
@@ -91,8 +95,8 @@ public sealed class RedisClusterBusTests : IAsyncLifetime
         Assert.Equal(["\"mine\""], (await alone.ReadStatesAsync("things")).Select(s => s.Json));
     }
 
-    private RedisClusterBus Bus(string name) =>
-        new(new ClusterNode(Guid.NewGuid().ToString("N"), name), TestServices.Redis, _prefix, TimeProvider.System, NullLogger<RedisClusterBus>.Instance);
+    private RedisClusterBus Bus(string name, TimeProvider? time = null) =>
+        new(new ClusterNode(Guid.NewGuid().ToString("N"), name), TestServices.Redis, _prefix, time ?? TimeProvider.System, NullLogger<RedisClusterBus>.Instance);
 
     /// <summary>Subscriptions are made in the background: a round trip on a probe channel shows they are in place.</summary>
     private async Task WaitUntilSubscribedAsync()
