@@ -58,6 +58,18 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : Ident
     /// <summary>Personal access tokens for the API (stored hashed).</summary>
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
+    /// <summary>Named prompt fragments, a person's or a team's.</summary>
+    public DbSet<Style> Styles => Set<Style>();
+
+    /// <summary>What happened in each team, for its Activity tab.</summary>
+    public DbSet<TeamActivity> TeamActivities => Set<TeamActivity>();
+
+    /// <summary>What people were told and have not all read yet.</summary>
+    public DbSet<Notification> Notifications => Set<Notification>();
+
+    /// <summary>Server-wide settings admins change in the app.</summary>
+    public DbSet<StudioSetting> StudioSettings => Set<StudioSetting>();
+
     /// <summary>
     /// The data-protection keys that sign cookies and antiforgery tokens, when they are kept in the database (on
     /// PostgreSQL, so every web node reads the same keys); on SQLite they stay under <c>Storage:Root/keys</c>.

@@ -145,6 +145,9 @@ public static class StudioWebExtensions
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
         services.AddScoped<CommentService>();
+        // Team workflow (issue 17): the activity feed and people's notifications.
+        services.AddSingleton<TeamActivityLog>();
+        services.AddSingleton<Notifications.NotificationService>();
 
         services.AddSingleton<UserAccessGate>();
         services.AddScoped<AccountAdministration>();

@@ -332,8 +332,14 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.Property<long?>("EditedAt")
                         .HasColumnType("bigint");
 
+                    b.Property<Guid?>("GalleryId")
+                        .HasColumnType("uuid");
+
                     b.Property<Guid>("ImageId")
                         .HasColumnType("uuid");
+
+                    b.Property<int?>("Review")
+                        .HasColumnType("integer");
 
                     b.Property<string>("Text")
                         .IsRequired()
@@ -343,6 +349,8 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("AuthorId");
+
+                    b.HasIndex("GalleryId");
 
                     b.HasIndex("ImageId", "CreatedAt");
 
@@ -384,6 +392,9 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.Property<string>("OwnerUserId")
                         .HasColumnType("text");
 
+                    b.Property<bool>("ReviewRequired")
+                        .HasColumnType("boolean");
+
                     b.Property<Guid?>("TeamId")
                         .HasColumnType("uuid");
 
@@ -413,6 +424,16 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.Property<string>("AddedById")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<int?>("ReviewState")
+                        .HasColumnType("integer");
+
+                    b.Property<long?>("ReviewedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ReviewedById")
+                        .HasMaxLength(450)
+                        .HasColumnType("character varying(450)");
 
                     b.HasKey("GalleryId", "ImageId");
 
@@ -642,6 +663,9 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.Property<int>("Step")
                         .HasColumnType("integer");
 
+                    b.Property<Guid?>("TeamId")
+                        .HasColumnType("uuid");
+
                     b.Property<int>("TotalSteps")
                         .HasColumnType("integer");
 
@@ -664,7 +688,41 @@ namespace T2IStudio.Data.Postgres.Migrations
 
                     b.HasIndex("Status", "CreatedAt");
 
+                    b.HasIndex("TeamId", "CreatedAt");
+
                     b.ToTable("Jobs", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Notification", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Link")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.Property<long?>("ReadAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserId", "CreatedAt");
+
+                    b.ToTable("Notifications", (string)null);
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.SavedPrompt", b =>
@@ -711,7 +769,25 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.ToTable("Prompts", (string)null);
                 });
 
-            modelBuilder.Entity("T2IStudio.Data.Entities.Team", b =>
+            modelBuilder.Entity("T2IStudio.Data.Entities.StudioSetting", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("StudioSettings", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Style", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -724,6 +800,88 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("character varying(450)");
+
+                    b.Property<double?>("Guidance")
+                        .HasColumnType("double precision");
+
+                    b.Property<int?>("Height")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
+
+                    b.Property<string>("NegativePrompt")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("OwnerUserId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Prompt")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("Scheduler")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<int?>("Steps")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid?>("TeamId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("Width")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerUserId", "Name")
+                        .IsUnique();
+
+                    b.HasIndex("TeamId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Styles", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_Styles_OneOwner", "(\"OwnerUserId\" IS NULL) <> (\"TeamId\" IS NULL)");
+                        });
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Team", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("AllowedModels")
+                        .HasColumnType("text");
+
+                    b.Property<Guid>("ConcurrencyStamp")
+                        .IsConcurrencyToken()
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("DailyImageLimit")
+                        .HasColumnType("integer");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(80)
@@ -732,6 +890,56 @@ namespace T2IStudio.Data.Postgres.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("Teams", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.TeamActivity", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("ActorId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Detail")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid?>("GalleryId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("GalleryName")
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
+
+                    b.Property<Guid?>("ImageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("SubjectUserId")
+                        .HasMaxLength(450)
+                        .HasColumnType("character varying(450)");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ActorId");
+
+                    b.HasIndex("GalleryId");
+
+                    b.HasIndex("ImageId");
+
+                    b.HasIndex("TeamId", "At");
+
+                    b.ToTable("TeamActivities", (string)null);
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.TeamInvitation", b =>
@@ -912,6 +1120,11 @@ namespace T2IStudio.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
+                    b.HasOne("T2IStudio.Data.Entities.Gallery", "Gallery")
+                        .WithMany()
+                        .HasForeignKey("GalleryId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
                     b.HasOne("T2IStudio.Data.Entities.GeneratedImage", "Image")
                         .WithMany()
                         .HasForeignKey("ImageId")
@@ -919,6 +1132,8 @@ namespace T2IStudio.Data.Postgres.Migrations
                         .IsRequired();
 
                     b.Navigation("Author");
+
+                    b.Navigation("Gallery");
 
                     b.Navigation("Image");
                 });
@@ -1008,7 +1223,21 @@ namespace T2IStudio.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
+                    b.HasOne("T2IStudio.Data.Entities.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Notification", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.SavedPrompt", b =>
@@ -1020,6 +1249,48 @@ namespace T2IStudio.Data.Postgres.Migrations
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Style", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerUserId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("T2IStudio.Data.Entities.Team", "Team")
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.Navigation("Team");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.TeamActivity", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", "Actor")
+                        .WithMany()
+                        .HasForeignKey("ActorId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("T2IStudio.Data.Entities.Gallery", null)
+                        .WithMany()
+                        .HasForeignKey("GalleryId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("T2IStudio.Data.Entities.GeneratedImage", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("T2IStudio.Data.Entities.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Actor");
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.TeamInvitation", b =>

@@ -15,5 +15,6 @@ internal sealed class CommentConfiguration : IEntityTypeConfiguration<Comment>
         builder.Property(c => c.CreatedAt).HasConversion(UtcTicks.Converter);
         builder.Property(c => c.EditedAt).HasConversion(UtcTicks.NullableConverter);
         builder.HasIndex(c => new { c.ImageId, c.CreatedAt });
+        builder.HasOne(c => c.Gallery).WithMany().HasForeignKey(c => c.GalleryId).OnDelete(DeleteBehavior.SetNull);
     }
 }

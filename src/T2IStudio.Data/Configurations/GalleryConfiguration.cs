@@ -28,6 +28,8 @@ internal sealed class GalleryItemConfiguration : IEntityTypeConfiguration<Galler
         builder.HasOne(i => i.Image).WithMany().HasForeignKey(i => i.ImageId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(i => i.AddedById).IsRequired();
         builder.Property(i => i.AddedAt).HasConversion(UtcTicks.Converter);
+        builder.Property(i => i.ReviewedById).HasMaxLength(450);
+        builder.Property(i => i.ReviewedAt).HasConversion(UtcTicks.NullableConverter);
         // "Which galleries hold this image" decides who may read it.
         builder.HasIndex(i => i.ImageId);
         builder.HasIndex(i => new { i.GalleryId, i.AddedAt });

@@ -29,6 +29,9 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         // The AUTOMATIC1111 API's progress and interrupt act on the token's own jobs.
         builder.HasOne<ApiToken>().WithMany().HasForeignKey(j => j.ApiTokenId).OnDelete(DeleteBehavior.SetNull);
         builder.HasIndex(j => new { j.ApiTokenId, j.Status });
+        // A team's daily budget counts the images of today's jobs that save into its galleries.
+        builder.HasOne<Team>().WithMany().HasForeignKey(j => j.TeamId).OnDelete(DeleteBehavior.SetNull);
+        builder.HasIndex(j => new { j.TeamId, j.CreatedAt });
         builder.HasIndex(j => new { j.OwnerId, j.IdempotencyKey }).IsUnique().HasFilter("IdempotencyKey IS NOT NULL");
     }
 }

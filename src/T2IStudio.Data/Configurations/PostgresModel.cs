@@ -16,6 +16,7 @@ internal static class PostgresModel
         // PostgreSQL enforces lengths SQLite only records. The remembered Create settings are JSON whose escaping
         // (\uXXXX for each non-ASCII character) can make two long prompts far longer than 8000 characters; a token's
         // selected model is any model id, which jobs allow up to 200 characters.
+        builder.Entity<Style>().ToTable("Styles", t => t.HasCheckConstraint("CK_Styles_OneOwner", "(\"OwnerUserId\" IS NULL) <> (\"TeamId\" IS NULL)"));
         builder.Entity<AppUser>().Property(u => u.CreateSettingsJson).HasColumnType("text");
         builder.Entity<ApiToken>().Property(t => t.Model).HasMaxLength(200);
     }

@@ -12,6 +12,7 @@ internal sealed class TeamConfiguration : IEntityTypeConfiguration<Team>
         builder.Property(t => t.Name).HasMaxLength(80).IsRequired();
         builder.Property(t => t.CreatedAt).HasConversion(UtcTicks.Converter);
         builder.Property(t => t.ConcurrencyStamp).IsConcurrencyToken();
+        builder.Property(t => t.AllowedModels).HasConversion(ModelIdList.Converter, ModelIdList.Comparer);
         builder.HasMany(t => t.Members).WithOne(m => m.Team).HasForeignKey(m => m.TeamId).OnDelete(DeleteBehavior.Cascade);
     }
 }

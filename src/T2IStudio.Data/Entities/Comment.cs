@@ -18,7 +18,7 @@ public sealed class Comment
     /// <summary>The author's account.</summary>
     public AppUser? Author { get; set; }
 
-    /// <summary>The text (1–2,000 characters).</summary>
+    /// <summary>The text (1–2,000 characters); empty for a review entry.</summary>
     public string Text { get; set; } = "";
 
     /// <summary>When it was written (UTC).</summary>
@@ -26,4 +26,16 @@ public sealed class Comment
 
     /// <summary>When it was last edited, if ever.</summary>
     public DateTimeOffset? EditedAt { get; set; }
+
+    /// <summary>
+    /// A review entry ("Ana approved this"), written when someone set the image's review state in
+    /// <see cref="GalleryId"/>; null for a comment people wrote. Review entries are never edited.
+    /// </summary>
+    public ReviewState? Review { get; set; }
+
+    /// <summary>The reviewed gallery of a review entry (null for a comment, or once that gallery is deleted).</summary>
+    public Guid? GalleryId { get; set; }
+
+    /// <summary>The reviewed gallery.</summary>
+    public Gallery? Gallery { get; set; }
 }

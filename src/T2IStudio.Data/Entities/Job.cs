@@ -88,6 +88,9 @@ public sealed class Job : IOwnedResource
     /// <summary>The gallery its images go into ("Save to"), besides the owner's own images; null for none.</summary>
     public Guid? GalleryId { get; set; }
 
+    /// <summary>The team whose gallery it saves into (and whose daily budget it draws on), fixed at submit; null otherwise.</summary>
+    public Guid? TeamId { get; set; }
+
     /// <summary>The API token that submitted it; null for a job from the browser or the command line.</summary>
     public Guid? ApiTokenId { get; set; }
 

@@ -28,6 +28,17 @@ public sealed class Team
     /// <summary>Optimistic concurrency token, replaced on every change of the team or its members.</summary>
     public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
 
+    /// <summary>
+    /// The models its galleries may be generated into, by id; null follows the server's default (all models unless
+    /// an admin narrowed it).
+    /// </summary>
+    public List<string>? AllowedModels { get; set; }
+
+    /// <summary>
+    /// Images per UTC day that jobs saving into its galleries may make; 0 for no limit, null to follow the server's default.
+    /// </summary>
+    public int? DailyImageLimit { get; set; }
+
     /// <summary>Its members.</summary>
     public List<TeamMember> Members { get; } = [];
 }

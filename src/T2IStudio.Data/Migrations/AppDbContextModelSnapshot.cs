@@ -321,8 +321,14 @@ namespace T2IStudio.Data.Migrations
                     b.Property<long?>("EditedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("GalleryId")
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid>("ImageId")
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("Review")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Text")
                         .IsRequired()
@@ -332,6 +338,8 @@ namespace T2IStudio.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("AuthorId");
+
+                    b.HasIndex("GalleryId");
 
                     b.HasIndex("ImageId", "CreatedAt");
 
@@ -373,6 +381,9 @@ namespace T2IStudio.Data.Migrations
                     b.Property<string>("OwnerUserId")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("ReviewRequired")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid?>("TeamId")
                         .HasColumnType("TEXT");
 
@@ -401,6 +412,16 @@ namespace T2IStudio.Data.Migrations
 
                     b.Property<string>("AddedById")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ReviewState")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ReviewedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ReviewedById")
+                        .HasMaxLength(450)
                         .HasColumnType("TEXT");
 
                     b.HasKey("GalleryId", "ImageId");
@@ -631,6 +652,9 @@ namespace T2IStudio.Data.Migrations
                     b.Property<int>("Step")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("TeamId")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("TotalSteps")
                         .HasColumnType("INTEGER");
 
@@ -653,7 +677,41 @@ namespace T2IStudio.Data.Migrations
 
                     b.HasIndex("Status", "CreatedAt");
 
+                    b.HasIndex("TeamId", "CreatedAt");
+
                     b.ToTable("Jobs", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Notification", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Link")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ReadAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("UserId", "CreatedAt");
+
+                    b.ToTable("Notifications", (string)null);
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.SavedPrompt", b =>
@@ -700,7 +758,25 @@ namespace T2IStudio.Data.Migrations
                     b.ToTable("Prompts", (string)null);
                 });
 
-            modelBuilder.Entity("T2IStudio.Data.Entities.Team", b =>
+            modelBuilder.Entity("T2IStudio.Data.Entities.StudioSetting", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("StudioSettings", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Style", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -713,6 +789,88 @@ namespace T2IStudio.Data.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("Guidance")
+                        .HasColumnType("REAL");
+
+                    b.Property<int?>("Height")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NegativePrompt")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Prompt")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scheduler")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Steps")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("TeamId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Width")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerUserId", "Name")
+                        .IsUnique();
+
+                    b.HasIndex("TeamId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Styles", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_Styles_OneOwner", "(OwnerUserId IS NULL) <> (TeamId IS NULL)");
+                        });
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Team", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AllowedModels")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ConcurrencyStamp")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("DailyImageLimit")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(80)
@@ -721,6 +879,56 @@ namespace T2IStudio.Data.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("Teams", (string)null);
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.TeamActivity", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActorId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Detail")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("GalleryId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GalleryName")
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ImageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SubjectUserId")
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ActorId");
+
+                    b.HasIndex("GalleryId");
+
+                    b.HasIndex("ImageId");
+
+                    b.HasIndex("TeamId", "At");
+
+                    b.ToTable("TeamActivities", (string)null);
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.TeamInvitation", b =>
@@ -901,6 +1109,11 @@ namespace T2IStudio.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
+                    b.HasOne("T2IStudio.Data.Entities.Gallery", "Gallery")
+                        .WithMany()
+                        .HasForeignKey("GalleryId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
                     b.HasOne("T2IStudio.Data.Entities.GeneratedImage", "Image")
                         .WithMany()
                         .HasForeignKey("ImageId")
@@ -908,6 +1121,8 @@ namespace T2IStudio.Data.Migrations
                         .IsRequired();
 
                     b.Navigation("Author");
+
+                    b.Navigation("Gallery");
 
                     b.Navigation("Image");
                 });
@@ -997,7 +1212,21 @@ namespace T2IStudio.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
+                    b.HasOne("T2IStudio.Data.Entities.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Notification", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.SavedPrompt", b =>
@@ -1009,6 +1238,48 @@ namespace T2IStudio.Data.Migrations
                         .IsRequired();
 
                     b.Navigation("Owner");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.Style", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerUserId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("T2IStudio.Data.Entities.Team", "Team")
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.Navigation("Team");
+                });
+
+            modelBuilder.Entity("T2IStudio.Data.Entities.TeamActivity", b =>
+                {
+                    b.HasOne("T2IStudio.Data.Entities.AppUser", "Actor")
+                        .WithMany()
+                        .HasForeignKey("ActorId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("T2IStudio.Data.Entities.Gallery", null)
+                        .WithMany()
+                        .HasForeignKey("GalleryId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("T2IStudio.Data.Entities.GeneratedImage", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("T2IStudio.Data.Entities.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Actor");
                 });
 
             modelBuilder.Entity("T2IStudio.Data.Entities.TeamInvitation", b =>

@@ -66,6 +66,9 @@ public sealed record StoredRequest
     /// <summary>Images in the run (a queued job); absent for one stored image.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>The style applied on Create, if any: <see cref="Prompt"/> and <see cref="NegativePrompt"/> are its expansion.</summary>
+    public StyleUse? Style { get; init; }
+
     /// <summary>The text-to-image request this describes (seed and batch as stored).</summary>
     public GenerationRequest ToRequest() => new()
     {
@@ -80,6 +83,25 @@ public sealed record StoredRequest
         Scheduler = Scheduler,
         Strength = Strength ?? 0.75,
     };
+}
+
+/// <summary>
+/// A style applied to a run: its name (written to the PNG's parameters as "Style") and what the person typed
+/// before the style expanded it, so "Reuse parameters" brings back the style and the person's own words.
+/// </summary>
+public sealed record StyleUse
+{
+    /// <summary>The style's name when it was applied.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The style's id, to pick it again while it exists.</summary>
+    public Guid? Id { get; init; }
+
+    /// <summary>The person's own prompt, before the style.</summary>
+    public string Prompt { get; init; } = "";
+
+    /// <summary>The person's own negative prompt, before the style.</summary>
+    public string NegativePrompt { get; init; } = "";
 }
 
 /// <summary>Builds and reads the metadata written into every generated PNG.</summary>
@@ -119,12 +141,17 @@ public static class GenerationMetadata
     {
         ArgumentNullException.ThrowIfNull(stored);
         var sampler = SchedulerFactory.DisplayName(stored.Scheduler);
+        var settings = GenerationParameters.StandardSettings(stored.Steps, sampler, stored.GuidanceScale, stored.Seed,
+            stored.Width, stored.Height, modelHash, stored.Model, stored.Strength, stored.MaskBlur);
+        if (stored.Style is { } style)
+        {
+            settings = [.. settings, new("Style", style.Name)];
+        }
         return new GenerationParameters
         {
             Prompt = stored.Prompt,
             NegativePrompt = stored.NegativePrompt,
-            Settings = GenerationParameters.StandardSettings(stored.Steps, sampler, stored.GuidanceScale, stored.Seed,
-                stored.Width, stored.Height, modelHash, stored.Model, stored.Strength, stored.MaskBlur),
+            Settings = settings,
         }.Format();
     }
 

@@ -117,7 +117,7 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         var images = new List<DeliveredImage>(result.Images.Count);
         for (var k = 0; k < result.Images.Count; k++)
         {
-            var described = GenerationMetadata.Describe(request, assignment.Model, k, inpaint);
+            var described = GenerationMetadata.Describe(request, assignment.Model, k, inpaint) with { Style = stored.Style };
             var png = GenerationMetadata.EncodePng(result.Images[k], described, lease.Model.ModelHash);
             images.Add(new DeliveredImage(k, result.Seeds[k], png) { Pixels = result.Images[k] });
         }

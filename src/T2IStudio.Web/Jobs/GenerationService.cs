@@ -27,6 +27,12 @@ public sealed record JobRequest
 
     /// <summary>A gallery to put the images in too ("Save to"); the person must be allowed to add there.</summary>
     public Guid? GalleryId { get; init; }
+
+    /// <summary>
+    /// A style to apply (one of the person's own or their team's): the server expands <see cref="Request"/>'s prompts
+    /// with it and records its name; <see cref="Request"/> holds what the person typed.
+    /// </summary>
+    public Guid? StyleId { get; init; }
 }
 
 /// <summary>An inpainting job as the editor submits it.</summary>
@@ -176,12 +182,21 @@ public sealed partial class GenerationService(
             return Refused(full);
         }
 
-        if (job.GalleryId is { } galleryId && await galleries.RoleAsync(userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
+        Guid? teamId = null;
+        if (job.GalleryId is { } galleryId)
         {
-            return Refused("You cannot add images to that gallery.");
+            if (await galleries.RoleAsync(userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
+            {
+                return Refused("You cannot add images to that gallery.");
+            }
+            teamId = await galleries.TeamOfAsync(galleryId, cancellationToken);
         }
         var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
-        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
+        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row =>
+        {
+            row.GalleryId = job.GalleryId;
+            row.TeamId = teamId;
+        }, cancellationToken);
     }
 
     /// <summary>

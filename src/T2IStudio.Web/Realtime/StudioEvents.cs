@@ -21,6 +21,10 @@ namespace T2IStudio.Web.Realtime;
 [JsonDerivedType(typeof(PresenceChanged), "presence-changed")]
 [JsonDerivedType(typeof(JobStandingChanged), "job-standing-changed")]
 [JsonDerivedType(typeof(Teams.TeamInvitationsChanged), "team-invitations-changed")]
+[JsonDerivedType(typeof(ReviewChanged), "review-changed")]
+[JsonDerivedType(typeof(TeamActivityAdded), "team-activity-added")]
+[JsonDerivedType(typeof(NotificationAdded), "notification-added")]
+[JsonDerivedType(typeof(StylesChanged), "styles-changed")]
 public abstract record StudioEvent(string RecipientId);
 
 /// <summary>Something happened to a job; delivered to each person who follows it, one event per recipient.</summary>
@@ -83,3 +87,26 @@ public sealed record PresenceChanged(Guid GalleryId, string RecipientId) : Studi
 /// <param name="RecipientId">The person told: its owner, or a member of the team whose gallery it saves into.</param>
 /// <param name="Standing">Where it stands now.</param>
 public sealed record JobStandingChanged(Guid JobId, string RecipientId, Jobs.QueueStanding Standing) : JobEvent(JobId, RecipientId);
+
+/// <summary>Someone set the review state of an image in a reviewed gallery the person sees.</summary>
+/// <param name="GalleryId">The gallery.</param>
+/// <param name="ImageId">The image.</param>
+/// <param name="RecipientId">The person told (each member of the gallery's team).</param>
+public sealed record ReviewChanged(Guid GalleryId, Guid ImageId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>A team the person is in has a new activity entry.</summary>
+/// <param name="TeamId">The team.</param>
+/// <param name="RecipientId">The member told.</param>
+public sealed record TeamActivityAdded(Guid TeamId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>The person has a new notification.</summary>
+/// <param name="NotificationId">The notification.</param>
+/// <param name="Text">What it says.</param>
+/// <param name="Link">A local link to what it is about, if any.</param>
+/// <param name="RecipientId">The person told.</param>
+public sealed record NotificationAdded(Guid NotificationId, string Text, string? Link, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>Styles the person may use changed: their own (<paramref name="TeamId"/> null) or a team's they are in.</summary>
+/// <param name="TeamId">The team whose styles changed, or null for the person's own.</param>
+/// <param name="RecipientId">The person told.</param>
+public sealed record StylesChanged(Guid? TeamId, string RecipientId) : StudioEvent(RecipientId);

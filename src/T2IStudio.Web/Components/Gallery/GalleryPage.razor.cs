@@ -30,6 +30,9 @@ public sealed partial class GalleryPage : IAsyncDisposable
     /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
     [SupplyParameterFromQuery(Name = "g")] public Guid? GalleryQuery { get; set; }
 
+    /// <summary>An image to open in the viewer at once (<c>?image=</c>), as links from the activity feed and notifications do.</summary>
+    [SupplyParameterFromQuery(Name = "image")] public Guid? ImageQuery { get; set; }
+
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     [Inject] private GalleryService Galleries { get; set; } = null!;
@@ -65,6 +68,8 @@ public sealed partial class GalleryPage : IAsyncDisposable
             _galleryId = wanted;
         }
         _total = (await PageAsync(0, 1)).Total;
+        // The viewer checks the image itself: one the person may not see reads as "not available".
+        _open = ImageQuery;
     }
 
     /// <inheritdoc />

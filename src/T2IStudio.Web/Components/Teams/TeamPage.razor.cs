@@ -19,6 +19,7 @@ public sealed partial class TeamPage : IDisposable
     private string _email = "";
     private TeamRole _role = TeamRole.Viewer;
     private bool _busy;
+    private int _tab;
 
     [Inject] private TeamService TeamService { get; set; } = default!;
 
@@ -31,6 +32,9 @@ public sealed partial class TeamPage : IDisposable
     /// <summary>The team shown.</summary>
     [Parameter] public Guid TeamId { get; set; }
 
+    /// <summary>The tab to open (<c>?tab=</c>): members, styles, limits or activity; members when absent.</summary>
+    [SupplyParameterFromQuery(Name = "tab")] public string? Tab { get; set; }
+
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     private bool IsOwner => _team?.MyRole == TeamRole.Owner;
@@ -39,6 +43,13 @@ public sealed partial class TeamPage : IDisposable
     {
         _user = (await AuthenticationState).User;
         _userId = ResourceAccess.UserId(_user);
+        _tab = Tab?.ToLowerInvariant() switch
+        {
+            "styles" => 1,
+            "limits" => 2,
+            "activity" => 3,
+            _ => 0,
+        };
         await LoadAsync();
     }
 
