@@ -1,7 +1,7 @@
 namespace T2IStudio.Data.Entities;
 
 /// <summary>What happened in a team, as its Activity tab lists it.</summary>
-public enum ActivityKind
+public enum TeamActivityKind
 {
     /// <summary>A job saved its images into one of the team's galleries.</summary>
     Generated = 0,
@@ -44,7 +44,7 @@ public sealed class TeamActivity
     public AppUser? Actor { get; set; }
 
     /// <summary>What happened.</summary>
-    public ActivityKind Kind { get; set; }
+    public TeamActivityKind Kind { get; set; }
 
     /// <summary>The gallery, when it happened in one (null once that gallery is deleted).</summary>
     public Guid? GalleryId { get; set; }
@@ -52,14 +52,14 @@ public sealed class TeamActivity
     /// <summary>The gallery's name when it happened, so the entry still reads after a rename or delete.</summary>
     public string? GalleryName { get; set; }
 
-    /// <summary>The image concerned, if one (the first of a job's images for <see cref="ActivityKind.Generated"/>).</summary>
+    /// <summary>The image concerned, if one (the first of a job's images for <see cref="TeamActivityKind.Generated"/>).</summary>
     public Guid? ImageId { get; set; }
 
     /// <summary>The member who joined or left, for membership entries.</summary>
     public string? SubjectUserId { get; set; }
 
     /// <summary>
-    /// A short detail: the review state's name for <see cref="ActivityKind.Reviewed"/>, a comment's first words,
+    /// A short detail: the review state's name for <see cref="TeamActivityKind.Reviewed"/>, a comment's first words,
     /// the number of images generated, the member's name for joins and leaves.
     /// </summary>
     public string? Detail { get; set; }

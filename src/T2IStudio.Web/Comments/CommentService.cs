@@ -22,7 +22,7 @@ public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTi
 /// team gallery holding it may comment; only the author edits or deletes a comment. Changes reach everyone who
 /// sees the image, and the galleries holding it refresh.
 /// </summary>
-public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TimeProvider time)
+public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TeamActivityLog activity, TimeProvider time)
 {
     /// <summary>Longest comment.</summary>
     public const int MaxLength = 2000;
@@ -78,6 +78,11 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
         db.Comments.Add(comment);
         await db.SaveChangesAsync(cancellationToken);
         await TellAsync(image!.Id, cancellationToken);
+        // Each team whose gallery holds the image sees the comment in its feed (once per team, naming one of its galleries).
+        var holders = await db.GalleryItems.AsNoTracking().Where(i => i.ImageId == imageId && i.Gallery!.TeamId != null)
+            .Select(i => new { i.GalleryId, TeamId = i.Gallery!.TeamId!.Value }).ToListAsync(cancellationToken);
+        await activity.RecordAsync([.. holders.GroupBy(h => h.TeamId).Select(team =>
+            new ActivityRecord(team.Key, userId, TeamActivityKind.Commented, team.OrderBy(h => h.GalleryId).First().GalleryId, imageId, Detail: comment.Text))], cancellationToken);
         return new ChangeResult(comment.Id, []);
     }
 

@@ -38,7 +38,7 @@ public sealed record GalleryItemTile(ImageTile Image, DateTimeOffset AddedAt);
 /// checks the gallery operation through <see cref="IAuthorizationService"/> (<see cref="GalleryOperations"/>), which
 /// reads the caller's role from the database; someone else's gallery reads as missing.
 /// </summary>
-public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, EventAudience audience, StudioNotifier events, ImageStore store, TimeProvider time)
+public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, EventAudience audience, StudioNotifier events, ImageStore store, TeamActivityLog activity, TimeProvider time)
 {
     /// <summary>Every gallery the person can see, private ones first, then by team and name.</summary>
     public async Task<IReadOnlyList<GallerySummary>> ListAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
@@ -149,9 +149,21 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
         }
         if (!await db.GalleryItems.AnyAsync(i => i.GalleryId == galleryId && i.ImageId == imageId, cancellationToken))
         {
-            db.GalleryItems.Add(new GalleryItem { GalleryId = galleryId, ImageId = imageId, AddedById = userId, AddedAt = time.GetUtcNow() });
+            var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.TeamId, g.ReviewRequired }).SingleAsync(cancellationToken);
+            db.GalleryItems.Add(new GalleryItem
+            {
+                GalleryId = galleryId,
+                ImageId = imageId,
+                AddedById = userId,
+                AddedAt = time.GetUtcNow(),
+                ReviewState = gallery.ReviewRequired ? ReviewState.NeedsReview : null,
+            });
             await db.SaveChangesAsync(cancellationToken);
             await TellAsync(galleryId, cancellationToken);
+            if (gallery.TeamId is { } teamId)
+            {
+                await activity.RecordAsync(new ActivityRecord(teamId, userId, TeamActivityKind.Added, galleryId, imageId), cancellationToken);
+            }
         }
         return new ChangeResult(galleryId, []);
     }
@@ -164,10 +176,16 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
             return refusal;
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var teamId = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => g.TeamId).SingleOrDefaultAsync(cancellationToken);
         var removed = await db.GalleryItems.Where(i => i.GalleryId == galleryId && i.ImageId == imageId).ExecuteDeleteAsync(cancellationToken);
         if (removed == 0)
         {
             return ChangeResult.Missing;
+        }
+        // Recorded before the image may go (a purged image's entry keeps its words, not its link).
+        if (teamId is { } team && ResourceAccess.UserId(user) is { } actorId)
+        {
+            await activity.RecordAsync(new ActivityRecord(team, actorId, TeamActivityKind.Removed, galleryId, imageId), cancellationToken);
         }
         await ImageLibrary.PurgeOrphansAsync(db, store, [imageId], cancellationToken);
         await TellAsync(galleryId, cancellationToken);

@@ -13,6 +13,7 @@ using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Teams;
 using T2IStudio.Web.Storage;
 using T2IStudio.Web.Workers;
 
@@ -34,6 +35,7 @@ public sealed partial class JobLifecycle(
     WorkerRegistry registry,
     WorkerDirectory directory,
     ModelHost models,
+    TeamActivityLog activity,
     IOptions<QueueOptions> queueOptions,
     IOptions<WorkersOptions> workerOptions,
     IClusterBus cluster,
@@ -1169,11 +1171,18 @@ public sealed partial class JobLifecycle(
             return;
         }
         var now = time.GetUtcNow();
-        db.GalleryItems.AddRange(imageIds.Select((id, k) => new GalleryItem { GalleryId = galleryId, ImageId = id, AddedById = job.OwnerId, AddedAt = now.AddTicks(k) }));
+        var gallery = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => new { g.TeamId, g.ReviewRequired }).SingleAsync(CancellationToken.None);
+        ReviewState? review = gallery.ReviewRequired ? ReviewState.NeedsReview : null;
+        db.GalleryItems.AddRange(imageIds.Select((id, k) => new GalleryItem { GalleryId = galleryId, ImageId = id, AddedById = job.OwnerId, AddedAt = now.AddTicks(k), ReviewState = review }));
         await db.SaveChangesAsync(CancellationToken.None);
         foreach (var recipient in await audience.OfGalleryAsync(galleryId, CancellationToken.None))
         {
             notifier.Publish(new GalleryUpdated(galleryId, recipient));
+        }
+        if (gallery.TeamId is { } teamId)
+        {
+            await activity.RecordAsync(new ActivityRecord(teamId, job.OwnerId, TeamActivityKind.Generated, galleryId, imageIds[0],
+                Detail: imageIds.Count == 1 ? "1 image" : $"{imageIds.Count} images"), CancellationToken.None);
         }
     }
 

@@ -13,7 +13,7 @@ namespace T2IStudio.Web.Teams;
 /// <param name="ImageId">The image concerned, if one.</param>
 /// <param name="SubjectUserId">The member who joined or left.</param>
 /// <param name="Detail">A short detail (see <see cref="TeamActivity.Detail"/>); cut to 200 characters.</param>
-public sealed record ActivityRecord(Guid TeamId, string ActorId, ActivityKind Kind, Guid? GalleryId = null, Guid? ImageId = null,
+public sealed record ActivityRecord(Guid TeamId, string ActorId, TeamActivityKind Kind, Guid? GalleryId = null, Guid? ImageId = null,
     string? SubjectUserId = null, string? Detail = null);
 
 /// <summary>
@@ -79,5 +79,5 @@ public sealed partial class TeamActivityLog(IDbContextFactory<AppDbContext> dbFa
     public Task RecordAsync(ActivityRecord record, CancellationToken cancellationToken = default) => RecordAsync([record], cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A team activity entry ({Kind}) could not be written")]
-    private static partial void LogRecordFailed(ILogger logger, Exception ex, ActivityKind kind);
+    private static partial void LogRecordFailed(ILogger logger, Exception ex, TeamActivityKind kind);
 }

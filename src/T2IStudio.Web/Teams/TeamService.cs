@@ -62,7 +62,7 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
 /// answer to the owner is the same whether or not such an account exists. Member changes take the write lock
 /// first (SQLite's immediate transaction), so "the last owner" and the invitation limits are decided on current rows.
 /// </summary>
-public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, TimeProvider time, IOptionsMonitor<TeamOptions> options)
+public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, TeamActivityLog activity, TimeProvider time, IOptionsMonitor<TeamOptions> options)
 {
     /// <summary>Longest team name.</summary>
     public const int MaxNameLength = 80;
@@ -281,6 +281,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             }
             change.Db.TeamMembers.Remove(member);
             change.Told.Add(memberId);
+            change.Activity.Add(new ActivityRecord(teamId, change.UserId, TeamActivityKind.MemberLeft, SubjectUserId: memberId));
             return Task.FromResult<string?>(null);
         }, cancellationToken);
     }
@@ -334,6 +335,11 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             events.Publish(new TeamChanged(team.Id, recipient, Removed: false));
         }
         events.Publish(new TeamInvitationsChanged(userId));
+        if (accept && !members.Contains(userId))
+        {
+            var name = await db.Users.Where(u => u.Id == userId).Select(u => u.DisplayName).SingleOrDefaultAsync(cancellationToken);
+            await activity.RecordAsync(new ActivityRecord(team.Id, userId, TeamActivityKind.MemberJoined, SubjectUserId: userId, Detail: name), cancellationToken);
+        }
         return accept
             ? new ChangeResult(team.Id, [], Message: $"You joined {team.Name} as {Article(invitation.Role)} {invitation.Role.ToString().ToLowerInvariant()}.")
             : new ChangeResult(invitation.Id, [], Message: $"You declined the invitation to {team.Name}.");
@@ -385,6 +391,12 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
         {
             events.Publish(new TeamInvitationsChanged(invitee));
         }
+        if (context.Activity.Count > 0)
+        {
+            var subjects = context.Activity.Select(a => a.SubjectUserId).ToList();
+            var names = await db.Users.AsNoTracking().Where(u => subjects.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.DisplayName, cancellationToken);
+            await activity.RecordAsync([.. context.Activity.Select(a => a with { Detail = a.SubjectUserId is { } s && names.TryGetValue(s, out var n) ? n : null })], cancellationToken);
+        }
         return new ChangeResult(teamId, [], Message: context.Message);
     }
 
@@ -402,6 +414,9 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
 
         /// <summary>Accounts whose waiting invitations changed.</summary>
         public List<string> Invitees { get; } = [];
+
+        /// <summary>What the change adds to the team's activity feed, written once it is saved.</summary>
+        public List<ActivityRecord> Activity { get; } = [];
 
         public string? Message { get; set; }
     }

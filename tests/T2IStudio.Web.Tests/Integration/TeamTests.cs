@@ -98,8 +98,9 @@ public class TeamTests : IClassFixture<StudioAppFixture>
         Assert.Null(await teams.GetAsync(StudioAppFactory.PrincipalOf(other), teamId));
         Assert.Null(await teams.RoleOfAsync(StudioAppFactory.PrincipalOf(other), teamId));
         Assert.True((await teams.InviteAsync(StudioAppFactory.PrincipalOf(other), teamId, "x@example.test", TeamRole.Viewer)).NotFound);
+        // The one removed hears only that; the members left also see the departure in the team's activity.
         Assert.Equal([new TeamChanged(teamId, other.Id, Removed: true)], toldOther);
-        Assert.Equal([new TeamChanged(teamId, owner.Id, Removed: false)], toldOwner);
+        Assert.Equal([new TeamChanged(teamId, owner.Id, Removed: false), new TeamActivityAdded(teamId, owner.Id)], toldOwner);
     }
 
     [Fact]
