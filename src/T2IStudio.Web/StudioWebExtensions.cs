@@ -145,6 +145,7 @@ public static class StudioWebExtensions
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
         services.AddScoped<CommentService>();
+        services.AddScoped<Styles.StyleLibrary>();
         // Team workflow (issue 17): the activity feed and people's notifications.
         services.AddSingleton<TeamActivityLog>();
         services.AddSingleton<Notifications.NotificationService>();

@@ -10,6 +10,7 @@ using T2IStudio.Web.Access;
 using T2IStudio.Web.Api;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Storage;
+using T2IStudio.Web.Styles;
 
 namespace T2IStudio.Web.Jobs;
 
@@ -161,6 +162,7 @@ public sealed partial class GenerationService(
     ImageLibrary library,
     ImageStore store,
     StorageQuota quota,
+    StyleLibrary styles,
     ILogger<GenerationService> logger)
 {
     /// <summary>Checks and queues <paramref name="job"/> for <paramref name="user"/>.</summary>
@@ -171,6 +173,25 @@ public sealed partial class GenerationService(
         if (ResourceAccess.UserId(user) is not { } userId)
         {
             return Refused("Sign in to generate images.");
+        }
+        StyleUse? styleUse = null;
+        if (job.StyleId is { } styleId)
+        {
+            // The style's access rules decide, as on the picker: someone else's style reads as not there.
+            if (await styles.GetAsync(user, styleId, cancellationToken) is not { } style)
+            {
+                return Refused("That style is not available.");
+            }
+            var own = job.Request;
+            styleUse = new StyleUse { Name = style.Name, Id = style.Id, Prompt = own.Prompt, NegativePrompt = own.NegativePrompt };
+            job = job with
+            {
+                Request = own with
+                {
+                    Prompt = StyleExpansion.Prompt(own.Prompt, style.Prompt),
+                    NegativePrompt = StyleExpansion.NegativePrompt(own.NegativePrompt, style.NegativePrompt),
+                },
+            };
         }
         var errors = Validate(job);
         if (errors.Count > 0)
@@ -191,7 +212,8 @@ public sealed partial class GenerationService(
             }
             teamId = await galleries.TeamOfAsync(galleryId, cancellationToken);
         }
-        var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize };
+        // The stored request holds what runs (the expanded prompts) and, in Style, what the person typed.
+        var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize, Style = styleUse };
         return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row =>
         {
             row.GalleryId = job.GalleryId;
