@@ -96,6 +96,7 @@ public sealed class ContentSecurityPolicyTests(StudioServer server) : IClassFixt
             ("/gallery", "Gallery"),
             ("/inpaint", "Inpaint"),
             ("/teams", "Teams"),
+            ("/styles", "Styles"),
             ("/admin", "Admin"),
             ("/admin/workers", "Connected"),
             ("/Account/Manage", "Your account"),

@@ -3,6 +3,7 @@ using T2IStudio.Generation.Noise;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Web.Preferences;
+using T2IStudio.Web.Styles;
 
 namespace T2IStudio.Web.Jobs;
 
@@ -51,6 +52,9 @@ public sealed class GenerationSettings
     /// <summary>A gallery to put the images in too ("Save to"); null for the person's own images only.</summary>
     public Guid? SaveTo { get; set; }
 
+    /// <summary>The style applied on submit (the server expands the prompts with it); null for none.</summary>
+    public Guid? StyleId { get; set; }
+
     /// <summary>The sides the size pickers offer: around the model's native size, multiples of its VAE factor.</summary>
     public IReadOnlyList<int> Sizes { get; private set; } = [];
 
@@ -77,8 +81,11 @@ public sealed class GenerationSettings
         BatchSize = GenerationLimits.ClampBatchSize(remembered.BatchSize ?? 1);
     }
 
-    /// <summary>Takes what stays the same across models from the remembered settings: prompts, seed and its lock, "Save to".</summary>
-    public void Recall(CreateSettings remembered, IEnumerable<Guid> writableGalleries)
+    /// <summary>
+    /// Takes what stays the same across models from the remembered settings: prompts, seed and its lock, "Save to",
+    /// and the style while it is still one of <paramref name="usableStyles"/> (a deleted one is quietly dropped).
+    /// </summary>
+    public void Recall(CreateSettings remembered, IEnumerable<Guid> writableGalleries, IEnumerable<Guid>? usableStyles = null)
     {
         ArgumentNullException.ThrowIfNull(remembered);
         ArgumentNullException.ThrowIfNull(writableGalleries);
@@ -87,18 +94,61 @@ public sealed class GenerationSettings
         Seed = remembered.Seed ?? Seeds.NewRandom();
         SeedLocked = remembered.SeedLocked;
         SaveTo = remembered.SaveTo is { } saveTo && writableGalleries.Contains(saveTo) ? saveTo : null;
+        StyleId = remembered.StyleId is { } styleId && usableStyles?.Contains(styleId) == true ? styleId : null;
+    }
+
+    /// <summary>
+    /// Chooses <paramref name="style"/> (or none) and takes its default parameters: its model when it is installed and
+    /// available (returned, so the page can switch its tokenizer), sampler when the model runs it, steps, guidance and
+    /// size. What the style leaves unset stays as it is.
+    /// </summary>
+    public ModelInfo? ApplyStyle(StyleView? style, IEnumerable<ModelInfo> models)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        StyleId = style?.Id;
+        if (style is null)
+        {
+            return null;
+        }
+        ModelInfo? switched = null;
+        if (style.Model is { } modelId && modelId != Model && models.FirstOrDefault(m => m.Id == modelId && m.IsAvailable) is { } model)
+        {
+            UseModel(model, Remember());
+            switched = model;
+        }
+        var current = models.FirstOrDefault(m => m.Id == Model);
+        if (style.Scheduler is { } scheduler && SchedulersFor(current).Contains(scheduler))
+        {
+            Scheduler = scheduler;
+        }
+        Steps = GenerationLimits.ClampSteps(style.Steps ?? Steps);
+        Guidance = GenerationLimits.ClampGuidance(style.Guidance ?? Guidance);
+        if (style.Width is { } width)
+        {
+            Width = width;
+        }
+        if (style.Height is { } height)
+        {
+            Height = height;
+        }
+        Sizes = [.. Sizes.Union([Width, Height]).Order()];
+        return switched;
     }
 
     /// <summary>
     /// "Reuse parameters": the stored image's prompt, sampler, steps, guidance, size and seed (locked), one image.
     /// The model is the caller's to switch first (it may not be installed); its size is offered even when the
-    /// model's presets lack it.
+    /// model's presets lack it. An image made with a style brings the style back with the person's own words when
+    /// <paramref name="styleUsable"/> says it can still be used; otherwise the expanded prompt, with no style.
     /// </summary>
-    public void Reuse(StoredRequest stored)
+    /// <returns>False when the image was made with a style that is gone.</returns>
+    public bool Reuse(StoredRequest stored, Func<Guid, bool>? styleUsable = null)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        Prompt = stored.Prompt;
-        NegativePrompt = stored.NegativePrompt;
+        var styleBack = stored.Style is { Id: { } styleId } && styleUsable?.Invoke(styleId) == true;
+        Prompt = styleBack ? stored.Style!.Prompt : stored.Prompt;
+        NegativePrompt = styleBack ? stored.Style!.NegativePrompt : stored.NegativePrompt;
+        StyleId = styleBack ? stored.Style!.Id : null;
         Steps = stored.Steps;
         Guidance = stored.GuidanceScale;
         Scheduler = stored.Scheduler;
@@ -108,9 +158,13 @@ public sealed class GenerationSettings
         Seed = stored.Seed;
         SeedLocked = true;
         BatchSize = 1;
+        return stored.Style is null || styleBack;
     }
 
-    /// <summary>A form filled from a stored image's parameters, for a job built from it (Variations).</summary>
+    /// <summary>
+    /// A form filled from a stored image's parameters, for a job built from it (Variations): a styled image's
+    /// expanded prompt with no style, so the job runs what the image ran even after the style changed or went.
+    /// </summary>
     public static GenerationSettings FromStored(StoredRequest stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
@@ -148,6 +202,7 @@ public sealed class GenerationSettings
         Model = Model,
         IdempotencyKey = idempotencyKey,
         GalleryId = SaveTo,
+        StyleId = StyleId,
         Request = ToRequest(),
     };
 
@@ -166,6 +221,7 @@ public sealed class GenerationSettings
         SeedLocked = SeedLocked,
         BatchSize = BatchSize,
         SaveTo = SaveTo,
+        StyleId = StyleId,
     };
 
     /// <summary>Sizes around a model's native size, multiples of its VAE factor, up to <see cref="GenerationLimits.MaxSide"/>.</summary>

@@ -42,6 +42,9 @@ public sealed record CreateSettings
     /// <summary>The gallery last chosen under "Save to"; null for the person's own images only.</summary>
     public Guid? SaveTo { get; init; }
 
+    /// <summary>The style last chosen; null for none. A style deleted since (or no longer shared) is dropped on the next visit.</summary>
+    public Guid? StyleId { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The JSON stored with the account.</summary>

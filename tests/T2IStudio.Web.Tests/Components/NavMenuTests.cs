@@ -16,7 +16,7 @@ public sealed class NavMenuTests : StudioComponentTestBase
 
         var nav = Render<NavMenu>();
 
-        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "API", "Admin", "Queue", "Workers"], LinkTexts(nav));
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "Styles", "API", "Admin", "Queue", "Workers"], LinkTexts(nav));
         Assert.Equal("/admin", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Admin").GetAttribute("href"));
         Assert.Equal("/admin/queue", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Queue").GetAttribute("href"));
         Assert.Equal("/admin/workers", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Workers").GetAttribute("href"));
@@ -30,7 +30,7 @@ public sealed class NavMenuTests : StudioComponentTestBase
 
         var nav = Render<NavMenu>();
 
-        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "API"], LinkTexts(nav));
+        Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "Styles", "API"], LinkTexts(nav));
     }
 
     private static string[] LinkTexts(IRenderedComponent<NavMenu> nav) =>

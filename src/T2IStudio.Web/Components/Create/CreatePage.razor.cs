@@ -10,6 +10,8 @@ using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Images;
 using T2IStudio.Web.Jobs;
 using T2IStudio.Web.Preferences;
+using T2IStudio.Web.Realtime;
+using T2IStudio.Web.Styles;
 
 namespace T2IStudio.Web.Components.Create;
 
@@ -37,6 +39,8 @@ public sealed partial class CreatePage : IAsyncDisposable
     private bool _historyOpen;
     private Guid? _lightboxImage;
     private Guid? _reusedFrom;
+    private IReadOnlyList<StyleGroup> _styles = [];
+    private IDisposable? _subscription;
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
@@ -59,6 +63,16 @@ public sealed partial class CreatePage : IAsyncDisposable
 
     [Inject] private ILogger<CreatePage> Logger { get; set; } = null!;
 
+    [Inject] private StyleLibrary StyleLibrary { get; set; } = null!;
+
+    [Inject] private StudioNotifier Events { get; set; } = null!;
+
+    private StyleView? SelectedStyle => FindStyle(_form.StyleId);
+
+    private string StyleHelp => SelectedStyle is not { } style ? "A saved prompt fragment with its own defaults"
+        : StyleExpansion.HasPlaceholder(style.Prompt) ? "Your prompt goes where the style's {prompt} stands"
+        : "The style's words follow your prompt";
+
     private List<Guid> Results => [.. _queue?.CompletedImages(ResultCount) ?? []];
 
     protected override async Task OnInitializedAsync()
@@ -73,7 +87,65 @@ public sealed partial class CreatePage : IAsyncDisposable
             ModelChanged(model);
         }
         _saveTargets = await GalleryService.WritableAsync(_user, _leaving.Token);
-        _form.Recall(remembered, _saveTargets.Select(g => g.Id));
+        _styles = await StyleLibrary.ListAsync(_user, _leaving.Token);
+        _form.Recall(remembered, _saveTargets.Select(g => g.Id), AllStyles().Select(s => s.Id));
+    }
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender && _userId is not null)
+        {
+            _subscription = Events.Subscribe(_userId, OnEventAsync);
+        }
+    }
+
+    /// <summary>A style added, changed or deleted elsewhere (another tab, a teammate) reaches the picker at once.</summary>
+    private async Task OnEventAsync(StudioEvent studioEvent)
+    {
+        if (studioEvent is not StylesChanged)
+        {
+            return;
+        }
+        try
+        {
+            await InvokeAsync(async () =>
+            {
+                _styles = await StyleLibrary.ListAsync(_user, _leaving.Token);
+                if (_form.StyleId is { } chosen && FindStyle(chosen) is null)
+                {
+                    _form.StyleId = null;
+                    Snackbar.Add("The style you chose is no longer available; no style is applied.", Severity.Warning);
+                }
+                StateHasChanged();
+            });
+        }
+        catch (ObjectDisposedException)
+        {
+            // The circuit closed between the event and the render.
+        }
+        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
+        {
+            // The page is going away.
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
+
+    private IEnumerable<StyleView> AllStyles() => _styles.SelectMany(g => g.Styles);
+
+    private StyleView? FindStyle(Guid? id) => id is null ? null : AllStyles().FirstOrDefault(s => s.Id == id);
+
+    private string StyleLabel(Guid? id) => FindStyle(id) is { } style ? $"{style.Name} · {style.Owner}" : "No style";
+
+    /// <summary>Choosing a style applies its default parameters; the prompts stay as typed (the preview shows the expansion).</summary>
+    private void StyleChosen(Guid? id)
+    {
+        if (_form.ApplyStyle(FindStyle(id), _models ?? []) is { } model)
+        {
+            ModelChanged(model);
+        }
     }
 
     /// <summary>"Reuse parameters" from a lightbox on this very page changes only the query, not the page.</summary>
@@ -110,8 +182,14 @@ public sealed partial class CreatePage : IAsyncDisposable
         {
             Snackbar.Add($"Model '{stored.Model}' is not installed; the other parameters are filled in.", Severity.Warning);
         }
-        _form.Reuse(stored);
-        Snackbar.Add("Parameters filled in from the image; the seed is locked.", Severity.Info);
+        if (_form.Reuse(stored, id => FindStyle(id) is not null))
+        {
+            Snackbar.Add("Parameters filled in from the image; the seed is locked.", Severity.Info);
+        }
+        else
+        {
+            Snackbar.Add($"The style \"{stored.Style!.Name}\" is no longer available: the prompt it expanded to is filled in, with no style.", Severity.Warning);
+        }
     }
 
     private void ModelChanged(ModelInfo model) => _tokenizer = Models.TryGetTokenizer(model.Id);
@@ -201,6 +279,7 @@ public sealed partial class CreatePage : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _subscription?.Dispose();
         await _leaving.CancelAsync();
         // Cancelled, not disposed: work queued just before the page left still reads its token.
     }
