@@ -144,6 +144,8 @@ public static class StudioWebExtensions
         services.AddSingleton<ImageUploads>();
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
+        services.AddScoped<ReviewService>();
+        services.AddScoped<ApprovedExport>();
         services.AddScoped<CommentService>();
         // Team workflow (issue 17): the activity feed and people's notifications.
         services.AddSingleton<TeamActivityLog>();
@@ -235,6 +237,7 @@ public static class StudioWebExtensions
         app.MapAccountEndpoints();
         app.MapHealthEndpoint();
         app.MapImageEndpoints();
+        app.MapGalleryEndpoints();
         app.MapStudioApi();
 
         // Remote workers: the hub, on its own worker-key policy (not the cookie fallback).
