@@ -67,8 +67,13 @@ public sealed partial class GalleryPage : IAsyncDisposable
             }
             _galleryId = wanted;
         }
+        if (ImageQuery is { } image && await Library.GetAsync(_user, image, _leaving.Token) is null)
+        {
+            // A link (a notification, the activity feed) to an image the person may not see reads like a missing one.
+            Navigation.NotFound();
+            return;
+        }
         _total = (await PageAsync(0, 1)).Total;
-        // The viewer checks the image itself: one the person may not see reads as "not available".
         _open = ImageQuery;
     }
 
