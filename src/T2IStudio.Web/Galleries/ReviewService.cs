@@ -102,26 +102,7 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
         {
             return ChangeResult.Refused("Review is off in this gallery.");
         }
-        var now = time.GetUtcNow();
-        bool changed;
-        {
-            // The conditional update decides who wins a race: of two reviewers setting the same state only one
-            // changes the row (the other's WHERE no longer matches, PostgreSQL re-checks it after the row lock and
-            // SQLite runs one writer at a time), and each state written comes with its own entry in one transaction.
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var target = (ReviewState?)state;
-            var updated = await db.GalleryItems
-                .Where(i => i.GalleryId == galleryId && i.ImageId == imageId && (i.ReviewState == null || i.ReviewState != target))
-                .ExecuteUpdateAsync(u => u.SetProperty(i => i.ReviewState, target).SetProperty(i => i.ReviewedById, userId).SetProperty(i => i.ReviewedAt, now), cancellationToken);
-            changed = updated > 0;
-            if (changed)
-            {
-                db.Comments.Add(new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = "", CreatedAt = now, Review = state, GalleryId = galleryId });
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-        }
-        if (!changed)
+        if (!await WriteAsync(db, galleryId, imageId, state, userId, cancellationToken))
         {
             return await db.GalleryItems.AnyAsync(i => i.GalleryId == galleryId && i.ImageId == imageId, cancellationToken)
                 ? new ChangeResult(imageId, [])
@@ -147,6 +128,30 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
             await notifications.NotifyAsync(people.OwnerId, text, $"/gallery?g={galleryId}&image={imageId}", cancellationToken);
         }
         return new ChangeResult(imageId, []);
+    }
+
+    /// <summary>
+    /// Sets the state with who and when, and writes its review entry, in one transaction; false when the item is
+    /// missing or already in <paramref name="state"/>. The conditional update decides a race: of two reviewers setting
+    /// the same state only one changes the row (PostgreSQL re-checks the WHERE once the first one's row lock is
+    /// released; SQLite runs one writer at a time), and every state written comes with exactly one entry.
+    /// </summary>
+    private async Task<bool> WriteAsync(AppDbContext db, Guid galleryId, Guid imageId, ReviewState state, string userId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var target = (ReviewState?)state;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var updated = await db.GalleryItems
+            .Where(i => i.GalleryId == galleryId && i.ImageId == imageId && (i.ReviewState == null || i.ReviewState != target))
+            .ExecuteUpdateAsync(u => u.SetProperty(i => i.ReviewState, target).SetProperty(i => i.ReviewedById, userId).SetProperty(i => i.ReviewedAt, now), cancellationToken);
+        if (updated == 0)
+        {
+            return false;
+        }
+        db.Comments.Add(new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = "", CreatedAt = now, Review = state, GalleryId = galleryId });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>The item's review, or null when the person cannot see it, it is not in the gallery, or review is off there.</summary>
