@@ -144,6 +144,8 @@ public static class StudioWebExtensions
         services.AddSingleton<ImageUploads>();
         services.AddScoped<TeamService>();
         services.AddScoped<GalleryService>();
+        services.AddScoped<ReviewService>();
+        services.AddScoped<ApprovedExport>();
         services.AddScoped<CommentService>();
         services.AddScoped<Styles.StyleLibrary>();
         // Team workflow (issue 17): the activity feed and people's notifications.
@@ -236,6 +238,7 @@ public static class StudioWebExtensions
         app.MapAccountEndpoints();
         app.MapHealthEndpoint();
         app.MapImageEndpoints();
+        app.MapGalleryEndpoints();
         app.MapStudioApi();
 
         // Remote workers: the hub, on its own worker-key policy (not the cookie fallback).

@@ -14,12 +14,16 @@ namespace T2IStudio.Web.Comments;
 /// <param name="Text">What they wrote.</param>
 /// <param name="CreatedAt">When.</param>
 /// <param name="EditedAt">When it was last edited.</param>
-/// <param name="IsMine">The reader wrote it (and may edit or delete it).</param>
-public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt, bool IsMine);
+/// <param name="IsMine">The reader wrote it and may edit or delete it (never a review entry).</param>
+/// <param name="Review">For a review entry ("Ana approved this"), the state its author set; null for a written comment.</param>
+/// <param name="GalleryName">For a review entry, the gallery it was reviewed in (null once that gallery is deleted).</param>
+public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt, bool IsMine,
+    ReviewState? Review = null, string? GalleryName = null);
 
 /// <summary>
 /// Comments on images. Whoever may see an image reads its comments; its owner and the editors and owners of a
-/// team gallery holding it may comment; only the author edits or deletes a comment. Changes reach everyone who
+/// team gallery holding it may comment; only the author edits or deletes a comment, and nobody a review entry
+/// (written by <see cref="Galleries.ReviewService"/>). Changes reach everyone who
 /// sees the image, and the galleries holding it refresh.
 /// </summary>
 public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TeamActivityLog activity, TimeProvider time)
@@ -37,8 +41,13 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
             return [];
         }
         var userId = ResourceAccess.UserId(user);
-        return await db.Comments.AsNoTracking().Where(c => c.ImageId == imageId).OrderBy(c => c.CreatedAt)
-            .Select(c => new CommentView(c.Id, c.Author!.DisplayName, c.Text, c.CreatedAt, c.EditedAt, c.AuthorId == userId))
+        // A review entry is shown to those who see the gallery it was made in: another team's review stays theirs.
+        return await db.Comments.AsNoTracking().Where(c => c.ImageId == imageId)
+            .Where(c => c.Review == null || c.GalleryId == null || c.Gallery!.OwnerUserId == userId
+                || db.TeamMembers.Any(m => m.TeamId == c.Gallery!.TeamId && m.UserId == userId))
+            .OrderBy(c => c.CreatedAt)
+            .Select(c => new CommentView(c.Id, c.Author!.DisplayName, c.Text, c.CreatedAt, c.EditedAt, c.AuthorId == userId && c.Review == null,
+                c.Review, c.Gallery == null ? null : c.Gallery.Name))
             .ToListAsync(cancellationToken);
     }
 
@@ -124,6 +133,11 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
         if (comment is null || !await access.AllowsAsync(user, comment.Image, ResourceOperations.Read))
         {
             return ChangeResult.Missing;
+        }
+        if (comment.Review is not null)
+        {
+            // The record of who reviewed what: setting another state writes a new entry instead.
+            return ChangeResult.Refused("A review entry cannot be edited or deleted.");
         }
         if (comment.AuthorId != userId)
         {

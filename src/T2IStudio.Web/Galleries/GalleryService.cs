@@ -18,7 +18,8 @@ namespace T2IStudio.Web.Galleries;
 /// <param name="TeamName">Its team's name.</param>
 /// <param name="MyRole">What the reader may do (Owner for their private galleries).</param>
 /// <param name="ItemCount">Images in it.</param>
-public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? TeamName, TeamRole MyRole, int ItemCount)
+/// <param name="ReviewRequired">Its owners switched review on (team galleries only).</param>
+public sealed record GallerySummary(Guid Id, string Name, Guid? TeamId, string? TeamName, TeamRole MyRole, int ItemCount, bool ReviewRequired = false)
 {
     /// <summary>The name with its team, as pickers show it.</summary>
     public string Label => TeamName is null ? Name : $"{Name} ({TeamName})";
@@ -49,11 +50,11 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var mine = await db.Galleries.AsNoTracking().Where(g => g.OwnerUserId == userId)
-            .Select(g => new GallerySummary(g.Id, g.Name, null, null, TeamRole.Owner, g.Items.Count)).ToListAsync(cancellationToken);
+            .Select(g => new GallerySummary(g.Id, g.Name, null, null, TeamRole.Owner, g.Items.Count, g.ReviewRequired)).ToListAsync(cancellationToken);
         var shared = await (from g in db.Galleries.AsNoTracking()
                             join m in db.TeamMembers on g.TeamId equals m.TeamId
                             where m.UserId == userId
-                            select new GallerySummary(g.Id, g.Name, g.TeamId, g.Team!.Name, m.Role, g.Items.Count)).ToListAsync(cancellationToken);
+                            select new GallerySummary(g.Id, g.Name, g.TeamId, g.Team!.Name, m.Role, g.Items.Count, g.ReviewRequired)).ToListAsync(cancellationToken);
         return [.. mine.OrderBy(g => g.Name, StringComparer.CurrentCultureIgnoreCase),
             .. shared.OrderBy(g => g.TeamName, StringComparer.CurrentCultureIgnoreCase).ThenBy(g => g.Name, StringComparer.CurrentCultureIgnoreCase)];
     }
@@ -203,12 +204,14 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var items = ItemsOf(db, galleryId, filter, userId);
         var total = await items.CountAsync(cancellationToken);
+        var reviewed = await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => g.ReviewRequired).SingleOrDefaultAsync(cancellationToken);
         var tiles = await items.OrderByDescending(x => x.AddedAt).ThenBy(x => x.Image.Id)
             .Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500))
-            .Select(x => x.Image)
-            .ToTiles(db, userId)
+            .Select(x => new ImageTile(x.Image.Id, x.Image.Prompt, x.Image.Model, x.Image.Width, x.Image.Height, x.Image.CreatedAt,
+                db.Favorites.Any(f => f.ImageId == x.Image.Id && f.UserId == userId), x.Review))
             .ToListAsync(cancellationToken);
-        return (tiles, total);
+        // Tiles carry a state only where review is on (a state kept from before it was switched off is not shown).
+        return ([.. tiles.Select(t => t with { Review = reviewed ? t.Review ?? ReviewState.NeedsReview : null })], total);
     }
 
     /// <summary>
@@ -244,16 +247,27 @@ public sealed class GalleryService(IDbContextFactory<AppDbContext> dbFactory, IA
     }
 
     /// <summary>A gallery's items that pass <paramref name="filter"/>, each image with when it was added.</summary>
-    private static IQueryable<GalleryItemRow> ItemsOf(AppDbContext db, Guid galleryId, GalleryFilter filter, string viewerId) =>
-        from item in db.GalleryItems.AsNoTracking()
-        where item.GalleryId == galleryId
-        join image in ImageLibrary.Filter(db, ownerId: null, filter, viewerId) on item.ImageId equals image.Id
-        select new GalleryItemRow { AddedAt = item.AddedAt, Image = image };
+    private static IQueryable<GalleryItemRow> ItemsOf(AppDbContext db, Guid galleryId, GalleryFilter filter, string viewerId)
+    {
+        var items = db.GalleryItems.AsNoTracking().Where(i => i.GalleryId == galleryId);
+        if (filter.Review is { } review)
+        {
+            // An item added while review was off has no state yet: it reads as Needs review.
+            items = review == ReviewState.NeedsReview
+                ? items.Where(i => i.ReviewState == null || i.ReviewState == ReviewState.NeedsReview)
+                : items.Where(i => i.ReviewState == review);
+        }
+        return from item in items
+               join image in ImageLibrary.Filter(db, ownerId: null, filter, viewerId) on item.ImageId equals image.Id
+               select new GalleryItemRow { AddedAt = item.AddedAt, Review = item.ReviewState, Image = image };
+    }
 
     // Member initialisers (not a constructor), so EF Core can keep composing queries on its members.
     private sealed class GalleryItemRow
     {
         public DateTimeOffset AddedAt { get; init; }
+
+        public ReviewState? Review { get; init; }
 
         public required GeneratedImage Image { get; init; }
     }

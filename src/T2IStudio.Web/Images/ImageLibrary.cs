@@ -13,7 +13,8 @@ namespace T2IStudio.Web.Images;
 /// <param name="Model">Only this model, or null.</param>
 /// <param name="Since">Only images made at or after this instant, or null.</param>
 /// <param name="FavoritesOnly">Only starred images.</param>
-public sealed record GalleryFilter(string? Search = null, string? Model = null, DateTimeOffset? Since = null, bool FavoritesOnly = false);
+/// <param name="Review">In a named gallery, only items in this review state (an item without one counts as Needs review); null for all.</param>
+public sealed record GalleryFilter(string? Search = null, string? Model = null, DateTimeOffset? Since = null, bool FavoritesOnly = false, ReviewState? Review = null);
 
 /// <summary>
 /// Where a newest-first list left off: the last item's time and id. The next page starts strictly after it, so an
@@ -31,7 +32,8 @@ public readonly record struct KeysetPosition(DateTimeOffset At, Guid Id);
 /// <param name="Height">Height.</param>
 /// <param name="CreatedAt">When it was made.</param>
 /// <param name="IsFavorite">Starred.</param>
-public sealed record ImageTile(Guid Id, string Prompt, string Model, int Width, int Height, DateTimeOffset CreatedAt, bool IsFavorite);
+/// <param name="Review">Its review state in the gallery shown, when that gallery has review on; otherwise null.</param>
+public sealed record ImageTile(Guid Id, string Prompt, string Model, int Width, int Height, DateTimeOffset CreatedAt, bool IsFavorite, ReviewState? Review = null);
 
 /// <summary>The signed-in person's images: search, pages, favourites and deletion, each checked against the caller.</summary>
 public sealed partial class ImageLibrary(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, ImageStore store, StudioNotifier events, TimeProvider time)

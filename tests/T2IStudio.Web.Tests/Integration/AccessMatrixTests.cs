@@ -165,6 +165,11 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
             new("/images/{id:guid}/thumb", $"/images/{own}/thumb", [Ok, Missing, Missing, Missing, SignIn]),
             new("/teams/{TeamId:guid}", $"/teams/{_world.TeamId}", [Ok, Ok, Ok, Missing, SignIn]),
             new("/gallery?g", $"/gallery?g={gallery}", [Ok, Ok, Ok, Missing, SignIn]),
+            // An image to open at once (links from notifications and the activity feed): 404 for an image the person may not see.
+            new("/gallery?image", $"/gallery?g={gallery}&image={shared}", [Ok, Ok, Ok, Missing, SignIn]),
+            new("/gallery?image", $"/gallery?image={own}", [Ok, Missing, Missing, Missing, SignIn]),
+            // "Download approved": anyone who sees the gallery (a ZIP, empty but for the CSV header when nothing is approved).
+            new("/galleries/{galleryId:guid}/approved.zip", $"/galleries/{gallery}/approved.zip", [Ok, Ok, Ok, Missing, SignIn]),
             new("/inpaint?image", $"/inpaint?image={shared}", [Ok, Ok, Ok, Missing, SignIn]),
             new("/inpaint?image", $"/inpaint?image={own}", [Ok, Missing, Missing, Missing, SignIn]),
             new("/create?from", $"/create?from={own}", [Ok, Missing, Missing, Missing, SignIn]),

@@ -1,3 +1,4 @@
+using T2IStudio.Data.Entities;
 using T2IStudio.Web.Images;
 
 namespace T2IStudio.Web.Components.Gallery;
@@ -10,12 +11,13 @@ namespace T2IStudio.Web.Components.Gallery;
 /// <param name="Model">A model's name; empty for all models.</param>
 /// <param name="Days">Made within this many days counting today (1 is today); 0 for any time.</param>
 /// <param name="FavoritesOnly">Only images marked as favourites.</param>
-public sealed record GalleryFilterChoice(string Search = "", string Model = "", int Days = 0, bool FavoritesOnly = false)
+/// <param name="Review">In a gallery with review on, only items in this review state; null for all.</param>
+public sealed record GalleryFilterChoice(string Search = "", string Model = "", int Days = 0, bool FavoritesOnly = false, ReviewState? Review = null)
 {
     /// <summary>True when any filter narrows the images (the page then says "match" and "Nothing matches").</summary>
-    public bool IsFiltered => Search.Length > 0 || Model.Length > 0 || Days > 0 || FavoritesOnly;
+    public bool IsFiltered => Search.Length > 0 || Model.Length > 0 || Days > 0 || FavoritesOnly || Review is not null;
 
     /// <summary>The query filter for this choice as of <paramref name="now"/> (its UTC date starts "today").</summary>
     public GalleryFilter ToFilter(DateTimeOffset now) => new(Search, Model.Length == 0 ? null : Model,
-        Days == 0 ? null : now.Date.AddDays(1 - Days), FavoritesOnly);
+        Days == 0 ? null : now.Date.AddDays(1 - Days), FavoritesOnly, Review);
 }

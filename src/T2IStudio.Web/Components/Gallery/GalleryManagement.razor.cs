@@ -21,6 +21,7 @@ public sealed partial class GalleryManagement : IDisposable
     private Guid? _newTeam;
     private bool _renaming;
     private string _rename = "";
+    private bool _switchingReview;
 
     /// <summary>The galleries the person can see, as the page last loaded them.</summary>
     [Parameter] public IReadOnlyList<GallerySummary> Galleries { get; set; } = [];
@@ -42,6 +43,8 @@ public sealed partial class GalleryManagement : IDisposable
     [Inject] private GalleryService GalleryService { get; set; } = null!;
 
     [Inject] private TeamService Teams { get; set; } = null!;
+
+    [Inject] private ReviewService Review { get; set; } = null!;
 
     [Inject] private IDialogService Dialogs { get; set; } = null!;
 
@@ -72,6 +75,26 @@ public sealed partial class GalleryManagement : IDisposable
         }
         _renaming = false;
         await OnGalleriesChanged.InvokeAsync();
+    }
+
+    private async Task ReviewRequiredChangedAsync(bool required)
+    {
+        _switchingReview = true;
+        try
+        {
+            var result = await Review.SetReviewRequiredAsync(_user, GalleryId!.Value, required, _leaving.Token);
+            if (!result.Succeeded)
+            {
+                Snackbar.Add(result.FirstErrorOr("That gallery is gone."), Severity.Error);
+                return;
+            }
+            Snackbar.Add(required ? "Review is on: new and unreviewed images need review." : "Review is off.", Severity.Success);
+            await OnGalleriesChanged.InvokeAsync();
+        }
+        finally
+        {
+            _switchingReview = false;
+        }
     }
 
     private async Task DeleteAsync()

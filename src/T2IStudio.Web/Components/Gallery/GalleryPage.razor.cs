@@ -67,8 +67,13 @@ public sealed partial class GalleryPage : IAsyncDisposable
             }
             _galleryId = wanted;
         }
+        if (ImageQuery is { } image && await Library.GetAsync(_user, image, _leaving.Token) is null)
+        {
+            // A link (a notification, the activity feed) to an image the person may not see reads like a missing one.
+            Navigation.NotFound();
+            return;
+        }
         _total = (await PageAsync(0, 1)).Total;
-        // The viewer checks the image itself: one the person may not see reads as "not available".
         _open = ImageQuery;
     }
 
@@ -94,11 +99,28 @@ public sealed partial class GalleryPage : IAsyncDisposable
     {
         _galleryId = galleryId;
         _open = null;
+        // The review filter belongs to the gallery it was chosen in.
+        _filter = _filter with { Review = null };
         Navigation.NavigateTo(galleryId is null ? "/gallery" : $"/gallery?g={galleryId}", replace: true);
         await RefreshAsync();
     }
 
-    private async Task ReloadGalleriesAsync() => _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+    private async Task ReloadGalleriesAsync()
+    {
+        _galleries = await Galleries.ListAsync(_user, _leaving.Token);
+        if (Current?.ReviewRequired != true)
+        {
+            // Review switched off: its filter would hide images with no way to clear it.
+            _filter = _filter with { Review = null };
+        }
+    }
+
+    /// <summary>The gallery was renamed, deleted or had review switched on or off here: its tiles and filters follow.</summary>
+    private async Task GalleriesChangedAsync()
+    {
+        await ReloadGalleriesAsync();
+        await RefreshAsync();
+    }
 
     private async Task FilterChangedAsync(GalleryFilterChoice filter)
     {
@@ -139,6 +161,7 @@ public sealed partial class GalleryPage : IAsyncDisposable
         {
             GalleryChanged => _galleryId is null,
             GalleryUpdated updated => updated.GalleryId == _galleryId,
+            ReviewChanged reviewed => reviewed.GalleryId == _galleryId,
             TeamChanged changed => changed.Removed && Current?.TeamId == changed.TeamId,
             _ => false,
         };
@@ -159,7 +182,7 @@ public sealed partial class GalleryPage : IAsyncDisposable
         });
     }
 
-    /// <summary>A change to what the page shows: new images, the open gallery renamed or deleted, or its team left.</summary>
+    /// <summary>A change to what the page shows: new images, review states, the open gallery renamed or deleted, or its team left.</summary>
     private async Task FollowGalleryAsync(StudioEvent studioEvent)
     {
         if (studioEvent is TeamChanged)

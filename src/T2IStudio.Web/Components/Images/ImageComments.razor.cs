@@ -4,6 +4,7 @@ using MudBlazor;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Comments;
+using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Components.Images;
@@ -18,6 +19,7 @@ public sealed partial class ImageComments : IDisposable
     private Guid? _loaded;
     private IReadOnlyList<CommentView> _comments = [];
     private bool _canComment;
+    private bool _severalGalleries;
     private string _newComment = "";
     private Guid? _editing;
     private string _editText = "";
@@ -29,6 +31,8 @@ public sealed partial class ImageComments : IDisposable
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     [Inject] private CommentService Comments { get; set; } = null!;
+
+    [Inject] private GalleryService Galleries { get; set; } = null!;
 
     [Inject] private StudioNotifier Events { get; set; } = null!;
 
@@ -48,6 +52,7 @@ public sealed partial class ImageComments : IDisposable
         _loaded = id;
         _comments = [];
         _canComment = false;
+        _severalGalleries = false;
         _editing = null;
         _subscription?.Dispose();
         _subscription = null;
@@ -62,11 +67,14 @@ public sealed partial class ImageComments : IDisposable
         }
         var comments = Comments.ListAsync(user, id);
         var canComment = Comments.CanCommentAsync(user, id);
-        await Task.WhenAll(comments, canComment);
+        var holding = Galleries.HoldingAsync(user, id);
+        await Task.WhenAll(comments, canComment, holding);
         if (_loaded == id)
         {
             _comments = await comments;
             _canComment = await canComment;
+            // A review entry names its gallery only where it could be another one.
+            _severalGalleries = (await holding).Count > 1;
         }
     }
 
@@ -95,6 +103,27 @@ public sealed partial class ImageComments : IDisposable
             Snackbar.Add("New comments could not be loaded; reopen the image to see them.", Severity.Warning);
         }
     }
+
+    private static string ReviewWords(ReviewState state) => state switch
+    {
+        ReviewState.Approved => "approved this",
+        ReviewState.ChangesRequested => "requested changes",
+        _ => "marked this as needing review",
+    };
+
+    private static string ReviewIcon(ReviewState state) => state switch
+    {
+        ReviewState.Approved => Icons.Material.Outlined.CheckCircle,
+        ReviewState.ChangesRequested => Icons.Material.Outlined.Feedback,
+        _ => Icons.Material.Outlined.HourglassEmpty,
+    };
+
+    private static Color ReviewColor(ReviewState state) => state switch
+    {
+        ReviewState.Approved => Color.Success,
+        ReviewState.ChangesRequested => Color.Warning,
+        _ => Color.Default,
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing an image's comments failed")]
     private static partial void LogRefreshFailed(ILogger logger, Exception ex);

@@ -10,7 +10,8 @@ namespace T2IStudio.Web.Components.Images;
 
 /// <summary>
 /// The image viewer: a dialog that loads one image (once) and hands it to its parts — the picture and its details
-/// (<see cref="ImageViewer"/>), the comments (<see cref="ImageComments"/>), the lineage (<see cref="ImageLineage"/>)
+/// (<see cref="ImageViewer"/>), the review in a reviewed gallery (<see cref="ImageReview"/>), the comments
+/// (<see cref="ImageComments"/>), the lineage (<see cref="ImageLineage"/>)
 /// and the actions (<see cref="ImageActions"/>), each of which loads only its own data, side by side. The shell
 /// itself owns the title, ←/→/Escape, previous and next, Close and focus.
 /// </summary>
@@ -25,6 +26,7 @@ public sealed partial class ImageLightbox
     private bool _missing;
     private bool _focusPending;
     private ElementReference _keys;
+    private ImageReview? _review;
 
     /// <summary>The image to show; null closes the viewer.</summary>
     [Parameter] public Guid? ImageId { get; set; }
@@ -105,6 +107,10 @@ public sealed partial class ImageLightbox
                 await CloseAsync();
                 break;
             default:
+                if (_review is not null)
+                {
+                    await _review.HandleKeyAsync(e);
+                }
                 break;
         }
     }

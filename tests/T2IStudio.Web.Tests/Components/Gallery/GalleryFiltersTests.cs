@@ -46,6 +46,19 @@ public sealed class GalleryFiltersTests : StudioComponentTestBase
     }
 
     [Fact]
+    public void Review_state_shows_only_for_a_reviewed_gallery_and_narrows_the_filter()
+    {
+        Assert.DoesNotContain(Render<GalleryFilters>().FindAll("label"), l => l.TextContent.Trim() == "Review state");
+        var bar = Render<GalleryFilters>(p => p.Add(f => f.ShowReview, true));
+        Assert.Contains(bar.FindAll("label"), l => l.TextContent.Trim() == "Review state");
+
+        var choice = new GalleryFilterChoice(Review: T2IStudio.Data.Entities.ReviewState.Approved);
+        Assert.True(choice.IsFiltered);
+        Assert.Equal(T2IStudio.Data.Entities.ReviewState.Approved, choice.ToFilter(DateTimeOffset.UnixEpoch).Review);
+        Assert.Null(new GalleryFilterChoice().ToFilter(DateTimeOffset.UnixEpoch).Review);
+    }
+
+    [Fact]
     public void No_choice_filters_nothing_and_made_counts_today_as_the_first_day()
     {
         var now = new DateTimeOffset(2026, 3, 10, 15, 30, 0, TimeSpan.Zero);
