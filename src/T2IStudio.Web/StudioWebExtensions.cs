@@ -143,6 +143,9 @@ public static class StudioWebExtensions
         services.AddScoped<ImageLibrary>();
         services.AddSingleton<ImageUploads>();
         services.AddScoped<TeamService>();
+        // Server settings admins change in the app, and per-team models and budgets (the queue applies them).
+        services.AddSingleton<Settings.StudioSettings>();
+        services.AddSingleton<TeamLimits>();
         services.AddScoped<GalleryService>();
         services.AddScoped<CommentService>();
         // Team workflow (issue 17): the activity feed and people's notifications.
