@@ -1,7 +1,10 @@
 using Bunit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Extensions;
 using T2IStudio.Data.Entities;
+using T2IStudio.Web.Components.Teams;
 using T2IStudio.Web.Components.Create;
 using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Preferences;
@@ -39,6 +42,20 @@ public sealed class TeamLimitsTabTests : StudioComponentTestBase
         Assert.Equal(20, team.DailyImageLimit);
         // The models were left at "Use the server default".
         Assert.Null(team.AllowedModels);
+
+        // Picking a model drops "Use the server default"; the team then allows that model only.
+        var models = tab.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == "Allowed models");
+        Assert.Equal([AllowedModelsChoice.ServerDefault], models.Instance.GetState(x => x.SelectedValues));
+        await tab.InvokeAsync(() => models.Instance.SelectedValuesChanged.InvokeAsync([AllowedModelsChoice.ServerDefault, "t2istudio-tiny"]));
+        await tab.InvokeAsync(() => tab.FindAll("button").Single(b => b.TextContent.Trim() == "Save limits").Click());
+
+        // The save reloads and re-renders the tab: each render checks the row again.
+        tab.WaitForAssertion(() =>
+        {
+            using var check = CreateDb();
+            Assert.Equal(["t2istudio-tiny"], check.Teams.AsNoTracking().Single(t => t.Id == teamId).AllowedModels);
+        });
+        Assert.Equal(["t2istudio-tiny"], models.Instance.GetState(x => x.SelectedValues));
     }
 
     [Fact]
@@ -117,4 +134,28 @@ public sealed class TeamLimitsTabTests : StudioComponentTestBase
 
     private static string LabelTarget(IRenderedComponent<TeamLimitsTab> tab, string label) =>
         tab.FindAll("label").First(l => l.TextContent.Trim() == label).GetAttribute("for")!;
+}
+
+/// <summary>The "Allowed models" selection: "All models" and "Use the server default" stand alone.</summary>
+public sealed class AllowedModelsChoiceTests
+{
+    [Fact]
+    public void A_stand_alone_choice_just_picked_clears_the_models_and_a_model_just_picked_clears_the_stand_alone_choices()
+    {
+        Assert.Equal([AllowedModelsChoice.AllModels], AllowedModelsChoice.Normalize(["a", "b"], ["a", "b", AllowedModelsChoice.AllModels]));
+        Assert.Equal(["b"], AllowedModelsChoice.Normalize([AllowedModelsChoice.ServerDefault], [AllowedModelsChoice.ServerDefault, "b"]));
+        Assert.Equal(["a"], AllowedModelsChoice.Normalize(["a", "b"], ["a"]));
+
+        Assert.True(AllowedModelsChoice.TryToList([AllowedModelsChoice.ServerDefault], out var followsDefault));
+        Assert.Null(followsDefault);
+        Assert.True(AllowedModelsChoice.TryToList([AllowedModelsChoice.AllModels], out var all));
+        Assert.Empty(all!);
+        Assert.True(AllowedModelsChoice.TryToList(["a", "b"], out var some));
+        Assert.Equal(["a", "b"], some);
+        Assert.False(AllowedModelsChoice.TryToList([], out _));
+
+        Assert.Equal([AllowedModelsChoice.ServerDefault], AllowedModelsChoice.From(null, offersServerDefault: true));
+        Assert.Equal([AllowedModelsChoice.AllModels], AllowedModelsChoice.From(null, offersServerDefault: false));
+        Assert.Equal([AllowedModelsChoice.AllModels], AllowedModelsChoice.From([], offersServerDefault: true));
+    }
 }

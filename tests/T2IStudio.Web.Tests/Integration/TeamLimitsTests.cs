@@ -106,6 +106,35 @@ public class TeamLimitsTests
     }
 
     [Fact]
+    public async Task Two_admins_saving_the_defaults_at_once_both_succeed_and_one_row_keeps_one_of_their_values()
+    {
+        using var app = NewApp(settings: NoWorker);
+        var limits = app.Services.GetRequiredService<TeamLimits>();
+        var first = await app.CreateUserAsync("two-admins-1@example.test");
+        var second = await app.CreateUserAsync("two-admins-2@example.test");
+        await app.MakeAdminAsync(first);
+        await app.MakeAdminAsync(second);
+
+        // Several rounds, each starting with no row, so both saves can find it missing and insert.
+        for (var round = 1; round <= 5; round++)
+        {
+            await using (var db = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext())
+            {
+                await db.StudioSettings.ExecuteDeleteAsync();
+            }
+            var saves = await Task.WhenAll(
+                Task.Run(() => limits.SetDefaultsAsync(StudioAppFactory.PrincipalOf(first), new TeamDefaults(null, round))),
+                Task.Run(() => limits.SetDefaultsAsync(StudioAppFactory.PrincipalOf(second), new TeamDefaults(null, 100 + round))));
+
+            Assert.All(saves, s => Assert.True(s.Succeeded, string.Join(" ", s.Errors)));
+            await using var check = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
+            var row = Assert.Single(await check.StudioSettings.AsNoTracking().ToListAsync());
+            Assert.Equal(TeamDefaults.Key, row.Key);
+            Assert.Contains((await limits.GetDefaultsAsync(StudioAppFactory.PrincipalOf(first)))!.DailyImageLimit, new[] { round, 100 + round });
+        }
+    }
+
+    [Fact]
     public async Task A_job_past_the_daily_budget_is_refused_with_todays_use_and_nothing_is_queued()
     {
         using var app = NewApp(settings: NoWorker);
