@@ -37,11 +37,15 @@ public sealed partial class TeamLimits : IDisposable
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
-    private Color UsageColor => _view is { DailyImageLimit: > 0 } view && view.UsedToday >= view.DailyImageLimit ? Color.Error
-        : _view is { DailyImageLimit: > 0 } near && near.UsedToday * 10 >= near.DailyImageLimit * 9 ? Color.Warning
+    // Amber from nine tenths of the budget, red when it is spent.
+    private Color UsageColor => _view is not { DailyImageLimit: > 0 } view ? Color.Primary
+        : view.UsedToday >= view.DailyImageLimit ? Color.Error
+        : view.UsedToday * 10L >= view.DailyImageLimit * 9L ? Color.Warning
         : Color.Primary;
 
     private string DefaultModelsText => _view?.Defaults.AllowedModels is { Count: > 0 } models ? string.Join(", ", models) : "all models";
+
+    private string DefaultBudgetText => _view?.Defaults.DailyImageLimit is int limit and > 0 ? $"{Images(limit)} a day" : "no limit";
 
     private string ModelsHelp => _selection.Contains(AllowedModelsChoice.ServerDefault)
         ? "The team follows the server default; an admin may change it."
