@@ -143,6 +143,9 @@ public static class StudioWebExtensions
         services.AddScoped<ImageLibrary>();
         services.AddSingleton<ImageUploads>();
         services.AddScoped<TeamService>();
+        // Server settings admins change in the app, and per-team models and budgets (the queue applies them).
+        services.AddSingleton<Settings.StudioSettings>();
+        services.AddSingleton<TeamLimits>();
         services.AddScoped<GalleryService>();
         services.AddScoped<ReviewService>();
         services.AddScoped<ApprovedExport>();

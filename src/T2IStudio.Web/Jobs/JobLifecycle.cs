@@ -108,6 +108,11 @@ public sealed partial class JobLifecycle(
                 return new SubmitResult(null, [$"This token has {byToken} jobs waiting or running, the most allowed is {tokenLimit}. Wait for one to finish."]);
             }
         }
+        // A job saving into a team gallery: the team's models and daily budget, counted under the same lock as the insert.
+        if (row.TeamId is { } teamId && await TeamLimits.RefusalAsync(db, teamId, row.Model, row.BatchSize, time.GetUtcNow(), cancellationToken) is { } refusal)
+        {
+            return new SubmitResult(null, [refusal]);
+        }
         var now = time.GetUtcNow();
         var prompt = await PromptHistory.RecordAsync(db, userId, row.Prompt, negativePrompt, now, cancellationToken);
         row.OwnerId = userId;
