@@ -78,7 +78,12 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
                 {
                     options.Action = "View";
                     options.ActionColor = Color.Primary;
-                    options.OnClick = _ => InvokeAsync(() => OpenAsync(new NotificationView(added.NotificationId, added.Text, link, default, IsRead: false)));
+                    options.OnClick = _ => InvokeAsync(async () =>
+                    {
+                        await OpenAsync(new NotificationView(added.NotificationId, added.Text, link, default, IsRead: false));
+                        // Not this component's own event: it renders the new count itself.
+                        StateHasChanged();
+                    });
                 }
             }, key: $"notification-{added.NotificationId}");
             StateHasChanged();
