@@ -27,6 +27,7 @@ public sealed partial class TeamActivityFeed : IAsyncDisposable
     private bool _loading = true;
     private bool _loadingMore;
     private bool _hasMore;
+    private bool _heardWhileLoading;
     private Guid _loadedTeam;
 
     /// <summary>The team.</summary>
@@ -78,6 +79,12 @@ public sealed partial class TeamActivityFeed : IAsyncDisposable
         {
             _loading = false;
         }
+        if (_heardWhileLoading)
+        {
+            // An entry written while the first page was read may have missed it.
+            _heardWhileLoading = false;
+            await PrependNewAsync();
+        }
     }
 
     private async Task LoadMoreAsync()
@@ -128,6 +135,7 @@ public sealed partial class TeamActivityFeed : IAsyncDisposable
     {
         if (_loading)
         {
+            _heardWhileLoading = true;
             return;
         }
         if (_entries.Count == 0)
