@@ -52,7 +52,6 @@ public sealed partial class NotificationService(IDbContextFactory<AppDbContext> 
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             db.Notifications.Add(notification);
             await db.SaveChangesAsync(cancellationToken);
-            await PruneAsync(db, recipientId, cancellationToken);
         }
         catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException)
         {
@@ -60,6 +59,16 @@ public sealed partial class NotificationService(IDbContextFactory<AppDbContext> 
             return;
         }
         events.Publish(new NotificationAdded(notification.Id, notification.Text, notification.Link, recipientId));
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            await PruneAsync(db, recipientId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException)
+        {
+            // The next notification prunes again; this one is saved and told.
+            LogPruneFailed(logger, ex, recipientId);
+        }
     }
 
     /// <summary>The person's <paramref name="take"/> newest notifications, newest first (their own only).</summary>
@@ -145,4 +154,7 @@ public sealed partial class NotificationService(IDbContextFactory<AppDbContext> 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A notification for user {UserId} could not be written")]
     private static partial void LogNotifyFailed(ILogger logger, Exception ex, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Old notifications of user {UserId} could not be pruned")]
+    private static partial void LogPruneFailed(ILogger logger, Exception ex, string userId);
 }
