@@ -153,6 +153,7 @@ public static class StudioWebExtensions
         services.AddScoped<Styles.StyleLibrary>();
         // Team workflow (issue 17): the activity feed and people's notifications.
         services.AddSingleton<TeamActivityLog>();
+        services.AddScoped<TeamActivityFeed>();
         services.AddSingleton<Notifications.NotificationService>();
 
         services.AddSingleton<UserAccessGate>();

@@ -1,0 +1,139 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+using T2IStudio.Web.Access;
+using T2IStudio.Web.Notifications;
+using T2IStudio.Web.Realtime;
+
+namespace T2IStudio.Web.Components.Layout;
+
+/// <summary>
+/// The notifications bell in the app bar: a badge with the unread count, the recent notifications (opening one marks
+/// it read and follows its link), "Mark all as read"; a new one bumps the badge and shows a snackbar with "View".
+/// </summary>
+public sealed partial class NotificationsMenu : IAsyncDisposable
+{
+    /// <summary>How many notifications the menu lists.</summary>
+    internal const int Shown = 20;
+
+    private readonly CancellationTokenSource _leaving = new();
+    private System.Security.Claims.ClaimsPrincipal _user = new();
+    private string? _userId;
+    private IDisposable? _subscription;
+    private int _unread;
+    private bool _open;
+    private List<NotificationView>? _items;
+
+    [CascadingParameter] private Task<AuthenticationState>? AuthenticationState { get; set; }
+
+    [Inject] private NotificationService Notifications { get; set; } = null!;
+
+    [Inject] private StudioNotifier Events { get; set; } = null!;
+
+    [Inject] private NavigationManager Navigation { get; set; } = null!;
+
+    [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    [Inject] private TimeProvider Time { get; set; } = null!;
+
+    private string UnreadLabel => _unread switch
+    {
+        0 => "No unread notifications",
+        1 => "1 unread notification",
+        _ => $"{_unread} unread notifications",
+    };
+
+    /// <inheritdoc />
+    protected override async Task OnInitializedAsync()
+    {
+        if (AuthenticationState is null)
+        {
+            return;
+        }
+        _user = (await AuthenticationState).User;
+        _userId = ResourceAccess.UserId(_user);
+        if (_userId is not null)
+        {
+            _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender && _userId is not null)
+        {
+            _subscription = Events.Subscribe(_userId, OnEventAsync);
+        }
+    }
+
+    private Task OnEventAsync(StudioEvent studioEvent) =>
+        studioEvent is not NotificationAdded added ? Task.CompletedTask : InvokeAsync(() =>
+        {
+            _unread++;
+            _items?.Insert(0, new NotificationView(added.NotificationId, added.Text, added.Link, Time.GetUtcNow(), IsRead: false));
+            Snackbar.Add(added.Text, Severity.Info, options =>
+            {
+                if (added.Link is { } link && NotificationService.IsLocal(link))
+                {
+                    options.Action = "View";
+                    options.ActionColor = Color.Primary;
+                    options.OnClick = _ => InvokeAsync(async () =>
+                    {
+                        await OpenAsync(new NotificationView(added.NotificationId, added.Text, link, default, IsRead: false));
+                        // Not this component's own event: it renders the new count itself.
+                        StateHasChanged();
+                    });
+                }
+            }, key: $"notification-{added.NotificationId}");
+            StateHasChanged();
+        });
+
+    private async Task OpenChangedAsync(bool open)
+    {
+        _open = open;
+        if (open)
+        {
+            await ReloadAsync();
+        }
+    }
+
+    private async Task ReloadAsync()
+    {
+        _items = [.. await Notifications.ListAsync(_user, Shown, _leaving.Token)];
+        _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
+    }
+
+    /// <summary>Marks <paramref name="item"/> read and follows its link, if it has one.</summary>
+    private async Task OpenAsync(NotificationView item)
+    {
+        if (!item.IsRead && await Notifications.MarkReadAsync(_user, item.Id, _leaving.Token))
+        {
+            var index = _items?.FindIndex(i => i.Id == item.Id) ?? -1;
+            if (index >= 0)
+            {
+                _items![index] = _items[index] with { IsRead = true };
+            }
+            _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
+        }
+        _open = false;
+        if (item.Link is { } link && NotificationService.IsLocal(link))
+        {
+            Navigation.NavigateTo(link);
+        }
+    }
+
+    private async Task MarkAllReadAsync()
+    {
+        await Notifications.MarkAllReadAsync(_user, _leaving.Token);
+        await ReloadAsync();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _subscription?.Dispose();
+        await _leaving.CancelAsync();
+        // Cancelled, not disposed: a read queued just before the layout went still reads its token.
+    }
+}
