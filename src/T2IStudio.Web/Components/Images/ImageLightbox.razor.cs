@@ -24,7 +24,6 @@ public sealed partial class ImageLightbox
     private GeneratedImage? _image;
     private Guid? _loaded;
     private bool _missing;
-    private bool _focusPending;
     private ElementReference _keys;
     private ImageReview? _review;
 
@@ -76,17 +75,14 @@ public sealed partial class ImageLightbox
             }
             _image = image;
             _missing = image is null;
-            _focusPending = image is not null;
         }
     }
 
-    /// <inheritdoc />
-    protected override async Task OnAfterRenderAsync(bool firstRender)
+    /// <summary>Focuses the viewer's key wrapper once the image's markup is in the page (it renders through the dialog provider).</summary>
+    private async Task FocusKeysAsync()
     {
-        // The wrapper renders through the dialog provider: until it has, the reference is not set and focus waits.
-        if (_focusPending && _image is not null && _keys.Context is not null)
+        if (_keys.Context is not null)
         {
-            _focusPending = false;
             await _keys.TryFocusAsync();
         }
     }
