@@ -75,6 +75,14 @@ public sealed class TeamWorkflowTests(StudioServer server) : IClassFixture<Studi
         await editor.Keyboard.PressAsync("Escape");
         await Assertions.Expect(editor.GetByRole(AriaRole.Button, new() { Name = "Open image: a poster for review (Approved)" })).ToBeVisibleAsync();
 
+        // The gallery filters by review state, and "All" brings everything back.
+        await editor.GetByLabel("Review state").ClickAsync();
+        await editor.GetByRole(AriaRole.Option, new() { Name = "Changes requested" }).ClickAsync();
+        await Assertions.Expect(editor.GetByText("Nothing matches")).ToBeVisibleAsync();
+        await editor.GetByLabel("Review state").ClickAsync();
+        await editor.GetByRole(AriaRole.Option, new() { Name = "All", Exact = true }).ClickAsync();
+        await Assertions.Expect(editor.GetByTestId("gallery-count")).ToHaveTextAsync("1 image");
+
         // The bell lists it and links to the image.
         await editor.GetByRole(AriaRole.Button, new() { Name = "Notifications" }).ClickAsync();
         await Assertions.Expect(editor.Locator(".studio-notifications-popover").GetByText("ana approved your image in Posters")).ToBeVisibleAsync();

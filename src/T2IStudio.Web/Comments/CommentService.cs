@@ -143,11 +143,17 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
         {
             return ChangeResult.Refused("Only its author can change a comment.");
         }
+        var quoted = TeamActivityLog.Clip(comment.Text);
         if (change(db, comment) is { } error)
         {
             return ChangeResult.Refused(error);
         }
+        var deleted = db.Entry(comment).State == EntityState.Deleted;
         await db.SaveChangesAsync(cancellationToken);
+        // The team feeds quote the comment: an edit changes the quote, a delete takes it away (the entry stays, wordless).
+        var requoted = deleted ? null : TeamActivityLog.Clip(comment.Text);
+        await db.TeamActivities.Where(a => a.Kind == TeamActivityKind.Commented && a.ImageId == comment.ImageId && a.ActorId == userId && a.Detail == quoted)
+            .ExecuteUpdateAsync(u => u.SetProperty(a => a.Detail, requoted), cancellationToken);
         await TellAsync(comment.ImageId, cancellationToken);
         return new ChangeResult(commentId, []);
     }

@@ -352,7 +352,8 @@ public sealed partial class GenerationService(
             ApiTokenId = apiTokenId,
         };
         configure?.Invoke(row);
-        var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, request.NegativePrompt ?? "", cancellationToken);
+        var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, stored.Style?.Prompt ?? request.Prompt,
+            stored.Style?.NegativePrompt ?? request.NegativePrompt ?? "", cancellationToken);
         if (result.JobId == row.Id)
         {
             LogQueued(row.Id, modelId, request.Steps, request.BatchSize);

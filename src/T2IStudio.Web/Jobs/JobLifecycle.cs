@@ -80,9 +80,10 @@ public sealed partial class JobLifecycle(
     /// <summary>
     /// Writes <paramref name="row"/> as a queued job of <paramref name="userId"/> unless their quota is full, in one
     /// write transaction with the quota count (parallel submits of one person cannot all pass it). A repeated key
-    /// returns the first job.
+    /// returns the first job. The prompt history keeps <paramref name="ownPrompt"/> and <paramref name="ownNegativePrompt"/>:
+    /// what the person wrote, before a style expanded it (so reusing it with the style chosen does not apply it twice).
     /// </summary>
-    public async Task<SubmitResult> QueueAsync(string userId, Job row, string? idempotencyKey, string negativePrompt, CancellationToken cancellationToken)
+    public async Task<SubmitResult> QueueAsync(string userId, Job row, string? idempotencyKey, string ownPrompt, string ownNegativePrompt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(row);
@@ -114,7 +115,7 @@ public sealed partial class JobLifecycle(
             return new SubmitResult(null, [refusal]);
         }
         var now = time.GetUtcNow();
-        var prompt = await PromptHistory.RecordAsync(db, userId, row.Prompt, negativePrompt, now, cancellationToken);
+        var prompt = await PromptHistory.RecordAsync(db, userId, ownPrompt, ownNegativePrompt, now, cancellationToken);
         row.OwnerId = userId;
         row.Status = JobStatus.Queued;
         row.IdempotencyKey = idempotencyKey;

@@ -56,7 +56,7 @@ public sealed partial class TeamActivityLog(IDbContextFactory<AppDbContext> dbFa
                     GalleryName = record.GalleryId is { } named && names.TryGetValue(named, out var name) ? name : null,
                     ImageId = record.ImageId,
                     SubjectUserId = record.SubjectUserId,
-                    Detail = record.Detail is { Length: > MaxDetailLength } long_ ? long_[..(MaxDetailLength - 1)] + "…" : record.Detail,
+                    Detail = Clip(record.Detail),
                 });
             }
             await db.SaveChangesAsync(cancellationToken);
@@ -74,6 +74,10 @@ public sealed partial class TeamActivityLog(IDbContextFactory<AppDbContext> dbFa
             LogRecordFailed(logger, ex, records.First().Kind);
         }
     }
+
+    /// <summary>A detail as the feed keeps it: at most <see cref="MaxDetailLength"/> characters, an ellipsis where it was cut.</summary>
+    public static string? Clip(string? detail) =>
+        detail is { Length: > MaxDetailLength } ? detail[..(MaxDetailLength - 1)] + "…" : detail;
 
     /// <summary>Records one entry.</summary>
     public Task RecordAsync(ActivityRecord record, CancellationToken cancellationToken = default) => RecordAsync([record], cancellationToken);

@@ -220,5 +220,9 @@ public class StyleTests
         var text = PngFiles.ReadText(stream);
         Assert.Equal(image.Parameters, text.Parameters);
         Assert.Equal("Poster", GenerationMetadata.ReadStoredRequest(text.RequestJson)!.Style!.Name);
+
+        // Prompt history keeps the person's own words: reused with the style still chosen, it expands once.
+        var history = await db.Prompts.SingleAsync(p => p.Id == job.PromptId);
+        Assert.Equal(("a red circle", "blurry"), (history.Text, history.NegativeText));
     }
 }

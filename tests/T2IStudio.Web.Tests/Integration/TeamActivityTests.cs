@@ -18,6 +18,32 @@ public class TeamActivityTests
     protected virtual StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => new(storageRoot, settings);
 
     [Fact]
+    public async Task A_comments_quote_in_the_feed_follows_its_edit_and_goes_with_its_delete()
+    {
+        using var app = NewApp();
+        var ana = await app.CreateUserAsync("q-ana@example.test", displayName: "Ana");
+        using var scope = app.Services.CreateScope();
+        var teams = scope.ServiceProvider.GetRequiredService<TeamService>();
+        var galleries = scope.ServiceProvider.GetRequiredService<GalleryService>();
+        var comments = scope.ServiceProvider.GetRequiredService<CommentService>();
+        var anaP = StudioAppFactory.PrincipalOf(ana);
+        var teamId = (await teams.CreateAsync(anaP, "Quotes")).Id!.Value;
+        var galleryId = (await galleries.CreateAsync(anaP, "Wall", teamId)).Id!.Value;
+        var imageId = (await app.GenerateAsync(ana, GenerationQueueTests.Request(steps: 2) with { GalleryId = galleryId })).ImageIds.Single();
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        Task<string?> QuoteAsync() => db.TeamActivities.AsNoTracking().Where(a => a.TeamId == teamId && a.Kind == TeamActivityKind.Commented).Select(a => a.Detail).SingleAsync();
+
+        var commentId = (await comments.AddAsync(anaP, imageId, "The client's secret launch date is May 4")).Id!.Value;
+        Assert.Equal("The client's secret launch date is May 4", await QuoteAsync());
+
+        Assert.True((await comments.EditAsync(anaP, commentId, "Launch date to be confirmed")).Succeeded);
+        Assert.Equal("Launch date to be confirmed", await QuoteAsync());
+
+        Assert.True((await comments.DeleteAsync(anaP, commentId)).Succeeded);
+        Assert.Null(await QuoteAsync());
+    }
+
+    [Fact]
     public async Task Each_change_in_a_team_writes_its_entry_newest_first_and_private_galleries_write_nothing()
     {
         using var app = NewApp();

@@ -82,3 +82,75 @@ public sealed class TeamOnPostgresTests(PostgresAppFixture fixture) : TeamTests(
 
 /// <summary><see cref="ApiV1LibraryTests"/> (the search of the API's image list included) on PostgreSQL.</summary>
 public sealed class ApiV1LibraryOnPostgresTests(PostgresAppFixture fixture) : ApiV1LibraryTests(fixture), IClassFixture<PostgresAppFixture>;
+
+/// <summary><see cref="ReviewTests"/> on PostgreSQL.</summary>
+public sealed class ReviewOnPostgresTests : ReviewTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}
+
+/// <summary><see cref="ApprovedExportTests"/> on PostgreSQL.</summary>
+public sealed class ApprovedExportOnPostgresTests : ApprovedExportTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}
+
+/// <summary><see cref="StyleTests"/> on PostgreSQL.</summary>
+public sealed class StyleOnPostgresTests : StyleTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}
+
+/// <summary><see cref="TeamLimitsTests"/> on PostgreSQL.</summary>
+public sealed class TeamLimitsOnPostgresTests : TeamLimitsTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}
+
+/// <summary><see cref="TeamActivityTests"/> on PostgreSQL.</summary>
+public sealed class TeamActivityOnPostgresTests : TeamActivityTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}
+
+/// <summary><see cref="NotificationTests"/> on PostgreSQL.</summary>
+public sealed class NotificationOnPostgresTests : NotificationTests, IAsyncLifetime
+{
+    private readonly PostgresDatabases _databases = new();
+
+    protected override StudioAppFactory NewApp(string? storageRoot = null, IDictionary<string, string?>? settings = null) => _databases.App(storageRoot, settings);
+
+    public Task InitializeAsync() => _databases.InitializeAsync();
+
+    public Task DisposeAsync() => _databases.DisposeAsync();
+}

@@ -99,10 +99,13 @@ public sealed partial class CreatePage : IAsyncDisposable
         }
     }
 
-    /// <summary>A style added, changed or deleted elsewhere (another tab, a teammate) reaches the picker at once.</summary>
+    /// <summary>
+    /// A style added, changed or deleted elsewhere (another tab, a teammate) reaches the picker at once, and so does
+    /// leaving a team (its styles go) or joining one (its styles come).
+    /// </summary>
     private async Task OnEventAsync(StudioEvent studioEvent)
     {
-        if (studioEvent is not StylesChanged)
+        if (studioEvent is not (StylesChanged or TeamChanged))
         {
             return;
         }

@@ -26,6 +26,7 @@ public sealed partial class GalleryPage : IAsyncDisposable
     private Guid? _open;
     private Guid? _galleryId;
     private IReadOnlyList<GallerySummary> _galleries = [];
+    private (Guid? Gallery, Guid? Image)? _applied;
 
     /// <summary>A named gallery to open (<c>?g=</c>); none shows the person's own images.</summary>
     [SupplyParameterFromQuery(Name = "g")] public Guid? GalleryQuery { get; set; }
@@ -57,15 +58,35 @@ public sealed partial class GalleryPage : IAsyncDisposable
         _user = (await AuthenticationState).User;
         _models = await Library.ModelsAsync(_user, _leaving.Token);
         _galleries = await Galleries.ListAsync(_user, _leaving.Token);
-        if (GalleryQuery is { } wanted)
+    }
+
+    /// <summary>
+    /// Opens the gallery and image the address names (<c>?g=</c>, <c>?image=</c>): on arrival, and again when a link
+    /// on this very page (a notification's, say) changes only the query, which reuses the page.
+    /// </summary>
+    protected override async Task OnParametersSetAsync()
+    {
+        var wanted = (GalleryQuery, ImageQuery);
+        if (_applied == wanted)
         {
-            if (!await Authorization.AllowsAsync(_user, wanted, GalleryOperations.View))
-            {
-                // Someone else's gallery reads exactly like a missing one.
-                Navigation.NotFound();
-                return;
-            }
-            _galleryId = wanted;
+            return;
+        }
+        var arriving = _applied is null;
+        _applied = wanted;
+        if (!arriving && GalleryQuery == _galleryId && ImageQuery is null)
+        {
+            // The page's own navigation after a change of gallery: nothing new to open.
+            return;
+        }
+        if (!arriving)
+        {
+            await ReloadGalleriesAsync();
+        }
+        if (GalleryQuery is { } gallery && !await Authorization.AllowsAsync(_user, gallery, GalleryOperations.View))
+        {
+            // Someone else's gallery reads exactly like a missing one.
+            Navigation.NotFound();
+            return;
         }
         if (ImageQuery is { } image && await Library.GetAsync(_user, image, _leaving.Token) is null)
         {
@@ -73,8 +94,16 @@ public sealed partial class GalleryPage : IAsyncDisposable
             Navigation.NotFound();
             return;
         }
-        _total = (await PageAsync(0, 1)).Total;
+        _galleryId = GalleryQuery;
         _open = ImageQuery;
+        if (arriving)
+        {
+            _total = (await PageAsync(0, 1)).Total;
+        }
+        else
+        {
+            await RefreshAsync();
+        }
     }
 
     /// <inheritdoc />

@@ -147,11 +147,20 @@ public sealed partial class ImageReview : IDisposable
             }
             await ReloadAsync();
         }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or TimeoutException)
+        {
+            // The keys reach here through the viewer's handler, outside the viewer's error boundary: say it, keep the circuit.
+            LogSetFailed(Logger, ex);
+            Snackbar.Add("The review could not be saved; try again.", Severity.Error);
+        }
         finally
         {
             _busy = false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Setting a review state failed")]
+    private static partial void LogSetFailed(ILogger logger, Exception ex);
 
     private static string Pressed(ReviewView review, ReviewState state) => review.State == state ? "true" : "false";
 

@@ -17,6 +17,8 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
     internal const int Shown = 20;
 
     private readonly CancellationTokenSource _leaving = new();
+
+    [Inject] private ILogger<NotificationsMenu> Logger { get; set; } = null!;
     private System.Security.Claims.ClaimsPrincipal _user = new();
     private string? _userId;
     private IDisposable? _subscription;
@@ -54,7 +56,7 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
         _userId = ResourceAccess.UserId(_user);
         if (_userId is not null)
         {
-            _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
+            await GuardAsync(async () => _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token));
         }
     }
 
@@ -98,24 +100,27 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
         }
     }
 
-    private async Task ReloadAsync()
+    private Task ReloadAsync() => GuardAsync(async () =>
     {
         _items = [.. await Notifications.ListAsync(_user, Shown, _leaving.Token)];
         _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
-    }
+    });
 
     /// <summary>Marks <paramref name="item"/> read and follows its link, if it has one.</summary>
     private async Task OpenAsync(NotificationView item)
     {
-        if (!item.IsRead && await Notifications.MarkReadAsync(_user, item.Id, _leaving.Token))
+        await GuardAsync(async () =>
         {
-            var index = _items?.FindIndex(i => i.Id == item.Id) ?? -1;
-            if (index >= 0)
+            if (!item.IsRead && await Notifications.MarkReadAsync(_user, item.Id, _leaving.Token))
             {
-                _items![index] = _items[index] with { IsRead = true };
+                var index = _items?.FindIndex(i => i.Id == item.Id) ?? -1;
+                if (index >= 0)
+                {
+                    _items![index] = _items[index] with { IsRead = true };
+                }
+                _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
             }
-            _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token);
-        }
+        });
         _open = false;
         if (item.Link is { } link && NotificationService.IsLocal(link))
         {
@@ -125,9 +130,33 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
 
     private async Task MarkAllReadAsync()
     {
-        await Notifications.MarkAllReadAsync(_user, _leaving.Token);
+        await GuardAsync(() => Notifications.MarkAllReadAsync(_user, _leaving.Token));
         await ReloadAsync();
     }
+
+    /// <summary>
+    /// Runs a database step of the bell: the bell lives in the layout, outside every page's error boundary, so a
+    /// failure here says so in a snackbar instead of ending the circuit.
+    /// </summary>
+    private async Task GuardAsync(Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (OperationCanceledException) when (_leaving.IsCancellationRequested)
+        {
+            // The layout is going away.
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or TimeoutException)
+        {
+            LogFailed(Logger, ex);
+            Snackbar.Add("Notifications could not be read just now; try again in a moment.", Severity.Warning);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The notifications bell could not read or change notifications")]
+    private static partial void LogFailed(ILogger logger, Exception ex);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
