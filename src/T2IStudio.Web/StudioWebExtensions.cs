@@ -149,6 +149,11 @@ public static class StudioWebExtensions
         services.AddScoped<GalleryService>();
         services.AddScoped<ReviewService>();
         services.AddScoped<ApprovedExport>();
+        services.AddSingleton<ApprovedExportGate>();
+        services.AddOptions<GalleryOptions>()
+            .BindConfiguration(GalleryOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddScoped<CommentService>();
         services.AddScoped<Styles.StyleLibrary>();
         // Team workflow (issue 17): the activity feed and people's notifications.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using T2IStudio.Web.Galleries;
@@ -18,15 +19,30 @@ public static class GalleryEndpoints
         return app;
     }
 
-    /// <summary>"Download approved": the gallery's approved images and their parameters, as a ZIP attachment.</summary>
-    public static async Task<Results<FileStreamHttpResult, NotFound>> GetApprovedZipAsync(Guid galleryId, ClaimsPrincipal user, ApprovedExport export, HttpContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// "Download approved": the gallery's approved images and their parameters, as a ZIP attachment; a problem (422)
+    /// above <see cref="GalleryOptions.MaxApprovedExportImages"/>, or (429 with Retry-After) while the person's or the
+    /// server's exports are busy.
+    /// </summary>
+    public static async Task<Results<FileStreamHttpResult, NotFound, ProblemHttpResult>> GetApprovedZipAsync(Guid galleryId, ClaimsPrincipal user, ApprovedExport export, HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(export);
         ArgumentNullException.ThrowIfNull(context);
-        if (await export.CreateAsync(user, galleryId, cancellationToken) is not { } zip)
+        if (await export.CreateAsync(user, galleryId, cancellationToken) is not { } result)
         {
             return TypedResults.NotFound();
         }
+        if (result.Zip is not { } zip)
+        {
+            var refusal = result.Refusal!;
+            if (refusal.StatusCode == StatusCodes.Status429TooManyRequests)
+            {
+                context.Response.Headers.RetryAfter = ApprovedExport.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            }
+            return TypedResults.Problem(refusal.Message, statusCode: refusal.StatusCode, title: refusal.Title);
+        }
+        // The slot is given back once the response has been sent (or abandoned), not when the file is built.
+        context.Response.RegisterForDispose(zip.Slot);
         context.Response.Headers.XContentTypeOptions = "nosniff";
         context.Response.Headers.CacheControl = "private, no-store";
         // The result disposes the stream after sending, which deletes the temporary file.

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Pipelines;
@@ -16,17 +17,34 @@ namespace T2IStudio.Web.Galleries;
 /// <summary>A built export: the ZIP (a temporary file, deleted when the stream closes) and the name to download it as.</summary>
 /// <param name="Content">The ZIP, positioned at its start; whoever takes it disposes it.</param>
 /// <param name="FileName">The download's name (the gallery's name, without characters a file name cannot hold).</param>
-public sealed record ApprovedZip(Stream Content, string FileName);
+/// <param name="Slot">The export's place in <see cref="ApprovedExportGate"/>; dispose it once the download has been sent.</param>
+public sealed record ApprovedZip(Stream Content, string FileName, IDisposable Slot);
+
+/// <summary>Why an export was refused, as an HTTP problem.</summary>
+/// <param name="StatusCode">422 for a gallery above the cap, 429 while the person's or the server's exports are busy.</param>
+/// <param name="Title">The problem in a few words.</param>
+/// <param name="Message">What the person reads.</param>
+public sealed record ApprovedExportRefusal(int StatusCode, string Title, string Message);
+
+/// <summary>An export's outcome: exactly one of <paramref name="Zip"/> and <paramref name="Refusal"/> is set.</summary>
+/// <param name="Zip">The export.</param>
+/// <param name="Refusal">Why there is none.</param>
+public sealed record ApprovedExportResult(ApprovedZip? Zip, ApprovedExportRefusal? Refusal);
 
 /// <summary>
 /// "Download approved": a ZIP of a gallery's approved images, each PNG exactly as stored (its bytes and embedded
 /// parameters unchanged), plus <c>parameters.csv</c> with one row per image from its stored request. Anyone who sees
-/// the gallery may download it; someone else's gallery reads as missing. Every approved image goes in: nothing is
-/// capped. The archive is built on a temporary file (deleted on close), so the response is streamed from disk
-/// asynchronously and never held in memory.
+/// the gallery may download it; someone else's gallery reads as missing. The archive is built on a temporary file
+/// (deleted on close), so the response is streamed from disk asynchronously and never held in memory. Because that
+/// copies every image, a gallery with more than <see cref="GalleryOptions.MaxApprovedExportImages"/> approved images
+/// is refused, and <see cref="ApprovedExportGate"/> lets one export per person and a few per server run at once.
 /// </summary>
-public sealed partial class ApprovedExport(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, ImageStore store, ILogger<ApprovedExport> logger)
+public sealed partial class ApprovedExport(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, ImageStore store,
+    ApprovedExportGate gate, IOptions<GalleryOptions> options, ILogger<ApprovedExport> logger)
 {
+    /// <summary>Seconds a person is told to wait when their export or the server's exports are busy.</summary>
+    public const int RetryAfterSeconds = 30;
+
     /// <summary>The CSV's name inside the ZIP.</summary>
     public const string ParametersFile = "parameters.csv";
 
@@ -34,10 +52,14 @@ public sealed partial class ApprovedExport(IDbContextFactory<AppDbContext> dbFac
     public static readonly IReadOnlyList<string> Columns =
         ["file", "image_id", "prompt", "negative_prompt", "style", "model", "model_hash", "seed", "steps", "sampler", "cfg_scale", "width", "height", "approved_by", "approved_at"];
 
-    /// <summary>Builds the export, or null when the person cannot see the gallery (or it does not exist).</summary>
-    public async Task<ApprovedZip?> CreateAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Builds the export (the caller disposes its <see cref="ApprovedZip.Slot"/> once it is sent), a refusal when the
+    /// gallery has too many approved images or an export is already running, or null when the person cannot see the
+    /// gallery (or it does not exist).
+    /// </summary>
+    public async Task<ApprovedExportResult?> CreateAsync(ClaimsPrincipal user, Guid galleryId, CancellationToken cancellationToken = default)
     {
-        if (ResourceAccess.UserId(user) is null || !await authorization.AllowsAsync(user, galleryId, GalleryOperations.View))
+        if (ResourceAccess.UserId(user) is not { } userId || !await authorization.AllowsAsync(user, galleryId, GalleryOperations.View))
         {
             return null;
         }
@@ -47,10 +69,37 @@ public sealed partial class ApprovedExport(IDbContextFactory<AppDbContext> dbFac
         {
             return null;
         }
+        var max = options.Value.MaxApprovedExportImages;
+        var count = await db.GalleryItems.CountAsync(i => i.GalleryId == galleryId && i.ReviewState == ReviewState.Approved, cancellationToken);
+        if (count > max)
+        {
+            return new ApprovedExportResult(null, new ApprovedExportRefusal(StatusCodes.Status422UnprocessableEntity, "Too many approved images to export", string.Create(CultureInfo.InvariantCulture,
+                $"This gallery has {count} approved images; the export takes at most {max}. Move some of them into another gallery and export each, or ask an admin to raise Galleries:MaxApprovedExportImages.")));
+        }
+        if (gate.TryEnter(userId) is not { } slot)
+        {
+            return new ApprovedExportResult(null, new ApprovedExportRefusal(StatusCodes.Status429TooManyRequests, "An export is already running",
+                "An export is already being prepared (yours, or the server is busy with others). Try again once it has finished."));
+        }
+        try
+        {
+            return new ApprovedExportResult(await BuildAsync(db, galleryId, galleryName, slot, cancellationToken), null);
+        }
+        catch
+        {
+            slot.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<ApprovedZip> BuildAsync(AppDbContext db, Guid galleryId, string galleryName, IDisposable slot, CancellationToken cancellationToken)
+    {
+        // Read again under the slot; the Take keeps approvals made since the count from passing the cap.
         var items = await db.GalleryItems.AsNoTracking()
             .Where(i => i.GalleryId == galleryId && i.ReviewState == ReviewState.Approved)
             .OrderBy(i => i.AddedAt).ThenBy(i => i.ImageId)
             .Select(i => new ApprovedItem(i.Image!, i.ReviewedAt, db.Users.Where(u => u.Id == i.ReviewedById).Select(u => u.DisplayName).FirstOrDefault()))
+            .Take(options.Value.MaxApprovedExportImages)
             .ToListAsync(cancellationToken);
 
         var path = Path.Combine(Path.GetTempPath(), $"t2istudio-approved-{Guid.NewGuid():N}.zip");
@@ -59,7 +108,7 @@ public sealed partial class ApprovedExport(IDbContextFactory<AppDbContext> dbFac
         {
             await WriteZipAsync(file, items, cancellationToken);
             file.Position = 0;
-            return new ApprovedZip(file, $"{FileNameOf(galleryName)} - approved.zip");
+            return new ApprovedZip(file, $"{FileNameOf(galleryName)} - approved.zip", slot);
         }
         catch
         {

@@ -107,6 +107,81 @@ public partial class ApprovedExportTests
         Assert.Single(ParseCsv(await ReadTextAsync(entry)));
     }
 
+    [Fact]
+    public async Task A_gallery_with_more_approved_images_than_the_cap_is_refused_with_the_count_and_the_setting_to_raise()
+    {
+        using var app = NewApp(settings: new Dictionary<string, string?> { ["Galleries:MaxApprovedExportImages"] = "1" });
+        var team = await ReviewTests.TeamAsync(app, "x3");
+        using (var scope = app.Services.CreateScope())
+        {
+            var reviews = scope.ServiceProvider.GetRequiredService<ReviewService>();
+            var (_, images) = await app.GenerateAsync(team.Owner, GenerationQueueTests.Request(prompt: "two takes", steps: 2, batch: 2) with { GalleryId = team.GalleryId });
+            Assert.True((await reviews.SetReviewRequiredAsync(team.OwnerP, team.GalleryId, true)).Succeeded);
+            Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, images[0], ReviewState.Approved)).Succeeded);
+            using var viewerOfOne = await SignedInAsync(app, team.Viewer);
+            Assert.Equal(HttpStatusCode.OK, (await viewerOfOne.GetAsync($"/galleries/{team.GalleryId}/approved.zip")).StatusCode);
+            Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, images[1], ReviewState.Approved)).Succeeded);
+        }
+
+        using var viewer = await SignedInAsync(app, team.Viewer);
+        using var response = await viewer.GetAsync($"/galleries/{team.GalleryId}/approved.zip");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.StartsWith("This gallery has 2 approved images; the export takes at most 1.", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Galleries:MaxApprovedExportImages", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_export_while_the_persons_own_or_two_others_run_is_refused_with_retry_after()
+    {
+        using var app = NewApp();
+        var team = await ReviewTests.TeamAsync(app, "x4");
+        var gate = app.Services.GetRequiredService<ApprovedExportGate>();
+        using var viewer = await SignedInAsync(app, team.Viewer);
+        var url = $"/galleries/{team.GalleryId}/approved.zip";
+
+        // The viewer's own export is still running: theirs waits, someone else's goes ahead.
+        using (var running = gate.TryEnter(team.Viewer.Id))
+        {
+            Assert.NotNull(running);
+            using var refused = await viewer.GetAsync(url);
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(ApprovedExport.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+            var problem = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Contains("already being prepared", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            using var owner = await SignedInAsync(app, team.Owner);
+            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(url)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync(url)).StatusCode);
+
+        // Two exports by others fill the server (each download gives its slot back once the response has completed).
+        using (var first = await EnterAsync(gate, team.Owner.Id))
+        using (var second = await EnterAsync(gate, team.Editor.Id))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await viewer.GetAsync(url)).StatusCode);
+        }
+        using var again1 = await EnterAsync(gate, team.Owner.Id);
+        using var again2 = await EnterAsync(gate, team.Viewer.Id);
+    }
+
+    /// <summary>
+    /// A slot once one is free: a finished download gives its slot back when its response completes, which the
+    /// client may see a moment before the server has run that step.
+    /// </summary>
+    private static async Task<IDisposable> EnterAsync(ApprovedExportGate gate, string userId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            if (gate.TryEnter(userId) is { } slot)
+            {
+                return slot;
+            }
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
     [Theory]
     [InlineData("plain", "plain")]
     [InlineData("=1+1", "'=1+1")]
