@@ -16,7 +16,7 @@ namespace T2IStudio.Web.Comments;
 /// <param name="EditedAt">When it was last edited.</param>
 /// <param name="IsMine">The reader wrote it and may edit or delete it (never a review entry).</param>
 /// <param name="Review">For a review entry ("Ana approved this"), the state its author set; null for a written comment.</param>
-/// <param name="GalleryName">For a review entry, the gallery it was reviewed in (null once that gallery is deleted).</param>
+/// <param name="GalleryName">For a review entry, the gallery it was reviewed in (entries of a deleted gallery are not listed).</param>
 public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt, bool IsMine,
     ReviewState? Review = null, string? GalleryName = null);
 
@@ -41,10 +41,11 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
             return [];
         }
         var userId = ResourceAccess.UserId(user);
-        // A review entry is shown to those who see the gallery it was made in: another team's review stays theirs.
+        // A review entry is shown only while the gallery it was made in exists, to those who see that gallery: another
+        // team's review stays theirs, also once their gallery is deleted (the entry's gallery then reads as null).
         return await db.Comments.AsNoTracking().Where(c => c.ImageId == imageId)
-            .Where(c => c.Review == null || c.GalleryId == null || c.Gallery!.OwnerUserId == userId
-                || db.TeamMembers.Any(m => m.TeamId == c.Gallery!.TeamId && m.UserId == userId))
+            .Where(c => c.Review == null || (c.GalleryId != null && (c.Gallery!.OwnerUserId == userId
+                || db.TeamMembers.Any(m => m.TeamId == c.Gallery!.TeamId && m.UserId == userId))))
             .OrderBy(c => c.CreatedAt)
             .Select(c => new CommentView(c.Id, c.Author!.DisplayName, c.Text, c.CreatedAt, c.EditedAt, c.AuthorId == userId && c.Review == null,
                 c.Review, c.Gallery == null ? null : c.Gallery.Name))

@@ -23,9 +23,15 @@ public sealed record ReviewView(ReviewState State, string? ReviewedBy, DateTimeO
 /// comments, records team activity, tells the image's author, and reaches every open view of the gallery and image.
 /// Someone else's gallery or image reads as missing.
 /// </summary>
-public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, EventAudience audience, StudioNotifier events,
-    TeamActivityLog activity, NotificationService notifications, TimeProvider time)
+public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, GalleryAccess galleryAccess, EventAudience audience,
+    StudioNotifier events, TeamActivityLog activity, NotificationService notifications, TimeProvider time)
 {
+    /// <summary>
+    /// How long a reviewer's latest entry on an item takes further changes by the same reviewer: toggling states
+    /// within it updates that entry instead of adding one, and tells the author only once.
+    /// </summary>
+    public static readonly TimeSpan MergeWindow = TimeSpan.FromMinutes(5);
+
     /// <summary>The label of a state, as chips, filters and badges show it.</summary>
     public static string LabelOf(ReviewState state) => state switch
     {
@@ -102,7 +108,12 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
         {
             return ChangeResult.Refused("Review is off in this gallery.");
         }
-        if (!await WriteAsync(db, galleryId, imageId, state, userId, cancellationToken))
+        var written = await WriteAsync(db, galleryId, imageId, state, userId, cancellationToken);
+        if (written == Written.ReviewOff)
+        {
+            return ChangeResult.Refused("Review is off in this gallery.");
+        }
+        if (written == Written.Nothing)
         {
             return await db.GalleryItems.AnyAsync(i => i.GalleryId == galleryId && i.ImageId == imageId, cancellationToken)
                 ? new ChangeResult(imageId, [])
@@ -111,12 +122,19 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
         await TellAsync(galleryId, imageId, cancellationToken);
         if (gallery.TeamId is { } teamId)
         {
+            // The feed records every change, merged or not: it is the team's log of what happened.
             await activity.RecordAsync(new ActivityRecord(teamId, userId, TeamActivityKind.Reviewed, galleryId, imageId, Detail: state.ToString()), cancellationToken);
+        }
+        if (written == Written.Merged)
+        {
+            // The author heard of this reviewer's entry minutes ago; the entry itself now shows where it ended.
+            return new ChangeResult(imageId, []);
         }
         var people = await db.Images.AsNoTracking().Where(i => i.Id == imageId)
             .Select(i => new { i.OwnerId, Reviewer = db.Users.Where(u => u.Id == userId).Select(u => u.DisplayName).FirstOrDefault() })
             .SingleOrDefaultAsync(cancellationToken);
-        if (people is not null && people.OwnerId != userId)
+        // An author who no longer sees the gallery (left or removed from its team) is not told about it, nor linked to it.
+        if (people is not null && people.OwnerId != userId && await galleryAccess.RoleAsync(people.OwnerId, galleryId, cancellationToken) is not null)
         {
             var reviewer = string.IsNullOrWhiteSpace(people.Reviewer) ? "Someone" : people.Reviewer;
             var text = state switch
@@ -130,28 +148,66 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
         return new ChangeResult(imageId, []);
     }
 
-    /// <summary>
-    /// Sets the state with who and when, and writes its review entry, in one transaction; false when the item is
-    /// missing or already in <paramref name="state"/>. The conditional update decides a race: of two reviewers setting
-    /// the same state only one changes the row (PostgreSQL re-checks the WHERE once the first one's row lock is
-    /// released; SQLite runs one writer at a time), and every state written comes with exactly one entry.
-    /// </summary>
-    private async Task<bool> WriteAsync(AppDbContext db, Guid galleryId, Guid imageId, ReviewState state, string userId, CancellationToken cancellationToken)
+    /// <summary>What <see cref="WriteAsync"/> did.</summary>
+    private enum Written
     {
-        var now = time.GetUtcNow();
+        /// <summary>Nothing: the item is missing or already in that state.</summary>
+        Nothing,
+
+        /// <summary>Nothing: review was switched off before the change was made.</summary>
+        ReviewOff,
+
+        /// <summary>The state changed and a new review entry was written.</summary>
+        Added,
+
+        /// <summary>The state changed and the reviewer's own recent entry was updated (<see cref="MergeWindow"/>).</summary>
+        Merged,
+    }
+
+    /// <summary>
+    /// Sets the state with who and when, and writes its review entry, in one transaction. The conditional update
+    /// decides a race: of two reviewers setting the same state only one changes the row (PostgreSQL re-checks the
+    /// WHERE once the first one's row lock is released; SQLite runs one writer at a time), and every state written
+    /// comes with exactly one entry. The time is read after that update, while the row is held, so entries are in the
+    /// order their states were written and the newest entry always agrees with the item; and review is checked again
+    /// there, so a switch-off that committed meanwhile wins instead of a change landing in a gallery without review.
+    /// </summary>
+    private async Task<Written> WriteAsync(AppDbContext db, Guid galleryId, Guid imageId, ReviewState state, string userId, CancellationToken cancellationToken)
+    {
         var target = (ReviewState?)state;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var updated = await db.GalleryItems
             .Where(i => i.GalleryId == galleryId && i.ImageId == imageId && (i.ReviewState == null || i.ReviewState != target))
-            .ExecuteUpdateAsync(u => u.SetProperty(i => i.ReviewState, target).SetProperty(i => i.ReviewedById, userId).SetProperty(i => i.ReviewedAt, now), cancellationToken);
+            .ExecuteUpdateAsync(u => u.SetProperty(i => i.ReviewState, target).SetProperty(i => i.ReviewedById, userId), cancellationToken);
         if (updated == 0)
         {
-            return false;
+            return Written.Nothing;
         }
-        db.Comments.Add(new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = "", CreatedAt = now, Review = state, GalleryId = galleryId });
+        if (!await db.Galleries.AnyAsync(g => g.Id == galleryId && g.ReviewRequired, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return Written.ReviewOff;
+        }
+        var now = time.GetUtcNow();
+        await db.GalleryItems.Where(i => i.GalleryId == galleryId && i.ImageId == imageId)
+            .ExecuteUpdateAsync(u => u.SetProperty(i => i.ReviewedAt, now), cancellationToken);
+        var latest = await db.Comments.Where(c => c.ImageId == imageId && c.GalleryId == galleryId && c.Review != null)
+            .OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id).FirstOrDefaultAsync(cancellationToken);
+        var written = Written.Added;
+        if (latest is not null && latest.AuthorId == userId && now - latest.CreatedAt < MergeWindow)
+        {
+            // The same reviewer changing their mind: one entry showing where they ended, not one per click.
+            latest.Review = state;
+            latest.CreatedAt = now;
+            written = Written.Merged;
+        }
+        else
+        {
+            db.Comments.Add(new Comment { Id = Guid.NewGuid(), ImageId = imageId, AuthorId = userId, Text = "", CreatedAt = now, Review = state, GalleryId = galleryId });
+        }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return written;
     }
 
     /// <summary>The item's review, or null when the person cannot see it, it is not in the gallery, or review is off there.</summary>

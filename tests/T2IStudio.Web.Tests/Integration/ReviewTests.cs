@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Comments;
@@ -185,6 +186,84 @@ public class ReviewTests
         Assert.True((await reviews.SetReviewRequiredAsync(team.OwnerP, team.GalleryId, false)).Succeeded);
         Assert.All((await galleries.PageAsync(team.ViewerP, team.GalleryId, new GalleryFilter(), 0, 10)).Tiles, t => Assert.Null(t.Review));
         Assert.Empty((await galleries.PageAsync(team.OutsiderP, team.GalleryId, new GalleryFilter(Review: ReviewState.Approved), 0, 10)).Tiles);
+    }
+
+    [Fact]
+    public async Task A_reviewer_changing_their_mind_within_five_minutes_updates_their_entry_and_tells_the_author_once()
+    {
+        using var app = NewApp();
+        var team = await TeamAsync(app, "r5");
+        using var scope = app.Services.CreateScope();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+        var reviews = ActivatorUtilities.CreateInstance<ReviewService>(scope.ServiceProvider, (TimeProvider)time);
+        var imageId = (await app.GenerateAsync(team.Editor, GenerationQueueTests.Request(prompt: "toggled", steps: 2) with { GalleryId = team.GalleryId })).ImageIds.Single();
+        Assert.True((await reviews.SetReviewRequiredAsync(team.OwnerP, team.GalleryId, true)).Succeeded);
+
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, imageId, ReviewState.Approved)).Succeeded);
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, imageId, ReviewState.ChangesRequested)).Succeeded);
+        time.Advance(TimeSpan.FromMinutes(4)); // under five minutes after the entry's last change
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, imageId, ReviewState.NeedsReview)).Succeeded);
+        time.Advance(TimeSpan.FromMinutes(5)); // five minutes on: a new entry
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, imageId, ReviewState.Approved)).Succeeded);
+
+        await using var db = await Db(app);
+        var entries = await db.Comments.AsNoTracking().Where(c => c.ImageId == imageId && c.Review != null).ToListAsync();
+        var start = new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
+        Assert.Equal([(ReviewState.NeedsReview, start.AddMinutes(6)), (ReviewState.Approved, start.AddMinutes(11))],
+            entries.OrderBy(e => e.CreatedAt.UtcTicks).Select(e => (e.Review!.Value, e.CreatedAt.ToUniversalTime())));
+        var item = await db.GalleryItems.AsNoTracking().SingleAsync(i => i.GalleryId == team.GalleryId && i.ImageId == imageId);
+        Assert.Equal((ReviewState.Approved, start.AddMinutes(11)), (item.ReviewState!.Value, item.ReviewedAt!.Value.ToUniversalTime()));
+        var told = await db.Notifications.AsNoTracking().Where(n => n.UserId == team.Editor.Id).Select(n => n.Text).ToListAsync();
+        Assert.Equal(["Olga approved your image in Client X", "Olga approved your image in Client X"], told);
+        // The team's feed still records every change.
+        Assert.Equal(4, await db.TeamActivities.CountAsync(a => a.TeamId == team.TeamId && a.Kind == TeamActivityKind.Reviewed));
+    }
+
+    [Fact]
+    public async Task An_author_removed_from_the_team_is_not_told_of_reviews_in_its_gallery()
+    {
+        using var app = NewApp();
+        var team = await TeamAsync(app, "r6");
+        using var scope = app.Services.CreateScope();
+        var reviews = scope.ServiceProvider.GetRequiredService<ReviewService>();
+        var imageId = (await app.GenerateAsync(team.Editor, GenerationQueueTests.Request(prompt: "left behind", steps: 2) with { GalleryId = team.GalleryId })).ImageIds.Single();
+        Assert.True((await reviews.SetReviewRequiredAsync(team.OwnerP, team.GalleryId, true)).Succeeded);
+        Assert.True((await scope.ServiceProvider.GetRequiredService<TeamService>().RemoveMemberAsync(team.OwnerP, team.TeamId, team.Editor.Id)).Succeeded);
+
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, team.GalleryId, imageId, ReviewState.Approved)).Succeeded);
+
+        await using var db = await Db(app);
+        Assert.Equal(ReviewState.Approved, await ItemStateAsync(app, team.GalleryId, imageId));
+        Assert.False(await db.Notifications.AnyAsync(n => n.UserId == team.Editor.Id));
+    }
+
+    [Fact]
+    public async Task A_review_entry_is_listed_to_nobody_once_its_gallery_is_deleted()
+    {
+        using var app = NewApp();
+        var team = await TeamAsync(app, "r7");
+        using var scope = app.Services.CreateScope();
+        var reviews = scope.ServiceProvider.GetRequiredService<ReviewService>();
+        var comments = scope.ServiceProvider.GetRequiredService<CommentService>();
+        var galleries = scope.ServiceProvider.GetRequiredService<GalleryService>();
+        // Team A (Olga, Ed, Vic) holds the image in "Client X"; team B (Olga alone) holds it too and reviews it there.
+        var imageId = (await app.GenerateAsync(team.Owner, GenerationQueueTests.Request(prompt: "shared shot", steps: 2) with { GalleryId = team.GalleryId })).ImageIds.Single();
+        var teamB = (await scope.ServiceProvider.GetRequiredService<TeamService>().CreateAsync(team.OwnerP, "Studio B")).Id!.Value;
+        var galleryB = (await galleries.CreateAsync(team.OwnerP, "Client Y", teamB)).Id!.Value;
+        Assert.True((await galleries.AddAsync(team.OwnerP, galleryB, imageId)).Succeeded);
+        Assert.True((await reviews.SetReviewRequiredAsync(team.OwnerP, galleryB, true)).Succeeded);
+        Assert.True((await reviews.SetStateAsync(team.OwnerP, galleryB, imageId, ReviewState.Approved)).Succeeded);
+        Assert.True((await comments.AddAsync(team.EditorP, imageId, "looks good")).Succeeded);
+        Assert.Contains(await comments.ListAsync(team.OwnerP, imageId), c => c.Review == ReviewState.Approved && c.GalleryName == "Client Y");
+        Assert.DoesNotContain(await comments.ListAsync(team.ViewerP, imageId), c => c.Review is not null);
+
+        Assert.True((await galleries.DeleteAsync(team.OwnerP, galleryB)).Succeeded);
+
+        // Team A still sees the image and its written comments, but team B's review never shows up.
+        Assert.Equal(["looks good"], (await comments.ListAsync(team.ViewerP, imageId)).Select(c => c.Text));
+        Assert.DoesNotContain(await comments.ListAsync(team.EditorP, imageId), c => c.Review is not null);
+        Assert.DoesNotContain(await comments.ListAsync(team.OwnerP, imageId), c => c.Review is not null);
     }
 
     /// <summary>A team (owner Olga, editor Ed, viewer Vic) with the gallery "Client X", and an outsider.</summary>
