@@ -133,6 +133,20 @@ public partial class ApprovedExportTests
     }
 
     [Fact]
+    public void An_export_cap_below_one_stops_the_app_with_a_message_naming_the_key()
+    {
+        using var app = new StudioAppFactory(settings: new Dictionary<string, string?> { ["Galleries:MaxApprovedExportImages"] = "0" });
+        var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+        var messages = new List<string>();
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+            messages.AddRange((e as AggregateException)?.InnerExceptions.Select(i => i.Message) ?? []);
+        }
+        Assert.Contains(messages, m => m.Contains("Galleries:MaxApprovedExportImages", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_second_export_while_the_persons_own_or_two_others_run_is_refused_with_retry_after()
     {
         using var app = NewApp();
