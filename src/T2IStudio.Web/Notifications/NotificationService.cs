@@ -110,8 +110,13 @@ public sealed partial class NotificationService(IDbContextFactory<AppDbContext> 
         {
             return false;
         }
-        notification.ReadAt ??= time.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
+        if (notification.ReadAt is null)
+        {
+            notification.ReadAt = time.GetUtcNow();
+            await db.SaveChangesAsync(cancellationToken);
+            // The person's other open pages (another tab, another node) bring their badge down too.
+            events.Publish(new NotificationsRead(userId));
+        }
         return true;
     }
 
@@ -124,8 +129,13 @@ public sealed partial class NotificationService(IDbContextFactory<AppDbContext> 
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
-        return await db.Notifications.Where(n => n.UserId == userId && n.ReadAt == null)
+        var marked = await db.Notifications.Where(n => n.UserId == userId && n.ReadAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(n => n.ReadAt, now), cancellationToken);
+        if (marked > 0)
+        {
+            events.Publish(new NotificationsRead(userId));
+        }
+        return marked;
     }
 
     /// <summary>

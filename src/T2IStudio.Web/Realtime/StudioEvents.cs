@@ -24,6 +24,7 @@ namespace T2IStudio.Web.Realtime;
 [JsonDerivedType(typeof(ReviewChanged), "review-changed")]
 [JsonDerivedType(typeof(TeamActivityAdded), "team-activity-added")]
 [JsonDerivedType(typeof(NotificationAdded), "notification-added")]
+[JsonDerivedType(typeof(NotificationsRead), "notifications-read")]
 [JsonDerivedType(typeof(StylesChanged), "styles-changed")]
 public abstract record StudioEvent(string RecipientId);
 
@@ -110,3 +111,7 @@ public sealed record NotificationAdded(Guid NotificationId, string Text, string?
 /// <param name="TeamId">The team whose styles changed, or null for the person's own.</param>
 /// <param name="RecipientId">The person told.</param>
 public sealed record StylesChanged(Guid? TeamId, string RecipientId) : StudioEvent(RecipientId);
+
+/// <summary>The person marked notifications read on one of their pages; their other pages bring the badge down.</summary>
+/// <param name="RecipientId">The person told.</param>
+public sealed record NotificationsRead(string RecipientId) : StudioEvent(RecipientId);

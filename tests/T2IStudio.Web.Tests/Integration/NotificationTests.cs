@@ -53,6 +53,10 @@ public class NotificationTests
 
         Assert.Equal(1, await notifications.MarkAllReadAsync(anaP));
         Assert.Equal(0, await notifications.UnreadCountAsync(anaP));
+        // Ana's other pages heard each change that read something (the repeated mark read changed nothing), and only Ana's.
+        Assert.Equal(2, anaHears.Events.OfType<NotificationsRead>().Count());
+        Assert.Equal(0, await notifications.MarkAllReadAsync(anaP));
+        Assert.Equal(2, anaHears.Events.OfType<NotificationsRead>().Count());
         Assert.Equal(1, await notifications.UnreadCountAsync(benP)); // Ben's are untouched
         Assert.Equal(["For Ben only"], (await notifications.ListAsync(benP)).Select(n => n.Text));
         Assert.Single(await notifications.ListAsync(anaP, take: 1));

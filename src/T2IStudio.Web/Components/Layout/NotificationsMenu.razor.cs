@@ -69,8 +69,27 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
         }
     }
 
-    private Task OnEventAsync(StudioEvent studioEvent) =>
-        studioEvent is not NotificationAdded added ? Task.CompletedTask : InvokeAsync(() =>
+    private Task OnEventAsync(StudioEvent studioEvent) => studioEvent switch
+    {
+        NotificationAdded added => OnAddedAsync(added),
+        // Read on another page of the person's: this bell reads the count (and its open list) again.
+        NotificationsRead => InvokeAsync(async () =>
+        {
+            if (_open)
+            {
+                await ReloadAsync();
+            }
+            else
+            {
+                await GuardAsync(async () => _unread = await Notifications.UnreadCountAsync(_user, _leaving.Token));
+            }
+            StateHasChanged();
+        }),
+        _ => Task.CompletedTask,
+    };
+
+    private Task OnAddedAsync(NotificationAdded added) =>
+        InvokeAsync(() =>
         {
             _unread++;
             _items?.Insert(0, new NotificationView(added.NotificationId, added.Text, added.Link, Time.GetUtcNow(), IsRead: false));

@@ -38,6 +38,23 @@ public sealed class NotificationsMenuTests : StudioComponentTestBase
     }
 
     [Fact]
+    public async Task Reading_on_another_page_brings_this_bells_badge_down_without_opening_it()
+    {
+        var (ana, notifications) = await SignInAsAnaAsync();
+        await notifications.NotifyAsync(ana.Id, "Ben approved your image", null);
+        await notifications.NotifyAsync(ana.Id, "Ben requested changes to your image", null);
+        var layout = RenderLayout();
+        layout.WaitForAssertion(() => Assert.Equal("2", Badge(layout)));
+
+        // Another tab of Ana's marks one read, then all.
+        var other = (await notifications.ListAsync(Principal(ana.Id)))[0];
+        Assert.True(await notifications.MarkReadAsync(Principal(ana.Id), other.Id));
+        layout.WaitForAssertion(() => Assert.Equal("1", Badge(layout)));
+        await notifications.MarkAllReadAsync(Principal(ana.Id));
+        layout.WaitForAssertion(() => Assert.Null(Badge(layout)));
+    }
+
+    [Fact]
     public async Task Opening_a_notification_marks_it_read_and_follows_its_link()
     {
         var (ana, notifications) = await SignInAsAnaAsync();
