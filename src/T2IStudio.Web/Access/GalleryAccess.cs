@@ -26,11 +26,4 @@ public sealed class GalleryAccess(IDbContextFactory<AppDbContext> dbFactory)
         }
         return await db.TeamMembers.Where(m => m.TeamId == gallery.TeamId && m.UserId == userId).Select(m => (TeamRole?)m.Role).SingleOrDefaultAsync(cancellationToken);
     }
-
-    /// <summary>The team that owns a gallery; null for a private gallery or a missing one.</summary>
-    public async Task<Guid?> TeamOfAsync(Guid galleryId, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => g.TeamId).SingleOrDefaultAsync(cancellationToken);
-    }
 }

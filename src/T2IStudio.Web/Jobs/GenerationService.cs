@@ -203,22 +203,13 @@ public sealed partial class GenerationService(
             return Refused(full);
         }
 
-        Guid? teamId = null;
-        if (job.GalleryId is { } galleryId)
+        if (job.GalleryId is { } galleryId && await galleries.RoleAsync(userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
         {
-            if (await galleries.RoleAsync(userId, galleryId, cancellationToken) is not >= TeamRole.Editor)
-            {
-                return Refused("You cannot add images to that gallery.");
-            }
-            teamId = await galleries.TeamOfAsync(galleryId, cancellationToken);
+            return Refused("You cannot add images to that gallery.");
         }
         // The stored request holds what runs (the expanded prompts) and, in Style, what the person typed.
         var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize, Style = styleUse };
-        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row =>
-        {
-            row.GalleryId = job.GalleryId;
-            row.TeamId = teamId;
-        }, cancellationToken);
+        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
     }
 
     /// <summary>

@@ -109,7 +109,11 @@ public sealed partial class JobLifecycle(
                 return new SubmitResult(null, [$"This token has {byToken} jobs waiting or running, the most allowed is {tokenLimit}. Wait for one to finish."]);
             }
         }
-        // A job saving into a team gallery: the team's models and daily budget, counted under the same lock as the insert.
+        // A job saving into a team gallery draws on that team: its models and daily budget, read and counted under the
+        // same lock as the insert.
+        row.TeamId = row.GalleryId is { } galleryId
+            ? await db.Galleries.AsNoTracking().Where(g => g.Id == galleryId).Select(g => g.TeamId).SingleOrDefaultAsync(cancellationToken)
+            : null;
         if (row.TeamId is { } teamId && await TeamLimits.RefusalAsync(db, teamId, row.Model, row.BatchSize, time.GetUtcNow(), cancellationToken) is { } refusal)
         {
             return new SubmitResult(null, [refusal]);

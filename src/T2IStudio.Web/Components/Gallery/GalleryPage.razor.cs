@@ -189,8 +189,8 @@ public sealed partial class GalleryPage : IAsyncDisposable
         var relevant = studioEvent switch
         {
             GalleryChanged => _galleryId is null,
+            // A review also sends GalleryUpdated for its gallery, so the grid and its badges refresh once, here.
             GalleryUpdated updated => updated.GalleryId == _galleryId,
-            ReviewChanged reviewed => reviewed.GalleryId == _galleryId,
             TeamChanged changed => changed.Removed && Current?.TeamId == changed.TeamId,
             _ => false,
         };
