@@ -30,6 +30,25 @@ if ! command -v curl >/dev/null 2>&1; then
   fi
 fi
 
+# Company accounts' tests: an SMTP server on loopback (Debian's aiosmtpd, for Debian's python3) and an OpenID
+# provider (the npm package oidc-provider, installed from tools/oidc-provider's lock file).
+if ! /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "Installing aiosmtpd for the email tests (apt-get install python3-aiosmtpd)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null \
+      || { echo "Could not install python3-aiosmtpd with apt-get." >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+  else
+    echo "python3-aiosmtpd is needed for the email tests. Install it with:" >&2
+    echo "  sudo apt-get install -y python3-aiosmtpd" >&2
+    exit 1
+  fi
+fi
+if [ -f tools/oidc-provider/package-lock.json ] && [ ! -d tools/oidc-provider/node_modules/oidc-provider ]; then
+  echo "Installing the OpenID provider for the sign-in tests (npm ci in tools/oidc-provider)..."
+  (cd tools/oidc-provider && npm ci --no-audit --no-fund --loglevel=error) \
+    || { echo "Could not install tools/oidc-provider with npm ci." >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
+
 # PostgreSQL and Redis on loopback, with their own data folders and ports, stopped when the tests end.
 services=tools/test-services/services.sh
 if ! service_env=$("$services" start); then

@@ -15,9 +15,12 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Api;
 using T2IStudio.Web.Auth;
+using T2IStudio.Web.Auth.Oidc;
+using T2IStudio.Web.Auth.TwoFactor;
 using T2IStudio.Web.Cluster;
 using T2IStudio.Web.Comments;
 using T2IStudio.Web.Components;
+using T2IStudio.Web.Email;
 using T2IStudio.Web.Endpoints;
 using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Images;
@@ -187,6 +190,11 @@ public static class StudioWebExtensions
 
         // Remote workers (issue 13): the worker-key scheme, /hubs/workers and the Admin page's worker keys.
         services.AddRemoteWorkers();
+
+        // Company accounts (issue 19): the company's identity provider, two-factor authentication, and email.
+        services.AddStudioOidc(builder.Configuration);
+        services.AddStudioTwoFactor();
+        services.AddStudioEmail();
         return builder;
     }
 
@@ -233,6 +241,7 @@ public static class StudioWebExtensions
         app.UseApiRequestLimits();
         app.UseRateLimiter();
         app.UseAuthentication();
+        app.UseTwoFactorEnrolment();
         app.UseAuthorization();
         app.UseAntiforgery();
         return app;

@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
@@ -12,9 +10,10 @@ namespace T2IStudio.E2E.Tests;
 
 /// <summary>
 /// The real app on a real Kestrel port (a fresh SQLite database each), plus Debian's Chromium driven by
-/// Playwright. One per test class, so "the first account is Admin" holds in every class.
+/// Playwright. One per test class, so "the first account is Admin" holds in every class. A subclass adds settings
+/// and starts servers the app talks to (an OpenID provider, an SMTP sink) before the app starts, knowing its address.
 /// </summary>
-public sealed class StudioServer : IAsyncLifetime
+public class StudioServer : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private readonly string _storageRoot = Directory.CreateTempSubdirectory("t2i-e2e-").FullName;
@@ -40,11 +39,18 @@ public sealed class StudioServer : IAsyncLifetime
         {
             throw new InvalidOperationException($"Chromium is missing at {ChromiumPath}. Install it with: sudo apt-get install -y chromium");
         }
-        _factory = new KestrelFactory(_storageRoot);
-        _factory.UseKestrel(0);
+        // The port is chosen first, so settings (Network:PublicBaseUrl, a provider's redirect address) can name it.
+        var port = FreeLoopbackPort();
+        BaseUrl = $"http://127.0.0.1:{port}";
+        await BeforeStartAsync(BaseUrl);
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["Storage:Root"] = _storageRoot };
+        foreach (var (key, value) in Settings(BaseUrl))
+        {
+            settings[key] = value;
+        }
+        _factory = new KestrelFactory(settings);
+        _factory.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, port));
         _factory.StartServer();
-        var addresses = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
 
         _playwright = await Playwright.CreateAsync();
         // CI runs the test projects side by side on two cores: give expectations room, never a sleep.
@@ -83,6 +89,24 @@ public sealed class StudioServer : IAsyncLifetime
         return page;
     }
 
+    /// <summary>Settings the app starts with, beside its own storage folder.</summary>
+    /// <param name="baseUrl">The address the app will listen at, e.g. http://127.0.0.1:41234.</param>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings(string baseUrl) => [];
+
+    /// <summary>Starts what the app needs before it starts (the app's address is known by then).</summary>
+    protected virtual Task BeforeStartAsync(string baseUrl) => Task.CompletedTask;
+
+    /// <summary>Stops what <see cref="BeforeStartAsync"/> started, after the app and browser are gone.</summary>
+    protected virtual Task AfterStopAsync() => Task.CompletedTask;
+
+    /// <summary>A loopback port nobody listens on right now.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null)
@@ -95,6 +119,7 @@ public sealed class StudioServer : IAsyncLifetime
             await _factory.DisposeAsync();
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await AfterStopAsync();
         try
         {
             Directory.Delete(_storageRoot, recursive: true);
@@ -105,14 +130,18 @@ public sealed class StudioServer : IAsyncLifetime
         }
     }
 
-    private sealed class KestrelFactory(string storageRoot) : WebApplicationFactory<Program>
+    private sealed class KestrelFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSolutionRelativeContentRoot(".");
             builder.UseEnvironment("Development");
-            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(
-                new Dictionary<string, string?> { ["Storage:Root"] = storageRoot }));
+            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
+            // Also as host settings: what Program reads from builder.Configuration before Build (the OIDC scheme) sees them.
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
             // Server-side warnings and errors land beside the screenshots: a failed click often has its cause here.
             builder.ConfigureLogging(logging => logging.AddProvider(new FileLoggerProvider(Path.Combine(ScreenshotDirectory, "server.log"))));
         }

@@ -19,4 +19,10 @@ public sealed class AppUser : IdentityUser
 
     /// <summary>The Create page's last parameters (JSON), so they are there next time, in any browser.</summary>
     public string? CreateSettingsJson { get; set; }
+
+    /// <summary>
+    /// The person asked to be emailed when someone approves, requests changes to or comments on their image
+    /// (off by default; only sent while the server has SMTP configured).
+    /// </summary>
+    public bool EmailOnImageActivity { get; set; }
 }

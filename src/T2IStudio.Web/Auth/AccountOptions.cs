@@ -28,4 +28,10 @@ public sealed record AccountOptions
     /// <summary>How long an administrator's invite link registers someone, in days.</summary>
     [Range(1, 365, ErrorMessage = "Accounts:InviteLinkDays must be between 1 and 365.")]
     public int InviteLinkDays { get; init; } = 7;
+
+    /// <summary>Everyone who signs in with a password must use two-factor authentication: those without it enrol at their next sign-in.</summary>
+    public bool RequireTwoFactor { get; init; }
+
+    /// <summary>A new account must confirm its email (a link sent by email) before it can sign in; needs <c>Email:Smtp</c>.</summary>
+    public bool RequireConfirmedEmail { get; init; }
 }

@@ -17,9 +17,23 @@ public sealed record NetworkOptions : IValidatableObject
     /// </summary>
     public IReadOnlyList<string> KnownProxies { get; init; } = [];
 
+    /// <summary>
+    /// The address people reach the app at (e.g. <c>https://studio.example.com</c>), used for the links in emails. Never taken from a request's Host header, which a sender controls. Needed when email is on.
+    /// </summary>
+    public string? PublicBaseUrl { get; init; }
+
+    /// <summary><see cref="PublicBaseUrl"/> as an absolute address ending in '/', or null when it is not set.</summary>
+    public Uri? PublicBase => string.IsNullOrWhiteSpace(PublicBaseUrl) ? null : new Uri(PublicBaseUrl.TrimEnd('/') + "/", UriKind.Absolute);
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (!string.IsNullOrWhiteSpace(PublicBaseUrl)
+            && (!Uri.TryCreate(PublicBaseUrl, UriKind.Absolute, out var publicBase) || publicBase.Scheme is not ("https" or "http")
+                || !string.IsNullOrEmpty(publicBase.Query) || !string.IsNullOrEmpty(publicBase.Fragment)))
+        {
+            yield return new ValidationResult($"Network:PublicBaseUrl '{PublicBaseUrl}' is not an http(s) address without query (write e.g. https://studio.example.com).", [nameof(PublicBaseUrl)]);
+        }
         foreach (var proxy in KnownProxies)
         {
             if (!IPAddress.TryParse(proxy, out _))
