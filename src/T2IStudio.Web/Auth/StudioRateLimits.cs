@@ -20,6 +20,16 @@ public static partial class StudioRateLimits
     public const string Register = "register";
 
     /// <summary>
+    /// The anonymous forms that send email ("send the confirmation link again", "forgot password"):
+    /// <see cref="AccountEmailPerHourPerAddress"/> posts per address. Each account also gets at most one such email
+    /// every two minutes (<see cref="Email.AccountMail"/>), so neither can be used to flood an inbox.
+    /// </summary>
+    public const string AccountEmail = "account-email";
+
+    /// <summary>Posts to the email-sending forms one address may make in an hour.</summary>
+    public const int AccountEmailPerHourPerAddress = 20;
+
+    /// <summary>
     /// API requests (<c>/api/v1</c>, <c>/sdapi/v1</c>): <c>Api:RequestsPerMinutePerToken</c> per token, keyed by the
     /// SHA-256 of the bearer value (the limiter runs before authentication), and — through the global limiter —
     /// <c>Api:RequestsPerMinutePerAddress</c> per client address whatever bearer it sends, so made-up tokens buy nothing.
@@ -45,6 +55,7 @@ public static partial class StudioRateLimits
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignInPerMinutePerAddress, TimeSpan.FromMinutes(1)));
             options.AddPolicy(Register, context => PerAddress(context, Register, limits.RegisterPerHourPerAddress, TimeSpan.FromHours(1)));
+            options.AddPolicy(AccountEmail, context => PerAddress(context, AccountEmail, AccountEmailPerHourPerAddress, TimeSpan.FromHours(1)));
             options.AddPolicy(Api, context => PerToken(context, context.RequestServices.GetRequiredService<IOptionsMonitor<Api.ApiOptions>>().CurrentValue.RequestsPerMinutePerToken));
             // Per account on the forms; per address on the API, so made-up bearer values (each its own per-token
             // partition) cannot multiply one client's allowance, nor its token lookups.

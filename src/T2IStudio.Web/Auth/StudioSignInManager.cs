@@ -7,8 +7,8 @@ namespace T2IStudio.Web.Auth;
 
 /// <summary>
 /// Identity's sign-in manager, refusing accounts an admin has disabled, with lockout honoured on every path:
-/// a disabled account counts failed passwords and locks like any other (and says "disabled" only to the right
-/// password, never while locked), and an email without an account costs the same hashing and locks the same way
+/// a disabled account, or one whose email is not confirmed while confirmation is required, counts failed passwords
+/// and locks like any other (and says "not allowed" only to the right password, never while locked), and an email without an account costs the same hashing and locks the same way
 /// (<see cref="UnknownAccountSignIns"/>), so answers and timing do not tell which emails exist.
 /// </summary>
 public sealed class StudioSignInManager(
@@ -52,12 +52,14 @@ public sealed class StudioSignInManager(
     public override async Task<SignInResult> CheckPasswordSignInAsync(AppUser user, string password, bool lockoutOnFailure)
     {
         ArgumentNullException.ThrowIfNull(user);
-        if (!user.IsDisabled)
+        if (await CanSignInAsync(user))
         {
             return await base.CheckPasswordSignInAsync(user, password, lockoutOnFailure);
         }
-        // Identity answers "not allowed" for a disabled account before it looks at lockout or the password; here the
-        // disabled path is a normal check whose success is "not allowed", so guesses count and lockout holds.
+        // Identity answers "not allowed" for an account that may not sign in (disabled, or its email unconfirmed while
+        // Accounts:RequireConfirmedEmail is on) before it looks at lockout or the password, which would tell anyone
+        // that the email has an account and let guesses go uncounted. Here that path is a normal check whose success
+        // is "not allowed", so guesses count, lockout holds, and only the right password learns why.
         if (await UserManager.IsLockedOutAsync(user))
         {
             return SignInResult.LockedOut;

@@ -17,6 +17,8 @@ public static class EmailRegistration
         services.AddSingleton<IValidateOptions<EmailOptions>, EmailSettingsCheck>();
         services.AddSingleton<StudioMail>();
         services.AddHostedService<SmtpMailSender>();
+        services.AddScoped<AccountMail>();
+        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Identity.IdentityOptions>, RequireConfirmedEmailSetup>();
         return services;
     }
 }

@@ -10,11 +10,15 @@ namespace T2IStudio.Web.Tests.Integration;
 
 public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFixture<StudioAppFixture>
 {
-    // The only anonymous routes: signing in, registering, and the health probe (static files are checked apart).
+    // The only anonymous routes: signing in, registering, confirming an address and resetting a password by email, and the health probe (static files are checked apart).
     private static readonly HashSet<string> AnonymousAllowList = new(StringComparer.OrdinalIgnoreCase)
     {
         "/Account/Login",
         "/Account/Register",
+        "/Account/ConfirmEmail",
+        "/Account/ResendConfirmation",
+        "/Account/ForgotPassword",
+        "/Account/ResetPassword",
         "/health",
     };
 
