@@ -21,7 +21,7 @@ public sealed record InvitationToSend(Guid Id, string Email, TeamRole Role, stri
 /// in an hour. The invitation itself is made either way and waits on the invitee's Teams page. The ration is
 /// kept in this node's memory: a cluster rations per node.
 /// </summary>
-public sealed class TeamInvitationMail(StudioMail mail, TimeProvider time)
+public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider time, ILogger<TeamInvitationMail> logger)
 {
     /// <summary>How long before the same owner's invitation to the same address is emailed again.</summary>
     public static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(10);
@@ -56,11 +56,27 @@ public sealed class TeamInvitationMail(StudioMail mail, TimeProvider time)
             case Rationed.TooMany:
                 return $"You have sent {MaxPerOwnerPerHour} invitation emails this hour, so this one goes without an email: it waits on their Teams page.";
         }
+        try
+        {
+            return mail.Send("TeamInvitation", invitation.Email, null, Values(invitation))
+                ? "An email is on its way."
+                : "The email could not be queued; they still see the invitation on their Teams page.";
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The invitation is saved: the owner hears that only its email failed (settings changed while running).
+            LogFailed(logger, ex);
+            return "The email could not be sent; they still see the invitation on their Teams page.";
+        }
+    }
+
+    private Dictionary<string, string> Values(InvitationToSend invitation)
+    {
         var openInvitation = $"/teams?invitation={invitation.Id}";
         var link = invitation.HasAccount
             ? mail.Link(openInvitation)
             : mail.Link($"/Account/Register?ReturnUrl={Uri.EscapeDataString(openInvitation)}");
-        var values = new Dictionary<string, string>
+        return new Dictionary<string, string>
         {
             ["inviter"] = invitation.InviterName,
             ["team"] = invitation.TeamName,
@@ -77,9 +93,6 @@ public sealed class TeamInvitationMail(StudioMail mail, TimeProvider time)
             ["action"] = invitation.HasAccount ? "Open the invitation" : "Create your account",
             ["link"] = link.AbsoluteUri,
         };
-        return mail.Send("TeamInvitation", invitation.Email, null, values)
-            ? "An email is on its way."
-            : "The email could not be queued; they still see the invitation on their Teams page.";
     }
 
     private enum Rationed
@@ -134,4 +147,7 @@ public sealed class TeamInvitationMail(StudioMail mail, TimeProvider time)
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A team invitation's email could not be prepared; the invitation is saved")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -35,7 +35,7 @@ public sealed class InvitationMailRationTests
     [Fact]
     public void The_same_owner_and_address_get_one_email_per_ten_minutes()
     {
-        var invitations = new TeamInvitationMail(_mail, _time);
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
 
         Assert.Equal("An email is on its way.", invitations.Send(Invitation("ana@example.com")));
         _time.Advance(TimeSpan.FromMinutes(9));
@@ -49,7 +49,7 @@ public sealed class InvitationMailRationTests
     [Fact]
     public void An_owner_sends_at_most_twenty_invitation_emails_an_hour()
     {
-        var invitations = new TeamInvitationMail(_mail, _time);
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
         for (var i = 0; i < TeamInvitationMail.MaxPerOwnerPerHour; i++)
         {
             Assert.Equal("An email is on its way.", invitations.Send(Invitation($"person{i}@example.com")));
@@ -71,14 +71,14 @@ public sealed class InvitationMailRationTests
     {
         var off = new StudioMail(new Fixed<EmailOptions>(new EmailOptions()), new Fixed<NetworkOptions>(new NetworkOptions()), NullLogger<StudioMail>.Instance);
 
-        Assert.Null(new TeamInvitationMail(off, _time).Send(Invitation("ana@example.com")));
+        Assert.Null(new TeamInvitationMail(off, _time, NullLogger<TeamInvitationMail>.Instance).Send(Invitation("ana@example.com")));
         Assert.False(off.Queue.TryRead(out _));
     }
 
     [Fact]
     public void The_link_opens_the_invitation_for_an_account_and_registration_for_a_new_address()
     {
-        var invitations = new TeamInvitationMail(_mail, _time);
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
         var id = Guid.NewGuid();
 
         invitations.Send(new InvitationToSend(id, "ana@example.com", TeamRole.Owner, "Team", "owner-1", "Olga", HasAccount: true));
