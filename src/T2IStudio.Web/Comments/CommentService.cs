@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Email;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Teams;
 
@@ -24,9 +25,11 @@ public sealed record CommentView(Guid Id, string AuthorName, string Text, DateTi
 /// Comments on images. Whoever may see an image reads its comments; its owner and the editors and owners of a
 /// team gallery holding it may comment; only the author edits or deletes a comment, and nobody a review entry
 /// (written by <see cref="Galleries.ReviewService"/>). Changes reach everyone who
-/// sees the image, and the galleries holding it refresh.
+/// sees the image, and the galleries holding it refresh; a new comment is emailed to the image's author when they
+/// asked for that (<see cref="ImageActivityMail"/>).
 /// </summary>
-public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TeamActivityLog activity, TimeProvider time)
+public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, ResourceAccess access, EventAudience audience, StudioNotifier events, TeamActivityLog activity,
+    ImageActivityMail activityMail, TimeProvider time)
 {
     /// <summary>Longest comment.</summary>
     public const int MaxLength = 2000;
@@ -93,6 +96,7 @@ public sealed class CommentService(IDbContextFactory<AppDbContext> dbFactory, Re
             .Select(i => new { i.GalleryId, TeamId = i.Gallery!.TeamId!.Value }).ToListAsync(cancellationToken);
         await activity.RecordAsync([.. holders.GroupBy(h => h.TeamId).Select(team =>
             new ActivityRecord(team.Key, userId, TeamActivityKind.Commented, team.OrderBy(h => h.GalleryId).First().GalleryId, imageId, Detail: comment.Text))], cancellationToken);
+        await activityMail.CommentedAsync(userId, imageId, comment.Text);
         return new ChangeResult(comment.Id, []);
     }
 

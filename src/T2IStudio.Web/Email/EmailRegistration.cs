@@ -8,7 +8,7 @@ namespace T2IStudio.Web.Email;
 /// <summary>Outgoing email through SMTP (issue 19, part 3).</summary>
 public static class EmailRegistration
 {
-    /// <summary>Binds <see cref="EmailOptions"/> (checked at start) and registers the mail queue and its sender.</summary>
+    /// <summary>Binds <see cref="EmailOptions"/> (checked at start) and registers the mail queue, its sender and the messages the app sends.</summary>
     public static IServiceCollection AddStudioEmail(this IServiceCollection services)
     {
         services.AddOptions<EmailOptions>()
@@ -16,6 +16,8 @@ public static class EmailRegistration
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EmailOptions>, EmailSettingsCheck>();
         services.AddSingleton<StudioMail>();
+        services.AddSingleton<TeamInvitationMail>();
+        services.AddSingleton<ImageActivityMail>();
         services.AddHostedService<SmtpMailSender>();
         services.AddScoped<AccountMail>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Identity.IdentityOptions>, RequireConfirmedEmailSetup>();

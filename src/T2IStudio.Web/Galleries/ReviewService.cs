@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Email;
 using T2IStudio.Web.Notifications;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Teams;
@@ -20,11 +21,11 @@ public sealed record ReviewView(ReviewState State, string? ReviewedBy, DateTimeO
 /// <summary>
 /// Review in team galleries: owners switch it on, then owners and editors mark each item Approved or Changes
 /// requested (or back to Needs review); viewers see the state. Each change writes a review entry among the image's
-/// comments, records team activity, tells the image's author, and reaches every open view of the gallery and image.
+/// comments, records team activity, tells the image's author (by email too, if they asked), and reaches every open view of the gallery and image.
 /// Someone else's gallery or image reads as missing.
 /// </summary>
 public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAuthorizationService authorization, GalleryAccess galleryAccess, EventAudience audience,
-    StudioNotifier events, TeamActivityLog activity, NotificationService notifications, TimeProvider time)
+    StudioNotifier events, TeamActivityLog activity, NotificationService notifications, ImageActivityMail activityMail, TimeProvider time)
 {
     /// <summary>
     /// How long a reviewer's latest entry on an item takes further changes by the same reviewer: toggling states
@@ -144,6 +145,7 @@ public sealed class ReviewService(IDbContextFactory<AppDbContext> dbFactory, IAu
                 _ => $"{reviewer} marked your image as needing review in {gallery.Name}",
             };
             await notifications.NotifyAsync(people.OwnerId, text, $"/gallery?g={galleryId}&image={imageId}", cancellationToken);
+            await activityMail.ReviewedAsync(people.OwnerId, reviewer, galleryId, gallery.Name, imageId, state);
         }
         return new ChangeResult(imageId, []);
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Access;
+using T2IStudio.Web.Email;
 using T2IStudio.Web.Realtime;
 
 namespace T2IStudio.Web.Teams;
@@ -62,7 +63,8 @@ public sealed record ChangeResult(Guid? Id, IReadOnlyList<string> Errors, bool N
 /// answer to the owner is the same whether or not such an account exists. Member changes take the write lock
 /// first (SQLite's immediate transaction), so "the last owner" and the invitation limits are decided on current rows.
 /// </summary>
-public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, TeamActivityLog activity, TimeProvider time, IOptionsMonitor<TeamOptions> options)
+public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, StudioNotifier events, TeamActivityLog activity, TimeProvider time, IOptionsMonitor<TeamOptions> options,
+    TeamInvitationMail invitationMail)
 {
     /// <summary>Longest team name.</summary>
     public const int MaxNameLength = 80;
@@ -171,10 +173,13 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
     /// <summary>
     /// Invites <paramref name="email"/> into the team with <paramref name="role"/> (owners only). Grants nothing
     /// until the account with that email accepts; the answer is the same whether or not such an account exists.
-    /// Inviting the same email again changes the role offered.
+    /// Inviting the same email again changes the role offered. With email on, the invitation is also emailed once
+    /// it is saved (<see cref="TeamInvitationMail"/>), and the answer says so.
     /// </summary>
-    public Task<ChangeResult> InviteAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default) =>
-        ChangeAsync(user, teamId, ownerOnly: true, async change =>
+    public async Task<ChangeResult> InviteAsync(ClaimsPrincipal user, Guid teamId, string? email, TeamRole role, CancellationToken cancellationToken = default)
+    {
+        InvitationToSend? toSend = null;
+        var result = await ChangeAsync(user, teamId, ownerOnly: true, async change =>
         {
             var address = email?.Trim() ?? "";
             if (address.Length == 0)
@@ -217,8 +222,19 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
                 change.Invitees.Add(account.Id);
             }
             change.Message = $"Invitation sent to {address}. They join when they accept it.";
+            if (invitationMail.IsEnabled)
+            {
+                var teamName = await db.Teams.Where(t => t.Id == teamId).Select(t => t.Name).SingleAsync(cancellationToken);
+                var inviterName = await db.Users.Where(u => u.Id == change.UserId).Select(u => u.DisplayName).SingleAsync(cancellationToken);
+                toSend = new InvitationToSend(existing.Id, address, role, teamName, change.UserId, inviterName, HasAccount: account is not null);
+            }
             return null;
         }, cancellationToken);
+        // Emailed only once it is committed: a refused or rolled-back invitation never reaches an inbox.
+        return result.Succeeded && toSend is not null && invitationMail.Send(toSend) is { } told
+            ? result with { Message = $"{result.Message} {told}" }
+            : result;
+    }
 
     /// <summary>Withdraws a pending invitation (owners only).</summary>
     public Task<ChangeResult> RevokeInvitationAsync(ClaimsPrincipal user, Guid teamId, Guid invitationId, CancellationToken cancellationToken = default) =>

@@ -28,6 +28,17 @@ public sealed partial class TeamsPage : IDisposable
 
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
+    /// <summary>The invitation an email's link opens (<c>/teams?invitation={id}</c>): shown first, highlighted.</summary>
+    [SupplyParameterFromQuery(Name = "invitation")] private Guid? InvitationId { get; set; }
+
+    /// <summary>
+    /// The link named an invitation that is not (or no longer) this person's: say so without telling whose it was,
+    /// so someone signed in with another account knows to switch.
+    /// </summary>
+    private bool OpenedInvitationMissing => InvitationId is { } id && _invitations is not null && _invitations.All(i => i.Id != id) && !_answered.Contains(id);
+
+    private readonly HashSet<Guid> _answered = [];
+
     private IDisposable? _subscription;
 
     protected override Task OnInitializedAsync() => LoadAsync();
@@ -76,6 +87,9 @@ public sealed partial class TeamsPage : IDisposable
     /// <inheritdoc />
     public void Dispose() => _subscription?.Dispose();
 
+    private IEnumerable<MyInvitation> OpenedFirst(IReadOnlyList<MyInvitation> invitations) =>
+        invitations.OrderBy(i => i.Id == InvitationId ? 0 : 1);
+
     private async Task NameKeyDownAsync(KeyboardEventArgs e)
     {
         if (e.Key == "Enter")
@@ -97,6 +111,7 @@ public sealed partial class TeamsPage : IDisposable
             var result = accept ? await TeamService.AcceptInvitationAsync(user, invitation.Id) : await TeamService.DeclineInvitationAsync(user, invitation.Id);
             if (result.Succeeded)
             {
+                _answered.Add(invitation.Id);
                 Snackbar.Add(result.Message ?? "Done.", accept ? Severity.Success : Severity.Info);
             }
             else
