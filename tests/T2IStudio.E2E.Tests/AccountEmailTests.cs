@@ -7,7 +7,7 @@ using T2IStudio.Testing;
 namespace T2IStudio.E2E.Tests;
 
 /// <summary>The app with email through a real SMTP sink (aiosmtpd on loopback) and confirmation required.</summary>
-public sealed class MailingStudioServer : StudioServer
+public sealed class ConfirmingStudioServer : StudioServer
 {
     /// <summary>The SMTP server the app sends to.</summary>
     public SmtpSink Sink { get; private set; } = default!;
@@ -25,7 +25,7 @@ public sealed class MailingStudioServer : StudioServer
 }
 
 /// <summary>Confirming an address and resetting a password in Chromium, with the links read from real email.</summary>
-public sealed class AccountEmailTests(MailingStudioServer server) : IClassFixture<MailingStudioServer>
+public sealed class AccountEmailTests(ConfirmingStudioServer server) : IClassFixture<ConfirmingStudioServer>
 {
     [Fact]
     public async Task Registering_asks_to_confirm_by_email_and_the_link_in_the_mail_lets_the_person_sign_in()

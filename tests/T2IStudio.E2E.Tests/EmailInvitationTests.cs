@@ -8,7 +8,7 @@ using T2IStudio.Testing;
 namespace T2IStudio.E2E.Tests;
 
 /// <summary>The app sending mail to a real SMTP server on loopback (aiosmtpd), its links pointing at its own port.</summary>
-public sealed class MailingStudioServer : StudioServer
+public sealed class InviteOnlyMailingStudioServer : StudioServer
 {
     /// <summary>The SMTP server the app sends to.</summary>
     public SmtpSink Sink { get; private set; } = default!;
@@ -31,7 +31,7 @@ public sealed class MailingStudioServer : StudioServer
 /// registers, lands on the invitation highlighted, accepts and is in the team. The admin's email panel sends a
 /// test, and a person switches on the review and comment emails.
 /// </summary>
-public sealed class EmailInvitationTests(MailingStudioServer server) : IClassFixture<MailingStudioServer>
+public sealed class EmailInvitationTests(InviteOnlyMailingStudioServer server) : IClassFixture<InviteOnlyMailingStudioServer>
 {
     /// <summary>
     /// Olga, the first account and so the administrator, signed in: registered by whichever test of the class runs
