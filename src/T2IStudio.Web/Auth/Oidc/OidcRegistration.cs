@@ -68,6 +68,9 @@ public static partial class OidcRegistration
         options.ClientSecret = settings.ClientSecret;
         options.RequireHttpsMetadata = settings.RequireHttpsMetadata;
         options.ResponseType = OpenIdConnectResponseType.Code;
+        // The code comes back in the query of a top-level GET redirect (not the handler's default form_post, a
+        // cross-site POST), so the correlation and nonce cookies can stay SameSite=Lax.
+        options.ResponseMode = OpenIdConnectResponseMode.Query;
         options.UsePkce = true;
         options.Scope.Clear();
         options.Scope.Add("openid");
@@ -89,8 +92,8 @@ public static partial class OidcRegistration
         options.ClaimActions.MapUniqueJsonKey(settings.EmailClaim, settings.EmailClaim);
         options.ClaimActions.MapUniqueJsonKey(settings.NameClaim, settings.NameClaim);
         options.ClaimActions.MapUniqueJsonKey(ExternalIdentity.EmailVerifiedClaim, ExternalIdentity.EmailVerifiedClaim);
-        // The code comes back by a top-level GET redirect (response_mode=query), which Lax cookies accompany; Secure
-        // follows the request like the app's own cookies (behind a TLS proxy, Network:KnownProxies makes it https).
+        // Lax (see ResponseMode); Secure follows the request like the app's own cookies (behind a TLS proxy,
+        // Network:KnownProxies makes the request https).
         options.CorrelationCookie.SameSite = SameSiteMode.Lax;
         options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         options.NonceCookie.SameSite = SameSiteMode.Lax;
