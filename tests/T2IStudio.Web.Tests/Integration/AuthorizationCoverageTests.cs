@@ -10,9 +10,12 @@ namespace T2IStudio.Web.Tests.Integration;
 
 public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFixture<StudioAppFixture>
 {
-    // The only anonymous routes: signing in, registering, and the health probe (static files are checked apart).
+    // The only anonymous routes: signing in (with a password or the company's provider, whose callback decides the
+    // account), registering, and the health probe (static files are checked apart).
     private static readonly HashSet<string> AnonymousAllowList = new(StringComparer.OrdinalIgnoreCase)
     {
+        "/Account/ExternalLogin",
+        "/Account/ExternalLogin/Callback",
         "/Account/Login",
         "/Account/Register",
         "/health",

@@ -31,7 +31,6 @@ public static partial class OidcRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddScoped<ExternalAccounts>();
-        services.AddSingleton<ProviderAddresses>();
         // Identity's security stamp check rebuilds the principal every minute; keep how the person signed in, so a
         // company session stays one (two-factor enrolment and sign-out read it).
         services.Configure<SecurityStampValidatorOptions>(options =>
@@ -53,6 +52,7 @@ public static partial class OidcRegistration
 
         // The scheme's settings are read once, at start (a changed provider needs a restart, like any scheme).
         var settings = configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new OidcOptions();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ProviderAddresses>(sp, settings));
         if (!settings.IsEnabled)
         {
             return services;

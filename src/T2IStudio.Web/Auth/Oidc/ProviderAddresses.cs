@@ -18,19 +18,22 @@ public sealed partial class ProviderAddresses
     private string _formActionSources = "";
 
     /// <summary>Starts with the authority's origin; the discovery document's endpoints are added once it is read.</summary>
-    public ProviderAddresses(IOptions<OidcOptions> options, IOptionsMonitor<OpenIdConnectOptions> handlerOptions, ILogger<ProviderAddresses> logger)
+    /// <param name="startSettings">The settings the <c>oidc</c> scheme was registered with (or not) at start.</param>
+    /// <param name="handlerOptions">The scheme's handler options, for its discovery document.</param>
+    /// <param name="logger">Where a failed discovery read is reported.</param>
+    public ProviderAddresses(OidcOptions startSettings, IOptionsMonitor<OpenIdConnectOptions> handlerOptions, ILogger<ProviderAddresses> logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(startSettings);
         _handlerOptions = handlerOptions;
         _logger = logger;
-        IsEnabled = options.Value.IsEnabled;
+        IsEnabled = startSettings.IsEnabled;
         if (IsEnabled)
         {
-            Learn(options.Value.Authority);
+            Learn(startSettings.Authority);
         }
     }
 
-    /// <summary>The company sign-in is configured (as the app started).</summary>
+    /// <summary>The company sign-in is configured: the <c>oidc</c> scheme was registered as the app started.</summary>
     public bool IsEnabled { get; }
 
     /// <summary>The provider origins for <c>form-action</c>, space-separated (empty when the company sign-in is off).</summary>
