@@ -91,6 +91,22 @@ public sealed class OidcEndpointTests
         var html = await response.Content.ReadAsStringAsync();
         Assert.Equal(["Passwords are turned off here: you sign in with Example SSO."], TestAccounts.Banners(html));
         Assert.DoesNotContain("type=\"password\"", html, StringComparison.Ordinal);
+
+        // API tokens are not passwords: they keep working.
+        var user = await after.CreateUserAsync("only-api@example.test");
+        using var api = after.CreateApiClient(await after.CreateTokenAsync(user));
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(new Uri("/api/v1/me", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_invite_link_on_the_register_page_travels_with_the_company_sign_in()
+    {
+        using var app = new OidcAppFactory(OidcSettings(only: true));
+        using var client = app.CreateBrowserlikeClient();
+        var html = await (await client.GetAsync(new Uri("/Account/Register?invite=abc-123", UriKind.Relative))).Content.ReadAsStringAsync();
+        Assert.Contains("name=\"Invite\" value=\"abc-123\"", html, StringComparison.Ordinal);
+        var login = await (await client.GetAsync(new Uri("/Account/Login", UriKind.Relative))).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("name=\"Invite\"", login, StringComparison.Ordinal);
     }
 
     [Fact]
