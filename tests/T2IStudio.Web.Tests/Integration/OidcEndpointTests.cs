@@ -1,5 +1,10 @@
 using System.Net;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using T2IStudio.Web.Auth;
 using T2IStudio.Web.Auth.Oidc;
 using T2IStudio.Web.Tests.Infrastructure;
 
@@ -107,6 +112,24 @@ public sealed class OidcEndpointTests
         Assert.Contains("name=\"Invite\" value=\"abc-123\"", html, StringComparison.Ordinal);
         var login = await (await client.GetAsync(new Uri("/Account/Login", UriKind.Relative))).Content.ReadAsStringAsync();
         Assert.DoesNotContain("name=\"Invite\"", login, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_company_session_stays_one_when_the_security_stamp_check_rebuilds_the_principal()
+    {
+        using var app = new OidcAppFactory(OidcSettings());
+        var refresh = app.Services.GetRequiredService<IOptions<SecurityStampValidatorOptions>>().Value.OnRefreshingPrincipal;
+        Assert.NotNull(refresh);
+        var current = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.AuthenticationMethod, OidcOptions.Scheme)], "Identity.Application"));
+        var rebuilt = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "someone")], "Identity.Application"));
+        await refresh(new SecurityStampRefreshingPrincipalContext { CurrentPrincipal = current, NewPrincipal = rebuilt });
+        Assert.Equal(OidcOptions.Scheme, rebuilt.FindFirstValue(ClaimTypes.AuthenticationMethod));
+
+        // A password session gains nothing.
+        var password = new ClaimsPrincipal(new ClaimsIdentity([new Claim("amr", "pwd")], "Identity.Application"));
+        var rebuiltPassword = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "someone")], "Identity.Application"));
+        await refresh(new SecurityStampRefreshingPrincipalContext { CurrentPrincipal = password, NewPrincipal = rebuiltPassword });
+        Assert.Null(rebuiltPassword.FindFirst(ClaimTypes.AuthenticationMethod));
     }
 
     [Fact]

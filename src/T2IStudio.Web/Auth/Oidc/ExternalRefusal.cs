@@ -66,8 +66,17 @@ public static class ExternalRefusals
         string.Concat(refusal.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>The refusal a short code names, or null for anything else (an address is input).</summary>
-    public static ExternalRefusal? FromCode(string? code) =>
-        code is null ? null : Enum.GetValues<ExternalRefusal>().Where(r => r != ExternalRefusal.None).Cast<ExternalRefusal?>().FirstOrDefault(r => Code(r!.Value) == code);
+    public static ExternalRefusal? FromCode(string? code)
+    {
+        foreach (var refusal in Enum.GetValues<ExternalRefusal>())
+        {
+            if (refusal != ExternalRefusal.None && Code(refusal) == code)
+            {
+                return refusal;
+            }
+        }
+        return null;
+    }
 
     /// <summary>The message for a sign-in page <c>status</c> of the form <c>external-…</c>; null for other statuses.</summary>
     public static string? ForStatus(string? status, OidcOptions options) =>
