@@ -254,6 +254,7 @@ public static class StudioWebExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
+        app.MapExternalLoginEndpoints();
         app.MapHealthEndpoint();
         app.MapImageEndpoints();
         app.MapGalleryEndpoints();

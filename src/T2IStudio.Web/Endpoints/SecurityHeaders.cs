@@ -20,10 +20,14 @@ public static class SecurityHeaders
     /// exports blobs and data URLs.</item>
     /// <item><c>connect-src 'self'</c>: the circuit's WebSocket and the enhanced-navigation fetches go to this
     /// origin only (CSP level 3 lets <c>'self'</c> match <c>ws:</c>/<c>wss:</c> on the same host).</item>
+    /// <item><c>form-action</c>: this origin, plus the company provider's origins when its sign-in is on
+    /// (<paramref name="formActionSources"/>): form-action also governs the redirect that follows a post, and the
+    /// "Sign in with …" and "Sign out" posts are answered with a redirect to the provider.</item>
     /// </list>
     /// </summary>
     /// <param name="nonce">The response's script nonce (128 random bits as hex).</param>
-    public static string Policy(string nonce) =>
+    /// <param name="formActionSources">More <c>form-action</c> sources, space-separated (the provider's origins), or empty.</param>
+    public static string Policy(string nonce, string formActionSources = "") =>
         "default-src 'self'; " +
         $"script-src 'self' 'nonce-{nonce}'; " +
         "style-src 'self' 'unsafe-inline'; " +
@@ -32,7 +36,7 @@ public static class SecurityHeaders
         "connect-src 'self'; " +
         "object-src 'none'; " +
         "base-uri 'self'; " +
-        "form-action 'self'; " +
+        (string.IsNullOrWhiteSpace(formActionSources) ? "form-action 'self'; " : $"form-action 'self' {formActionSources}; ") +
         "frame-ancestors 'self'";
 
     /// <summary>
@@ -62,7 +66,8 @@ public static class SecurityHeaders
                 var headers = response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "SAMEORIGIN";
-                headers.ContentSecurityPolicy = Policy(nonce);
+                var provider = response.HttpContext.RequestServices.GetService<Auth.Oidc.ProviderAddresses>();
+                headers.ContentSecurityPolicy = Policy(nonce, provider?.FormActionSources ?? "");
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin";
                 headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
                 return Task.CompletedTask;

@@ -10,9 +10,13 @@ namespace T2IStudio.Web.Tests.Integration;
 
 public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFixture<StudioAppFixture>
 {
-    // The only anonymous routes: signing in, registering, confirming an address and resetting a password by email, and the health probe (static files are checked apart).
+    // The only anonymous routes: signing in (with a password, a second factor, or the company's provider, whose
+    // callback decides the account), registering, confirming an address and resetting a password by email, and the
+    // health probe (static files are checked apart).
     private static readonly HashSet<string> AnonymousAllowList = new(StringComparer.OrdinalIgnoreCase)
     {
+        "/Account/ExternalLogin",
+        "/Account/ExternalLogin/Callback",
         "/Account/Login",
         "/Account/Register",
         "/Account/ConfirmEmail",
