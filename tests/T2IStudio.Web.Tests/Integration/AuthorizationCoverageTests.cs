@@ -14,6 +14,8 @@ public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFix
     private static readonly HashSet<string> AnonymousAllowList = new(StringComparer.OrdinalIgnoreCase)
     {
         "/Account/Login",
+        "/Account/LoginWith2fa",
+        "/Account/LoginWithRecoveryCode",
         "/Account/Register",
         "/health",
     };
