@@ -73,9 +73,9 @@ internal static partial class TwoFactorPages
     }
 
     /// <summary>Posts the code (form "login-2fa") or a recovery code (form "login-recovery-code") on the second step.</summary>
-    public static Task<HttpResponseMessage> SecondStepAsync(HttpClient client, string twoFactorPath, string code, string form = "login-2fa") =>
+    public static Task<HttpResponseMessage> SecondStepAsync(HttpClient client, string twoFactorPath, string code, string form = "login-2fa", bool rememberBrowser = false) =>
         form == "login-2fa"
-            ? TestAccounts.PostFormAsync(client, twoFactorPath, form, new Dictionary<string, string> { ["Input.Code"] = code })
+            ? TestAccounts.PostFormAsync(client, twoFactorPath, form, new Dictionary<string, string> { ["Input.Code"] = code, ["Input.RememberBrowser"] = rememberBrowser ? "true" : "false" })
             : TestAccounts.PostFormAsync(client, twoFactorPath.Replace("/Account/LoginWith2fa", "/Account/LoginWithRecoveryCode", StringComparison.Ordinal), form,
                 new Dictionary<string, string> { ["Input.RecoveryCode"] = code });
 
@@ -247,6 +247,45 @@ public sealed class TwoFactorTests(TwoFactorAppFixture app) : IClassFixture<TwoF
             Assert.Equal(attempt < 5 ? TwoFactorPages.WrongRecoveryCode : TwoFactorPages.LockedOut, message);
         }
         Assert.Equal(TwoFactorPages.LockedOut, await TwoFactorPages.BannerAsync(await TwoFactorPages.SecondStepAsync(client, step, codes[1], "login-recovery-code")));
+    }
+
+    [Fact]
+    public async Task An_account_disabled_between_the_password_and_the_code_stays_out()
+    {
+        var admin = await app.Factory.CreateUserAsync("tf-admin@example.test");
+        const string email = "tf-disabled@example.test";
+        var user = await app.Factory.CreateUserAsync(email);
+        var (authenticator, codes) = await TwoFactorPages.EnrolAsync(await TwoFactorPages.SignedInAsync(app.Factory, email));
+
+        using var client = app.Factory.CreateBrowserlikeClient();
+        var step = TwoFactorPages.Target(await TestAccounts.SignInAsync(client, email, TestAccounts.Password));
+        using (var scope = app.Factory.Services.CreateScope())
+        {
+            Assert.True((await scope.ServiceProvider.GetRequiredService<AccountAdministration>().SetDisabledAsync(admin.Id, user.Id, disabled: true)).Succeeded);
+        }
+
+        const string disabled = "This account has been disabled by an administrator.";
+        Assert.Equal(disabled, await TwoFactorPages.BannerAsync(await TwoFactorPages.SecondStepAsync(client, step, authenticator.NextCode())));
+        Assert.Equal(disabled, await TwoFactorPages.BannerAsync(await TwoFactorPages.SecondStepAsync(client, step, codes[0], "login-recovery-code")));
+        Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync(new Uri("/", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Remember_this_browser_skips_the_code_at_the_next_sign_in_in_that_browser_only()
+    {
+        const string email = "tf-remember@example.test";
+        await app.Factory.CreateUserAsync(email);
+        var (authenticator, _) = await TwoFactorPages.EnrolAsync(await TwoFactorPages.SignedInAsync(app.Factory, email));
+
+        using var client = app.Factory.CreateBrowserlikeClient();
+        var step = TwoFactorPages.Target(await TestAccounts.SignInAsync(client, email, TestAccounts.Password));
+        Assert.Equal("/", TwoFactorPages.Target(await TwoFactorPages.SecondStepAsync(client, step, authenticator.NextCode(), rememberBrowser: true)));
+        await TestAccounts.PostWithoutFormAsync(client, "/Account/Logout", "", new Dictionary<string, string> { ["ReturnUrl"] = "/" });
+        Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync(new Uri("/", UriKind.Relative))).StatusCode);
+
+        Assert.Equal("/", TwoFactorPages.Target(await TestAccounts.SignInAsync(client, email, TestAccounts.Password)));
+        using var other = app.Factory.CreateBrowserlikeClient();
+        Assert.StartsWith("/Account/LoginWith2fa?", TwoFactorPages.Target(await TestAccounts.SignInAsync(other, email, TestAccounts.Password)), StringComparison.Ordinal);
     }
 
     [Fact]
