@@ -428,6 +428,24 @@ public sealed class TwoFactorRequiredTests : IDisposable
     }
 
     [Fact]
+    public async Task The_cookies_minutely_refresh_keeps_how_the_person_signed_in()
+    {
+        // Identity's security stamp check rebuilds the principal from the database and drops these by itself.
+        var options = _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SecurityStampValidatorOptions>>().Value;
+        var context = new SecurityStampRefreshingPrincipalContext
+        {
+            CurrentPrincipal = new ClaimsPrincipal(new ClaimsIdentity(
+                [new(ClaimTypes.NameIdentifier, "u1"), new("amr", "pwd"), new(ClaimTypes.AuthenticationMethod, OidcOptions.Scheme)], "Identity.Application")),
+            NewPrincipal = new ClaimsPrincipal(new ClaimsIdentity([new(ClaimTypes.NameIdentifier, "u1")], "Identity.Application")),
+        };
+        Assert.NotNull(options.OnRefreshingPrincipal);
+        await options.OnRefreshingPrincipal(context);
+        Assert.Equal("pwd", context.NewPrincipal!.FindFirstValue("amr"));
+        Assert.Equal(OidcOptions.Scheme, context.NewPrincipal.FindFirstValue(ClaimTypes.AuthenticationMethod));
+        Assert.False(TwoFactorEnrolment.LacksSecondFactor(context.NewPrincipal));
+    }
+
+    [Fact]
     public void A_company_sign_in_follows_the_providers_second_factor_and_a_password_one_without_2fa_does_not()
     {
         static ClaimsPrincipal Principal(params Claim[] claims) =>

@@ -66,7 +66,14 @@ public partial class TwoFactor
             // stamp would sign this person's other browsers out merely for opening the page.
             var keys = (IUserAuthenticatorKeyStore<AppUser>)UserStore;
             await keys.SetAuthenticatorKeyAsync(user, UserManager.GenerateNewAuthenticatorKey(), HttpContext.RequestAborted);
-            await UserManager.UpdateAsync(user);
+            if (!(await UserManager.UpdateAsync(user)).Succeeded)
+            {
+                // Another window stored a key at the same moment (the row's concurrency stamp changed): show none
+                // rather than one that was not saved.
+                _key = null;
+                _error = "Your account changed in another window: open this page again.";
+                return;
+            }
             _key = await UserManager.GetAuthenticatorKeyAsync(user);
         }
         _authenticatorUri = AuthenticatorSetup.AuthenticatorUri(user.Email ?? user.UserName ?? user.Id, _key!);
