@@ -12,10 +12,10 @@ namespace T2IStudio.Web.Auth.TwoFactor;
 /// authentication method a company sign-in records (those follow the provider's own second factor).
 /// </summary>
 /// <remarks>
-/// Not affected: the enrolment page and its posts, signing out, anonymous endpoints (sign-in, the two-factor step,
-/// registration, static files, health), the framework's files and circuits (<c>_framework</c>, <c>_content</c>,
-/// <c>_blazor</c>: a circuit starts only from a page, and pages are redirected), and the API, which authenticates
-/// with personal access tokens, not the cookie.
+/// Not affected: the enrolment page and its posts, signing out, the error and not-found pages, anonymous endpoints
+/// (sign-in, the two-factor step, registration, static files, health), the framework's files and circuits
+/// (<c>_framework</c>, <c>_content</c>, <c>_blazor</c>: a circuit starts only from a page, and pages are redirected),
+/// and the API, which authenticates with personal access tokens, not the cookie: tokens keep working.
 /// </remarks>
 internal static class TwoFactorEnrolment
 {
@@ -54,6 +54,9 @@ internal static class TwoFactorEnrolment
         var path = context.Request.Path;
         return path.StartsWithSegments(EnrolPath, StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/Account/Logout", StringComparison.OrdinalIgnoreCase)
+            // The error and not-found pages, re-executed for a failed request (the enrolment page's own included).
+            || path.StartsWithSegments("/Error", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/not-found", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/_framework", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/_content", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/_blazor", StringComparison.OrdinalIgnoreCase)
