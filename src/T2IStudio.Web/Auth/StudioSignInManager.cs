@@ -78,4 +78,34 @@ public sealed class StudioSignInManager(
         }
         return SignInResult.Failed;
     }
+
+    /// <summary>
+    /// Identity's recovery-code sign-in, with lockout: Identity's own neither refuses a locked-out account here nor
+    /// counts a wrong code ("codes are expected to be random"), which would leave a way around the lockout that
+    /// covers passwords and authenticator codes. Here a locked or disabled account is refused before the code is
+    /// looked at (so a right code is not used up), and a wrong code counts like a wrong password.
+    /// </summary>
+    public override async Task<SignInResult> TwoFactorRecoveryCodeSignInAsync(string recoveryCode)
+    {
+        var user = await GetTwoFactorAuthenticationUserAsync();
+        if (user is null)
+        {
+            return SignInResult.Failed;
+        }
+        if (await UserManager.IsLockedOutAsync(user))
+        {
+            return SignInResult.LockedOut;
+        }
+        if (!await CanSignInAsync(user))
+        {
+            return SignInResult.NotAllowed;
+        }
+        var result = await base.TwoFactorRecoveryCodeSignInAsync(recoveryCode);
+        if (result.Succeeded || !UserManager.SupportsUserLockout)
+        {
+            return result; // a success has reset the failure count
+        }
+        await UserManager.AccessFailedAsync(user);
+        return await UserManager.IsLockedOutAsync(user) ? SignInResult.LockedOut : SignInResult.Failed;
+    }
 }

@@ -18,6 +18,8 @@ public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFix
         "/Account/ExternalLogin",
         "/Account/ExternalLogin/Callback",
         "/Account/Login",
+        "/Account/LoginWith2fa",
+        "/Account/LoginWithRecoveryCode",
         "/Account/Register",
         "/Account/ConfirmEmail",
         "/Account/ResendConfirmation",
