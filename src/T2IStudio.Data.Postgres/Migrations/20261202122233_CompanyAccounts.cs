@@ -16,10 +16,6 @@ namespace T2IStudio.Data.Postgres.Migrations
                 type: "boolean",
                 nullable: false,
                 defaultValue: false);
-
-            // Accounts made before email existed here could never confirm: they count as confirmed, so turning on
-            // Accounts:RequireConfirmedEmail (or linking a company sign-in by email) does not lock out the team.
-            migrationBuilder.Sql("UPDATE \"AspNetUsers\" SET \"EmailConfirmed\" = TRUE;");
         }
 
         /// <inheritdoc />
