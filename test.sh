@@ -43,6 +43,13 @@ if ! /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1; then
     exit 1
   fi
 fi
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+if [ "${node_major:-0}" -lt 20 ]; then
+  echo "Node.js 20 or later is needed for the sign-in tests' OpenID provider (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from your distribution or nodejs.org's packages, then run ./test.sh again." >&2
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
 if [ -f tools/oidc-provider/package-lock.json ] && [ ! -d tools/oidc-provider/node_modules/oidc-provider ]; then
   echo "Installing the OpenID provider for the sign-in tests (npm ci in tools/oidc-provider)..."
   (cd tools/oidc-provider && npm ci --no-audit --no-fund --loglevel=error) \

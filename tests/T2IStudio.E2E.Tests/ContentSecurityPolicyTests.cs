@@ -101,6 +101,7 @@ public sealed class ContentSecurityPolicyTests(StudioServer server) : IClassFixt
             ("/admin/workers", "Connected"),
             ("/Account/Manage", "Your account"),
             ("/Account/Manage/ChangePassword", "Change password"),
+            ("/Account/Manage/TwoFactor", "Two-factor authentication"),
             ("/Account/AccessDenied", "You don't have access to this page"),
             ("/no-such-page", "There is nothing here"),
         })
