@@ -64,7 +64,10 @@ public sealed class EmailInvitationTests(InviteOnlyMailingStudioServer server) :
         await Assertions.Expect(owner.GetByRole(AriaRole.Heading, new() { Name = "Poster crew", Level = 1 })).ToBeVisibleAsync();
         await owner.GetByLabel("Member email").FillAsync("newcomer@example.test");
         await owner.GetByLabel("Role", new() { Exact = true }).ClickAsync();
-        await owner.GetByRole(AriaRole.Option, new() { Name = "Editor" }).ClickAsync();
+        await owner.GetByRole(AriaRole.Option, new() { Name = "Editor", Exact = true }).ClickAsync();
+        // The list closes once the choice is taken; only then is the form's role the one picked.
+        await Assertions.Expect(owner.GetByRole(AriaRole.Option)).ToHaveCountAsync(0);
+        await Assertions.Expect(owner.Locator(".studio-role-select")).ToContainTextAsync("Editor");
         await owner.GetByRole(AriaRole.Button, new() { Name = "Invite", Exact = true }).ClickAsync();
         await Assertions.Expect(owner.GetByText("Invitation sent to newcomer@example.test. They join when they accept it. An email is on its way.")).ToBeVisibleAsync();
 
