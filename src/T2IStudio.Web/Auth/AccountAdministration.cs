@@ -9,7 +9,14 @@ using T2IStudio.Data.Entities;
 namespace T2IStudio.Web.Auth;
 
 /// <summary>One row of the Admin page's user list.</summary>
-public sealed record UserSummary(string Id, string Email, string DisplayName, DateTimeOffset CreatedAt, bool IsAdmin, bool IsDisabled);
+public sealed record UserSummary(string Id, string Email, string DisplayName, DateTimeOffset CreatedAt, bool IsAdmin, bool IsDisabled)
+{
+    /// <summary>The account signs in with a second factor.</summary>
+    public bool TwoFactorEnabled { get; init; }
+
+    /// <summary>The account's email was confirmed by mail.</summary>
+    public bool EmailConfirmed { get; init; }
+}
 
 /// <summary>The outcome of an admin action, with a message fit for a snackbar.</summary>
 public sealed record AdminResult(bool Succeeded, string Message);
@@ -64,7 +71,11 @@ public sealed partial class AccountAdministration(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var adminIds = await db.AdminUserIds().ToListAsync(cancellationToken);
         var users = await db.Users.AsNoTracking().OrderBy(u => u.CreatedAt).ToListAsync(cancellationToken);
-        return users.Select(u => new UserSummary(u.Id, u.Email ?? "", u.DisplayName, u.CreatedAt, adminIds.Contains(u.Id), u.IsDisabled)).ToList();
+        return users.Select(u => new UserSummary(u.Id, u.Email ?? "", u.DisplayName, u.CreatedAt, adminIds.Contains(u.Id), u.IsDisabled)
+        {
+            TwoFactorEnabled = u.TwoFactorEnabled,
+            EmailConfirmed = u.EmailConfirmed,
+        }).ToList();
     }
 
     /// <summary>
@@ -93,6 +104,36 @@ public sealed partial class AccountAdministration(
         gate.Remember(userId, allowed: !disabled);
         LogAccessChanged(userId, disabled ? "disabled" : "re-enabled", actingUserId);
         return new AdminResult(true, disabled ? $"{user.DisplayName} is disabled and signed out." : $"{user.DisplayName} can sign in again.");
+    }
+
+    /// <summary>
+    /// Turns off someone's two-factor authentication and forgets their authenticator key and recovery codes, for a
+    /// person who lost both their phone and their codes. Their sessions end (a new security stamp); at the next sign-in
+    /// the password is enough, or enrolment is asked for again when <c>Accounts:RequireTwoFactor</c> is on.
+    /// </summary>
+    public async Task<AdminResult> ResetTwoFactorAsync(string actingUserId, string userId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(actingUserId);
+        var user = await userManager.FindByIdAsync(userId);
+        if (user is null)
+        {
+            return new AdminResult(false, "That account no longer exists.");
+        }
+        if (!user.TwoFactorEnabled)
+        {
+            return new AdminResult(false, $"{user.DisplayName} does not use two-factor authentication.");
+        }
+        var result = await userManager.SetTwoFactorEnabledAsync(user, false);
+        if (!result.Succeeded)
+        {
+            return new AdminResult(false, string.Join(" ", result.Errors.Select(e => e.Description)));
+        }
+        await userManager.RemoveAuthenticationTokenAsync(user, "[AspNetUserStore]", "AuthenticatorKey");
+        await userManager.RemoveAuthenticationTokenAsync(user, "[AspNetUserStore]", "RecoveryCodes");
+        await TwoFactor.SingleUseAuthenticatorTokenProvider.ForgetAsync(userManager, user);
+        await userManager.UpdateSecurityStampAsync(user);
+        LogAccessChanged(userId, "had two-factor authentication reset", actingUserId);
+        return new AdminResult(true, $"Two-factor authentication is off for {user.DisplayName}; they are signed out and can enrol again.");
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin {AdminId} made an invite link valid until {ExpiresAt:u}.")]

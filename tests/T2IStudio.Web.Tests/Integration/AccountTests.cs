@@ -162,6 +162,53 @@ public sealed class AccountTests(StudioAppFixture app) : IClassFixture<StudioApp
         Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(other, email, "Brand-new-Pass-2")).StatusCode);
     }
 
+    [Fact]
+    public async Task An_admin_resets_someones_two_factor_so_the_password_alone_signs_in_and_the_old_key_and_codes_are_gone()
+    {
+        var admin = await app.Factory.CreateUserAsync("reset-2fa-admin@example.test");
+        var user = await app.Factory.CreateUserAsync("lost-phone@example.test");
+        string stampBefore;
+        using (var scope = app.Factory.Services.CreateScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+            var row = (await users.FindByIdAsync(user.Id))!;
+            Assert.True((await users.ResetAuthenticatorKeyAsync(row)).Succeeded);
+            Assert.NotNull(await users.GenerateNewTwoFactorRecoveryCodesAsync(row, 10));
+            Assert.True((await users.SetTwoFactorEnabledAsync(row, true)).Succeeded);
+            stampBefore = (await users.GetSecurityStampAsync(row))!;
+        }
+        using (var client = app.Factory.CreateBrowserlikeClient())
+        {
+            var asked = await TestAccounts.SignInAsync(client, "lost-phone@example.test", TestAccounts.Password);
+            Assert.Equal(HttpStatusCode.Redirect, asked.StatusCode);
+            Assert.Equal("/Account/LoginWith2fa", asked.Headers.Location?.AbsolutePath);
+        }
+
+        using (var scope = app.Factory.Services.CreateScope())
+        {
+            var accounts = scope.ServiceProvider.GetRequiredService<AccountAdministration>();
+            var reset = await accounts.ResetTwoFactorAsync(admin.Id, user.Id);
+            Assert.True(reset.Succeeded, reset.Message);
+            var again = await accounts.ResetTwoFactorAsync(admin.Id, user.Id);
+            Assert.False(again.Succeeded);
+            Assert.Contains("does not use two-factor authentication", again.Message, StringComparison.Ordinal);
+
+            var summary = (await accounts.ListUsersAsync()).Single(u => u.Id == user.Id);
+            Assert.False(summary.TwoFactorEnabled);
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+            var row = (await users.FindByIdAsync(user.Id))!;
+            Assert.Null(await users.GetAuthenticatorKeyAsync(row));
+            Assert.Equal(0, await users.CountRecoveryCodesAsync(row));
+            Assert.NotEqual(stampBefore, await users.GetSecurityStampAsync(row));
+        }
+        using (var client = app.Factory.CreateBrowserlikeClient())
+        {
+            var signedIn = await TestAccounts.SignInAsync(client, "lost-phone@example.test", TestAccounts.Password);
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            Assert.Equal("/", signedIn.Headers.Location?.AbsolutePath);
+        }
+    }
+
     private IDbContextFactory<AppDbContext> Db() => app.Factory.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
 }
 
@@ -214,4 +261,5 @@ public sealed class FirstAccountTests : IDisposable
     }
 
     public void Dispose() => _factory.Dispose();
+
 }

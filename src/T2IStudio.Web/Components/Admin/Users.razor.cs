@@ -91,4 +91,23 @@ public sealed partial class Users
             _busy = false;
         }
     }
+
+    private async Task ResetTwoFactorAsync(UserSummary user)
+    {
+        if (_currentUserId is null || _busy)
+        {
+            return;
+        }
+        _busy = true;
+        try
+        {
+            var result = await Accounts.ResetTwoFactorAsync(_currentUserId, user.Id);
+            Snackbar.Add(result.Message, result.Succeeded ? Severity.Success : Severity.Error);
+            await LoadAsync();
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
 }
