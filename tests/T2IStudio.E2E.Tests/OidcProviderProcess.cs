@@ -25,14 +25,15 @@ public sealed class OidcProviderProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly Lock _gate = new();
 
-    private OidcProviderProcess(Process process, string issuer)
+    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private OidcProviderProcess(Process process)
     {
         _process = process;
-        Issuer = issuer;
     }
 
     /// <summary>The provider's issuer (its address, no trailing slash), the app's <c>Authentication:Oidc:Authority</c>.</summary>
-    public string Issuer { get; }
+    public string Issuer { get; private set; } = "";
 
     /// <summary>Everything the provider wrote, for a failure's message.</summary>
     public string Output
@@ -54,7 +55,6 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"The test OpenID provider's packages are missing: run `npm ci` in {folder} (test.sh does).");
         }
-        var port = StudioServer.FreeLoopbackPort();
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = folder,
@@ -64,7 +64,8 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         };
         foreach (var argument in new[]
                  {
-                     "provider.mjs", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     // Port 0: the provider listens on a port the system picks and prints it (a probed port could be taken meanwhile).
+                     "provider.mjs", "--port", "0",
                      "--redirect", appBaseUrl + "/signin-oidc", "--post-logout", appBaseUrl + "/signout-callback-oidc",
                      "--client-id", ClientId, "--client-secret", ClientSecret,
                  })
@@ -80,13 +81,14 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         {
             throw new InvalidOperationException("Node.js is needed for the OpenID provider tests: install it (apt-get install -y nodejs npm).", ex);
         }
-        var provider = new OidcProviderProcess(process, $"http://127.0.0.1:{port}");
+        var provider = new OidcProviderProcess(process);
         process.OutputDataReceived += (_, e) => provider.Append(e.Data);
         process.ErrorDataReceived += (_, e) => provider.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
+            provider.Issuer = await provider.WaitForListeningAsync();
             await provider.WaitForDiscoveryAsync();
         }
         catch
@@ -118,6 +120,31 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
+        if (line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+        {
+            _listening.TrySetResult(line[ListeningPrefix.Length..].Trim());
+        }
+    }
+
+    private const string ListeningPrefix = "listening ";
+
+    // Waits for the "listening <issuer>" line, with a deadline (the process may also die first).
+    private async Task<string> WaitForListeningAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!_listening.Task.IsCompleted)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The OpenID provider exited with code {_process.ExitCode}: {Output}");
+            }
+            if (deadline.Elapsed > StartDeadline)
+            {
+                throw new TimeoutException($"The OpenID provider did not say where it listens within {StartDeadline.TotalSeconds} s: {Output}");
+            }
+            await Task.WhenAny(_listening.Task, Task.Delay(100));
+        }
+        return await _listening.Task;
     }
 
     // Polls the discovery document until it answers, with a deadline (the process may also die first).

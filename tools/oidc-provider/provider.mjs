@@ -2,11 +2,12 @@
 // confidential client (authorization code + PKCE, S256 only), its own login and consent pages (plain forms with
 // labels, so Chromium drives them by role and name), RP-initiated logout, and a few fixed test accounts.
 //
-//   node tools/oidc-provider/provider.mjs --port 4011 \
+//   node tools/oidc-provider/provider.mjs --port 0 \
 //     --redirect http://127.0.0.1:5000/signin-oidc --post-logout http://127.0.0.1:5000/signout-callback-oidc
 //
-// Options: --port (required), --redirect and --post-logout (repeatable), --client-id (t2i-studio),
-// --client-secret (t2i-studio-secret). It prints "listening <issuer>" once its discovery document is served.
+// Options: --port (0, the default: the system picks a free one, so no other process can take it between a probe
+// and the listen), --redirect and --post-logout (repeatable), --client-id (t2i-studio),
+// --client-secret (t2i-studio-secret). It prints "listening <issuer>" (with the real port) once its discovery document is served.
 // Never use it for anything but tests: the accounts and their password are in this file.
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -35,9 +36,9 @@ const { values: args } = parseArgs({
     'client-secret': { type: 'string', default: 't2i-studio-secret' },
   },
 });
-const port = Number.parseInt(args.port ?? '', 10);
-if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-  console.error('provider.mjs: --port N is required (a free loopback port).');
+const port = Number.parseInt(args.port ?? '0', 10);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error('provider.mjs: --port N must be a port number (0: any free loopback port).');
   process.exit(2);
 }
 if (args.redirect.length === 0) {
@@ -45,7 +46,14 @@ if (args.redirect.length === 0) {
   process.exit(2);
 }
 
-const issuer = `http://127.0.0.1:${port}`;
+// The server listens first: the issuer (the provider's address) holds the port the system gave it.
+let handle = (_req, res) => { res.statusCode = 503; res.end(); };
+const server = http.createServer((req, res) => handle(req, res));
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(port, '127.0.0.1', resolve);
+});
+const issuer = `http://127.0.0.1:${server.address().port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-signing' };
 
@@ -190,7 +198,7 @@ async function interaction(req, res, uid, action) {
 }
 
 const callback = provider.callback();
-const server = http.createServer((req, res) => {
+handle = (req, res) => {
   const match = /^\/interaction\/([\w-]+)(?:\/(login|confirm|abort))?\/?$/.exec(new URL(req.url, issuer).pathname);
   if (!match) {
     callback(req, res);
@@ -202,9 +210,9 @@ const server = http.createServer((req, res) => {
       send(res, 400, page('Provider error', `<p class="error">${html(error.message)}</p>`));
     }
   });
-});
+};
 
-server.listen(port, '127.0.0.1', () => console.log(`listening ${issuer}`));
+console.log(`listening ${issuer}`);
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }

@@ -42,6 +42,13 @@ public sealed record OidcOptions : IValidatableObject
     /// <summary>Refuse an <c>http://</c> authority (the default); false only for loopback tests and labs.</summary>
     public bool RequireHttpsMetadata { get; init; } = true;
 
+    /// <summary>
+    /// Treat every email the provider sends as verified even without <c>email_verified=true</c>: only for a provider
+    /// whose addresses are the company's own but that sends no such claim (e.g. an Entra ID tenant). Otherwise an
+    /// unverified email does not pass <see cref="AllowedDomains"/> and is not trusted to link or confirm an account.
+    /// </summary>
+    public bool AssumeVerifiedEmails { get; init; }
+
     /// <summary>True when the provider is configured.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(Authority) && !string.IsNullOrWhiteSpace(ClientId);
 

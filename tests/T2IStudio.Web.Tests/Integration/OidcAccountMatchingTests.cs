@@ -18,16 +18,27 @@ namespace T2IStudio.Web.Tests.Integration;
 /// </summary>
 public sealed class OidcAccountMatchingTests
 {
-    private static StudioAppFactory App(RegistrationMode mode = RegistrationMode.Open, bool only = false, string? allowedDomain = "example.test") =>
-        new(settings: new Dictionary<string, string?>
+    private static StudioAppFactory App(
+        RegistrationMode mode = RegistrationMode.Open, bool only = false, string? allowedDomain = "example.test", IDictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Accounts:Registration"] = mode.ToString(),
             ["Authentication:Oidc:Authority"] = "https://login.example.test",
             ["Authentication:Oidc:ClientId"] = "studio",
             ["Authentication:Oidc:DisplayName"] = "Example SSO",
-            ["Authentication:Oidc:AllowedDomains:0"] = allowedDomain,
             ["Authentication:Oidc:Only"] = only ? "true" : "false",
-        });
+        };
+        if (allowedDomain is not null)
+        {
+            settings["Authentication:Oidc:AllowedDomains:0"] = allowedDomain;
+        }
+        foreach (var (key, value) in more ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        return new(settings: settings);
+    }
 
     private static ExternalIdentity Person(string email, bool verified = true, string? name = null, string? subject = null) =>
         new(subject ?? "sub-" + email, email, verified, name);
@@ -86,7 +97,7 @@ public sealed class OidcAccountMatchingTests
     [Fact]
     public async Task Open_registration_creates_accounts_and_keeps_an_unverified_email_unconfirmed()
     {
-        using var app = App(RegistrationMode.Open);
+        using var app = App(RegistrationMode.Open, allowedDomain: null);
         await app.CreateUserAsync("admin@example.test");
         var created = await SignInAsync(app, Person("cleo@example.test", verified: false));
         Assert.True(created.Created);
@@ -98,7 +109,7 @@ public sealed class OidcAccountMatchingTests
     [Fact]
     public async Task Invite_only_needs_a_team_invitation_for_a_verified_email_or_an_unused_invite_link()
     {
-        using var app = App(RegistrationMode.InviteOnly);
+        using var app = App(RegistrationMode.InviteOnly, allowedDomain: null);
         var admin = await app.CreateUserAsync("io-admin@example.test");
         Assert.Equal(ExternalRefusal.InvitationNeeded, (await SignInAsync(app, Person("io-stranger@example.test"))).Refusal);
 
@@ -123,7 +134,7 @@ public sealed class OidcAccountMatchingTests
     [Fact]
     public async Task An_existing_account_is_linked_by_email_only_when_the_provider_and_this_studio_both_verified_it()
     {
-        using var app = App();
+        using var app = App(allowedDomain: null);
         await app.CreateUserAsync("dee@example.test");
 
         // Confirmed here, but the provider does not vouch for the address: refused, nothing linked.
@@ -146,6 +157,76 @@ public sealed class OidcAccountMatchingTests
 
         // A second provider account with the same address cannot take the linked account over.
         Assert.Equal(ExternalRefusal.AlreadyLinked, (await SignInAsync(app, Person("dee@example.test", subject: "another-subject"))).Refusal);
+    }
+
+    [Fact]
+    public async Task An_unverified_email_does_not_pass_the_allowed_domains_unless_the_studio_assumes_the_provider_verifies()
+    {
+        using var app = App();
+        await app.CreateUserAsync("admin@example.test");
+        // A self-service provider lets anyone claim an address in the company's domain: not verified, not let in.
+        Assert.Equal(ExternalRefusal.EmailNotVerified, (await SignInAsync(app, Person("mallory@example.test", verified: false))).Refusal);
+        Assert.Null(await WithAsync(app, sp => sp.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync("mallory@example.test")));
+        // A linked account too: the domain rule holds only for an address the provider vouches for.
+        Assert.True((await SignInAsync(app, Person("nia@example.test"))).Created);
+        Assert.Equal(ExternalRefusal.EmailNotVerified, (await SignInAsync(app, Person("nia@example.test", verified: false))).Refusal);
+
+        // A provider whose addresses are the company's own but that sends no email_verified (Entra ID): trusted when told.
+        using var trusting = App(more: new Dictionary<string, string?> { ["Authentication:Oidc:AssumeVerifiedEmails"] = "true" });
+        await trusting.CreateUserAsync("admin@example.test");
+        var created = await SignInAsync(trusting, Person("oli@example.test", verified: false));
+        Assert.True(created.Created);
+        Assert.True(created.User!.EmailConfirmed);
+        Assert.Equal(ExternalRefusal.DomainNotAllowed, (await SignInAsync(trusting, Person("oli@elsewhere.test", verified: false))).Refusal);
+        // ... and such an email counts as verified for linking an account confirmed here.
+        await trusting.CreateUserAsync("pam@example.test");
+        await SetAsync(trusting, "pam@example.test", u => u.EmailConfirmed = true);
+        Assert.True((await SignInAsync(trusting, Person("pam@example.test", verified: false))).Linked);
+    }
+
+    [Fact]
+    public async Task With_confirmed_emails_required_an_unverified_company_email_is_refused_before_any_account_is_made()
+    {
+        using var app = App(allowedDomain: null, more: new Dictionary<string, string?>
+        {
+            ["Accounts:RequireConfirmedEmail"] = "true",
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = "2525",
+            ["Email:Smtp:From"] = "studio@example.test",
+            ["Network:PublicBaseUrl"] = "https://studio.example.test",
+        });
+        await app.CreateUserAsync("admin@example.test");
+        var refused = await SignInAsync(app, Person("quinn@example.test", verified: false));
+        Assert.Equal(ExternalRefusal.EmailNotVerified, refused.Refusal);
+        Assert.Null(await WithAsync(app, sp => sp.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync("quinn@example.test")));
+        Assert.Contains("did not verify your email address", ExternalRefusals.Message(refused.Refusal, new OidcOptions { DisplayName = "Example SSO" }), StringComparison.Ordinal);
+
+        var verified = await SignInAsync(app, Person("quinn@example.test", verified: true));
+        Assert.True(verified.Succeeded);
+        Assert.True(verified.User!.EmailConfirmed);
+    }
+
+    [Fact]
+    public async Task Provider_emails_outside_ascii_are_refused_and_linking_by_email_needs_the_same_address()
+    {
+        using var app = App(allowedDomain: null);
+        await app.CreateUserAsync("sam@example.test");
+        await SetAsync(app, "sam@example.test", u => u.EmailConfirmed = true);
+        // U+017F upper-cases to S: Identity's lookup would find sam@example.test. Refused, nothing linked or made.
+        Assert.Equal(ExternalRefusal.EmailNotAscii, (await SignInAsync(app, Person("\u017Fam@example.test"))).Refusal);
+        Assert.Empty(await LoginsAsync(app, "sam@example.test"));
+        // The Kelvin sign lower-cases to k: it does not pass a domain check as "k".
+        using var restricted = App(allowedDomain: "kelvin.test");
+        Assert.Equal(ExternalRefusal.EmailNotAscii, (await SignInAsync(restricted, Person("x@\u212Aelvin.test"))).Refusal);
+
+        // A stored address that only folds to the provider's (made before this rule) is not linked to it.
+        var tam = await app.CreateUserAsync("tam@example.test");
+        await SetAsync(app, "tam@example.test", u => { u.Email = "ta\u017F@example.test"; u.EmailConfirmed = true; });
+        Assert.Equal(ExternalRefusal.EmailTaken, (await SignInAsync(app, Person("tas@example.test"))).Refusal);
+        Assert.Empty(await WithAsync(app, async sp => await sp.GetRequiredService<UserManager<AppUser>>().GetLoginsAsync(
+            (await sp.GetRequiredService<UserManager<AppUser>>().FindByIdAsync(tam.Id))!)));
+        // The same address up to ASCII case is linked.
+        Assert.True((await SignInAsync(app, Person("SAM@Example.Test"))).Linked);
     }
 
     [Fact]
@@ -193,7 +274,8 @@ public sealed class OidcAccountMatchingTests
 
         // Any address the person proves at the provider, within the allowed domains.
         Assert.Equal(ExternalRefusal.DomainNotAllowed, await LinkAsync(ivy, Person("ivy@elsewhere.test")));
-        Assert.Equal(ExternalRefusal.None, await LinkAsync(ivy, Person("ivy.work@example.test", verified: false)));
+        Assert.Equal(ExternalRefusal.EmailNotVerified, await LinkAsync(ivy, Person("ivy.work@example.test", verified: false)));
+        Assert.Equal(ExternalRefusal.None, await LinkAsync(ivy, Person("ivy.work@example.test")));
         Assert.Equal("ivy.work@example.test", Assert.Single(await LoginsAsync(app, "ivy@example.test")).ProviderDisplayName);
         Assert.Equal(ExternalRefusal.LinkedElsewhere, await LinkAsync(jo, Person("ivy.work@example.test")));
         Assert.Equal(ExternalRefusal.AlreadyLinked, await LinkAsync(ivy, Person("ivy.other@example.test")));

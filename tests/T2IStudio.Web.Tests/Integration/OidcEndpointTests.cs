@@ -1,9 +1,13 @@
 using System.Net;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using T2IStudio.Web.Auth;
 using T2IStudio.Web.Auth.Oidc;
 using T2IStudio.Web.Tests.Infrastructure;
@@ -133,6 +137,97 @@ public sealed class OidcEndpointTests
     }
 
     [Fact]
+    public async Task A_get_to_the_handlers_remote_sign_out_address_does_not_sign_anyone_out()
+    {
+        using var app = new OidcAppFactory(OidcSettings());
+        await app.CreateUserAsync("stay@example.test");
+        using var client = app.CreateBrowserlikeClient();
+        Assert.Equal(HttpStatusCode.Redirect, (await TestAccounts.SignInAsync(client, "stay@example.test", TestAccounts.Password)).StatusCode);
+
+        // What another site's link or image would send: a top-level GET to /signout-oidc with the browser's cookies.
+        var remote = await client.GetAsync(new Uri("/signout-oidc", UriKind.Relative));
+        Assert.False(remote.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("T2IStudio.Auth=;", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/Account/Manage", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task With_passwords_off_the_right_password_neither_signs_in_nor_registers()
+    {
+        using var app = new OidcAppFactory(OidcSettings(only: true));
+        await app.CreateUserAsync("pw@example.test");
+        using var client = app.CreateBrowserlikeClient();
+        // Neither page offers a password form.
+        foreach (var page in new[] { "/Account/Login", "/Account/Register" })
+        {
+            Assert.DoesNotContain("type=\"password\"", await (await client.GetAsync(new Uri(page, UriKind.Relative))).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A hand-made post with the right password is refused (no form on the page takes it) and opens no session.
+        var signIn = await TestAccounts.PostWithoutFormAsync(client, "/Account/Login", "login",
+            new Dictionary<string, string> { ["Input.Email"] = "pw@example.test", ["Input.Password"] = TestAccounts.Password });
+        Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
+        Assert.False(signIn.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("T2IStudio.Auth=", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync(new Uri("/Account/Manage", UriKind.Relative))).StatusCode);
+
+        var register = await TestAccounts.PostWithoutFormAsync(client, "/Account/Register", "register",
+            new Dictionary<string, string> { ["Input.Email"] = "new@example.test", ["Input.Password"] = TestAccounts.Password });
+        Assert.Equal(HttpStatusCode.BadRequest, register.StatusCode);
+        using var scope = app.Services.CreateScope();
+        Assert.Null(await scope.ServiceProvider.GetRequiredService<UserManager<Data.Entities.AppUser>>().FindByEmailAsync("new@example.test"));
+    }
+
+    [Theory]
+    [InlineData("http://login.example.test", null, "is http://: use https, or set Authentication:Oidc:RequireHttpsMetadata=false")]
+    [InlineData(null, "true", "Authentication:Oidc:Only=true needs the provider configured (Authority and ClientId).")]
+    public async Task The_app_refuses_to_start_with_an_http_authority_or_passwords_off_without_a_provider(string? authority, string? only, string message)
+    {
+        var settings = new Dictionary<string, string?> { ["Authentication:Oidc:Only"] = only ?? "false" };
+        if (authority is not null)
+        {
+            settings["Authentication:Oidc:Authority"] = authority;
+            settings["Authentication:Oidc:ClientId"] = "studio";
+        }
+        using var app = new OidcAppFactory(settings);
+        var failure = Assert.ThrowsAny<Exception>(() => app.Services);
+        Assert.Contains(message, failure.ToString(), StringComparison.Ordinal);
+
+        if (authority is not null)
+        {
+            // Loopback tests and labs say so explicitly.
+            settings["Authentication:Oidc:RequireHttpsMetadata"] = "false";
+            using var lab = new OidcAppFactory(settings);
+            using var client = lab.CreateBrowserlikeClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/Account/Login", UriKind.Relative))).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task The_end_session_origin_is_allowed_as_a_form_target_from_the_start_without_any_sign_out()
+    {
+        var discovery = new OpenIdConnectConfiguration
+        {
+            Issuer = Authority,
+            AuthorizationEndpoint = Authority + "/auth",
+            EndSessionEndpoint = "https://logout.example.test/session/end",
+        };
+        using var app = new OidcAppFactory(OidcSettings(), discovery: discovery);
+        using var client = app.CreateBrowserlikeClient();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string policy;
+        do
+        {
+            policy = (await client.GetAsync(new Uri("/Account/Login", UriKind.Relative))).Headers.GetValues("Content-Security-Policy").Single();
+            if (policy.Contains("https://logout.example.test", StringComparison.Ordinal))
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Contains($"form-action 'self' {Authority} https://logout.example.test;", policy, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Refusal_addresses_keep_only_local_return_addresses()
     {
         Assert.Equal("/Account/Login?status=external-disabled", Web.Endpoints.ExternalLoginEndpoints.LoginWith(ExternalRefusal.Disabled, "https://evil.example/"));
@@ -143,7 +238,8 @@ public sealed class OidcEndpointTests
     /// The app with its settings also given as host settings, so the registration code (which reads the OIDC settings
     /// from the builder's configuration before the app is built) sees them and registers the scheme.
     /// </summary>
-    private sealed class OidcAppFactory(IDictionary<string, string?> settings, string? storageRoot = null) : StudioAppFactory(storageRoot, settings)
+    private sealed class OidcAppFactory(IDictionary<string, string?> settings, string? storageRoot = null, OpenIdConnectConfiguration? discovery = null)
+        : StudioAppFactory(storageRoot, settings)
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -151,6 +247,12 @@ public sealed class OidcEndpointTests
             foreach (var (key, value) in Settings)
             {
                 builder.UseSetting(key, value);
+            }
+            if (discovery is not null)
+            {
+                // The provider's discovery document, as if read from it.
+                builder.ConfigureTestServices(services => services.PostConfigure<OpenIdConnectOptions>(OidcOptions.Scheme,
+                    options => options.ConfigurationManager = new StaticConfigurationManager<OpenIdConnectConfiguration>(discovery)));
             }
         }
     }

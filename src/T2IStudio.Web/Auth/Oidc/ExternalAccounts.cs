@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -50,13 +51,10 @@ public sealed partial class ExternalAccounts(
             return ExternalSignIn.Refused(ExternalRefusal.NotConfigured);
         }
         // The company's rules come first, for linked accounts too: a person moved out of an allowed domain stays out.
-        if (identity.Email is null || identity.EmailDomain is null)
+        (identity, var screened) = Screen(identity, options);
+        if (screened != ExternalRefusal.None)
         {
-            return ExternalSignIn.Refused(ExternalRefusal.EmailMissing);
-        }
-        if (!identity.IsInAllowedDomain(options))
-        {
-            return ExternalSignIn.Refused(ExternalRefusal.DomainNotAllowed);
+            return ExternalSignIn.Refused(screened);
         }
 
         var linked = await userManager.FindByLoginAsync(OidcOptions.Scheme, identity.Subject);
@@ -65,10 +63,11 @@ public sealed partial class ExternalAccounts(
             return await AdmitAsync(linked);
         }
 
-        var sameEmail = await userManager.FindByEmailAsync(identity.Email);
+        var sameEmail = await userManager.FindByEmailAsync(identity.Email!);
         if (sameEmail is not null)
         {
-            if (!identity.EmailVerified || !sameEmail.EmailConfirmed)
+            // The lookup folds case with Unicode rules; only the same address up to ASCII case is the same person's.
+            if (!identity.EmailVerified || !sameEmail.EmailConfirmed || !SameAddress(sameEmail.Email, identity.Email!))
             {
                 LogNotLinked(sameEmail.Id, identity.EmailVerified, sameEmail.EmailConfirmed);
                 return ExternalSignIn.Refused(ExternalRefusal.EmailTaken);
@@ -100,13 +99,10 @@ public sealed partial class ExternalAccounts(
         {
             return ExternalRefusal.NotConfigured;
         }
-        if (identity.Email is null || identity.EmailDomain is null)
+        (identity, var screened) = Screen(identity, options);
+        if (screened != ExternalRefusal.None)
         {
-            return ExternalRefusal.EmailMissing;
-        }
-        if (!identity.IsInAllowedDomain(options))
-        {
-            return ExternalRefusal.DomainNotAllowed;
+            return screened;
         }
         var owner = await userManager.FindByLoginAsync(OidcOptions.Scheme, identity.Subject);
         if (owner is not null)
@@ -158,6 +154,39 @@ public sealed partial class ExternalAccounts(
         return (await userManager.GetLoginsAsync(user)).FirstOrDefault(l => l.LoginProvider == OidcOptions.Scheme);
     }
 
+    /// <summary>
+    /// The company's rules for the provider's email: present, plain ASCII (see <see cref="ExternalIdentity.EmailIsAscii"/>),
+    /// verified when domains are restricted (a self-service provider lets anyone claim any address), and in an allowed
+    /// domain. Returns the identity with <see cref="OidcOptions.AssumeVerifiedEmails"/> applied.
+    /// </summary>
+    private static (ExternalIdentity Identity, ExternalRefusal Refusal) Screen(ExternalIdentity identity, OidcOptions options)
+    {
+        if (identity.Email is null || identity.EmailDomain is null)
+        {
+            return (identity, ExternalRefusal.EmailMissing);
+        }
+        if (!identity.EmailIsAscii)
+        {
+            return (identity, ExternalRefusal.EmailNotAscii);
+        }
+        if (options.AssumeVerifiedEmails)
+        {
+            identity = identity with { EmailVerified = true };
+        }
+        if (!identity.IsInAllowedDomain(options))
+        {
+            return (identity, ExternalRefusal.DomainNotAllowed);
+        }
+        if (options.AllowedDomains.Count > 0 && !identity.EmailVerified)
+        {
+            return (identity, ExternalRefusal.EmailNotVerified);
+        }
+        return (identity, ExternalRefusal.None);
+    }
+
+    private static bool SameAddress(string? stored, string provided) =>
+        stored is not null && Ascii.IsValid(stored) && string.Equals(stored, provided, StringComparison.OrdinalIgnoreCase);
+
     private async Task<ExternalSignIn> AdmitAsync(AppUser user)
     {
         // Disabled accounts stay out whatever the provider says; lockout holds on this path too.
@@ -193,6 +222,11 @@ public sealed partial class ExternalAccounts(
     private async Task<ExternalSignIn> CreateAsync(ExternalIdentity identity, string? inviteToken, CancellationToken cancellationToken)
     {
         var email = identity.Email!;
+        // An account made now would be refused at once for its unconfirmed email, and no confirmation mail was sent.
+        if (!identity.EmailVerified && accountOptions.CurrentValue.RequireConfirmedEmail)
+        {
+            return ExternalSignIn.Refused(ExternalRefusal.EmailNotVerified);
+        }
         var user = new AppUser
         {
             UserName = email,

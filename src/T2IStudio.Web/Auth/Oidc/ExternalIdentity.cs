@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text;
 
 namespace T2IStudio.Web.Auth.Oidc;
 
@@ -30,6 +31,12 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
         var name = principal.FindFirstValue(options.NameClaim)?.Trim();
         return new(subject, string.IsNullOrEmpty(email) ? null : email, verified, string.IsNullOrEmpty(name) ? null : name);
     }
+
+    /// <summary>
+    /// True when the email is plain ASCII: case-insensitive lookups upper-case with Unicode rules (U+017F "ſ" becomes
+    /// "S", the Kelvin sign becomes "k" in lower case), so another address could match or pass a domain check.
+    /// </summary>
+    public bool EmailIsAscii => Email is not null && Ascii.IsValid(Email);
 
     /// <summary>The part of the email after its last '@' (lower case), or null without a usable email.</summary>
     public string? EmailDomain

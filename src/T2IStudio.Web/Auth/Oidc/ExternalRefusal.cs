@@ -18,6 +18,12 @@ public enum ExternalRefusal
     /// <summary>The email is outside <see cref="OidcOptions.AllowedDomains"/>.</summary>
     DomainNotAllowed,
 
+    /// <summary>The provider did not verify the email, and this studio needs it verified (allowed domains, confirmed emails).</summary>
+    EmailNotVerified,
+
+    /// <summary>The email has characters outside ASCII, which case-folding could match to another address.</summary>
+    EmailNotAscii,
+
     /// <summary>The account here is disabled.</summary>
     Disabled,
 
@@ -95,6 +101,8 @@ public static class ExternalRefusals
             ExternalRefusal.Denied => $"You did not allow T2I Studio access at {provider}, so you are not signed in.",
             ExternalRefusal.EmailMissing => $"Your {provider} account did not share an email address, which T2I Studio needs. Ask your administrator.",
             ExternalRefusal.DomainNotAllowed => $"Your {provider} account's email is not in an allowed domain for this studio ({string.Join(", ", options.AllowedDomains)}).",
+            ExternalRefusal.EmailNotVerified => $"{provider} did not verify your email address, and this studio accepts only verified addresses. Verify it at {provider}, or ask your administrator.",
+            ExternalRefusal.EmailNotAscii => $"Your {provider} account's email address has characters other than plain letters, digits and punctuation (ASCII), which this studio does not accept. Ask your administrator.",
             ExternalRefusal.Disabled => "This account has been disabled by an administrator.",
             ExternalRefusal.LockedOut => "Too many failed sign-ins: this account is locked for 15 minutes.",
             ExternalRefusal.Unconfirmed => "Confirm your email address first: open the link we emailed you when you registered.",

@@ -57,6 +57,9 @@ public static partial class OidcRegistration
         {
             return services;
         }
+        // Reads the discovery document once in the background at start, so the provider's end-session origin is in
+        // form-action before the first sign-out (a session may outlive a restart and never pass a challenge).
+        services.AddHostedService<ProviderDiscoveryAtStart>();
         services.AddAuthentication().AddOpenIdConnect(OidcOptions.Scheme, settings.DisplayName, options => Configure(options, settings));
         return services;
     }
@@ -78,6 +81,9 @@ public static partial class OidcRegistration
         options.Scope.Add("email");
         options.CallbackPath = CallbackPath;
         options.SignedOutCallbackPath = SignedOutCallbackPath;
+        // No front-channel logout: the handler's /signout-oidc signs the session out on a plain GET whenever the
+        // session has no sid/iss to compare (ours keep none), so any site could sign people out with a link or image.
+        options.RemoteSignOutPath = PathString.Empty;
         options.SignedOutRedirectUri = "/Account/Login?status=signedout";
         // The provider's result waits in Identity's external cookie; the callback endpoint picks the account.
         options.SignInScheme = IdentityConstants.ExternalScheme;
@@ -100,10 +106,13 @@ public static partial class OidcRegistration
         options.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         options.Events = new OpenIdConnectEvents
         {
-            OnRedirectToIdentityProvider = context =>
+            OnRedirectToIdentityProvider = async context =>
             {
-                context.HttpContext.RequestServices.GetRequiredService<ProviderAddresses>().Learn(context.ProtocolMessage.IssuerAddress);
-                return Task.CompletedTask;
+                var addresses = context.HttpContext.RequestServices.GetRequiredService<ProviderAddresses>();
+                addresses.Learn(context.ProtocolMessage.IssuerAddress);
+                // The discovery document was just read (and is cached): learn its end-session origin now, so the first
+                // "Sign out" form may redirect there (in case the start-up read could not reach the provider).
+                await addresses.LearnDiscoveryAsync(context.HttpContext.RequestAborted);
             },
             OnRedirectToIdentityProviderForSignOut = context =>
             {

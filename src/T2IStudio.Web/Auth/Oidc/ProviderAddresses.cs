@@ -64,7 +64,14 @@ public sealed partial class ProviderAddresses
     /// The provider's end-session endpoint, or null when it offers none or cannot be reached now (signing out here
     /// must never depend on the provider being up).
     /// </summary>
-    public async Task<string?> EndSessionEndpointAsync(CancellationToken cancellationToken)
+    public async Task<string?> EndSessionEndpointAsync(CancellationToken cancellationToken) =>
+        await LearnDiscoveryAsync(cancellationToken) is { EndSessionEndpoint: { Length: > 0 } endSession } ? endSession : null;
+
+    /// <summary>
+    /// Reads the provider's discovery document (cached by the handler's configuration manager) and learns the origins
+    /// of its endpoints; null when the company sign-in is off or the provider cannot be reached now.
+    /// </summary>
+    public async Task<OpenIdConnectConfiguration?> LearnDiscoveryAsync(CancellationToken cancellationToken)
     {
         if (!IsEnabled || _handlerOptions.Get(OidcOptions.Scheme).ConfigurationManager is not { } manager)
         {
@@ -74,7 +81,7 @@ public sealed partial class ProviderAddresses
         {
             var configuration = await manager.GetConfigurationAsync(cancellationToken);
             Learn(configuration);
-            return string.IsNullOrEmpty(configuration.EndSessionEndpoint) ? null : configuration.EndSessionEndpoint;
+            return configuration;
         }
         catch (InvalidOperationException ex)
         {

@@ -14,8 +14,8 @@ namespace T2IStudio.Web.Auth.TwoFactor;
 /// <remarks>
 /// Not affected: the enrolment page and its posts, signing out, the error and not-found pages, anonymous endpoints
 /// (sign-in, the two-factor step, registration, static files, health), the framework's files and circuits
-/// (<c>_framework</c>, <c>_content</c>, <c>_blazor</c>: a circuit starts only from a page, and pages are redirected),
-/// and the API, which authenticates with personal access tokens, not the cookie: tokens keep working.
+/// (<c>_framework</c>, <c>_content</c>, <c>_blazor</c>: a circuit started from an exempt page is held to the same
+/// rule by <see cref="TwoFactorCircuitHandler"/>), and the API, which authenticates with personal access tokens, not the cookie: tokens keep working.
 /// </remarks>
 internal static class TwoFactorEnrolment
 {

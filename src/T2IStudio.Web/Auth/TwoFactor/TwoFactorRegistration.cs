@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using T2IStudio.Data.Entities;
@@ -21,6 +22,8 @@ public static class TwoFactorRegistration
         services.Configure<IdentityOptions>(options => options.Tokens.ProviderMap[TokenOptions.DefaultAuthenticatorProvider] =
             new TokenProviderDescriptor(typeof(SingleUseAuthenticatorTokenProvider)));
         services.Replace(ServiceDescriptor.Scoped<IUserStore<AppUser>, RecoveryCodeHashingUserStore>());
+        // Accounts:RequireTwoFactor inside circuits, which the enrolment middleware does not see.
+        services.AddScoped<CircuitHandler, TwoFactorCircuitHandler>();
         // The security stamp check rebuilds the cookie's principal every minute and, by itself, drops how the person
         // signed in ("amr", and the company provider's name): the enrolment check needs both, so they are carried over.
         services.Configure<SecurityStampValidatorOptions>(options =>
