@@ -225,8 +225,8 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             if (invitationMail.IsEnabled)
             {
                 var teamName = await db.Teams.Where(t => t.Id == teamId).Select(t => t.Name).SingleAsync(cancellationToken);
-                var inviterName = await db.Users.Where(u => u.Id == change.UserId).Select(u => u.DisplayName).SingleAsync(cancellationToken);
-                toSend = new InvitationToSend(existing.Id, address, role, teamName, change.UserId, inviterName, HasAccount: account is not null);
+                var inviter = await db.Users.Where(u => u.Id == change.UserId).Select(u => new { u.DisplayName, u.EmailConfirmed }).SingleAsync(cancellationToken);
+                toSend = new InvitationToSend(existing.Id, address, role, teamName, change.UserId, inviter.DisplayName, HasAccount: account is not null, InviterConfirmed: inviter.EmailConfirmed);
             }
             return null;
         }, cancellationToken);
