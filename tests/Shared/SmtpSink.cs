@@ -33,17 +33,15 @@ public sealed class SmtpSink : IAsyncDisposable
         new("Email:Smtp:From", "T2I Studio <studio@t2i.test>"),
     ];
 
-    /// <summary>Starts a server on a free loopback port and waits until it accepts connections.</summary>
-    public static async Task<SmtpSink> StartAsync()
+    /// <summary>
+    /// Starts a server on a free loopback port (the server binds port 0 itself and says which port it got, so no other
+    /// process can take the port in between) and waits until it accepts connections. Each address in
+    /// <paramref name="reject"/> is refused at RCPT TO with 550 (a permanent failure), counted in <see cref="Rejected"/>.
+    /// </summary>
+    public static async Task<SmtpSink> StartAsync(params string[] reject)
     {
         var script = Path.Combine(RepositoryRoot.Path, "tools", "smtp-sink", "smtp_sink.py");
         var folder = Directory.CreateTempSubdirectory("t2i-smtp-").FullName;
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
             RedirectStandardInput = true,
@@ -52,13 +50,17 @@ public sealed class SmtpSink : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(script);
-        start.ArgumentList.Add("--port");
-        start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.ArgumentList.Add("--folder");
         start.ArgumentList.Add(folder);
+        foreach (var address in reject)
+        {
+            start.ArgumentList.Add("--reject");
+            start.ArgumentList.Add(address);
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start /usr/bin/python3 for the SMTP sink.");
         var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (ready is null || !ready.StartsWith("ready", StringComparison.Ordinal))
+        if (ready is null || !ready.StartsWith("ready ", StringComparison.Ordinal)
+            || !int.TryParse(ready["ready ".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
         {
             var error = await process.StandardError.ReadToEndAsync();
             process.Kill(entireProcessTree: true);
@@ -66,6 +68,13 @@ public sealed class SmtpSink : IAsyncDisposable
                 $"The SMTP sink did not start ({error.Trim()}). It needs Debian's python3-aiosmtpd: sudo apt-get install -y python3-aiosmtpd");
         }
         return new SmtpSink(process, port, folder);
+    }
+
+    /// <summary>The recipients refused so far (one entry per refused RCPT TO, in order).</summary>
+    public IReadOnlyList<string> Rejected()
+    {
+        var log = System.IO.Path.Combine(Folder, "rejected.log");
+        return File.Exists(log) ? File.ReadAllLines(log).Where(line => line.Length > 0).ToList() : [];
     }
 
     /// <summary>Every message received so far, in arrival order.</summary>

@@ -48,8 +48,18 @@ public sealed class EmailInvitationTests(InviteOnlyMailingStudioServer server) :
         else
         {
             await StudioPages.RegisterAsync(page, "olga@example.test");
+            // Only an owner whose own address is confirmed makes the server email invitations.
+            await ConfirmAsync(page, "olga@example.test");
         }
         return page;
+    }
+
+    /// <summary>Follows the confirmation email's link to <paramref name="email"/> in <paramref name="page"/>.</summary>
+    private async Task ConfirmAsync(IPage page, string email)
+    {
+        var confirmation = await server.Sink.WaitForAsync(email, m => m.TextBody?.Contains("/Account/ConfirmEmail", StringComparison.Ordinal) == true);
+        await page.GotoAsync(SmtpSink.LinkIn(confirmation, server.BaseUrl.TrimEnd('/') + "/Account/ConfirmEmail").AbsoluteUri);
+        await Assertions.Expect(page.GetByText("Your email address is confirmed.")).ToBeVisibleAsync();
     }
 
     [Fact]
@@ -72,7 +82,7 @@ public sealed class EmailInvitationTests(InviteOnlyMailingStudioServer server) :
         await Assertions.Expect(owner.GetByText("Invitation sent to newcomer@example.test. They join when they accept it. An email is on its way.")).ToBeVisibleAsync();
 
         var message = await server.Sink.WaitForAsync("newcomer@example.test");
-        Assert.Equal("olga invited you to Poster crew on T2I Studio", message.Subject);
+        Assert.Equal("You are invited to join a team on T2I Studio", message.Subject);
         var link = SmtpSink.LinkIn(message, server.BaseUrl);
 
         // The newcomer, in a browser of their own, follows the link: registration, then straight to the invitation.
@@ -84,6 +94,12 @@ public sealed class EmailInvitationTests(InviteOnlyMailingStudioServer server) :
         await newcomer.GetByRole(AriaRole.Button, new() { Name = "Register", Exact = true }).ClickAsync();
         await StudioPages.WaitForInteractiveAsync(newcomer);
         await Assertions.Expect(newcomer).ToHaveURLAsync(new Regex(@"/teams\?invitation=[0-9a-f-]{36}$"));
+        var invitationUrl = newcomer.Url;
+        // Anyone can register any address: the invitation waits until the newcomer proves the address is theirs.
+        await Assertions.Expect(newcomer.GetByText("Confirm your email address to accept invitations")).ToBeVisibleAsync();
+        await ConfirmAsync(newcomer, "newcomer@example.test");
+        await newcomer.GotoAsync(invitationUrl);
+        await StudioPages.WaitForInteractiveAsync(newcomer);
         var opened = newcomer.Locator("[data-opened='true']");
         await Assertions.Expect(opened).ToContainTextAsync("The invitation you opened");
         await Assertions.Expect(opened).ToContainTextAsync("Poster crew");

@@ -52,6 +52,19 @@ public sealed class StudioSignInManager(
     public override async Task<SignInResult> CheckPasswordSignInAsync(AppUser user, string password, bool lockoutOnFailure)
     {
         ArgumentNullException.ThrowIfNull(user);
+        if (!await UserManager.HasPasswordAsync(user))
+        {
+            // An account made by company sign-in has no password to guess: wrong ones must not lock the account
+            // (which would shut its company sign-in too). It is answered like an email without an account: the same
+            // hashing work and the same in-memory count (which locks only this password path, not the account).
+            var key = user.NormalizedUserName ?? UserManager.NormalizeName(user.UserName ?? "");
+            if (unknownAccounts.IsLockedOut(key))
+            {
+                return SignInResult.LockedOut;
+            }
+            unknownAccounts.VerifyDummy(UserManager.PasswordHasher, password);
+            return lockoutOnFailure && unknownAccounts.RecordFailure(key) ? SignInResult.LockedOut : SignInResult.Failed;
+        }
         if (await CanSignInAsync(user))
         {
             return await base.CheckPasswordSignInAsync(user, password, lockoutOnFailure);

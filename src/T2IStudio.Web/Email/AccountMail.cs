@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data.Entities;
 using T2IStudio.Web.Auth;
@@ -117,8 +118,16 @@ public sealed partial class AccountMail(UserManager<AppUser> users, StudioMail m
             return false;
         }
         // Saved with a new concurrency stamp: of two requests that read the same old time, only one saves.
-        var saved = await users.SetAuthenticationTokenAsync(user, SentAtProvider, name, now.ToString("O", CultureInfo.InvariantCulture));
-        return saved.Succeeded;
+        // The first time, both insert the row instead: the loser's insert fails on the key and counts as throttled.
+        try
+        {
+            var saved = await users.SetAuthenticationTokenAsync(user, SentAtProvider, name, now.ToString("O", CultureInfo.InvariantCulture));
+            return saved.Succeeded;
+        }
+        catch (DbUpdateException)
+        {
+            return false;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queued the '{Template}' email for account {UserId}")]

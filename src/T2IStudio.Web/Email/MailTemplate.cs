@@ -12,7 +12,11 @@ namespace T2IStudio.Web.Email;
 /// <param name="Subject">The subject line.</param>
 /// <param name="Text">The plain-text body.</param>
 /// <param name="Html">The HTML body.</param>
-public sealed record OutgoingMail(string ToAddress, string? ToName, string Subject, string Text, string Html);
+public sealed record OutgoingMail(string ToAddress, string? ToName, string Subject, string Text, string Html)
+{
+    /// <summary>How many times sending it failed for a reason that may pass (the sender's retry count).</summary>
+    internal int Attempt { get; init; }
+}
 
 /// <summary>
 /// One email template, from which both the plain-text and the HTML body are made, so the two never disagree.

@@ -59,6 +59,9 @@ public sealed partial class StudioMail(IOptionsMonitor<EmailOptions> email, IOpt
         return false;
     }
 
+    /// <summary>Queues <paramref name="message"/> again after a failed attempt; false when the queue is full.</summary>
+    internal bool Requeue(OutgoingMail message) => _queue.Writer.TryWrite(message);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "The email queue is full ({Max} waiting): a '{Template}' message was dropped. Is the SMTP server reachable?")]
     private static partial void LogQueueFull(ILogger logger, string template, int max = MaxQueued);
 }

@@ -10,7 +10,8 @@ namespace T2IStudio.Web.Email;
 /// <param name="InviterId">The owner who sent it.</param>
 /// <param name="InviterName">Their display name.</param>
 /// <param name="HasAccount">The address already has an account (the link opens the invitation instead of registration).</param>
-public sealed record InvitationToSend(Guid Id, string Email, TeamRole Role, string TeamName, string InviterId, string InviterName, bool HasAccount);
+/// <param name="InviterConfirmed">The owner's own email address is confirmed (only then does the server write to others for them).</param>
+public sealed record InvitationToSend(Guid Id, string Email, TeamRole Role, string TeamName, string InviterId, string InviterName, bool HasAccount, bool InviterConfirmed);
 
 /// <summary>
 /// Emails a team invitation to the address invited, with a link that opens it: the Teams page for an address with
@@ -18,8 +19,11 @@ public sealed record InvitationToSend(Guid Id, string Email, TeamRole Role, stri
 /// invitation is bound to the address, so only its account can accept it. As any owner can make the server write
 /// to any address, invitation emails are rationed per owner: one per address per <see cref="ResendAfter"/>
 /// (re-inviting or revoking and inviting again within it sends nothing new) and <see cref="MaxPerOwnerPerHour"/>
-/// in an hour. The invitation itself is made either way and waits on the invitee's Teams page. The ration is
-/// kept in this node's memory: a cluster rations per node.
+/// in an hour, and <see cref="MaxPerServerPerHour"/> from the whole server (many throwaway owners cannot add up to a
+/// spam run). Only an owner whose own address is confirmed makes the server write to anyone, and what the owner
+/// wrote (team name, their name) stays in the body, out of the subject a spam filter and an inbox list show first.
+/// The invitation itself is made either way and waits on the invitee's Teams page. The ration is kept in this
+/// node's memory: a cluster rations per node.
 /// </summary>
 public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider time, ILogger<TeamInvitationMail> logger)
 {
@@ -29,11 +33,15 @@ public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider tim
     /// <summary>Most invitation emails one owner sends in an hour.</summary>
     public const int MaxPerOwnerPerHour = 20;
 
+    /// <summary>Most invitation emails this node sends in an hour, all owners together.</summary>
+    public const int MaxPerServerPerHour = 200;
+
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Owner, string Address), DateTimeOffset> _lastTo = [];
     private readonly Dictionary<string, Queue<DateTimeOffset>> _sentBy = new(StringComparer.Ordinal);
+    private readonly Queue<DateTimeOffset> _sentByServer = new();
 
     /// <summary>True when email is on.</summary>
     public bool IsEnabled => mail.IsEnabled;
@@ -49,12 +57,18 @@ public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider tim
         {
             return null;
         }
+        if (!invitation.InviterConfirmed)
+        {
+            return "No email was sent, because your own email address is not confirmed yet: confirm it from your account page. They still see the invitation on their Teams page.";
+        }
         switch (Ration(invitation.InviterId, invitation.Email.ToUpperInvariant()))
         {
             case Rationed.Recently:
                 return "An email went to that address a few minutes ago, so no new one is sent.";
             case Rationed.TooMany:
                 return $"You have sent {MaxPerOwnerPerHour} invitation emails this hour, so this one goes without an email: it waits on their Teams page.";
+            case Rationed.ServerBusy:
+                return "This server has sent as many invitation emails as it may this hour, so this one goes without an email: it waits on their Teams page.";
         }
         try
         {
@@ -100,6 +114,7 @@ public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider tim
         No,
         Recently,
         TooMany,
+        ServerBusy,
     }
 
     /// <summary>Decides whether this owner may email this address now, and counts it when so.</summary>
@@ -122,7 +137,12 @@ public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider tim
             {
                 return Rationed.TooMany;
             }
+            if (_sentByServer.Count >= MaxPerServerPerHour)
+            {
+                return Rationed.ServerBusy;
+            }
             sent.Enqueue(now);
+            _sentByServer.Enqueue(now);
             _lastTo[(owner, normalizedAddress)] = now;
             return Rationed.No;
         }
@@ -134,6 +154,10 @@ public sealed partial class TeamInvitationMail(StudioMail mail, TimeProvider tim
         foreach (var key in _lastTo.Where(e => now - e.Value >= ResendAfter).Select(e => e.Key).ToList())
         {
             _lastTo.Remove(key);
+        }
+        while (_sentByServer.TryPeek(out var first) && now - first >= Hour)
+        {
+            _sentByServer.Dequeue();
         }
         foreach (var (owner, sent) in _sentBy.ToList())
         {

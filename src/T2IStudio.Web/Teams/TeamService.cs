@@ -89,7 +89,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
         return [.. teams.OrderBy(t => t.Name, StringComparer.CurrentCultureIgnoreCase)];
     }
 
-    /// <summary>The invitations waiting for the person's email, newest first.</summary>
+    /// <summary>The invitations waiting for the person's email, newest first (none while email is on and the address unconfirmed).</summary>
     public async Task<IReadOnlyList<MyInvitation>> MyInvitationsAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
     {
         if (ResourceAccess.UserId(user) is not { } userId)
@@ -97,7 +97,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             return [];
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var email = await NormalizedEmailOfAsync(db, userId, cancellationToken);
+        var email = await InvitableEmailOfAsync(db, userId, cancellationToken);
         if (email is null)
         {
             return [];
@@ -225,8 +225,8 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
             if (invitationMail.IsEnabled)
             {
                 var teamName = await db.Teams.Where(t => t.Id == teamId).Select(t => t.Name).SingleAsync(cancellationToken);
-                var inviterName = await db.Users.Where(u => u.Id == change.UserId).Select(u => u.DisplayName).SingleAsync(cancellationToken);
-                toSend = new InvitationToSend(existing.Id, address, role, teamName, change.UserId, inviterName, HasAccount: account is not null);
+                var inviter = await db.Users.Where(u => u.Id == change.UserId).Select(u => new { u.DisplayName, u.EmailConfirmed }).SingleAsync(cancellationToken);
+                toSend = new InvitationToSend(existing.Id, address, role, teamName, change.UserId, inviter.DisplayName, HasAccount: account is not null, InviterConfirmed: inviter.EmailConfirmed);
             }
             return null;
         }, cancellationToken);
@@ -312,8 +312,27 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
         : name.Trim().Length > MaxNameLength ? $"A team name has at most {MaxNameLength} characters."
         : null;
 
-    private static Task<string?> NormalizedEmailOfAsync(AppDbContext db, string userId, CancellationToken cancellationToken) =>
-        db.Users.Where(u => u.Id == userId).Select(u => u.NormalizedEmail).SingleOrDefaultAsync(cancellationToken);
+    /// <summary>
+    /// The account's normalised email when invitations to it may be seen and answered: with email on, only once the
+    /// address is confirmed (anyone can register any address, so an unproved one must not pick up what was sent to
+    /// it); with email off there is no way to confirm, and the address counts as it always did.
+    /// </summary>
+    private async Task<string?> InvitableEmailOfAsync(AppDbContext db, string userId, CancellationToken cancellationToken)
+    {
+        var account = await db.Users.Where(u => u.Id == userId).Select(u => new { u.NormalizedEmail, u.EmailConfirmed }).SingleOrDefaultAsync(cancellationToken);
+        return account is null || (invitationMail.IsEnabled && !account.EmailConfirmed) ? null : account.NormalizedEmail;
+    }
+
+    /// <summary>True when the person must confirm their email address before they see and answer invitations (email on, address unconfirmed).</summary>
+    public async Task<bool> MustConfirmEmailForInvitationsAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
+    {
+        if (!invitationMail.IsEnabled || ResourceAccess.UserId(user) is not { } userId)
+        {
+            return false;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Users.AnyAsync(u => u.Id == userId && !u.EmailConfirmed, cancellationToken);
+    }
 
     /// <summary>
     /// Accepts or declines an invitation addressed to the caller's email, inside an immediate transaction; an
@@ -327,7 +346,7 @@ public sealed class TeamService(IDbContextFactory<AppDbContext> dbFactory, Studi
         }
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginWriteTransactionAsync(WriteScope.Teams, cancellationToken);
-        var email = await NormalizedEmailOfAsync(db, userId, cancellationToken);
+        var email = await InvitableEmailOfAsync(db, userId, cancellationToken);
         var invitation = email is null ? null
             : await db.TeamInvitations.Include(i => i.Team).SingleOrDefaultAsync(i => i.Id == invitationId && i.NormalizedEmail == email, cancellationToken);
         if (invitation is null)

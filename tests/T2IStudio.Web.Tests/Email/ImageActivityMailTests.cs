@@ -23,7 +23,7 @@ public sealed class ImageActivityMailTests(MailApp mail) : IClassFixture<MailApp
 
     /// <summary>What <paramref name="user"/> received apart from the team invitations the arrangement sent.</summary>
     private List<MimeKit.MimeMessage> Notices(AppUser user) =>
-        mail.To(user.Email!).Where(m => !(m.Subject ?? "").Contains("invited you", StringComparison.Ordinal)).ToList();
+        mail.To(user.Email!).Where(m => !(m.Subject ?? "").Contains("invited to join a team", StringComparison.Ordinal)).ToList();
 
     private async Task SetEmailAsync(AppUser user, bool optedIn, bool confirmed)
     {
@@ -109,6 +109,7 @@ public sealed class ImageActivityMailTests(MailApp mail) : IClassFixture<MailApp
         // Once Olga's address is confirmed, the same kind of comment reaches her: the rule above was the address.
         await SetEmailAsync(team.Owner, optedIn: true, confirmed: true);
         var viewer = await App.CreateUserAsync("quiet-editor2@example.test", displayName: "Eve");
+        await App.ConfirmEmailAsync(viewer);
         Assert.True((await WithAsync(s => s.GetRequiredService<TeamService>().JoinByInvitationAsync(team.OwnerP, team.TeamId, viewer, TeamRole.Editor))).Succeeded);
         Assert.True((await CommentAsync(StudioAppFactory.PrincipalOf(viewer), olgasImage, "now confirmed")).Succeeded);
         var arrived = await mail.Sink.WaitForAsync(team.Owner.Email!, m => (m.Subject ?? "").Contains("commented", StringComparison.Ordinal));

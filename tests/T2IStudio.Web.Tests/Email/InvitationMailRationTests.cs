@@ -19,8 +19,8 @@ public sealed class InvitationMailRationTests
         new Fixed<NetworkOptions>(new NetworkOptions { PublicBaseUrl = "https://studio.example.com" }),
         NullLogger<StudioMail>.Instance);
 
-    private static InvitationToSend Invitation(string email, string owner = "owner-1") =>
-        new(Guid.NewGuid(), email, TeamRole.Viewer, "Team", owner, "Olga", HasAccount: false);
+    private static InvitationToSend Invitation(string email, string owner = "owner-1", bool ownerConfirmed = true) =>
+        new(Guid.NewGuid(), email, TeamRole.Viewer, "Team", owner, "Olga", HasAccount: false, InviterConfirmed: ownerConfirmed);
 
     private int Queued()
     {
@@ -67,6 +67,47 @@ public sealed class InvitationMailRationTests
     }
 
     [Fact]
+    public void The_whole_server_sends_at_most_two_hundred_invitation_emails_an_hour()
+    {
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
+        // Many owners, each well under their own ration, cannot add up to more than the server's.
+        for (var i = 0; i < TeamInvitationMail.MaxPerServerPerHour; i++)
+        {
+            Assert.Equal("An email is on its way.", invitations.Send(Invitation($"person{i}@example.com", owner: $"owner-{i / 10}")));
+        }
+
+        var refused = invitations.Send(Invitation("one-more@example.com", owner: "a-new-owner"));
+
+        Assert.Equal("This server has sent as many invitation emails as it may this hour, so this one goes without an email: it waits on their Teams page.", refused);
+        Assert.Equal(TeamInvitationMail.MaxPerServerPerHour, Queued());
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal("An email is on its way.", invitations.Send(Invitation("one-more@example.com", owner: "a-new-owner")));
+    }
+
+    [Fact]
+    public void An_owner_whose_own_address_is_unconfirmed_makes_the_server_write_to_nobody()
+    {
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
+
+        var told = invitations.Send(Invitation("ana@example.com", ownerConfirmed: false));
+
+        Assert.Equal("No email was sent, because your own email address is not confirmed yet: confirm it from your account page. They still see the invitation on their Teams page.", told);
+        Assert.Equal(0, Queued());
+    }
+
+    [Fact]
+    public void What_the_owner_wrote_stays_out_of_the_subject()
+    {
+        var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
+
+        invitations.Send(new InvitationToSend(Guid.NewGuid(), "ana@example.com", TeamRole.Editor, "CHEAP PILLS click here", "owner-1", "Free money", HasAccount: true, InviterConfirmed: true));
+
+        Assert.True(_mail.Queue.TryRead(out var message));
+        Assert.Equal("You are invited to join a team on T2I Studio", message.Subject);
+        Assert.Contains("Free money invited you to the team “CHEAP PILLS click here”", message.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_email_nothing_is_sent_or_said()
     {
         var off = new StudioMail(new Fixed<EmailOptions>(new EmailOptions()), new Fixed<NetworkOptions>(new NetworkOptions()), NullLogger<StudioMail>.Instance);
@@ -81,8 +122,8 @@ public sealed class InvitationMailRationTests
         var invitations = new TeamInvitationMail(_mail, _time, NullLogger<TeamInvitationMail>.Instance);
         var id = Guid.NewGuid();
 
-        invitations.Send(new InvitationToSend(id, "ana@example.com", TeamRole.Owner, "Team", "owner-1", "Olga", HasAccount: true));
-        invitations.Send(new InvitationToSend(id, "ben@example.com", TeamRole.Owner, "Team", "owner-1", "Olga", HasAccount: false));
+        invitations.Send(new InvitationToSend(id, "ana@example.com", TeamRole.Owner, "Team", "owner-1", "Olga", HasAccount: true, InviterConfirmed: true));
+        invitations.Send(new InvitationToSend(id, "ben@example.com", TeamRole.Owner, "Team", "owner-1", "Olga", HasAccount: false, InviterConfirmed: true));
 
         Assert.True(_mail.Queue.TryRead(out var toAccount));
         Assert.Contains($"Open the invitation: https://studio.example.com/teams?invitation={id}\n", toAccount.Text, StringComparison.Ordinal);

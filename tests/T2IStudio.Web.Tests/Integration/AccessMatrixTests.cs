@@ -81,6 +81,9 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
 
         public Guid PromptId { get; private set; }
 
+        /// <summary>The owner's invitation to someone who is none of the matrix's people.</summary>
+        public Guid InvitationId { get; private set; }
+
         public async Task InitializeAsync()
         {
             foreach (var who in new[] { Who.Owner, Who.Editor, Who.Viewer, Who.Outsider })
@@ -94,12 +97,14 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
             await teams.JoinByInvitationAsync(owner, TeamId, Users[Who.Editor], TeamRole.Editor);
             await teams.JoinByInvitationAsync(owner, TeamId, Users[Who.Viewer], TeamRole.Viewer);
             GalleryId = (await scope.ServiceProvider.GetRequiredService<GalleryService>().CreateAsync(owner, "Shared", TeamId)).Id!.Value;
+            Assert.True((await teams.InviteAsync(owner, TeamId, "invitee@matrix.test", TeamRole.Editor)).Succeeded);
             (TeamJob, var shared) = await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "shared", steps: 2) with { GalleryId = GalleryId });
             SharedImage = shared.Single();
             PrivateImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "private", steps: 2))).ImageIds.Single();
             SpareImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "spare", steps: 2))).ImageIds.Single();
             DoomedImage = (await App.GenerateAsync(Users[Who.Owner], GenerationQueueTests.Request(prompt: "doomed", steps: 2) with { GalleryId = GalleryId })).ImageIds.Single();
             await using var db = await App.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+            InvitationId = await db.TeamInvitations.Where(i => i.TeamId == TeamId).Select(i => i.Id).SingleAsync();
             PromptId = await db.Prompts.Where(p => p.OwnerId == Users[Who.Owner].Id && p.Text == "private").Select(p => p.Id).SingleAsync();
 
             foreach (var (who, user) in Users)
@@ -165,6 +170,9 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
             new("/images/{id:guid}/thumb", $"/images/{own}/thumb", [Ok, Missing, Missing, Missing, SignIn]),
             new("/teams/{TeamId:guid}", $"/teams/{_world.TeamId}", [Ok, Ok, Ok, Missing, SignIn]),
             new("/gallery?g", $"/gallery?g={gallery}", [Ok, Ok, Ok, Missing, SignIn]),
+            // An invitation's link: the Teams page lists only the invitations to the person's own address, so someone
+            // else's id shows nothing of it (see A_stranger_opening_someone_elses_invitation_sees_nothing_of_it).
+            new("/teams?invitation", $"/teams?invitation={_world.InvitationId}", [Ok, Ok, Ok, Ok, SignIn]),
             // An image to open at once (links from notifications and the activity feed): 404 for an image the person may not see.
             new("/gallery?image", $"/gallery?g={gallery}&image={shared}", [Ok, Ok, Ok, Missing, SignIn]),
             new("/gallery?image", $"/gallery?image={own}", [Ok, Missing, Missing, Missing, SignIn]),
@@ -275,6 +283,18 @@ public sealed class AccessMatrixTests : IClassFixture<AccessMatrixTests.World>
         // "/" and "/create" are one page; the matrix lists it once, as /create.
         var missing = found.Where(r => !inMatrix.Contains(r) && r != "/?from").Order(StringComparer.Ordinal).ToList();
         Assert.True(missing.Count == 0, "Id-bearing routes missing from the access matrix: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public async Task A_stranger_opening_someone_elses_invitation_sees_nothing_of_it()
+    {
+        foreach (var who in new[] { Who.Owner, Who.Editor, Who.Viewer, Who.Outsider })
+        {
+            var html = await _world.Clients[who].GetStringAsync(new Uri($"/teams?invitation={_world.InvitationId}", UriKind.Relative));
+            Assert.DoesNotContain("data-invitation", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("invitee@matrix.test", html, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Accept the invitation", html, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -124,6 +124,78 @@ public sealed class PasswordResetTests
         Assert.Equal(ResetSubject, sent[0].Subject);
     }
 
+    /// <summary>An account as company sign-in makes it: no password, a linked external login.</summary>
+    private static async Task<AppUser> CompanyAccountAsync(StudioAppFactory app, string email)
+    {
+        using var scope = app.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var user = new AppUser { UserName = email, Email = email, EmailConfirmed = true, DisplayName = "Company", CreatedAt = DateTimeOffset.UtcNow };
+        Assert.True((await users.CreateAsync(user)).Succeeded);
+        Assert.True((await users.AddLoginAsync(user, new UserLoginInfo("oidc", $"subject-of-{email}", "Example SSO"))).Succeeded);
+        return user;
+    }
+
+    private static async Task<IList<UserLoginInfo>> LoginsAsync(StudioAppFactory app, string id)
+    {
+        using var scope = app.Services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        return await users.GetLoginsAsync((await users.FindByIdAsync(id))!);
+    }
+
+    [Fact]
+    public async Task An_account_made_by_company_sign_in_gets_no_password_by_email_and_the_same_answer()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        using var app = MailingApp.Start(sink);
+        var user = await CompanyAccountAsync(app, "forgot-company@example.test");
+        using var client = app.CreateBrowserlikeClient();
+
+        Assert.Equal([ForgotPassword.SentMessage], await MailingApp.BannersAsync(await ForgotAsync(client, "forgot-company@example.test")));
+
+        await MailingApp.DrainAsync(app, sink);
+        Assert.Empty(MailingApp.To(sink, "forgot-company@example.test"));
+        // A token made some other way opens no form: the password would bypass the provider and its second factor.
+        string token;
+        using (var scope = app.Services.CreateScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+            token = await users.GeneratePasswordResetTokenAsync((await users.FindByIdAsync(user.Id))!);
+        }
+        var page = await client.GetAsync(new Uri($"/Account/ResetPassword?userId={user.Id}&code={T2IStudio.Web.Email.AccountMail.EncodeCode(token)}", UriKind.Relative));
+        Assert.Equal([ResetPassword.BadLinkMessage], await MailingApp.BannersAsync(page));
+    }
+
+    [Fact]
+    public async Task A_reset_of_an_unconfirmed_account_removes_its_company_logins_and_a_confirmed_one_keeps_them()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        using var app = MailingApp.Start(sink);
+        // Someone registered the address first and linked their own company login; the mailbox's owner resets.
+        var squatted = await app.CreateUserAsync("reset-squatted@example.test");
+        var confirmed = await app.CreateUserAsync("reset-linked@example.test");
+        using (var scope = app.Services.CreateScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+            var first = (await users.FindByIdAsync(squatted.Id))!;
+            Assert.True((await users.AddLoginAsync(first, new UserLoginInfo("oidc", "squatter-subject", "Example SSO"))).Succeeded);
+            var second = (await users.FindByIdAsync(confirmed.Id))!;
+            Assert.True((await users.ConfirmEmailAsync(second, await users.GenerateEmailConfirmationTokenAsync(second))).Succeeded);
+            Assert.True((await users.AddLoginAsync(second, new UserLoginInfo("oidc", "owner-subject", "Example SSO"))).Succeeded);
+        }
+        using var client = app.CreateBrowserlikeClient();
+
+        foreach (var email in new[] { "reset-squatted@example.test", "reset-linked@example.test" })
+        {
+            await ForgotAsync(client, email);
+            var link = MailingApp.LinkTo(await sink.WaitForAsync(email), "/Account/ResetPassword");
+            Assert.Equal([ResetPassword.ChangedMessage], await MailingApp.BannersAsync(await ResetAsync(client, link, NewPassword)));
+        }
+
+        Assert.Empty(await LoginsAsync(app, squatted.Id));
+        Assert.True((await MailingApp.UserAsync(app, "reset-squatted@example.test")).EmailConfirmed);
+        Assert.Equal("owner-subject", Assert.Single(await LoginsAsync(app, confirmed.Id)).ProviderKey);
+    }
+
     [Fact]
     public async Task An_account_gets_at_most_one_reset_mail_per_two_minutes()
     {

@@ -284,6 +284,9 @@ public class ReviewTests
         var editor = await app.CreateUserAsync($"{tag}-editor@example.test", displayName: "Ed");
         var viewer = await app.CreateUserAsync($"{tag}-viewer@example.test", displayName: "Vic");
         var outsider = await app.CreateUserAsync($"{tag}-outsider@example.test", displayName: "Otto");
+        // With email on (the image-activity email tests use this team), only confirmed addresses accept invitations.
+        await app.ConfirmEmailAsync(editor);
+        await app.ConfirmEmailAsync(viewer);
         using var scope = app.Services.CreateScope();
         var teams = scope.ServiceProvider.GetRequiredService<TeamService>();
         var ownerP = StudioAppFactory.PrincipalOf(owner);

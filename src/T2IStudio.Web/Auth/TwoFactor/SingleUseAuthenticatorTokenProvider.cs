@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data.Entities;
 
 namespace T2IStudio.Web.Auth.TwoFactor;
@@ -64,8 +65,16 @@ public sealed class SingleUseAuthenticatorTokenProvider(TimeProvider time) : IUs
         {
             return false;
         }
-        var saved = await manager.SetAuthenticationTokenAsync(user, TokenProvider, LastStepToken, accepted.ToString(CultureInfo.InvariantCulture));
-        return saved.Succeeded;
+        try
+        {
+            var saved = await manager.SetAuthenticationTokenAsync(user, TokenProvider, LastStepToken, accepted.ToString(CultureInfo.InvariantCulture));
+            return saved.Succeeded;
+        }
+        catch (DbUpdateException)
+        {
+            // Two first uses at once both inserted the row: the other one won, so this code is refused (not a 500).
+            return false;
+        }
     }
 
     /// <summary>Forgets the last accepted step (with the key it belonged to).</summary>

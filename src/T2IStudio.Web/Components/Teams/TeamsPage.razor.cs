@@ -16,6 +16,7 @@ public sealed partial class TeamsPage : IDisposable
     private IReadOnlyList<MyInvitation>? _invitations;
     private bool _creating;
     private bool _busy;
+    private bool _mustConfirmEmail;
     private string _name = "";
 
     [Inject] private TeamService TeamService { get; set; } = default!;
@@ -35,7 +36,7 @@ public sealed partial class TeamsPage : IDisposable
     /// The link named an invitation that is not (or no longer) this person's: say so without telling whose it was,
     /// so someone signed in with another account knows to switch.
     /// </summary>
-    private bool OpenedInvitationMissing => InvitationId is { } id && _invitations is not null && _invitations.All(i => i.Id != id) && !_answered.Contains(id);
+    private bool OpenedInvitationMissing => !_mustConfirmEmail && InvitationId is { } id && _invitations is not null && _invitations.All(i => i.Id != id) && !_answered.Contains(id);
 
     private readonly HashSet<Guid> _answered = [];
 
@@ -46,6 +47,7 @@ public sealed partial class TeamsPage : IDisposable
     private async Task LoadAsync()
     {
         var user = (await AuthenticationState).User;
+        _mustConfirmEmail = await TeamService.MustConfirmEmailForInvitationsAsync(user);
         _invitations = await TeamService.MyInvitationsAsync(user);
         _teams = await TeamService.MyTeamsAsync(user);
     }
