@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using T2IStudio.Testing;
 
 namespace T2IStudio.E2E.Tests;
 

@@ -144,7 +144,7 @@ public sealed partial class AccountRegistration(
         }
         if (first)
         {
-            await MakeAdminAsync(user);
+            await MakeAdminAsync(userManager, roleManager, user);
         }
         await transaction.CommitAsync(cancellationToken);
         LogRegistered(user.Id, mode, first, link is not null);
@@ -162,7 +162,8 @@ public sealed partial class AccountRegistration(
         return db.InviteLinks.SingleOrDefaultAsync(l => l.TokenHash == hash && l.UsedAt == null && l.ExpiresAt > now, cancellationToken);
     }
 
-    private async Task MakeAdminAsync(AppUser user)
+    /// <summary>Puts <paramref name="user"/> in the Admin role, creating the role on an empty install (the first account).</summary>
+    internal static async Task MakeAdminAsync(UserManager<AppUser> userManager, RoleManager<IdentityRole> roleManager, AppUser user)
     {
         if (!await roleManager.RoleExistsAsync(AppDbContext.AdminRole))
         {

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
+using T2IStudio.Testing;
 using T2IStudio.Web.Auth;
 using T2IStudio.Web.Auth.TwoFactor;
 using T2IStudio.Web.Tests.Infrastructure;

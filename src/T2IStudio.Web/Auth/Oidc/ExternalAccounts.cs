@@ -292,29 +292,12 @@ public sealed partial class ExternalAccounts(
         }
         if (first)
         {
-            await MakeAdminAsync(user);
+            await AccountRegistration.MakeAdminAsync(userManager, roleManager, user);
         }
         await transaction.CommitAsync(cancellationToken);
         LogCreated(user.Id, mode, first);
         var admitted = await AdmitAsync(user);
         return admitted.Succeeded ? admitted with { Created = true } : admitted;
-    }
-
-    private async Task MakeAdminAsync(AppUser user)
-    {
-        if (!await roleManager.RoleExistsAsync(AppDbContext.AdminRole))
-        {
-            var role = await roleManager.CreateAsync(new IdentityRole(AppDbContext.AdminRole));
-            if (!role.Succeeded)
-            {
-                throw new InvalidOperationException("Could not create the Admin role: " + string.Join("; ", role.Errors.Select(e => e.Description)));
-            }
-        }
-        var added = await userManager.AddToRoleAsync(user, AppDbContext.AdminRole);
-        if (!added.Succeeded)
-        {
-            throw new InvalidOperationException("Could not make the first account an Admin: " + string.Join("; ", added.Errors.Select(e => e.Description)));
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} created by a company sign-in (registration {Mode}, first account and so Admin: {IsAdmin})")]

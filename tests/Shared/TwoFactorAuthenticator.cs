@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace T2IStudio.E2E.Tests;
+namespace T2IStudio.Testing;
 
 /// <summary>
 /// An authenticator app, written from RFC 6238 for the tests (independent of the app's own code): HMAC-SHA1 over the
