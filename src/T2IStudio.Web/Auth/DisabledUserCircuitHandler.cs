@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.Components.Server.Circuits;
 
 namespace T2IStudio.Web.Auth;
 
@@ -13,40 +12,24 @@ public sealed partial class DisabledUserCircuitHandler(
     AuthenticationStateProvider authenticationStateProvider,
     NavigationManager navigation,
     UserAccessGate gate,
-    ILogger<DisabledUserCircuitHandler> logger) : CircuitHandler
+    ILogger<DisabledUserCircuitHandler> logger) : RefusingCircuitHandler(navigation)
 {
     /// <summary>Where a refused user is sent; the sign-in page explains why.</summary>
     public const string RefusedUri = "/Account/Login?status=disabled";
 
-    private bool _refused;
+    /// <inheritdoc />
+    protected override string RedirectUri => RefusedUri;
 
     /// <inheritdoc />
-    public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
-        async context =>
-        {
-            if (await IsRefusedAsync())
-            {
-                if (!_refused)
-                {
-                    _refused = true;
-                    LogRefused();
-                    navigation.NavigateTo(RefusedUri, forceLoad: true);
-                }
-                return;
-            }
-            await next(context);
-        };
-
-    private async Task<bool> IsRefusedAsync()
+    protected override async Task<bool> IsRefusedAsync()
     {
-        if (_refused)
-        {
-            return true;
-        }
         var state = await authenticationStateProvider.GetAuthenticationStateAsync();
         var userId = state.User.FindFirstValue(ClaimTypes.NameIdentifier);
         return userId is not null && !await gate.IsAllowedAsync(userId);
     }
+
+    /// <inheritdoc />
+    protected override void OnRefused() => LogRefused();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused a circuit event of a disabled account; signing it out.")]
     private partial void LogRefused();

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using T2IStudio.Data;
@@ -20,37 +19,22 @@ public sealed partial class TwoFactorCircuitHandler(
     IOptionsMonitor<AccountOptions> accountOptions,
     IDbContextFactory<AppDbContext> dbFactory,
     TimeProvider time,
-    ILogger<TwoFactorCircuitHandler> logger) : CircuitHandler
+    ILogger<TwoFactorCircuitHandler> logger) : RefusingCircuitHandler(navigation)
 {
     // How long an "enrolled" answer from the database is trusted before the next event reads it again.
     private static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(2);
 
-    private bool _refused;
     private DateTimeOffset _enrolledUntil = DateTimeOffset.MinValue;
 
     /// <inheritdoc />
-    public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
-        async context =>
-        {
-            if (await IsRefusedAsync())
-            {
-                if (!_refused)
-                {
-                    _refused = true;
-                    LogRefused();
-                    navigation.NavigateTo(TwoFactorEnrolment.RequiredRedirect, forceLoad: true);
-                }
-                return;
-            }
-            await next(context);
-        };
+    protected override string RedirectUri => TwoFactorEnrolment.RequiredRedirect;
 
-    private async Task<bool> IsRefusedAsync()
+    /// <inheritdoc />
+    protected override void OnRefused() => LogRefused();
+
+    /// <inheritdoc />
+    protected override async Task<bool> IsRefusedAsync()
     {
-        if (_refused)
-        {
-            return true;
-        }
         if (!accountOptions.CurrentValue.RequireTwoFactor || IsOnEnrolmentPage())
         {
             return false;
@@ -83,7 +67,7 @@ public sealed partial class TwoFactorCircuitHandler(
     }
 
     private bool IsOnEnrolmentPage() =>
-        navigation.ToBaseRelativePath(navigation.Uri).StartsWith(TwoFactorEnrolment.EnrolPath.TrimStart('/'), StringComparison.OrdinalIgnoreCase);
+        Navigation.ToBaseRelativePath(Navigation.Uri).StartsWith(TwoFactorEnrolment.EnrolPath.TrimStart('/'), StringComparison.OrdinalIgnoreCase);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused a circuit event of a password sign-in without two-factor authentication while it is required; sending it to enrol.")]
     private partial void LogRefused();
