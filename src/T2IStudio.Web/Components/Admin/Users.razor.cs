@@ -25,6 +25,8 @@ public sealed partial class Users
 
     [Inject] private NavigationManager Navigation { get; set; } = default!;
 
+    [Inject] private T2IStudio.Web.Email.StudioMail Mail { get; set; } = default!;
+
     [Inject] private ISnackbar Snackbar { get; set; } = default!;
 
     private string RegistrationText => AccountSettings.CurrentValue.Registration switch
