@@ -41,6 +41,7 @@ public sealed partial class ModelHost : IDisposable
 {
     private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Tokenization.ClipTokenizer>> _tokenizers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Upscaling.LoadedUpscaler> _upscalers = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private bool _disposed;
     private readonly GenerationOptions _options;
@@ -55,12 +56,17 @@ public sealed partial class ModelHost : IDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
-        Catalog = new ModelCatalog(_options.EffectiveModelRoots.Select(r => Path.IsPathRooted(r) ? r : Path.Combine(environment.ContentRootPath, r)));
+        var roots = _options.EffectiveModelRoots.Select(r => Path.IsPathRooted(r) ? r : Path.Combine(environment.ContentRootPath, r)).ToList();
+        Catalog = new ModelCatalog(roots);
+        Upscalers = new Upscaling.UpscalerCatalog(roots);
         Device = new ExecutionDevice(_options.Device, _options.DeviceId, _options.ShapeSessions, _options.ResidentLatents);
     }
 
     /// <summary>The model folders under the configured roots.</summary>
     public ModelCatalog Catalog { get; }
+
+    /// <summary>The upscaler folders (<c>upscalers/ID</c>) under the configured roots.</summary>
+    public Upscaling.UpscalerCatalog Upscalers { get; }
 
     /// <summary>The execution device (the active one and why: <see cref="ExecutionDevice.Active"/>).</summary>
     public ExecutionDevice Device { get; }
@@ -96,6 +102,27 @@ public sealed partial class ModelHost : IDisposable
             entry.Leases++;
             entry.LastUsed = _time.GetUtcNow();
             return new ModelLease(entry.Model, () => Release(entry));
+        }
+    }
+
+    /// <summary>
+    /// Lends the upscaler <paramref name="id"/>, loading it on first use. Upscalers are small (a few MB): once
+    /// loaded they stay until the host is disposed.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No such upscaler.</exception>
+    /// <exception cref="InvalidOperationException">The upscaler is unavailable.</exception>
+    public Upscaling.LoadedUpscaler AcquireUpscaler(string id)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_upscalers.TryGetValue(id, out var upscaler))
+            {
+                var info = Upscalers.Find(id) ?? throw new KeyNotFoundException($"There is no upscaler '{id}'.");
+                upscaler = Upscaling.LoadedUpscaler.Load(info, Device);
+                _upscalers[id] = upscaler;
+            }
+            return upscaler;
         }
     }
 
@@ -206,6 +233,11 @@ public sealed partial class ModelHost : IDisposable
         lock (_gate)
         {
             _disposed = true;
+            foreach (var upscaler in _upscalers.Values)
+            {
+                upscaler.Dispose();
+            }
+            _upscalers.Clear();
             foreach (var (id, entry) in _loaded.Where(kv => kv.Value.Leases == 0).ToList())
             {
                 entry.Model.Dispose();
