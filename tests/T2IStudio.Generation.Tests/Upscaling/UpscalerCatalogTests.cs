@@ -82,6 +82,15 @@ public sealed class UpscalerCatalogTests : IDisposable
     }
 
     [Fact]
+    public void A_graph_whose_trial_run_fails_is_unavailable_with_what_the_run_said()
+    {
+        var info = new UpscalerCatalog([Path.Combine(Root, "broken-upscalers")]).Find("one-channel")!;
+
+        Assert.False(info.IsAvailable);
+        Assert.StartsWith("a trial run on a 32×32 image failed:", info.Problem);
+    }
+
+    [Fact]
     public void Loading_an_unavailable_upscaler_says_why()
     {
         Directory.CreateDirectory(Path.Combine(_root, UpscalerCatalog.FolderName, "empty"));
