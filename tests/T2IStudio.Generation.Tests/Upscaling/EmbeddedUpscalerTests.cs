@@ -40,6 +40,22 @@ public sealed class EmbeddedUpscalerTests
     }
 
     [Fact]
+    public void In_tiles_the_embedded_upscaler_matches_its_untiled_run_within_one_step()
+    {
+        // Its receptive field (15 input px) is wider than a quarter of the 32-px overlap, so this is not exact
+        // by construction; what reaches past it is small enough to vanish in rounding.
+        var image = UpscalerFixtures.Picture(300, 260);
+        using var whole = LoadedUpscaler.Load(UpscalerCatalog.Inspect(Folder), new ExecutionDevice(DevicePreference.Cpu), tileSize: 2048);
+        using var tiled = LoadedUpscaler.Load(UpscalerCatalog.Inspect(Folder), new ExecutionDevice(DevicePreference.Cpu), tileSize: 128);
+        var progress = new Recorded<UpscaleProgress>();
+
+        var result = tiled.Upscale(image, 4, progress);
+
+        Assert.Equal(9, progress.Reports.Count);
+        Assert.True(UpscalerFixtures.MaxDifference(result, whole.Upscale(image, 4)) <= 1);
+    }
+
+    [Fact]
     public void Psnr_and_edge_sharpness_score_the_truth_itself_as_perfect_and_a_blur_as_worse()
     {
         var pair = UpscalerEvaluation.ReadPairs(Path.Combine(Folder, UpscalerEvaluation.HeldOutFolder), 1).Single();
