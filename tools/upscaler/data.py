@@ -17,6 +17,7 @@ import os
 import random
 import subprocess
 import sys
+import tarfile
 
 import numpy as np
 from PIL import Image
@@ -84,9 +85,7 @@ def downsample(hr):
 
 
 def build(out, cache):
-    package = emoji.PACKAGES["fluent"]
-    name, version = package.rsplit("@", 1)
-    root = _fetch_fluent(cache, name, version, package)
+    root = fetch_fluent(cache)
     folder, names = fluent_names(root)
     train, held = [], []
     for i, n in enumerate(names):
@@ -99,9 +98,10 @@ def build(out, cache):
     print(f"{len(train)} training and {len(held)} held-out renders at {HR} px to {out}")
 
 
-def _fetch_fluent(cache, name, version, spec):
-    """npm pack only the Fluent package (the high-resolution side needs no other)."""
-    import tarfile
+def fetch_fluent(cache):
+    """npm pack only the Fluent package (the high-resolution side needs no other) into emoji.py's cache."""
+    spec = emoji.PACKAGES["fluent"]
+    name, version = spec.rsplit("@", 1)
     os.makedirs(cache, exist_ok=True)
     root = os.path.join(cache, f"{name}-{version}")
     if not os.path.isdir(os.path.join(root, "package")):

@@ -238,24 +238,6 @@ public sealed class LoadedUpscaler : IDisposable
 
     private static byte ToByte(float unit) => (byte)Math.Round(Math.Clamp(unit, 0f, 1f) * 255f, MidpointRounding.AwayFromZero);
 
-    /// <summary>The image as a [3, H, W] tensor in [0, 1] (the ESRGAN family's input range).</summary>
-    internal static float[] ToUnitTensor(RgbImage image) => TileTensor(image, 0, 0, image.Width, image.Height);
-
-    /// <summary>A [3, H, W] tensor in [0, 1], rounded to bytes.</summary>
-    internal static RgbImage FromUnitTensor(ReadOnlySpan<float> tensor, int width, int height)
-    {
-        var plane = width * height;
-        var pixels = new byte[plane * 3];
-        for (var p = 0; p < plane; p++)
-        {
-            for (var c = 0; c < 3; c++)
-            {
-                pixels[p * 3 + c] = ToByte(tensor[c * plane + p]);
-            }
-        }
-        return new RgbImage(width, height, pixels);
-    }
-
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();
 }
