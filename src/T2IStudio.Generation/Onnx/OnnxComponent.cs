@@ -86,6 +86,38 @@ public sealed class OnnxComponent : IDisposable
     }
 
     /// <summary>
+    /// Runs the graph once and returns the outputs named <paramref name="outputNames"/>, in that order, from one
+    /// run (SDXL's second text encoder gives its hidden states and its pooled embedding together).
+    /// </summary>
+    public IReadOnlyList<ComponentOutput> Run(IReadOnlyList<ComponentInput> inputs, IReadOnlyList<string> outputNames, RunOptions? runOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputNames);
+        var unknown = outputNames.Where(n => !OutputNames.Contains(n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"The graph has no output '{unknown[0]}' (it has {string.Join(", ", OutputNames)}).", nameof(outputNames));
+        }
+        var (session, lease) = SessionFor(inputs.Select(input => (input.Name, input.Shape)));
+        var values = new List<OrtValue>();
+        try
+        {
+            values.AddRange(inputs.Select(CreateValue));
+            using var ownedOptions = runOptions is null ? new RunOptions() : null;
+            using var results = session.Run(runOptions ?? ownedOptions!, [.. inputs.Select(i => i.Name)], values, [.. outputNames]);
+            return [.. results.Select(ReadFloat)];
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+            if (lease is not null)
+            {
+                Release(lease);
+            }
+        }
+    }
+
+    /// <summary>
     /// Prepares repeated runs whose inputs have <paramref name="shapes"/>: picks (or makes) the session for
     /// those sizes and binds the output. Bind the inputs that do not change with
     /// <see cref="ComponentBinding.BindConstant"/>, then call <see cref="ComponentBinding.Run"/> per step.
