@@ -81,9 +81,10 @@ public sealed class LoadedModel : IDisposable
         var created = new List<IDisposable>();
         try
         {
-            OnnxComponent Open(string component)
+            OnnxComponent Open(string component, bool upcast = false)
             {
-                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), device);
+                var path = Path.Combine(info.Folder, component, "model.onnx");
+                var session = new OnnxComponent(path, upcast ? Float16Upcast.Upcast(File.ReadAllBytes(path)) : null, device);
                 created.Add(session);
                 return session;
             }
@@ -93,8 +94,10 @@ public sealed class LoadedModel : IDisposable
                 ? null
                 : (ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer_2")), Open("text_encoder_2"));
             var unet = Open("unet");
-            var decoder = Open("vae_decoder");
-            var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
+            // force_upcast (SDXL's VAE): an fp16 VAE runs as fp32, as diffusers upcasts it, since fp16 overflows.
+            var upcast = info.Traits!.VaeForceUpcast && info.Traits.IsFloat16Vae;
+            var decoder = Open("vae_decoder", upcast);
+            var encoder = info.Traits.HasVaeEncoder ? Open("vae_encoder", info.Traits.VaeForceUpcast && info.Traits.IsFloat16VaeEncoder) : null;
             return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, second);
         }
         catch

@@ -195,6 +195,7 @@ public sealed class ModelCatalog(IEnumerable<string> roots)
             MaxPromptChunks = sequence > 0 ? (int)Math.Max(1, sequence / Tokenization.ClipTokenizer.SequenceLength) : MaxPromptChunks,
             VaeForceUpcast = forceUpcast,
             IsFloat16Vae = latent.ElementType == TensorElementType.Float16,
+            IsFloat16VaeEncoder = encoder?.Input("sample")?.ElementType == TensorElementType.Float16,
             LatentChannels = latentChannels,
             UnetInputChannels = unetChannels,
             VaeScaleFactor = scaleFactor,

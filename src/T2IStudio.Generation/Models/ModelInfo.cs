@@ -44,8 +44,11 @@ public sealed record ModelTraits
     /// <summary>The VAE's config sets <c>force_upcast</c>: the decoder must not run in fp16 (SDXL's VAE overflows there).</summary>
     public bool VaeForceUpcast { get; init; }
 
-    /// <summary>True when the VAE decoder graph itself is fp16.</summary>
+    /// <summary>True when the VAE decoder graph itself is fp16 (with <see cref="VaeForceUpcast"/> it is loaded as fp32).</summary>
     public bool IsFloat16Vae { get; init; }
+
+    /// <summary>True when the VAE encoder graph is fp16 (with <see cref="VaeForceUpcast"/> it is loaded as fp32).</summary>
+    public bool IsFloat16VaeEncoder { get; init; }
 
     /// <summary>Latent channels the VAE decodes (4 for SD).</summary>
     public required int LatentChannels { get; init; }
@@ -147,5 +150,5 @@ public sealed record ModelInfo(string Id, string Folder, bool IsAvailable, strin
           $"{Scheduler!.PredictionType switch { PredictionType.VPrediction => "v-prediction", _ => "epsilon" }}" +
           $"{(Traits.IsFloat16 ? ", fp16" : "")}" +
           $"{(Scheduler.TimestepSpacing == TimestepSpacing.Trailing ? ", trailing timesteps" : "")}" +
-          $"{(Traits.VaeForceUpcast && Traits.IsFloat16Vae ? ", fp16 VAE decoder although its config asks for fp32 (force_upcast): it may overflow" : "")}";
+          $"{(Traits.VaeForceUpcast && Traits.IsFloat16Vae ? ", fp16 VAE run in fp32 (force_upcast)" : "")}";
 }

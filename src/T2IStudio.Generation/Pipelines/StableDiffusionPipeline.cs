@@ -597,11 +597,12 @@ public sealed partial class StableDiffusionPipeline
             {
                 throw new OperationCanceledException(cancellationToken);
             }
-            if (traits.IsFloat16Vae && Array.Exists(output.Values, v => !float.IsFinite(v)))
+            if (_model.VaeDecoder.Inputs["latent_sample"].ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16
+                && Array.Exists(output.Values, v => !float.IsFinite(v)))
             {
                 throw new InvalidOperationException(
-                    $"Model '{_model.Info.Id}': the fp16 VAE decoder overflowed (its config sets force_upcast, so it must run in fp32). " +
-                    "Export vae_decoder in fp32, or use a VAE fine-tuned for fp16.");
+                    $"Model '{_model.Info.Id}': the fp16 VAE decoder overflowed. Set \"force_upcast\": true in vae_decoder/config.json " +
+                    "so it runs in fp32, or use a VAE fine-tuned for fp16.");
             }
             images[k] = RgbImage.FromTensor(output.Values, 0, (int)output.Shape[3], (int)output.Shape[2]);
         }

@@ -38,16 +38,18 @@ internal sealed class SdxlFixture : IDisposable
         string schedulerConfig = DdimConfig,
         bool forceZerosForEmptyPrompt = true,
         string? textEncoder2 = null,
-        bool withTokenizer2 = true)
+        bool withTokenizer2 = true,
+        string vaeDecoder = "vae_decoder.onnx",
+        string vaeConfig = VaeConfig)
     {
         Folder = Path.Combine(_root, "sdxl");
         Put("text_encoder/model.onnx", fp16 ? "sdxl_text_encoder_fp16.onnx" : "sdxl_text_encoder.onnx");
         Put("text_encoder_2/model.onnx", textEncoder2 ?? (fp16 ? "sdxl_text_encoder_2_fp16.onnx" : "sdxl_text_encoder_2.onnx"));
         Put("unet/model.onnx", unet);
-        Put("vae_decoder/model.onnx", "vae_decoder.onnx");
+        Put("vae_decoder/model.onnx", vaeDecoder);
         Put("vae_encoder/model.onnx", "vae_encoder.onnx");
-        File.WriteAllText(Path.Combine(Folder, "vae_decoder", "config.json"), VaeConfig);
-        File.WriteAllText(Path.Combine(Folder, "vae_encoder", "config.json"), VaeConfig);
+        File.WriteAllText(Path.Combine(Folder, "vae_decoder", "config.json"), vaeConfig);
+        File.WriteAllText(Path.Combine(Folder, "vae_encoder", "config.json"), vaeConfig);
         CopyTokenizer("tokenizer", null);
         if (withTokenizer2)
         {
