@@ -294,7 +294,8 @@ public sealed partial class StableDiffusionPipeline
         {
             return embedding;
         }
-        var empty = embedding.Hidden.All(v => v == 0) ? new float[embedding.Hidden.Length / embedding.Chunks] : EncodePrompt("").Hidden;
+        // A zeroed negative (force_zeros_for_empty_prompt) stays zeros; any other prompt pads with the encoding of "".
+        var empty = Array.TrueForAll(embedding.Hidden, v => v == 0) ? new float[embedding.Hidden.Length / embedding.Chunks] : EncodePrompt("").Hidden;
         var hidden = new float[chunks * empty.Length];
         embedding.Hidden.CopyTo(hidden, 0);
         for (var c = embedding.Chunks; c < chunks; c++)
