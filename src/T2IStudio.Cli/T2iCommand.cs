@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using SixLabors.ImageSharp;
 using T2IStudio.Data;
@@ -222,7 +223,11 @@ public static class T2iCommand
         }
         foreach (var model in models)
         {
-            stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}");
+            // The native size and recommended settings say what a family needs (SDXL 1024 px, Turbo unguided in few steps).
+            var defaults = model.Traits?.Defaults is { } d
+                ? string.Create(CultureInfo.InvariantCulture, $"; {d.Width}×{d.Height}, {d.Steps} steps, guidance {d.Guidance}")
+                : "";
+            stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}{defaults}");
         }
         return 0;
     }

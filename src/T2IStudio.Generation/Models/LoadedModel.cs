@@ -9,8 +9,10 @@ namespace T2IStudio.Generation.Models;
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device)
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, (ClipTokenizer Tokenizer, OnnxComponent Encoder)? second)
     {
+        SecondTokenizer = second?.Tokenizer;
+        SecondTextEncoder = second?.Encoder;
         Graphs = new DeviceGraphs(device);
         ExecutionDevice = device;
         Info = info;
@@ -37,6 +39,12 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>text_encoder/model.onnx.</summary>
     public OnnxComponent TextEncoder { get; }
+
+    /// <summary>SDXL's tokenizer_2 (its own pad token: "!" in SDXL); null for other families.</summary>
+    public ClipTokenizer? SecondTokenizer { get; }
+
+    /// <summary>SDXL's text_encoder_2/model.onnx (OpenCLIP bigG with projection); null for other families.</summary>
+    public OnnxComponent? SecondTextEncoder { get; }
 
     /// <summary>unet/model.onnx.</summary>
     public OnnxComponent Unet { get; }
@@ -73,18 +81,24 @@ public sealed class LoadedModel : IDisposable
         var created = new List<IDisposable>();
         try
         {
-            OnnxComponent Open(string component)
+            OnnxComponent Open(string component, bool upcast = false)
             {
-                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), device);
+                var path = Path.Combine(info.Folder, component, "model.onnx");
+                var session = new OnnxComponent(path, upcast ? Float16Upcast.Upcast(File.ReadAllBytes(path)) : null, device);
                 created.Add(session);
                 return session;
             }
             var tokenizer = ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
             var text = Open("text_encoder");
+            (ClipTokenizer, OnnxComponent)? second = info.Traits!.Xl is null
+                ? null
+                : (ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer_2")), Open("text_encoder_2"));
             var unet = Open("unet");
-            var decoder = Open("vae_decoder");
-            var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
-            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device);
+            // force_upcast (SDXL's VAE): an fp16 VAE runs as fp32, as diffusers upcasts it, since fp16 overflows.
+            var upcast = info.Traits!.VaeForceUpcast && info.Traits.IsFloat16Vae;
+            var decoder = Open("vae_decoder", upcast);
+            var encoder = info.Traits.HasVaeEncoder ? Open("vae_encoder", info.Traits.VaeForceUpcast && info.Traits.IsFloat16VaeEncoder) : null;
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, second);
         }
         catch
         {
@@ -97,6 +111,7 @@ public sealed class LoadedModel : IDisposable
     public void Dispose()
     {
         TextEncoder.Dispose();
+        SecondTextEncoder?.Dispose();
         Unet.Dispose();
         VaeDecoder.Dispose();
         VaeEncoder?.Dispose();
