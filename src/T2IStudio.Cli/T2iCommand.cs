@@ -31,6 +31,7 @@ public static class T2iCommand
         without --model (or --root) models are looked for in ./models, then in models/ beside the t2i executable.
         """;
 
+    // The working folder's models/, then the one beside the executable (what the build and publish copy there).
     private static readonly string[] DefaultRoots = ["models", Path.Combine(AppContext.BaseDirectory, "models")];
 
     /// <summary>Runs one command; <paramref name="stdout"/> gets results, <paramref name="stderr"/> progress and errors.</summary>
@@ -171,6 +172,9 @@ public static class T2iCommand
         }
 
         var hires = Hires(a, init is not null);
+        // An upscaler is looked for beside the model first (the same models/ folder), then where models are.
+        var upscalers = new UpscalerCatalog([Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(info.Folder))!, .. DefaultRoots]);
+        UpscalerInfo? FindUpscaler(string id) => upscalers.Find(id);
         if (hires is not null && HiresFix.Validate(info, request, hires, FindUpscaler) is { Count: > 0 } hiresErrors)
         {
             throw new UsageException(string.Join(" ", hiresErrors));
@@ -228,8 +232,6 @@ public static class T2iCommand
         };
     }
 
-    private static UpscalerInfo? FindUpscaler(string id) => new UpscalerCatalog(DefaultRoots).Find(id);
-
     private static async Task<int> UpscaleAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var a = new Arguments(args, new HashSet<string> { "--in", "--out", "--model", "--scale", "--device" });
@@ -255,7 +257,7 @@ public static class T2iCommand
         PngTextChunks text;
         try
         {
-            source = ImageIntake.Read(bytes, IntakeOptions.StoredPng with { PngOnly = false }, cancellationToken).Image;
+            source = ImageIntake.Read(bytes, options: null, cancellationToken).Image;
             text = ImageIntake.ReadText(bytes);
         }
         catch (ImageRefusedException ex)
@@ -330,8 +332,11 @@ public static class T2iCommand
     }
 
     // Every folder a search without --model went through, as full paths.
-    private static string Looked(string? under = null) =>
-        string.Join(", ", DefaultRoots.Select(r => Path.GetFullPath(under is null ? r : Path.Combine(r, under))).Distinct());
+    private static string Looked(string? under = null) => Looked(DefaultRoots, under);
+
+    /// <summary>The folders under <paramref name="roots"/> a search went through (each root, or its <paramref name="under"/>), as full paths.</summary>
+    internal static string Looked(IEnumerable<string> roots, string? under = null) =>
+        string.Join(", ", roots.Select(r => Path.GetFullPath(under is null ? r : Path.Combine(r, under))).Distinct());
 
     private static int Tokenize(string[] args, TextWriter stdout)
     {
