@@ -3,7 +3,6 @@ using T2IStudio.Cli;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Tests.Pipelines;
-using T2IStudio.Testing;
 
 namespace T2IStudio.Generation.Tests.Cli;
 
