@@ -63,7 +63,7 @@ public sealed class UpscaleTests : IClassFixture<UpscaleTests.OneImage>
         }
     }
 
-    private GenerationService Service(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<GenerationService>();
+    private static GenerationService Service(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<GenerationService>();
 
     [Fact]
     public async Task Upscaling_my_image_queues_a_child_job_whose_image_is_the_exact_x4_with_the_parents_parameters()
