@@ -465,7 +465,8 @@ public sealed partial class JobLifecycle(
                     JobId = job.Id,
                     BatchIndex = image.BatchIndex,
                     Seed = image.Seed,
-                    Model = job.Model,
+                    // An upscale is still the source model's picture (the gallery's model filter finds it there); its record names the upscaler.
+                    Model = stored.Upscale is null ? job.Model : stored.Model,
                     ModelHash = hash,
                     Prompt = job.Prompt,
                     NegativePrompt = stored.NegativePrompt,

@@ -84,6 +84,7 @@ public sealed class UpscaleTests : IClassFixture<UpscaleTests.OneImage>
         var child = await db.Images.AsNoTracking().SingleAsync(i => i.Id == childId);
         Assert.Equal(_world.ImageId, child.ParentImageId);
         Assert.Equal((256, 256), (child.Width, child.Height));
+        Assert.Equal(parent.Model, child.Model);
         var store = _world.App.Services.GetRequiredService<ImageStore>();
         var before = Decode(await store.ReadAsync(parent.FileKey));
         var after = Decode(await store.ReadAsync(child.FileKey));
