@@ -51,7 +51,7 @@ public sealed class HiresUpscaleFlowTests(HiresUpscaleFlowTests.WithUpscaler ser
         await page.GetByRole(AriaRole.Button, new() { Name = $"Open image: {Prompt}" }).First.ClickAsync();
         var viewer = page.GetByRole(AriaRole.Dialog, new() { Name = "Image viewer" });
         await Assertions.Expect(viewer.GetByText("256 × 256")).ToBeVisibleAsync();
-        await Assertions.Expect(viewer.GetByTestId("lightbox-hires")).ToHaveTextAsync("64×64 ×4 with nearest-x4, denoising 0.45");
+        await Assertions.Expect(viewer.GetByTestId("lightbox-hires")).ToHaveTextAsync("64×64 ×4 with nearest-x4, denoising 0.35");
         await StudioPages.ScreenshotAsync(page, "hires-fix");
 
         await viewer.GetByRole(AriaRole.Button, new() { Name = "Upscale" }).ClickAsync();

@@ -26,7 +26,7 @@ public sealed record HiresOptions
     public double Scale { get; init; } = 2;
 
     /// <summary>The second pass's denoising strength (0–1): how much of the schedule repaints the enlarged image.</summary>
-    public double Strength { get; init; } = 0.45;
+    public double Strength { get; init; } = 0.35;
 
     /// <summary>The upscaler's id; null enlarges with Lanczos.</summary>
     public string? Upscaler { get; init; }
