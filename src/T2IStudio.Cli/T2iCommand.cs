@@ -8,10 +8,11 @@ using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Generation.Tokenization;
+using T2IStudio.Generation.Upscaling;
 
 namespace T2IStudio.Cli;
 
-/// <summary>The <c>t2i</c> command line: generate, tokenize, models, inspect, eval, copy-database. Exit codes: 0 ok, 1 failure, 2 bad arguments.</summary>
+/// <summary>The <c>t2i</c> command line: generate, upscale, tokenize, models, inspect, eval, copy-database. Exit codes: 0 ok, 1 failure, 2 bad arguments.</summary>
 public static class T2iCommand
 {
     private const string Usage = """
@@ -19,6 +20,8 @@ public static class T2iCommand
           t2i generate --prompt TEXT --out FILE.png [--model DIR|ID] [--negative TEXT] [--steps N] [--cfg X]
                        [--seed N] [--width W --height H] [--scheduler NAME] [--batch N] [--device auto|cuda|cpu]
                        [--init IMG --strength X] [--mask IMG [--mask-blur N] [--only-masked] [--padding N]]
+                       [--hires-scale X [--hires-strength Y] [--hires-upscaler ID]]
+          t2i upscale --in FILE.png --out FILE.png [--model ID|DIR] [--scale 2|4] [--device auto|cuda|cpu]
           t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
           t2i models [--root DIR]
           t2i inspect FILE.png
@@ -27,8 +30,10 @@ public static class T2iCommand
           t2i eval-upscaler [--upscaler DIR|ID] [--count N] [--device auto|cuda|cpu]
           t2i copy-database --from FILE.db --to POSTGRES_CONNECTION_STRING [--storage DIR]
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
+        without --model (or --root) models are looked for in ./models, then in models/ beside the t2i executable.
         """;
 
+    // The working folder's models/, then the one beside the executable (what the build and publish copy there).
     private static readonly string[] DefaultRoots = ["models", Path.Combine(AppContext.BaseDirectory, "models")];
 
     /// <summary>Runs one command; <paramref name="stdout"/> gets results, <paramref name="stderr"/> progress and errors.</summary>
@@ -42,6 +47,7 @@ public static class T2iCommand
             return args.FirstOrDefault() switch
             {
                 "generate" => await GenerateAsync(args[1..], stdout, stderr, cancellationToken),
+                "upscale" => await UpscaleAsync(args[1..], stdout, stderr, cancellationToken),
                 "tokenize" => Tokenize(args[1..], stdout),
                 "models" => Models(args[1..], stdout),
                 "inspect" => Inspect(args[1..], stdout),
@@ -126,7 +132,8 @@ public static class T2iCommand
     private static async Task<int> GenerateAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var a = new Arguments(args,
-            new HashSet<string> { "--model", "--prompt", "--negative", "--steps", "--cfg", "--seed", "--width", "--height", "--scheduler", "--batch", "--device", "--init", "--strength", "--mask", "--mask-blur", "--padding", "--out" },
+            new HashSet<string> { "--model", "--prompt", "--negative", "--steps", "--cfg", "--seed", "--width", "--height", "--scheduler", "--batch", "--device", "--init", "--strength", "--mask", "--mask-blur", "--padding", "--out",
+                "--hires-scale", "--hires-strength", "--hires-upscaler" },
             new HashSet<string> { "--only-masked" });
         var output = a.RequiredText("--out");
         var prompt = a.RequiredText("--prompt");
@@ -167,13 +174,26 @@ public static class T2iCommand
             };
         }
 
-        using var model = LoadedModel.Load(info, new ExecutionDevice(device));
+        var hires = Hires(a, init is not null);
+        // An upscaler is looked for beside the model first (the same models/ folder), then where models are.
+        var upscalers = new UpscalerCatalog([Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(info.Folder))!, .. DefaultRoots]);
+        UpscalerInfo? FindUpscaler(string id) => upscalers.Find(id);
+        if (hires is not null && HiresFix.Validate(info, request, hires, FindUpscaler) is { Count: > 0 } hiresErrors)
+        {
+            throw new UsageException(string.Join(" ", hiresErrors));
+        }
+
+        var executionDevice = new ExecutionDevice(device);
+        using var model = LoadedModel.Load(info, executionDevice);
+        using var upscaler = hires?.Upscaler is { } upscalerId ? LoadedUpscaler.Load(FindUpscaler(upscalerId)!, executionDevice) : null;
         var pipeline = new StableDiffusionPipeline(model) { PreviewEvery = 0 };
         var progress = new ConsoleProgress(stderr);
         GenerationResult result;
         try
         {
-            result = inpaint is null
+            result = hires is not null
+                ? await new HiresFix(model, upscaler) { PreviewEvery = 0 }.GenerateAsync(request, hires, progress, cancellationToken)
+                : inpaint is null
                 ? await pipeline.GenerateAsync(request, progress, cancellationToken)
                 : await pipeline.InpaintAsync(request, inpaint, progress, cancellationToken);
         }
@@ -184,13 +204,142 @@ public static class T2iCommand
         for (var k = 0; k < result.Images.Count; k++)
         {
             var path = k == 0 ? output : Path.Combine(Path.GetDirectoryName(output) ?? "", $"{Path.GetFileNameWithoutExtension(output)}-{k}{Path.GetExtension(output)}");
-            var stored = GenerationMetadata.Describe(request, info.Id, k, inpaint);
+            var stored = GenerationMetadata.Describe(request, info.Id, k, inpaint) with { Hires = hires };
             await File.WriteAllBytesAsync(path, GenerationMetadata.EncodePng(result.Images[k], stored, model.ModelHash), cancellationToken);
             await stdout.WriteLineAsync($"{path}  seed {result.Seeds[k]}");
         }
         await stderr.WriteLineAsync($"done in {result.Elapsed.TotalSeconds:0.00} s on {result.Device}");
         return 0;
     }
+
+    // --hires-scale turns the hires fix on; its strength and upscaler mean nothing without it.
+    private static HiresOptions? Hires(Arguments a, bool startsFromImage)
+    {
+        if (!a.Has("--hires-scale"))
+        {
+            if (a.Has("--hires-strength") || a.Has("--hires-upscaler"))
+            {
+                throw new UsageException("--hires-strength and --hires-upscaler need --hires-scale X (1 < X ≤ 4).");
+            }
+            return null;
+        }
+        if (startsFromImage)
+        {
+            throw new UsageException("--hires-scale works from text: it cannot be combined with --init or --mask.");
+        }
+        return new HiresOptions
+        {
+            Scale = a.Number("--hires-scale", 2),
+            Strength = a.Number("--hires-strength", new HiresOptions().Strength),
+            Upscaler = a.Text("--hires-upscaler"),
+        };
+    }
+
+    private static async Task<int> UpscaleAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var a = new Arguments(args, new HashSet<string> { "--in", "--out", "--model", "--scale", "--device" });
+        var input = a.RequiredText("--in");
+        var output = a.RequiredText("--out");
+        var scale = a.Integer("--scale", 4);
+        if (scale is not (2 or 4))
+        {
+            throw new UsageException($"--scale must be 2 or 4, not {scale}.");
+        }
+        var info = ResolveUpscaler(a.Text("--model"));
+        if (!File.Exists(input))
+        {
+            throw new UsageException($"--in '{input}' does not exist.");
+        }
+        // The web app's intake: header, size and every chunk checked before a pixel is decoded.
+        byte[] bytes;
+        using (var stream = File.OpenRead(input))
+        {
+            bytes = ImageIntake.ReadCapped(stream, ImageLimits.Default);
+        }
+        RgbImage source;
+        PngTextChunks text;
+        try
+        {
+            source = ImageIntake.Read(bytes, options: null, cancellationToken).Image;
+            text = ImageIntake.ReadText(bytes);
+        }
+        catch (ImageRefusedException ex)
+        {
+            throw new UsageException($"--in '{input}': {ex.Message}");
+        }
+        if ((long)source.Width * scale * source.Height * scale > PngFiles.MaxPixels)
+        {
+            throw new UsageException($"--in '{input}' is {source.Width}×{source.Height}; ×{scale} would be {source.Width * scale}×{source.Height * scale}, over the {PngFiles.MaxPixels / (1024 * 1024)}-megapixel limit.");
+        }
+
+        using var upscaler = LoadedUpscaler.Load(info, new ExecutionDevice(Device(a, DevicePreference.Auto)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var progress = new TileProgress(stderr);
+        var image = await Task.Run(() => upscaler.Upscale(source, scale, progress, cancellationToken), cancellationToken);
+        await File.WriteAllBytesAsync(output, UpscaledPng(image, text, info.Id, scale), cancellationToken);
+        await stdout.WriteLineAsync($"{output}  {source.Width}×{source.Height} → {image.Width}×{image.Height} with {info.Id}");
+        await stderr.WriteLineAsync($"done in {clock.Elapsed.TotalSeconds:0.00} s");
+        return 0;
+    }
+
+    /// <summary>
+    /// The upscaled PNG with the source's metadata kept and A1111's Extras keys added: the whole record when the source
+    /// is T2I Studio's, the <c>parameters</c> line extended when it is another tool's, none when it had none.
+    /// </summary>
+    internal static byte[] UpscaledPng(RgbImage image, PngTextChunks source, string upscalerId, double scale)
+    {
+        if (GenerationMetadata.ReadStoredRequest(source.RequestJson) is { } stored)
+        {
+            var hash = source.Parameters is { } p ? GenerationParameters.Parse(p)["Model hash"] : null;
+            var upscaled = stored with { Upscale = new UpscaleRecord { Upscaler = upscalerId, Scale = scale, SourceModelHash = hash } };
+            return GenerationMetadata.EncodePng(image, upscaled, hash);
+        }
+        if (source.Parameters is { } parameters)
+        {
+            var parsed = GenerationParameters.Parse(parameters);
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var extended = parsed with
+            {
+                Settings = [.. parsed.Settings,
+                    new(GenerationMetadata.PostprocessUpscaleByKey, scale.ToString("0.###", inv)),
+                    new(GenerationMetadata.PostprocessUpscalerKey, upscalerId)],
+            };
+            return PngFiles.Encode(image, extended.Format(), null);
+        }
+        return PngFiles.Encode(image, null, null);
+    }
+
+    private static UpscalerInfo ResolveUpscaler(string? model)
+    {
+        UpscalerInfo info;
+        if (model is not null && (Directory.Exists(model) || model.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+        {
+            if (!File.Exists(Path.Combine(model, "model.onnx")))
+            {
+                throw new UsageException($"--model '{model}' is not an upscaler folder (no model.onnx).");
+            }
+            info = UpscalerCatalog.Inspect(model);
+        }
+        else
+        {
+            var catalog = new UpscalerCatalog(DefaultRoots);
+            info = model is null
+                ? catalog.List().FirstOrDefault(u => u.IsAvailable) ?? throw new UsageException($"No upscaler found. Looked in: {Looked(UpscalerCatalog.FolderName)}. Pass --model DIR.")
+                : catalog.Find(model) ?? throw new UsageException($"--model '{model}' is neither a folder nor an upscaler in {Looked(UpscalerCatalog.FolderName)}.");
+        }
+        if (!info.IsAvailable)
+        {
+            throw new UsageException($"--model '{info.Id}' is unavailable: {info.Problem}");
+        }
+        return info;
+    }
+
+    // Every folder a search without --model went through, as full paths.
+    private static string Looked(string? under = null) => Looked(DefaultRoots, under);
+
+    /// <summary>The folders under <paramref name="roots"/> a search went through (each root, or its <paramref name="under"/>), as full paths.</summary>
+    internal static string Looked(IEnumerable<string> roots, string? under = null) =>
+        string.Join(", ", roots.Select(r => Path.GetFullPath(under is null ? r : Path.Combine(r, under))).Distinct());
 
     private static int Tokenize(string[] args, TextWriter stdout)
     {
@@ -216,9 +365,10 @@ public static class T2iCommand
         var a = new Arguments(args, new HashSet<string> { "--root" });
         var roots = a.Text("--root") is { } root ? [root] : DefaultRoots;
         var models = new ModelCatalog(roots).List();
-        if (models.Count == 0)
+        var upscalers = new UpscalerCatalog(roots).List();
+        if (models.Count == 0 && upscalers.Count == 0)
         {
-            stdout.WriteLine($"No models under {string.Join(", ", roots)}.");
+            stdout.WriteLine($"No models under {string.Join(", ", roots.Select(Path.GetFullPath).Distinct())}.");
             return 0;
         }
         foreach (var model in models)
@@ -228,6 +378,10 @@ public static class T2iCommand
                 ? string.Create(CultureInfo.InvariantCulture, $"; {d.Width}×{d.Height}, {d.Steps} steps, guidance {d.Guidance}")
                 : "";
             stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}{defaults}");
+        }
+        foreach (var upscaler in upscalers)
+        {
+            stdout.WriteLine($"{upscaler.Id,-28} {(upscaler.IsAvailable ? "available  " : "unavailable")} upscaler ×{upscaler.Scale}{(upscaler.IsAvailable ? "" : $": {upscaler.Problem}")}");
         }
         return 0;
     }
@@ -371,8 +525,8 @@ public static class T2iCommand
         {
             var catalog = new ModelCatalog(DefaultRoots);
             info = model is null
-                ? catalog.List().FirstOrDefault(m => m.IsAvailable) ?? throw new UsageException("No model found under ./models: pass --model DIR.")
-                : catalog.Find(model) ?? throw new UsageException($"--model '{model}' is neither a folder nor a model under ./models.");
+                ? catalog.List().FirstOrDefault(m => m.IsAvailable) ?? throw new UsageException($"No model found. Looked in: {Looked()}. Pass --model DIR.")
+                : catalog.Find(model) ?? throw new UsageException($"--model '{model}' is neither a folder nor a model in {Looked()}.");
         }
         if (requireAvailable && !info.IsAvailable)
         {
@@ -407,6 +561,11 @@ public static class T2iCommand
             values[p] = (byte)((image.Pixels[p * 3] + image.Pixels[p * 3 + 1] + image.Pixels[p * 3 + 2]) / 3);
         }
         return new GrayMask(image.Width, image.Height, values);
+    }
+
+    private sealed class TileProgress(TextWriter stderr) : IProgress<UpscaleProgress>
+    {
+        public void Report(UpscaleProgress value) => stderr.WriteLine($"tile {value.Tile}/{value.Tiles}");
     }
 
     private sealed class ConsoleProgress(TextWriter stderr) : IProgress<GenerationProgress>

@@ -65,7 +65,7 @@ public sealed partial class WorkerService(
         var device = models.Device.Active;
         var version = typeof(WorkerService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         long? free = device.IsCuda ? null : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        var ids = models.Catalog.List().Select(m => m.Id).ToList();
+        var ids = WorkerModels.Of(models).ToList(); // diffusion models and upscaler:ID for each upscaler
         return new WorkerHello(Guid.NewGuid(), settings.EffectiveName, device.Name, free, ids, version);
     }
 

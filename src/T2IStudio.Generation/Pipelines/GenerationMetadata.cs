@@ -66,6 +66,18 @@ public sealed record StoredRequest
     /// <summary>Images in the run (a queued job); absent for one stored image.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>
+    /// The hires fix the run made, if any. <see cref="Width"/> × <see cref="Height"/> stay the first pass's size (as
+    /// A1111's "Size"); the image is that times <see cref="HiresOptions.Scale"/>.
+    /// </summary>
+    public HiresOptions? Hires { get; init; }
+
+    /// <summary>
+    /// An upscale of an image: the upscaler and factor. Everything else is the source image's own record (its
+    /// prompt, seed and size), so "Reuse parameters" brings back what made the source.
+    /// </summary>
+    public UpscaleRecord? Upscale { get; init; }
+
     /// <summary>The style applied on Create, if any: <see cref="Prompt"/> and <see cref="NegativePrompt"/> are its expansion.</summary>
     public StyleUse? Style { get; init; }
 
@@ -83,6 +95,19 @@ public sealed record StoredRequest
         Scheduler = Scheduler,
         Strength = Strength ?? 0.75,
     };
+}
+
+/// <summary>An upscale: the upscaler that ran and how many times larger each side came out.</summary>
+public sealed record UpscaleRecord
+{
+    /// <summary>The upscaler's id.</summary>
+    public required string Upscaler { get; init; }
+
+    /// <summary>The factor on each side (2 or 4 from the lightbox and the command line).</summary>
+    public double Scale { get; init; }
+
+    /// <summary>The source image's model hash, kept in the upscaled image's parameters; null when unknown.</summary>
+    public string? SourceModelHash { get; init; }
 }
 
 /// <summary>
@@ -142,10 +167,25 @@ public static class GenerationMetadata
         ArgumentNullException.ThrowIfNull(stored);
         var sampler = SchedulerFactory.DisplayName(stored.Scheduler);
         var settings = GenerationParameters.StandardSettings(stored.Steps, sampler, stored.GuidanceScale, stored.Seed,
-            stored.Width, stored.Height, modelHash, stored.Model, stored.Strength, stored.MaskBlur);
+            stored.Width, stored.Height, string.IsNullOrEmpty(modelHash) ? null : modelHash, stored.Model, stored.Hires?.Strength ?? stored.Strength, stored.MaskBlur);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (stored.Hires is { } hires)
+        {
+            // A1111's keys and order: "Denoising strength" (above), then the factor and the upscaler's name.
+            settings = [.. settings,
+                new(HiresUpscaleKey, hires.Scale.ToString("0.###", inv)),
+                new(HiresUpscalerKey, hires.Upscaler ?? HiresOptions.LanczosName)];
+        }
         if (stored.Style is { } style)
         {
             settings = [.. settings, new("Style", style.Name)];
+        }
+        if (stored.Upscale is { } upscale)
+        {
+            // A1111's Extras tab appends these to the source's own parameters.
+            settings = [.. settings,
+                new(PostprocessUpscaleByKey, upscale.Scale.ToString("0.###", inv)),
+                new(PostprocessUpscalerKey, upscale.Upscaler)];
         }
         return new GenerationParameters
         {
@@ -153,6 +193,39 @@ public static class GenerationMetadata
             NegativePrompt = stored.NegativePrompt,
             Settings = settings,
         }.Format();
+    }
+
+    /// <summary>A1111's key for the hires fix's factor.</summary>
+    public const string HiresUpscaleKey = "Hires upscale";
+
+    /// <summary>A1111's key for the hires fix's upscaler ("Lanczos" for a plain resize).</summary>
+    public const string HiresUpscalerKey = "Hires upscaler";
+
+    /// <summary>A1111's key for the second pass's strength (also image-to-image's).</summary>
+    public const string DenoisingStrengthKey = "Denoising strength";
+
+    /// <summary>A1111's Extras key for an upscale's factor.</summary>
+    public const string PostprocessUpscaleByKey = "Postprocess upscale by";
+
+    /// <summary>A1111's Extras key for an upscale's upscaler.</summary>
+    public const string PostprocessUpscalerKey = "Postprocess upscaler";
+
+    /// <summary>
+    /// The hires fix A1111 text records (its <c>Hires upscale</c>, <c>Hires upscaler</c> and <c>Denoising strength</c>),
+    /// or null when it records none; "Lanczos" (or "None") reads back as a plain resize.
+    /// </summary>
+    public static HiresOptions? ReadHires(GenerationParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (parameters[HiresUpscaleKey] is not { } scaleText
+            || !double.TryParse(scaleText, System.Globalization.NumberStyles.Float, inv, out var scale))
+        {
+            return null;
+        }
+        var strength = double.TryParse(parameters[DenoisingStrengthKey], System.Globalization.NumberStyles.Float, inv, out var s) ? s : new HiresOptions().Strength;
+        var upscaler = parameters[HiresUpscalerKey] is { Length: > 0 } name && name != HiresOptions.LanczosName && name != "None" ? name : null;
+        return new HiresOptions { Scale = scale, Strength = strength, Upscaler = upscaler };
     }
 
     private static readonly JsonSerializerOptions IndentedJson = new(Json) { WriteIndented = true };

@@ -14,6 +14,9 @@ namespace T2IStudio.Generation.Workers;
 /// </summary>
 public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILogger<WorkerLoop> logger)
 {
+    /// <summary>The steps an upscale job counts: its tiles, as hundredths of the whole.</summary>
+    public const int UpscaleJobSteps = 100;
+
     /// <summary>Runs jobs from <paramref name="transport"/> until <paramref name="stopping"/> is cancelled or the transport closes.</summary>
     public async Task RunAsync(IWorkerTransport transport, CancellationToken stopping)
     {
@@ -86,6 +89,10 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         var assignment = job.Assignment;
         var stored = GenerationMetadata.ReadStoredRequest(assignment.RequestJson)
             ?? throw new InvalidDataException("The stored request could not be read.");
+        if (stored.Upscale is { } upscale)
+        {
+            return await UpscaleAsync(transport, job, stored, upscale, cancellationToken);
+        }
         var request = stored.ToRequest();
         InpaintOptions? inpaint = null;
         if (assignment.SourcePng is { } sourcePng)
@@ -109,19 +116,55 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
                 _ = ReportAsync(job, () => transport.ReportProgressAsync(job, p.Step, p.TotalSteps, preview, CancellationToken.None));
             }
         });
-        var result = inpaint is null
-            ? await pipeline.GenerateAsync(request, progress, cancellationToken)
-            : await pipeline.InpaintAsync(request, inpaint, progress, cancellationToken);
+        GenerationResult result;
+        if (stored.Hires is { } hires)
+        {
+            // The upscaler is lent for the run; with none named the first pass is enlarged with Lanczos.
+            var upscaler = hires.Upscaler is { } upscalerId ? models.AcquireUpscaler(upscalerId) : null;
+            result = await new HiresFix(lease.Model, upscaler) { PreviewEvery = 1 }.GenerateAsync(request, hires, progress, cancellationToken);
+        }
+        else
+        {
+            result = inpaint is null
+                ? await pipeline.GenerateAsync(request, progress, cancellationToken)
+                : await pipeline.InpaintAsync(request, inpaint, progress, cancellationToken);
+        }
         cancellationToken.ThrowIfCancellationRequested();
 
         var images = new List<DeliveredImage>(result.Images.Count);
         for (var k = 0; k < result.Images.Count; k++)
         {
-            var described = GenerationMetadata.Describe(request, assignment.Model, k, inpaint) with { Style = stored.Style };
+            var described = GenerationMetadata.Describe(request, assignment.Model, k, inpaint) with { Style = stored.Style, Hires = stored.Hires };
             var png = GenerationMetadata.EncodePng(result.Images[k], described, lease.Model.ModelHash);
             images.Add(new DeliveredImage(k, result.Seeds[k], png) { Pixels = result.Images[k] });
         }
         return (lease.Model.ModelHash, images);
+    }
+
+    /// <summary>An upscale job: the source image through the upscaler, progress per tile, the source's record kept.</summary>
+    private async Task<(string ModelHash, IReadOnlyList<DeliveredImage> Images)> UpscaleAsync(
+        IWorkerTransport transport, LeasedJob job, StoredRequest stored, UpscaleRecord upscale, CancellationToken cancellationToken)
+    {
+        var sourcePng = job.Assignment.SourcePng ?? throw new InvalidDataException("The upscale job came without its source image.");
+        using var sourceStream = new MemoryStream(sourcePng);
+        var source = PngFiles.Decode(sourceStream);
+        var upscaler = models.AcquireUpscaler(upscale.Upscaler);
+        var throttle = new ProgressThrottle(time);
+        var progress = new InlineProgress<Upscaling.UpscaleProgress>(p =>
+        {
+            // The queue counts an upscale in hundredths (UpscaleJobSteps): how many tiles a model runs is its own affair.
+            var step = p.Tiles > 0 ? p.Tile * UpscaleJobSteps / p.Tiles : 0;
+            job.Step = step;
+            if (throttle.Due(step, UpscaleJobSteps, false, out _))
+            {
+                _ = ReportAsync(job, () => transport.ReportProgressAsync(job, step, UpscaleJobSteps, null, CancellationToken.None));
+            }
+        });
+        var image = await Task.Run(() => upscaler.Upscale(source, upscale.Scale, progress, cancellationToken), cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        var hash = upscale.SourceModelHash ?? "";
+        var png = GenerationMetadata.EncodePng(image, stored with { BatchSize = null }, hash);
+        return (hash, [new DeliveredImage(0, stored.Seed, png) { Pixels = image }]);
     }
 
     private async Task BeatAsync(IWorkerTransport transport, LeasedJob job, CancellationToken cancellationToken)

@@ -56,6 +56,13 @@ public sealed record Txt2ImgRequest
 
     /// <summary>A gallery to put the images in too; the caller must be allowed to add there.</summary>
     public Guid? GalleryId { get; init; }
+
+    /// <summary>
+    /// Hires fix: generate at width × height, enlarge by <c>scale</c> (more than 1, at most 4) with <c>upscaler</c> (an
+    /// upscaler id; null for a Lanczos resize), then image-to-image at the larger size with <c>strength</c> (0–1). Omit
+    /// for a plain run.
+    /// </summary>
+    public T2IStudio.Generation.Pipelines.HiresOptions? Hires { get; init; }
 }
 
 /// <summary>

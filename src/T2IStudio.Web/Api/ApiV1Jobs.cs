@@ -117,6 +117,7 @@ public static class ApiV1Jobs
             Request = request,
             IdempotencyKey = idempotencyKey,
             GalleryId = body.GalleryId,
+            Hires = body.Hires,
         }, cancellationToken);
         return await AcceptedAsync(submitted, user, generation, cancellationToken);
     }

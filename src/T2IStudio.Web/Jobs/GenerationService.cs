@@ -6,6 +6,7 @@ using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Workers;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Api;
 using T2IStudio.Web.Images;
@@ -28,6 +29,9 @@ public sealed record JobRequest
 
     /// <summary>A gallery to put the images in too ("Save to"); the person must be allowed to add there.</summary>
     public Guid? GalleryId { get; init; }
+
+    /// <summary>"Hires fix": the first pass at the request's size, upscaled and refined; null for a plain run.</summary>
+    public HiresOptions? Hires { get; init; }
 
     /// <summary>
     /// A style to apply (one of the person's own or their team's): the server expands <see cref="Request"/>'s prompts
@@ -208,8 +212,17 @@ public sealed partial class GenerationService(
             return Refused("You cannot add images to that gallery.");
         }
         // The stored request holds what runs (the expanded prompts) and, in Style, what the person typed.
-        var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize, Style = styleUse };
-        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row => row.GalleryId = job.GalleryId, cancellationToken);
+        var stored = GenerationMetadata.Describe(job.Request, job.Model, 0) with { BatchSize = job.Request.BatchSize, Style = styleUse, Hires = job.Hires };
+        return await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), job.Model, job.Request, stored, job.IdempotencyKey, row =>
+        {
+            row.GalleryId = job.GalleryId;
+            if (job.Hires is { } hires && models.Catalog.Find(job.Model) is { Traits: { } traits } model)
+            {
+                // The job's size is what it delivers; its steps run through all three phases.
+                (row.Width, row.Height) = hires.TargetSize(job.Request.Width, job.Request.Height, traits.VaeScaleFactor);
+                row.TotalSteps = HiresFix.TotalSteps(model, job.Request, hires);
+            }
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -302,6 +315,84 @@ public sealed partial class GenerationService(
         return SubmitInpaintAsync(user, job with { MaskPng = [], RepaintWholeImage = true, MaskBlur = 0, MaskedContent = MaskedContent.Original, OnlyMasked = false }, cancellationToken);
     }
 
+    /// <summary>
+    /// Checks and queues an upscale of one of the images <paramref name="user"/> may see: ×<paramref name="scale"/> (2 or 4)
+    /// with <paramref name="upscalerId"/>, or the first available upscaler. The result is a child of the image (its
+    /// lineage) and keeps the image's own parameters with the upscale added; someone else's image is "not available".
+    /// </summary>
+    public async Task<SubmitResult> SubmitUpscaleAsync(ClaimsPrincipal user, Guid imageId, int scale, string? upscalerId = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (ResourceAccess.UserId(user) is not { } userId)
+        {
+            return Refused("Sign in to upscale images.");
+        }
+        if (await library.GetAsync(user, imageId, cancellationToken) is not { } parent)
+        {
+            return Refused("That image is not available.");
+        }
+        if (scale is not (2 or 4))
+        {
+            return Refused($"Upscale by 2 or 4, not {scale}.");
+        }
+        var upscaler = upscalerId is null
+            ? models.Upscalers.List().FirstOrDefault(u => u.IsAvailable)
+            : models.Upscalers.Find(upscalerId);
+        if (upscaler is not { IsAvailable: true })
+        {
+            return Refused(upscalerId is null ? "No upscaler is installed: put one under models/upscalers/." : $"There is no upscaler '{upscalerId}'.");
+        }
+        if ((long)parent.Width * scale * parent.Height * scale > PngFiles.MaxPixels)
+        {
+            return Refused($"The image is {parent.Width}×{parent.Height}; ×{scale} would be over the {PngFiles.MaxPixels / (1024 * 1024)}-megapixel limit.");
+        }
+        if (idempotencyKey is { Length: > 64 })
+        {
+            return Refused("The request key is too long.");
+        }
+        if (await quota.RefusalAsync(userId, cancellationToken) is { } full)
+        {
+            return Refused(full);
+        }
+        var source = GenerationMetadata.ReadStoredRequest(parent.RequestJson) ?? new StoredRequest
+        {
+            Model = parent.Model,
+            Prompt = parent.Prompt,
+            NegativePrompt = parent.NegativePrompt ?? "",
+            Width = parent.Width,
+            Height = parent.Height,
+            Seed = parent.Seed,
+        };
+        var stored = source with
+        {
+            BatchSize = null,
+            Upscale = new UpscaleRecord { Upscaler = upscaler.Id, Scale = scale, SourceModelHash = parent.ModelHash },
+        };
+        byte[] png;
+        try
+        {
+            png = await store.ReadAsync(parent.FileKey, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogSourceUnreadable(ex, imageId);
+            return Refused("That image's file could not be read.");
+        }
+        // The job owns a copy: the source's file is released when the job ends, the image's own stays.
+        var sourceFile = await store.WritePngAsync(png, cancellationToken);
+        var request = new GenerationRequest { Prompt = parent.Prompt, Steps = WorkerLoop.UpscaleJobSteps, Width = parent.Width * scale, Height = parent.Height * scale, Seed = parent.Seed };
+        var result = await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), WorkerModels.ForUpscaler(upscaler.Id), request, stored, idempotencyKey, row =>
+        {
+            row.SourceFileKey = sourceFile.Key;
+            row.ParentImageId = parent.Id;
+        }, cancellationToken);
+        if (!result.Succeeded || !await IsSourceOfAsync(result.JobId!.Value, sourceFile.Key, cancellationToken))
+        {
+            store.Delete(sourceFile.Key);
+        }
+        return result;
+    }
+
     private async Task<bool> IsSourceOfAsync(Guid jobId, Guid sourceKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -360,7 +451,9 @@ public sealed partial class GenerationService(
         {
             return [$"There is no model '{job.Model}'."];
         }
-        var errors = StableDiffusionPipeline.Validate(model, job.Request).ToList();
+        var errors = (job.Hires is { } hires
+            ? HiresFix.Validate(model, job.Request, hires, models.Upscalers.Find)
+            : StableDiffusionPipeline.Validate(model, job.Request)).ToList();
         if (job.Request.InitImage is not null)
         {
             errors.Add("This queue takes text-to-image jobs; use Inpaint to start from an image.");

@@ -50,7 +50,7 @@ public sealed partial class GenerationWorker(
             $"{Environment.MachineName} (in process)",
             models.Device.Active.Name,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-            [.. models.Catalog.List().Select(m => m.Id)],
+            [.. WorkerModels.Of(models)],
             typeof(GenerationWorker).Assembly.GetName().Version?.ToString() ?? "");
         var session = registry.Join(hello, WorkerKind.InProcess, transport.StopAsync);
         transport.Session = session;

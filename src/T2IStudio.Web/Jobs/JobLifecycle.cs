@@ -443,12 +443,14 @@ public sealed partial class JobLifecycle(
             foreach (var image in images.OrderBy(i => i.BatchIndex))
             {
                 var pixels = image.Pixels ?? ImageIntake.Read(image.Png, IntakeOptions.StoredPng with { ExpectedSize = held.OutputSize }, CancellationToken.None).Image;
+                // A hires fix records its first pass's size and an upscale its source's (A1111's "Size"); the rest their own.
+                var keepsSize = stored.Hires is not null || stored.Upscale is not null;
                 var described = stored with
                 {
                     Seed = stored.Seed + (ulong)image.BatchIndex,
                     BatchSize = null,
-                    Width = pixels.Width,
-                    Height = pixels.Height,
+                    Width = keepsSize ? stored.Width : pixels.Width,
+                    Height = keepsSize ? stored.Height : pixels.Height,
                 };
                 // A remote worker's file is not stored as sent (it could carry bytes after IEND, or text the app would
                 // read back as parameters): the server encodes the checked pixels with the metadata it writes itself,
@@ -463,7 +465,8 @@ public sealed partial class JobLifecycle(
                     JobId = job.Id,
                     BatchIndex = image.BatchIndex,
                     Seed = image.Seed,
-                    Model = job.Model,
+                    // An upscale is still the source model's picture (the gallery's model filter finds it there); its record names the upscaler.
+                    Model = stored.Upscale is null ? job.Model : stored.Model,
                     ModelHash = hash,
                     Prompt = job.Prompt,
                     NegativePrompt = stored.NegativePrompt,
@@ -758,7 +761,7 @@ public sealed partial class JobLifecycle(
         {
             _workerModelSeenAt[model] = seenAt;
         }
-        var known = models.Catalog.List().Select(m => m.Id).Concat(workers.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
+        var known = WorkerModels.Of(models).Concat(workers.SelectMany(w => w.Models)).ToHashSet(StringComparer.Ordinal);
         // A model a worker had a moment ago is not gone: its worker may be moving to another node (failover, a node
         // stopping and withdrawing its workers) or reconnecting after a network blip. It is gone once no worker has
         // shown it for a directory lifetime; a model no worker ever showed fails at once.
@@ -953,7 +956,8 @@ public sealed partial class JobLifecycle(
             try
             {
                 source = await store.ReadAsync(sourceKey, cancellationToken);
-                mask = await store.ReadAsync(job.MaskFileKey ?? throw new FileNotFoundException("No mask."), cancellationToken);
+                // An upscale job has a source and no mask; an inpainting job always has both.
+                mask = job.MaskFileKey is { } maskKey ? await store.ReadAsync(maskKey, cancellationToken) : null;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -973,10 +977,10 @@ public sealed partial class JobLifecycle(
         return new JobAssignment(job.Id, leaseId, job.Model, job.RequestJson, source, mask, job.Attempts);
     }
 
-    /// <summary>The size every delivered image must have: the job's, or its inpainting source's (<paramref name="sourcePng"/>).</summary>
+    /// <summary>The size every delivered image must have: the job's (an upscale's is its result's), or its inpainting source's (<paramref name="sourcePng"/>).</summary>
     private static (int Width, int Height) OutputSize(Job job, byte[]? sourcePng)
     {
-        if (job.SourceFileKey is null || sourcePng is null)
+        if (job.SourceFileKey is null || job.MaskFileKey is null || sourcePng is null)
         {
             return (job.Width, job.Height);
         }

@@ -45,6 +45,18 @@ public sealed record CreateSettings
     /// <summary>The style last chosen; null for none. A style deleted since (or no longer shared) is dropped on the next visit.</summary>
     public Guid? StyleId { get; init; }
 
+    /// <summary>Whether "Hires fix" was on.</summary>
+    public bool HiresFix { get; init; }
+
+    /// <summary>Hires fix: "Upscale by".</summary>
+    public double? HiresScale { get; init; }
+
+    /// <summary>Hires fix: "Denoising strength".</summary>
+    public double? HiresStrength { get; init; }
+
+    /// <summary>Hires fix: the upscaler's id; empty for Lanczos.</summary>
+    public string? HiresUpscaler { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The JSON stored with the account.</summary>

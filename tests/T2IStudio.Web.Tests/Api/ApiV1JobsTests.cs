@@ -64,6 +64,22 @@ public sealed class ApiV1JobsTests(StudioAppFixture fixture) : IClassFixture<Stu
     }
 
     [Fact]
+    public async Task Txt2img_takes_a_hires_fix_whose_job_is_the_larger_size_and_refuses_a_bad_one_with_its_reason()
+    {
+        var account = await SignUpAsync("hires@jobs.test");
+        using var client = account.Client;
+
+        var response = await SubmitAsync(client, new { model = "t2istudio-tiny", prompt = "a red circle", steps = 2, width = Side, height = Side, seed = 7, scheduler = "Ddim", hires = new { scale = 2, strength = 0.5 } });
+        await AcceptedIdAsync(response);
+        var accepted = await JsonOf(response);
+        Assert.Equal((2 * Side, 2 * Side), (accepted.GetProperty("width").GetInt32(), accepted.GetProperty("height").GetInt32()));
+
+        var refused = await SubmitAsync(client, new { model = "t2istudio-tiny", prompt = "a red circle", steps = 2, width = Side, height = Side, hires = new { scale = 5, strength = 0.5 } });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("Hires fix: Upscale by must be more than 1 and at most 4.", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Txt2img_is_accepted_with_a_location_then_reads_as_completed_with_its_image_ids_and_png_links()
     {
         var account = await SignUpAsync("txt2img@jobs.test");

@@ -31,6 +31,7 @@ public sealed partial class CreatePage : IAsyncDisposable
     private JobQueuePanel? _queue;
 
     private IReadOnlyList<ModelInfo>? _models;
+    private IReadOnlyList<T2IStudio.Generation.Upscaling.UpscalerInfo> _upscalers = [];
     private ClipTokenizer? _tokenizer;
     private IReadOnlyList<GallerySummary> _saveTargets = [];
     private IReadOnlyList<string> _errors = [];
@@ -80,6 +81,7 @@ public sealed partial class CreatePage : IAsyncDisposable
         _user = (await AuthenticationState).User;
         _userId = ResourceAccess.UserId(_user);
         _models = [.. Models.Catalog.List().OrderByDescending(m => m.IsAvailable)];
+        _upscalers = [.. Models.Upscalers.List().Where(u => u.IsAvailable)];
         var remembered = _userId is null ? new CreateSettings() : await Preferences.GetCreateSettingsAsync(_userId, _leaving.Token);
         if ((_models.FirstOrDefault(m => m.IsAvailable && m.Id == remembered.Model) ?? _models.FirstOrDefault(m => m.IsAvailable)) is { } model)
         {
@@ -89,6 +91,8 @@ public sealed partial class CreatePage : IAsyncDisposable
         _saveTargets = await GalleryService.WritableAsync(_user, _leaving.Token);
         _styles = await StyleLibrary.ListAsync(_user, _leaving.Token);
         _form.Recall(remembered, _saveTargets.Select(g => g.Id), AllStyles().Select(s => s.Id));
+        // Hires fix offers the first installed upscaler (the embedded ×4 one) until the person picks another or Lanczos.
+        _form.OfferUpscaler(_upscalers.Count > 0 ? _upscalers[0].Id : null);
     }
 
     protected override void OnAfterRender(bool firstRender)

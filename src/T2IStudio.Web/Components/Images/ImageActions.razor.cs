@@ -5,6 +5,7 @@ using MudBlazor;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Noise;
 using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Upscaling;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Galleries;
 using T2IStudio.Web.Images;
@@ -22,6 +23,11 @@ public sealed partial class ImageActions
 {
     /// <summary>How many images "Variations" queues.</summary>
     public const int VariationCount = 4;
+
+    /// <summary>The factors "Upscale" offers.</summary>
+    public static readonly int[] UpscaleFactors = [2, 4];
+
+    private UpscalerInfo? _upscaler;
 
     private (Guid Image, Guid? Gallery)? _requested;
     private Task _loading = Task.CompletedTask;
@@ -60,6 +66,8 @@ public sealed partial class ImageActions
 
     [Inject] private IDialogService Dialogs { get; set; } = null!;
 
+    [Inject] private T2IStudio.Generation.Models.ModelHost Models { get; set; } = null!;
+
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
     /// <summary>Only the owner deletes or shares an image; teammates see (and star) it through a gallery.</summary>
@@ -76,6 +84,7 @@ public sealed partial class ImageActions
         }
         _requested = requested;
         _stored = GenerationMetadata.ReadStoredRequest(Image.RequestJson);
+        _upscaler = Models.Upscalers.List().FirstOrDefault(u => u.IsAvailable);
         _loading = LoadAsync(requested);
         return _loading;
     }
@@ -159,6 +168,28 @@ public sealed partial class ImageActions
             if (result.Succeeded)
             {
                 Snackbar.Add($"{VariationCount} variations queued — they appear on Create and here in the gallery.", Severity.Success);
+            }
+            else
+            {
+                Snackbar.Add(result.Errors[0], Severity.Error);
+            }
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task UpscaleAsync(int factor)
+    {
+        _busy = true;
+        try
+        {
+            var user = (await AuthenticationState).User;
+            var result = await Generation.SubmitUpscaleAsync(user, Image.Id, factor, _upscaler?.Id);
+            if (result.Succeeded)
+            {
+                Snackbar.Add($"Upscale ×{factor} queued — the larger image appears on Create, in the gallery and in this image's lineage.", Severity.Success);
             }
             else
             {
