@@ -72,6 +72,9 @@ def main():
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", help="continue from these weights (a state dict written by this script)")
+    p.add_argument("--edge-weight", type=float, default=0.0,
+                   help="weight of an L1 loss on horizontal and vertical differences: rewards edges as sharp as the target's")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -80,6 +83,8 @@ def main():
     lr = downsample(hr)
     held = np.load(os.path.join(args.data, "held_out.npz"))["hr"]
     model = TinyUpscaler()
+    if args.resume:
+        model.load_state_dict(torch.load(args.resume, map_location="cpu"))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     budget = args.minutes * 60
     start = time.time()
@@ -88,7 +93,12 @@ def main():
         for group in opt.param_groups:  # cosine over the wall-clock budget, after a short warm-up
             group["lr"] = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
         low, high = batch(hr, lr, rng, args.batch)
-        loss = F.l1_loss(model(low), high)
+        up = model(low)
+        loss = F.l1_loss(up, high)
+        if args.edge_weight > 0:
+            loss = loss + args.edge_weight * (
+                F.l1_loss(up[..., 1:, :] - up[..., :-1, :], high[..., 1:, :] - high[..., :-1, :])
+                + F.l1_loss(up[..., :, 1:] - up[..., :, :-1], high[..., :, 1:] - high[..., :, :-1]))
         opt.zero_grad()
         loss.backward()
         opt.step()

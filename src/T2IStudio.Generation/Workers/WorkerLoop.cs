@@ -120,8 +120,8 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         if (stored.Hires is { } hires)
         {
             // The upscaler is lent for the run; with none named the first pass is enlarged with Lanczos.
-            var upscaler = hires.Upscaler is { } upscalerId ? models.AcquireUpscaler(upscalerId) : null;
-            result = await new HiresFix(lease.Model, upscaler) { PreviewEvery = 1 }.GenerateAsync(request, hires, progress, cancellationToken);
+            using var upscaler = hires.Upscaler is { } upscalerId ? models.AcquireUpscaler(upscalerId) : null;
+            result = await new HiresFix(lease.Model, upscaler?.Upscaler) { PreviewEvery = 1 }.GenerateAsync(request, hires, progress, cancellationToken);
         }
         else
         {
@@ -148,7 +148,8 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         var sourcePng = job.Assignment.SourcePng ?? throw new InvalidDataException("The upscale job came without its source image.");
         using var sourceStream = new MemoryStream(sourcePng);
         var source = PngFiles.Decode(sourceStream);
-        var upscaler = models.AcquireUpscaler(upscale.Upscaler);
+        using var upscalerLease = models.AcquireUpscaler(upscale.Upscaler);
+        var upscaler = upscalerLease.Upscaler;
         var throttle = new ProgressThrottle(time);
         var progress = new InlineProgress<Upscaling.UpscaleProgress>(p =>
         {
