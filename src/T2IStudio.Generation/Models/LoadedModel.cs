@@ -1,4 +1,5 @@
 using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.TextualInversion;
 using T2IStudio.Generation.Tokenization;
 
 namespace T2IStudio.Generation.Models;
@@ -9,8 +10,9 @@ namespace T2IStudio.Generation.Models;
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device)
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, EmbeddingFit embeddings)
     {
+        Embeddings = embeddings;
         Graphs = new DeviceGraphs(device);
         ExecutionDevice = device;
         Info = info;
@@ -32,8 +34,11 @@ public sealed class LoadedModel : IDisposable
     /// <summary>What the model is.</summary>
     public ModelTraits Traits => Info.Traits!;
 
-    /// <summary>The model's tokenizer.</summary>
+    /// <summary>The model's tokenizer, with the trigger words of the embeddings its text encoder took.</summary>
     public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>The textual-inversion embeddings added to the text encoder, and those refused with the reason.</summary>
+    public EmbeddingFit Embeddings { get; }
 
     /// <summary>text_encoder/model.onnx.</summary>
     public OnnxComponent TextEncoder { get; }
@@ -61,8 +66,8 @@ public sealed class LoadedModel : IDisposable
 
     private readonly Lazy<string> _hash;
 
-    /// <summary>Creates the sessions of an available model.</summary>
-    public static LoadedModel Load(ModelInfo info, ExecutionDevice device)
+    /// <summary>Creates the sessions of an available model, with <paramref name="embeddings"/> added to its text encoder.</summary>
+    public static LoadedModel Load(ModelInfo info, ExecutionDevice device, EmbeddingLibrary? embeddings = null)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(device);
@@ -79,12 +84,13 @@ public sealed class LoadedModel : IDisposable
                 created.Add(session);
                 return session;
             }
-            var tokenizer = ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
-            var text = Open("text_encoder");
+            var (text, fit) = OpenTextEncoder(info, TextEncoderKeys.Primary, embeddings ?? EmbeddingLibrary.Empty, device);
+            created.Add(text);
+            var tokenizer = fit.Apply(ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer")));
             var unet = Open("unet");
             var decoder = Open("vae_decoder");
             var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
-            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device);
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, fit);
         }
         catch
         {
@@ -92,6 +98,11 @@ public sealed class LoadedModel : IDisposable
             throw;
         }
     }
+
+    // A text encoder's session is made with the embeddings that fit it (its token table grown in memory); SDXL's
+    // second encoder opens through here with TextEncoderKeys.Secondary, so clip_g vectors reach text_encoder_2.
+    private static (OnnxComponent Encoder, EmbeddingFit Fit) OpenTextEncoder(ModelInfo info, string encoderKey, EmbeddingLibrary embeddings, ExecutionDevice device) =>
+        TextEncoderSession.Open(Path.Combine(info.Folder, encoderKey, "model.onnx"), encoderKey, embeddings, device);
 
     /// <inheritdoc />
     public void Dispose()

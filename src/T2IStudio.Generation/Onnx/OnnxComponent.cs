@@ -38,19 +38,35 @@ public sealed record ComponentOutput(float[] Values, long[] Shape);
 public sealed class OnnxComponent : IDisposable
 {
     private readonly string _path;
+    private readonly byte[]? _model;
     private readonly ExecutionDevice _device;
     private readonly InferenceSession _session;
     private readonly LinkedList<ShapeSession> _shaped = new(); // most recently used first
 
     /// <summary>Loads <paramref name="path"/> on <paramref name="device"/>.</summary>
     public OnnxComponent(string path, ExecutionDevice device)
+        : this(path, null, device)
+    {
+    }
+
+    /// <summary>
+    /// Loads the serialized graph <paramref name="model"/> — a file's graph edited in memory (a text encoder
+    /// with added token rows) — on <paramref name="device"/>; <paramref name="path"/> names it in messages.
+    /// </summary>
+    public OnnxComponent(byte[] model, string path, ExecutionDevice device)
+        : this(path, model ?? throw new ArgumentNullException(nameof(model)), device)
+    {
+    }
+
+    private OnnxComponent(string path, byte[]? model, ExecutionDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         _path = path;
+        _model = model;
         _device = device;
         using (var options = device.CreateOptions())
         {
-            _session = new InferenceSession(path, options);
+            _session = model is null ? new InferenceSession(path, options) : new InferenceSession(model, options);
         }
         Inputs = _session.InputMetadata.ToDictionary(
             kv => kv.Key,
@@ -145,7 +161,7 @@ public sealed class OnnxComponent : IDisposable
             {
                 options.AddFreeDimensionOverrideByName(name, size);
             }
-            entry = new ShapeSession(key, new InferenceSession(_path, options));
+            entry = new ShapeSession(key, _model is null ? new InferenceSession(_path, options) : new InferenceSession(_model, options));
             ShapeSessionsCreated++;
         }
         _shaped.AddFirst(entry);
