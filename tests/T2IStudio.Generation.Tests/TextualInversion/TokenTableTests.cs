@@ -12,7 +12,7 @@ namespace T2IStudio.Generation.Tests.TextualInversion;
 /// </summary>
 public sealed class TokenTableTests
 {
-    private const int Width = 4;
+    private const int Width = 8;
     private static readonly ExecutionDevice Cpu = new(DevicePreference.Cpu);
     private static readonly Lazy<ClipTokenizer> Plain = new(() => ClipTokenizer.FromFolder(Path.Combine(AppContext.BaseDirectory, "TestData", "clip-tokenizer")));
 
@@ -74,7 +74,7 @@ public sealed class TokenTableTests
         Assert.Empty(fit.Added);
         var width = Assert.Throws<EmbeddingRefusedException>(() => tokenizer.Encode("a sd15-style cat"));
         Assert.Contains("768 wide", width.Message, StringComparison.Ordinal);
-        Assert.Contains("takes 4", width.Message, StringComparison.Ordinal);
+        Assert.Contains("takes 8", width.Message, StringComparison.Ordinal);
         Assert.Contains("SDXL embedding", Assert.Throws<EmbeddingRefusedException>(() => tokenizer.Encode("xl-style")).Message, StringComparison.Ordinal);
         var ids = tokenizer.EncodeForModel("a photo of a cat");
         var hidden = Run(encoder, ids);
