@@ -150,7 +150,7 @@ def main():
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--init", default="red", help="the known word whose vector the new one starts from")
+    p.add_argument("--init", default="red+purple", help="the known words whose mean vector the new one starts from")
     p.add_argument("--resume", help="continue from this embedding file (its emb_params) instead of --init")
     p.add_argument("--out", default=os.path.join(ROOT, "models/embeddings/t2i-pink.safetensors"))
     args = p.parse_args()
@@ -161,7 +161,10 @@ def main():
     vocab = m.clip_vocab(os.path.join(MODEL, "tokenizer/vocab.json"))
     text, unet = frozen_model()
     slot = 49408  # a CLIP id past the vocabulary: only the trigger uses it
-    start_row = read_safetensors(args.resume, "emb_params")[0] if args.resume else text.embed.weight[text.table[vocab[args.init + "</w>"]]].detach().clone()
+    if args.resume:
+        start_row = read_safetensors(args.resume, "emb_params")[0]
+    else:  # the mean of the known words' vectors ("red+purple": pink lies between them)
+        start_row = torch.stack([text.embed.weight[text.table[vocab[w + "</w>"]]] for w in args.init.split("+")]).mean(0).detach().clone()
     vector = torch.nn.Parameter(start_row.clone())
     optimizer = torch.optim.Adam([vector], lr=args.lr)
     alphas = m.alphas_cumprod()

@@ -15,7 +15,7 @@ public sealed record TokenTable(string TableName, long Rows, int Width, long IdC
 /// <summary>
 /// Grows a text encoder's token table in the serialized model, in memory, so new token ids (textual-inversion
 /// triggers) select new rows: the table is the initializer a <c>Gather</c> reads with the ids that come from
-/// the <c>input_ids</c> input (through <c>Cast</c>s, as Optimum's int32 exports have), [V, W] → [V + N, W] in
+/// the <c>input_ids</c> input (through the <c>Cast</c> and <c>Reshape</c> of Optimum's exports), [V, W] → [V + N, W] in
 /// its own element type (fp32 or fp16). Where the ids first pass through an integer id map (the embedded model
 /// maps CLIP ids onto a compact table), the map gets N entries pointing at the N new rows. Everything else in
 /// the file is copied byte for byte. Models whose weights live in external data files are refused.
@@ -127,14 +127,16 @@ public static class TokenTableRewriter
         throw new NotSupportedException($"The Gather on input_ids reads '{first.Name}' ({first.DataType}, rank {first.Dims.Length}), which is not a token table.");
     }
 
-    // The values derived from `start` through Cast and Identity nodes (Optimum casts int32 ids to int64).
+    // The values that are still the ids of `start`, recast or reshaped (Optimum casts int32 ids to int64, and
+    // CLIP views them as [-1, 77] before the lookup).
     private static HashSet<string> Follow(List<Node> nodes, IEnumerable<string> start)
     {
         var values = new HashSet<string>(start, StringComparer.Ordinal);
         for (var grew = true; grew;)
         {
             grew = false;
-            foreach (var node in nodes.Where(n => n.OpType is "Cast" or "Identity" && n.Inputs.Count == 1 && values.Contains(n.Inputs[0])))
+            foreach (var node in nodes.Where(n => n.OpType is "Cast" or "Identity" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze"
+                && n.Inputs.Count >= 1 && n.Outputs.Count == 1 && values.Contains(n.Inputs[0])))
             {
                 grew |= values.Add(node.Outputs[0]);
             }
