@@ -32,21 +32,24 @@ public static class TextEncoderSession
             return (new OnnxComponent(path, device), RefuseAll(embeddings, "this text encoder's file is over 2 GB, too large to edit in memory."));
         }
         var bytes = File.ReadAllBytes(path);
-        TokenTable table;
+        EmbeddingFit fit;
+        byte[] edited;
         try
         {
-            table = TokenTableRewriter.Find(bytes);
+            var table = TokenTableRewriter.Find(bytes);
+            fit = embeddings.Fit(encoderKey, table.Width, checked((int)table.IdCount), twoEncoders);
+            if (fit.RowCount == 0)
+            {
+                return (new OnnxComponent(path, device), fit);
+            }
+            edited = TokenTableRewriter.AppendRows(bytes, fit.Rows);
         }
-        catch (NotSupportedException ex)
+        catch (Exception ex) when (ex is NotSupportedException or InvalidDataException or OverflowException)
         {
+            // The embeddings are what cannot be used here; the encoder itself opens as it is (or fails on its own).
             return (new OnnxComponent(path, device), RefuseAll(embeddings, ex.Message));
         }
-        var fit = embeddings.Fit(encoderKey, table.Width, checked((int)table.IdCount), twoEncoders);
-        if (fit.RowCount == 0)
-        {
-            return (new OnnxComponent(path, device), fit);
-        }
-        return (new OnnxComponent(TokenTableRewriter.AppendRows(bytes, fit.Rows), path, device), fit);
+        return (new OnnxComponent(edited, path, device), fit);
     }
 
     private static EmbeddingFit RefuseAll(EmbeddingLibrary embeddings, string reason) =>

@@ -118,6 +118,20 @@ public sealed class TokenTableTests
         Assert.Throws<NotSupportedException>(() => TokenTableRewriter.Find(File.ReadAllBytes(Fixture("text_encoder_int64.onnx"))));
     }
 
+    [Fact]
+    public void An_encoder_without_a_token_table_opens_as_it_is_and_refuses_the_embeddings_with_the_reason()
+    {
+        using var root = new TempFolder();
+        new SafeTensorsBuilder().Add("emb_params", [1, Width], SafeTensorsBuilder.Vectors(1, Width)).WriteTo(Path.Combine(root.File(EmbeddingLibrary.FolderName), "glow.safetensors"));
+
+        var (encoder, fit) = TextEncoderSession.Open(Fixture("text_encoder_int64.onnx"), TextEncoderKeys.Primary, EmbeddingLibrary.Scan([root.Path]), Cpu);
+        using var _ = encoder;
+
+        Assert.Empty(fit.Added);
+        Assert.Contains("No token table found", Assert.Single(fit.Refused).Reason, StringComparison.Ordinal);
+        Assert.Equal(ClipTokenizer.SequenceLength * Width, Run(encoder, Plain.Value.EncodeForModel("a cat")).Length);
+    }
+
     private static float[] Run(OnnxComponent encoder, int[] ids) =>
         encoder.Run([ComponentInput.OfIntegers("input_ids", [.. ids.Select(i => (long)i)], 1, ClipTokenizer.SequenceLength)]).Values;
 
