@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using SixLabors.ImageSharp;
 using T2IStudio.Data;
@@ -24,6 +25,7 @@ public static class T2iCommand
           t2i inspect FILE.png
           t2i eval [--model DIR|ID] [--guidance X] [--steps N] [--scheduler NAME] [--seed-offset N] [--sheet FILE.png] [--named-sheet FILE.png] [--verbose]
           t2i eval --ground-truth N     (validates the shape analyser on rendered scenes)
+          t2i eval-upscaler [--upscaler DIR|ID] [--count N] [--device auto|cuda|cpu]
           t2i copy-database --from FILE.db --to POSTGRES_CONNECTION_STRING [--storage DIR]
         schedulers: euler-a, euler, ddim, dpm++2m, dpm++2m-karras, plms, lcm
         """;
@@ -45,6 +47,7 @@ public static class T2iCommand
                 "models" => Models(args[1..], stdout),
                 "inspect" => Inspect(args[1..], stdout),
                 "eval" => await EvalAsync(args[1..], stdout, stderr, cancellationToken),
+                "eval-upscaler" => EvalUpscalerCommand.Run(args[1..], stdout, stderr, cancellationToken),
                 "copy-database" => await CopyDatabaseAsync(args[1..], stdout, stderr, cancellationToken),
                 null or "help" or "--help" or "-h" => Help(stdout),
                 var other => throw new UsageException($"Unknown command '{other}'."),
@@ -227,7 +230,11 @@ public static class T2iCommand
         }
         foreach (var model in models)
         {
-            stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}");
+            // The native size and recommended settings say what a family needs (SDXL 1024 px, Turbo unguided in few steps).
+            var defaults = model.Traits?.Defaults is { } d
+                ? string.Create(CultureInfo.InvariantCulture, $"; {d.Width}×{d.Height}, {d.Steps} steps, guidance {d.Guidance}")
+                : "";
+            stdout.WriteLine($"{model.Id,-28} {(model.IsAvailable ? "available  " : "unavailable")} {model.Summary}{defaults}");
         }
         return 0;
     }

@@ -36,6 +36,13 @@ public sealed record GenerationOptions
     [Range(0, 10_080, ErrorMessage = "Generation:UnloadAfterMinutes must be between 0 and 10080.")]
     public int UnloadAfterMinutes { get; init; } = 30;
 
+    /// <summary>
+    /// Side in pixels of the input tiles upscalers run on (neighbours share 32 px, blended without seams):
+    /// smaller uses less device memory, larger wastes less on overlaps. A graph with a fixed input size uses its own.
+    /// </summary>
+    [Range(64, 2048, ErrorMessage = "Generation:UpscaleTileSize must be between 64 and 2048.")]
+    public int UpscaleTileSize { get; init; } = Upscaling.LoadedUpscaler.DefaultTileSize;
+
     /// <summary>Model to load and warm up at start (its id), or null for none.</summary>
     public string? WarmUpModel { get; init; }
 

@@ -10,8 +10,11 @@ namespace T2IStudio.Generation.Models;
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, EmbeddingFit embeddings)
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, (ClipTokenizer Tokenizer, OnnxComponent Encoder, EmbeddingFit Embeddings)? second, EmbeddingFit embeddings)
     {
+        SecondTokenizer = second?.Tokenizer;
+        SecondTextEncoder = second?.Encoder;
+        SecondEmbeddings = second?.Embeddings;
         Embeddings = embeddings;
         Graphs = new DeviceGraphs(device);
         ExecutionDevice = device;
@@ -37,11 +40,20 @@ public sealed class LoadedModel : IDisposable
     /// <summary>The model's tokenizer, with the trigger words of the embeddings its text encoder took.</summary>
     public ClipTokenizer Tokenizer { get; }
 
-    /// <summary>The textual-inversion embeddings added to the text encoder, and those refused with the reason.</summary>
+    /// <summary>The textual-inversion embeddings added to text_encoder, and those refused with the reason.</summary>
     public EmbeddingFit Embeddings { get; }
+
+    /// <summary>SDXL: the embeddings (their clip_g vectors) added to text_encoder_2; null for other families.</summary>
+    public EmbeddingFit? SecondEmbeddings { get; }
 
     /// <summary>text_encoder/model.onnx.</summary>
     public OnnxComponent TextEncoder { get; }
+
+    /// <summary>SDXL's tokenizer_2 (its own pad token: "!" in SDXL); null for other families.</summary>
+    public ClipTokenizer? SecondTokenizer { get; }
+
+    /// <summary>SDXL's text_encoder_2/model.onnx (OpenCLIP bigG with projection); null for other families.</summary>
+    public OnnxComponent? SecondTextEncoder { get; }
 
     /// <summary>unet/model.onnx.</summary>
     public OnnxComponent Unet { get; }
@@ -66,7 +78,7 @@ public sealed class LoadedModel : IDisposable
 
     private readonly Lazy<string> _hash;
 
-    /// <summary>Creates the sessions of an available model, with <paramref name="embeddings"/> added to its text encoder.</summary>
+    /// <summary>Creates the sessions of an available model, with <paramref name="embeddings"/> added to its text encoders.</summary>
     public static LoadedModel Load(ModelInfo info, ExecutionDevice device, EmbeddingLibrary? embeddings = null)
     {
         ArgumentNullException.ThrowIfNull(info);
@@ -78,19 +90,31 @@ public sealed class LoadedModel : IDisposable
         var created = new List<IDisposable>();
         try
         {
-            OnnxComponent Open(string component)
+            OnnxComponent Open(string component, bool upcast = false)
             {
-                var session = new OnnxComponent(Path.Combine(info.Folder, component, "model.onnx"), device);
+                var path = Path.Combine(info.Folder, component, "model.onnx");
+                var session = new OnnxComponent(path, upcast ? Float16Upcast.Upcast(File.ReadAllBytes(path)) : null, device);
                 created.Add(session);
                 return session;
             }
-            var (text, fit) = OpenTextEncoder(info, TextEncoderKeys.Primary, embeddings ?? EmbeddingLibrary.Empty, device);
-            created.Add(text);
-            var tokenizer = fit.Apply(ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer")));
+            // A text encoder's session is made with the embeddings that fit it (its token table grown in memory):
+            // an SDXL pair's clip_l vectors go to text_encoder, its clip_g vectors to text_encoder_2.
+            var library = embeddings ?? EmbeddingLibrary.Empty;
+            var twoEncoders = info.Traits!.Xl is not null;
+            (ClipTokenizer Tokenizer, OnnxComponent Encoder, EmbeddingFit Fit) OpenText(string encoderKey, string tokenizerFolder)
+            {
+                var (session, fit) = TextEncoderSession.Open(Path.Combine(info.Folder, encoderKey, "model.onnx"), encoderKey, library, device, twoEncoders);
+                created.Add(session);
+                return (fit.Apply(ClipTokenizer.FromFolder(Path.Combine(info.Folder, tokenizerFolder))), session, fit);
+            }
+            var (tokenizer, text, fit) = OpenText(TextEncoderKeys.Primary, "tokenizer");
+            (ClipTokenizer, OnnxComponent, EmbeddingFit)? second = twoEncoders ? OpenText(TextEncoderKeys.Secondary, "tokenizer_2") : null;
             var unet = Open("unet");
-            var decoder = Open("vae_decoder");
-            var encoder = info.Traits!.HasVaeEncoder ? Open("vae_encoder") : null;
-            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, fit);
+            // force_upcast (SDXL's VAE): an fp16 VAE runs as fp32, as diffusers upcasts it, since fp16 overflows.
+            var upcast = info.Traits!.VaeForceUpcast && info.Traits.IsFloat16Vae;
+            var decoder = Open("vae_decoder", upcast);
+            var encoder = info.Traits.HasVaeEncoder ? Open("vae_encoder", info.Traits.VaeForceUpcast && info.Traits.IsFloat16VaeEncoder) : null;
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, second, fit);
         }
         catch
         {
@@ -99,15 +123,11 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
-    // A text encoder's session is made with the embeddings that fit it (its token table grown in memory); SDXL's
-    // second encoder opens through here with TextEncoderKeys.Secondary, so clip_g vectors reach text_encoder_2.
-    private static (OnnxComponent Encoder, EmbeddingFit Fit) OpenTextEncoder(ModelInfo info, string encoderKey, EmbeddingLibrary embeddings, ExecutionDevice device) =>
-        TextEncoderSession.Open(Path.Combine(info.Folder, encoderKey, "model.onnx"), encoderKey, embeddings, device);
-
     /// <inheritdoc />
     public void Dispose()
     {
         TextEncoder.Dispose();
+        SecondTextEncoder?.Dispose();
         Unet.Dispose();
         VaeDecoder.Dispose();
         VaeEncoder?.Dispose();

@@ -42,7 +42,7 @@ public sealed partial class ModelHost : IDisposable
 {
     private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Tokenization.ClipTokenizer>> _tokenizers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Upscaling.LoadedUpscaler> _upscalers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UpscalerEntry> _upscalers = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private bool _disposed;
     private readonly GenerationOptions _options;
@@ -92,6 +92,18 @@ public sealed partial class ModelHost : IDisposable
         }
     }
 
+    /// <summary>Ids of the upscalers whose sessions are loaded now.</summary>
+    public IReadOnlyList<string> LoadedUpscalers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _upscalers.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
     /// <summary>Lends the model <paramref name="id"/>, loading it on first use.</summary>
     /// <exception cref="KeyNotFoundException">No such model.</exception>
     /// <exception cref="InvalidOperationException">The model is unavailable.</exception>
@@ -105,7 +117,7 @@ public sealed partial class ModelHost : IDisposable
                 var info = Catalog.Find(id) ?? throw new KeyNotFoundException($"There is no model '{id}'.");
                 var model = LoadedModel.Load(info, Device, ScanEmbeddings());
                 LogLoaded(id, model.Device.Name, model.Device.Reason);
-                foreach (var refused in model.Embeddings.Refused)
+                foreach (var refused in model.Embeddings.Refused.Concat(model.SecondEmbeddings?.Refused ?? []))
                 {
                     LogEmbeddingRefused(id, refused.Trigger, refused.Reason);
                 }
@@ -119,23 +131,25 @@ public sealed partial class ModelHost : IDisposable
     }
 
     /// <summary>
-    /// Lends the upscaler <paramref name="id"/>, loading it on first use. Upscalers are small (a few MB): once
-    /// loaded they stay until the host is disposed.
+    /// Lends the upscaler <paramref name="id"/>, loading it on first use (tiles of
+    /// <see cref="GenerationOptions.UpscaleTileSize"/>). Upscalers are small (a few MB): once loaded they stay
+    /// until the host is disposed, which frees a lent one only when its last lease comes back.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No such upscaler.</exception>
     /// <exception cref="InvalidOperationException">The upscaler is unavailable.</exception>
-    public Upscaling.LoadedUpscaler AcquireUpscaler(string id)
+    public Upscaling.UpscalerLease AcquireUpscaler(string id)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_upscalers.TryGetValue(id, out var upscaler))
+            if (!_upscalers.TryGetValue(id, out var entry))
             {
                 var info = Upscalers.Find(id) ?? throw new KeyNotFoundException($"There is no upscaler '{id}'.");
-                upscaler = Upscaling.LoadedUpscaler.Load(info, Device);
-                _upscalers[id] = upscaler;
+                entry = new UpscalerEntry(id, Upscaling.LoadedUpscaler.Load(info, Device, _options.UpscaleTileSize));
+                _upscalers[id] = entry;
             }
-            return upscaler;
+            entry.Leases++;
+            return new Upscaling.UpscalerLease(entry.Upscaler, () => Release(entry));
         }
     }
 
@@ -157,7 +171,9 @@ public sealed partial class ModelHost : IDisposable
                 return tokenizer;
             }
             // The hidden width is the token table's width in SD exports; the ids only need to be distinct for counting.
-            var fit = ScanEmbeddings().Fit(TextualInversion.TextEncoderKeys.Primary, traits.TextWidth, ClipTokenizer.VocabularySize);
+            var fit = traits.Xl is { } xl
+                ? ScanEmbeddings().Fit(TextualInversion.TextEncoderKeys.Primary, xl.FirstTextWidth, ClipTokenizer.VocabularySize, twoEncoders: true)
+                : ScanEmbeddings().Fit(TextualInversion.TextEncoderKeys.Primary, traits.TextWidth, ClipTokenizer.VocabularySize);
             return fit.Added.Count == 0 ? tokenizer : tokenizer.WithAddedTokens(fit.Added);
         }));
         try
@@ -255,11 +271,11 @@ public sealed partial class ModelHost : IDisposable
         lock (_gate)
         {
             _disposed = true;
-            foreach (var upscaler in _upscalers.Values)
+            foreach (var (id, entry) in _upscalers.Where(kv => kv.Value.Leases == 0).ToList())
             {
-                upscaler.Dispose();
+                entry.Upscaler.Dispose();
+                _upscalers.Remove(id);
             }
-            _upscalers.Clear();
             foreach (var (id, entry) in _loaded.Where(kv => kv.Value.Leases == 0).ToList())
             {
                 entry.Model.Dispose();
@@ -297,6 +313,18 @@ public sealed partial class ModelHost : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelId} cannot take the embedding '{Trigger}': {Reason}")]
     private partial void LogEmbeddingRefused(string modelId, string trigger, string reason);
 
+    private void Release(UpscalerEntry entry)
+    {
+        lock (_gate)
+        {
+            entry.Leases--;
+            if (_disposed && entry.Leases == 0 && _upscalers.Remove(entry.Id))
+            {
+                entry.Upscaler.Dispose();
+            }
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Id} has no readable tokenizer")]
     private partial void LogNoTokenizer(Exception ex, string id);
 
@@ -318,5 +346,14 @@ public sealed partial class ModelHost : IDisposable
         public int Leases { get; set; }
 
         public DateTimeOffset LastUsed { get; set; }
+    }
+
+    private sealed class UpscalerEntry(string id, Upscaling.LoadedUpscaler upscaler)
+    {
+        public string Id { get; } = id;
+
+        public Upscaling.LoadedUpscaler Upscaler { get; } = upscaler;
+
+        public int Leases { get; set; }
     }
 }

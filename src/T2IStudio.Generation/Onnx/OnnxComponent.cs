@@ -38,7 +38,7 @@ public sealed record ComponentOutput(float[] Values, long[] Shape);
 public sealed class OnnxComponent : IDisposable
 {
     private readonly string _path;
-    private readonly byte[]? _model;
+    private readonly byte[]? _model; // a graph rewritten in memory (an fp16 VAE upcast to fp32); null: read from _path
     private readonly ExecutionDevice _device;
     private readonly InferenceSession _session;
     private readonly LinkedList<ShapeSession> _shaped = new(); // most recently used first
@@ -49,16 +49,8 @@ public sealed class OnnxComponent : IDisposable
     {
     }
 
-    /// <summary>
-    /// Loads the serialized graph <paramref name="model"/> — a file's graph edited in memory (a text encoder
-    /// with added token rows) — on <paramref name="device"/>; <paramref name="path"/> names it in messages.
-    /// </summary>
-    public OnnxComponent(byte[] model, string path, ExecutionDevice device)
-        : this(path, model ?? throw new ArgumentNullException(nameof(model)), device)
-    {
-    }
-
-    private OnnxComponent(string path, byte[]? model, ExecutionDevice device)
+    /// <summary>Loads the graph in <paramref name="model"/> (rewritten from <paramref name="path"/>) on <paramref name="device"/>.</summary>
+    public OnnxComponent(string path, byte[]? model, ExecutionDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         _path = path;
@@ -66,7 +58,7 @@ public sealed class OnnxComponent : IDisposable
         _device = device;
         using (var options = device.CreateOptions())
         {
-            _session = model is null ? new InferenceSession(path, options) : new InferenceSession(model, options);
+            _session = CreateSession(options);
         }
         Inputs = _session.InputMetadata.ToDictionary(
             kv => kv.Key,
@@ -99,6 +91,38 @@ public sealed class OnnxComponent : IDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         using var binding = Bind(inputs.Select(input => (input.Name, input.Shape)), outputName);
         return binding.Run(inputs, runOptions);
+    }
+
+    /// <summary>
+    /// Runs the graph once and returns the outputs named <paramref name="outputNames"/>, in that order, from one
+    /// run (SDXL's second text encoder gives its hidden states and its pooled embedding together).
+    /// </summary>
+    public IReadOnlyList<ComponentOutput> Run(IReadOnlyList<ComponentInput> inputs, IReadOnlyList<string> outputNames, RunOptions? runOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputNames);
+        var unknown = outputNames.Where(n => !OutputNames.Contains(n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"The graph has no output '{unknown[0]}' (it has {string.Join(", ", OutputNames)}).", nameof(outputNames));
+        }
+        var (session, lease) = SessionFor(inputs.Select(input => (input.Name, input.Shape)));
+        var values = new List<OrtValue>();
+        try
+        {
+            values.AddRange(inputs.Select(CreateValue));
+            using var ownedOptions = runOptions is null ? new RunOptions() : null;
+            using var results = session.Run(runOptions ?? ownedOptions!, [.. inputs.Select(i => i.Name)], values, [.. outputNames]);
+            return [.. results.Select(ReadFloat)];
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+            if (lease is not null)
+            {
+                Release(lease);
+            }
+        }
     }
 
     /// <summary>
@@ -161,7 +185,7 @@ public sealed class OnnxComponent : IDisposable
             {
                 options.AddFreeDimensionOverrideByName(name, size);
             }
-            entry = new ShapeSession(key, _model is null ? new InferenceSession(_path, options) : new InferenceSession(_model, options));
+            entry = new ShapeSession(key, CreateSession(options));
             ShapeSessionsCreated++;
         }
         _shaped.AddFirst(entry);
@@ -169,6 +193,9 @@ public sealed class OnnxComponent : IDisposable
         Trim(capacity);
         return (entry.Session, entry);
     }
+
+    private InferenceSession CreateSession(SessionOptions options) =>
+        _model is null ? new InferenceSession(_path, options) : new InferenceSession(_model, options);
 
     internal void Release(ShapeSession lease)
     {

@@ -9,6 +9,15 @@ namespace T2IStudio.Generation.Pipelines;
 /// </summary>
 public static class LatentPreview
 {
+    // SDXL's VAE has its own latent space: the same kind of fit, made for it (ComfyUI's latent_rgb_factors).
+    private static readonly float[,] StableDiffusionXL =
+    {
+        { 0.3651f, 0.4232f, 0.4341f },
+        { -0.2533f, -0.0042f, 0.1068f },
+        { 0.1076f, 0.1111f, -0.0362f },
+        { -0.3165f, -0.2492f, -0.2188f },
+    };
+
     private static readonly float[,] StableDiffusion =
     {
         { 0.298f, 0.207f, 0.208f },
@@ -31,7 +40,7 @@ public static class LatentPreview
                 var source = image.Slice(k * plane, plane);
                 for (var c = 0; c < 3; c++)
                 {
-                    var weight = StableDiffusion[k, c];
+                    var weight = family == ModelFamily.StableDiffusionXL ? StableDiffusionXL[k, c] : StableDiffusion[k, c];
                     var target = rgb.Slice(c * plane, plane);
                     for (var p = 0; p < plane; p++)
                     {

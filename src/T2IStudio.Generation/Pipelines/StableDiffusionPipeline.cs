@@ -15,12 +15,34 @@ namespace T2IStudio.Generation.Pipelines;
 /// (classifier-free guidance as one batch-2 UNet call, order [uncond, cond]) → VAE decoder. Handles
 /// text-to-image and image-to-image; <see cref="InpaintAsync"/> builds on the same loop.
 /// </summary>
-public sealed partial class StableDiffusionPipeline(LoadedModel model)
+public sealed partial class StableDiffusionPipeline
 {
+    /// <summary>The pipeline for <paramref name="model"/>: one prompt encoder per text encoder (SDXL has two).</summary>
+    public StableDiffusionPipeline(LoadedModel model)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        if (model.Traits.Xl is null)
+        {
+            var hidden = model.TextEncoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : null;
+            _encoders = [new PromptTextEncoder(model.Tokenizer, model.TextEncoder, hidden, null)];
+        }
+        else
+        {
+            // diffusers' SDXL: hidden_states[-2] of both encoders, concatenated; pooled text_embeds of encoder 2.
+            var second = model.SecondTextEncoder ?? throw new InvalidOperationException($"Model '{model.Info.Id}' is SDXL but text_encoder_2 is not loaded.");
+            _encoders =
+            [
+                new PromptTextEncoder(model.Tokenizer, model.TextEncoder, TextEncoderOutputs.Penultimate(model.TextEncoder.OutputNames), null),
+                new PromptTextEncoder(model.SecondTokenizer!, second, TextEncoderOutputs.Penultimate(second.OutputNames), "text_embeds"),
+            ];
+        }
+    }
+
     /// <summary>XORed into the seed for the noise ancestral and consistency samplers add between steps.</summary>
     public const ulong StepNoiseSalt = 0x9E3779B97F4A7C15UL;
 
-    private readonly LoadedModel _model = model ?? throw new ArgumentNullException(nameof(model));
+    private readonly LoadedModel _model;
+    private readonly PromptTextEncoder[] _encoders;
 
     /// <summary>A preview every this many steps (and at the last step); 0 turns previews off.</summary>
     public int PreviewEvery { get; init; } = 5;
@@ -127,7 +149,8 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         var seeds = Enumerable.Range(0, batch).Select(k => request.Seed + (ulong)k).ToArray();
 
         var guided = request.GuidanceScale > 1 && !traits.IsLcm;
-        var conditioning = Condition(EncodeText(request.Prompt), guided ? EncodeText(request.NegativePrompt ?? "") : null, batch, request.GuidanceScale);
+        var cond = EncodePrompt(request.Prompt);
+        var conditioning = Condition(cond, guided ? EncodeNegative(request.NegativePrompt, cond) : null, batch, request.GuidanceScale, request.Width, request.Height);
 
         var scheduler = SchedulerFactory.Create(request.Scheduler, _model.Info.Scheduler!);
         scheduler.SetTimesteps(request.Steps);
@@ -217,20 +240,69 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         }
     }
 
-    /// <summary>The text encoder's hidden states for one prompt, A1111 weights applied: [77 × width].</summary>
-    internal float[] EncodeText(string prompt)
+    /// <summary>The hidden states the UNet reads for one prompt, A1111 weights applied: [chunks × 77 × width].</summary>
+    internal float[] EncodeText(string prompt) => EncodePrompt(prompt).Hidden;
+
+    /// <summary>
+    /// One prompt's text conditioning: each encoder encodes it (weights, chunks); SDXL's two are concatenated along
+    /// the width per token ([768 ‖ 1280] = 2048) with the pooled embedding of encoder 2's first chunk.
+    /// </summary>
+    internal PromptEmbedding EncodePrompt(string prompt)
     {
-        var weighted = WeightedPromptEncoder.Encode(_model.Tokenizer, prompt);
-        var ids = weighted.Ids.Select(id => (long)id).ToArray();
-        var output = _model.TextEncoder.Run(
-            [ComponentInput.OfIntegers("input_ids", ids, 1, ClipTokenizer.SequenceLength)],
-            _model.TextEncoder.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : null);
-        var hidden = output.Values;
-        if (!weighted.IsUniform)
+        var chunks = _model.Traits.MaxPromptChunks;
+        var parts = _encoders.Select(e => e.Encode(prompt, chunks)).ToArray();
+        if (parts.Length == 1)
         {
-            WeightedPromptEncoder.ApplyWeights(hidden, weighted.Weights);
+            return parts[0];
         }
-        return hidden;
+        // Both tokenizers share CLIP's vocabulary, so both split a prompt into the same number of chunks.
+        var (first, second) = (parts[0], parts[1]);
+        if (first.Chunks != second.Chunks)
+        {
+            throw new InvalidOperationException($"The two tokenizers split the prompt into {first.Chunks} and {second.Chunks} chunks.");
+        }
+        var width = first.Width + second.Width;
+        var hidden = new float[first.Sequence * width];
+        for (var t = 0; t < first.Sequence; t++)
+        {
+            first.Hidden.AsSpan(t * first.Width, first.Width).CopyTo(hidden.AsSpan(t * width));
+            second.Hidden.AsSpan(t * second.Width, second.Width).CopyTo(hidden.AsSpan(t * width + first.Width));
+        }
+        return new PromptEmbedding(hidden, first.Chunks, width, second.Pooled);
+    }
+
+    /// <summary>
+    /// The negative side of guidance. SDXL with <c>force_zeros_for_empty_prompt</c> (diffusers) conditions an empty
+    /// negative prompt on zeros, hidden states and pooled alike, rather than on the encoding of "".
+    /// </summary>
+    internal PromptEmbedding EncodeNegative(string? negative, PromptEmbedding cond)
+    {
+        if (string.IsNullOrWhiteSpace(negative) && _model.Traits.Xl is { ForceZerosForEmptyPrompt: true })
+        {
+            return cond with { Hidden = new float[cond.Hidden.Length], Pooled = cond.Pooled is null ? null : new float[cond.Pooled.Length] };
+        }
+        return EncodePrompt(negative ?? "");
+    }
+
+    /// <summary>
+    /// <paramref name="embedding"/> lengthened to <paramref name="chunks"/> chunks with the encoding of an empty chunk,
+    /// as A1111 pads the shorter of prompt and negative prompt (both halves of a guided batch need one length).
+    /// </summary>
+    private PromptEmbedding PadChunks(PromptEmbedding embedding, int chunks)
+    {
+        if (embedding.Chunks >= chunks)
+        {
+            return embedding;
+        }
+        // A zeroed negative (force_zeros_for_empty_prompt) stays zeros; any other prompt pads with the encoding of "".
+        var empty = Array.TrueForAll(embedding.Hidden, v => v == 0) ? new float[embedding.Hidden.Length / embedding.Chunks] : EncodePrompt("").Hidden;
+        var hidden = new float[chunks * empty.Length];
+        embedding.Hidden.CopyTo(hidden, 0);
+        for (var c = embedding.Chunks; c < chunks; c++)
+        {
+            empty.CopyTo(hidden, c * empty.Length);
+        }
+        return embedding with { Hidden = hidden, Chunks = chunks };
     }
 
     /// <summary>VAE-encodes an image to scaled latents [C × h × w] (the distribution's mean for latent_parameters).</summary>
@@ -249,17 +321,46 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
         return scaled;
     }
 
-    /// <summary>
-    /// The UNet's text inputs for a whole run, built once: hidden states for every row of the UNet batch
-    /// ([uncond × batch, cond × batch] when guided) and, for LCM UNets, the guidance embedding per row.
-    /// </summary>
+    /// <summary>As <see cref="Condition(PromptEmbedding, PromptEmbedding?, int, double, int, int)"/> for hidden states alone (SD 1.x / 2.x).</summary>
     internal UnetConditioning Condition(float[] cond, float[]? uncond, int batch, double guidance)
     {
+        var width = _model.Traits.TextWidth;
+        PromptEmbedding Wrap(float[] hidden) => new(hidden, hidden.Length / (width * ClipTokenizer.SequenceLength), width, null);
+        return Condition(Wrap(cond), uncond is null ? null : Wrap(uncond), batch, guidance, 0, 0);
+    }
+
+    /// <summary>
+    /// The UNet's text inputs for a whole run, built once: hidden states for every row of the UNet batch
+    /// ([uncond × batch, cond × batch] when guided); for LCM UNets, the guidance embedding per row; for SDXL,
+    /// the pooled <c>text_embeds</c> per row and <c>time_ids</c> = original size (h, w), crop top-left (0, 0) and
+    /// target size (h, w) of <paramref name="width"/> × <paramref name="height"/> — diffusers' defaults, the same
+    /// on the negative side since no negative sizes are given.
+    /// </summary>
+    internal UnetConditioning Condition(PromptEmbedding condEmbedding, PromptEmbedding? uncondEmbedding, int batch, double guidance, int width, int height)
+    {
+        var chunks = Math.Max(condEmbedding.Chunks, uncondEmbedding?.Chunks ?? 0);
+        condEmbedding = PadChunks(condEmbedding, chunks);
+        uncondEmbedding = uncondEmbedding is null ? null : PadChunks(uncondEmbedding, chunks);
+        var cond = condEmbedding.Hidden;
+        var uncond = uncondEmbedding?.Hidden;
         var rows = uncond is null ? batch : 2 * batch;
         var hidden = new float[rows * cond.Length];
         for (var r = 0; r < rows; r++)
         {
             (uncond is not null && r < batch ? uncond : cond).CopyTo(hidden, r * cond.Length);
+        }
+        float[]? textEmbeds = null, timeIds = null;
+        if (_model.Traits.Xl is { } xl)
+        {
+            var pooled = condEmbedding.Pooled ?? throw new InvalidOperationException("text_encoder_2 gave no pooled text_embeds.");
+            float[] ids = [height, width, 0, 0, height, width];
+            textEmbeds = new float[rows * xl.PooledWidth];
+            timeIds = new float[rows * ids.Length];
+            for (var r = 0; r < rows; r++)
+            {
+                (uncondEmbedding is not null && r < batch ? uncondEmbedding.Pooled! : pooled).CopyTo(textEmbeds, r * xl.PooledWidth);
+                ids.CopyTo(timeIds, r * ids.Length);
+            }
         }
         float[]? timestepCond = null;
         if (_model.Traits.IsLcm)
@@ -273,7 +374,12 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
                 embedding.CopyTo(timestepCond, r * dim);
             }
         }
-        return new UnetConditioning(hidden, cond.Length, rows, uncond is not null, guidance, timestepCond);
+        return new UnetConditioning(hidden, cond.Length, rows, uncond is not null, guidance, timestepCond)
+        {
+            Sequence = condEmbedding.Sequence,
+            TextEmbeds = textEmbeds,
+            TimeIds = timeIds,
+        };
     }
 
     /// <summary>One guided noise prediction for a batch of latents, on the UNet bound for this run.</summary>
@@ -344,8 +450,17 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
                     var n = Math.Min(chunk, rows - first);
                     var constants = new List<ComponentInput>
                     {
-                        ComponentInput.OfFloats("encoder_hidden_states", Rows(conditioning.Hidden, first, n, hiddenPerRow), n, ClipTokenizer.SequenceLength, hiddenPerRow / ClipTokenizer.SequenceLength),
+                        ComponentInput.OfFloats("encoder_hidden_states", Rows(conditioning.Hidden, first, n, hiddenPerRow), n, conditioning.Sequence, hiddenPerRow / conditioning.Sequence),
                     };
+                    // SDXL's extra conditioning is as constant through a run as the hidden states: bound once with them.
+                    foreach (var (name, values) in new[] { ("text_embeds", conditioning.TextEmbeds), ("time_ids", conditioning.TimeIds) })
+                    {
+                        if (values is not null)
+                        {
+                            var dim = values.Length / rows;
+                            constants.Add(ComponentInput.OfFloats(name, Rows(values, first, n, dim), n, dim));
+                        }
+                    }
                     if (conditioning.TimestepCond is { } timestepCond)
                     {
                         var dim = timestepCond.Length / rows;
@@ -483,6 +598,13 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
             {
                 throw new OperationCanceledException(cancellationToken);
             }
+            if (_model.VaeDecoder.Inputs["latent_sample"].ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16
+                && Array.Exists(output.Values, v => !float.IsFinite(v)))
+            {
+                throw new InvalidOperationException(
+                    $"Model '{_model.Info.Id}': the fp16 VAE decoder overflowed. Set \"force_upcast\": true in vae_decoder/config.json " +
+                    "so it runs in fp32, or use a VAE fine-tuned for fp16.");
+            }
             images[k] = RgbImage.FromTensor(output.Values, 0, (int)output.Shape[3], (int)output.Shape[2]);
         }
         return images;
@@ -491,8 +613,18 @@ public sealed partial class StableDiffusionPipeline(LoadedModel model)
     /// <summary>The latent tensor's batch and spatial size.</summary>
     internal readonly record struct LatentBatch(int Batch, int Height, int Width);
 
-    /// <summary>What the UNet is conditioned on for a whole run (see <see cref="Condition"/>).</summary>
-    internal sealed record UnetConditioning(float[] Hidden, int HiddenPerRow, int Rows, bool Guided, double Guidance, float[]? TimestepCond);
+    /// <summary>What the UNet is conditioned on for a whole run (see <see cref="Condition(PromptEmbedding, PromptEmbedding?, int, double, int, int)"/>).</summary>
+    internal sealed record UnetConditioning(float[] Hidden, int HiddenPerRow, int Rows, bool Guided, double Guidance, float[]? TimestepCond)
+    {
+        /// <summary>Tokens per row of <see cref="Hidden"/> (77 per prompt chunk).</summary>
+        public int Sequence { get; init; } = ClipTokenizer.SequenceLength;
+
+        /// <summary>SDXL: the pooled text embedding per row ([uncond × batch, cond × batch] when guided).</summary>
+        public float[]? TextEmbeds { get; init; }
+
+        /// <summary>SDXL: the size conditioning per row (original size, crop top-left, target size).</summary>
+        public float[]? TimeIds { get; init; }
+    }
 
     private static float[] Scale(float[] values, double factor)
     {

@@ -42,6 +42,48 @@ public static class WeightedPromptEncoder
     }
 
     /// <summary>
+    /// Tokenizes a prompt into 77-token chunks as A1111 does for prompts past the 75-token window: each chunk is
+    /// BOS + up to 75 tokens + EOS + padding with its own weights, <c>BREAK</c> starts a new chunk, and the
+    /// encoder's outputs are concatenated along the sequence. With <paramref name="maxChunks"/> 1 (a UNet whose
+    /// text sequence is fixed at 77) this is <see cref="Encode"/>: one window, the rest cut.
+    /// </summary>
+    public static IReadOnlyList<WeightedTokens> EncodeChunks(ClipTokenizer tokenizer, string prompt, int maxChunks)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChunks, 1);
+        if (maxChunks == 1)
+        {
+            return [Encode(tokenizer, prompt)];
+        }
+        var chunks = new List<(List<int> Ids, List<float> Weights)> { ([], []) };
+        foreach (var run in PromptAttention.Parse(prompt))
+        {
+            if (PromptAttention.IsBreak(run))
+            {
+                chunks.Add(([], []));
+                continue;
+            }
+            foreach (var id in tokenizer.Encode(run.Text))
+            {
+                if (chunks[^1].Ids.Count == ClipTokenizer.Window)
+                {
+                    chunks.Add(([], []));
+                }
+                chunks[^1].Ids.Add(id);
+                chunks[^1].Weights.Add((float)run.Weight);
+            }
+        }
+        var total = chunks.Sum(c => c.Ids.Count);
+        return [.. chunks.Take(maxChunks).Select(chunk =>
+        {
+            var weights = new float[ClipTokenizer.SequenceLength];
+            Array.Fill(weights, 1f);
+            chunk.Weights.CopyTo(weights, 1);
+            return new WeightedTokens(tokenizer.Frame(chunk.Ids), weights, total);
+        })];
+    }
+
+    /// <summary>
     /// Multiplies each position's hidden state by its weight, then rescales the whole tensor so its mean
     /// equals the original mean (A1111's "original" emphasis), so weighting changes emphasis, not scale.
     /// </summary>

@@ -49,7 +49,7 @@ public static class TextEncoderSession
             // The embeddings are what cannot be used here; the encoder itself opens as it is (or fails on its own).
             return (new OnnxComponent(path, device), RefuseAll(embeddings, ex.Message));
         }
-        return (new OnnxComponent(edited, path, device), fit);
+        return (new OnnxComponent(path, edited, device), fit);
     }
 
     private static EmbeddingFit RefuseAll(EmbeddingLibrary embeddings, string reason) =>

@@ -13,77 +13,230 @@ public sealed record UpscaleProgress(int Tile, int Tiles);
 /// An upscaler's session, created once and reused; dispose to unload. Not thread-safe: one worker per device
 /// runs one job at a time.
 /// </summary>
+/// <remarks>
+/// Images run in overlapping tiles (<see cref="TileLayout"/>) so that memory stays one tile's tensors plus the
+/// output, whatever the image size; the tiles are blended with weights that ramp linearly across the middle of
+/// each overlap, which is continuous, so no seam shows, and equals the untiled run wherever the network's
+/// receptive field stays inside the tile.
+/// </remarks>
 public sealed class LoadedUpscaler : IDisposable
 {
-    private readonly OnnxComponent _session;
+    /// <summary>Input tile side by default: small enough for any device, large enough that overlaps cost little.</summary>
+    public const int DefaultTileSize = 192;
 
-    private LoadedUpscaler(UpscalerInfo info, OnnxComponent session)
+    /// <summary>Input pixels two neighbouring tiles share by default.</summary>
+    public const int DefaultOverlap = 32;
+
+    private readonly OnnxComponent _session;
+    private readonly string _input;
+    private readonly int? _fixedWidth;
+    private readonly int? _fixedHeight;
+
+    private LoadedUpscaler(UpscalerInfo info, OnnxComponent session, int tileSize, int overlap)
     {
         Info = info;
         _session = session;
+        var input = session.Inputs.Values.Single();
+        _input = input.Name;
+        _fixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
+        _fixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
+        TileWidth = _fixedWidth ?? tileSize;
+        TileHeight = _fixedHeight ?? tileSize;
+        Overlap = Math.Min(overlap, Math.Min(TileWidth, TileHeight) / 2);
     }
 
     /// <summary>The catalog entry this was loaded from.</summary>
     public UpscalerInfo Info { get; }
 
+    /// <summary>Input tile width: the graph's fixed width, else the configured tile size.</summary>
+    public int TileWidth { get; }
+
+    /// <summary>Input tile height: the graph's fixed height, else the configured tile size.</summary>
+    public int TileHeight { get; }
+
+    /// <summary>Input pixels neighbouring tiles share (at most half a tile).</summary>
+    public int Overlap { get; }
+
     /// <summary>Creates the session of an available upscaler.</summary>
-    public static LoadedUpscaler Load(UpscalerInfo info, ExecutionDevice device)
+    public static LoadedUpscaler Load(UpscalerInfo info, ExecutionDevice device) => Load(info, device, DefaultTileSize, DefaultOverlap);
+
+    /// <summary>Creates the session of an available upscaler that runs images in <paramref name="tileSize"/>-px tiles.</summary>
+    /// <param name="info">An available catalog entry.</param>
+    /// <param name="device">Where the session runs.</param>
+    /// <param name="tileSize">Input tile side (ignored for a graph with a fixed input size, which sets it).</param>
+    /// <param name="overlap">Input pixels neighbouring tiles share.</param>
+    public static LoadedUpscaler Load(UpscalerInfo info, ExecutionDevice device, int tileSize, int overlap = DefaultOverlap)
     {
         ArgumentNullException.ThrowIfNull(info);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tileSize, 16);
+        ArgumentOutOfRangeException.ThrowIfNegative(overlap);
         if (!info.IsAvailable)
         {
             throw new InvalidOperationException($"Upscaler '{info.Id}' is unavailable: {info.Problem}");
         }
-        return new LoadedUpscaler(info, new OnnxComponent(Path.Combine(info.Folder, "model.onnx"), device));
+        var session = new OnnxComponent(Path.Combine(info.Folder, UpscalerCatalog.GraphFile), device);
+        return new LoadedUpscaler(info, session, tileSize, overlap);
     }
 
     /// <summary>
-    /// <paramref name="image"/> enlarged <paramref name="scale"/> times on each side: the network's own factor,
-    /// then a Lanczos resample to the exact size when <paramref name="scale"/> differs from it.
+    /// <paramref name="image"/> enlarged <paramref name="scale"/> times on each side. The network runs as many
+    /// times as it takes to reach the scale (twice for ×4 from a ×2 network), then a Lanczos resample gives the
+    /// exact size (×2 from a ×4 network is ×4, then down to half).
     /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled, between tiles or inside a run.</exception>
     public RgbImage Upscale(RgbImage image, double scale, IProgress<UpscaleProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var runOptions = new RunOptions();
-        using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
-        var output = _session.Run([ComponentInput.OfFloats(_session.Inputs.Keys.Single(), ToUnitTensor(image), 1, 3, image.Height, image.Width)], runOptions: runOptions);
-        var enlarged = FromUnitTensor(output.Values, (int)output.Shape[3], (int)output.Shape[2]);
-        progress?.Report(new UpscaleProgress(1, 1));
-        var width = (int)Math.Round(image.Width * scale);
-        var height = (int)Math.Round(image.Height * scale);
+        if (!double.IsFinite(scale) || scale <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be a positive number.");
+        }
+        var width = Math.Max(1, (int)Math.Round(image.Width * scale));
+        var height = Math.Max(1, (int)Math.Round(image.Height * scale));
+        var passes = PassesFor(scale, Info.Scale);
+        var tiles = 0;
+        var (passWidth, passHeight) = (image.Width, image.Height);
+        for (var pass = 0; pass < passes; pass++)
+        {
+            tiles += TileLayout.Starts(passWidth, TileWidth, Overlap).Count * TileLayout.Starts(passHeight, TileHeight, Overlap).Count;
+            (passWidth, passHeight) = (passWidth * Info.Scale, passHeight * Info.Scale);
+        }
+        var done = 0;
+        void TileDone() => progress?.Report(new UpscaleProgress(++done, tiles));
+        var enlarged = image;
+        for (var pass = 0; pass < passes; pass++)
+        {
+            enlarged = RunTiled(enlarged, TileDone, cancellationToken);
+        }
         return ImageOps.Resize(enlarged, width, height);
     }
 
-    /// <summary>The image as a [3, H, W] tensor in [0, 1] (the ESRGAN family's input range).</summary>
-    internal static float[] ToUnitTensor(RgbImage image)
+    /// <summary>How many runs of a ×<paramref name="netScale"/> network reach at least ×<paramref name="scale"/> (at least one).</summary>
+    internal static int PassesFor(double scale, int netScale)
     {
-        var plane = image.Width * image.Height;
-        var tensor = new float[3 * plane];
-        for (var p = 0; p < plane; p++)
+        if (netScale <= 1)
         {
-            for (var c = 0; c < 3; c++)
+            return 1;
+        }
+        var passes = 1;
+        for (double reached = netScale; reached < scale - 1e-9; reached *= netScale)
+        {
+            passes++;
+        }
+        return passes;
+    }
+
+    /// <summary>One pass of the network over <paramref name="image"/>, tile by tile, blended.</summary>
+    private RgbImage RunTiled(RgbImage image, Action tileDone, CancellationToken cancellationToken)
+    {
+        var s = Info.Scale;
+        var (outWidth, outHeight) = (image.Width * s, image.Height * s);
+        var xs = TileLayout.Starts(image.Width, TileWidth, Overlap);
+        var ys = TileLayout.Starts(image.Height, TileHeight, Overlap);
+        var tileWidth = _fixedWidth ?? Math.Min(TileWidth, image.Width);
+        var tileHeight = _fixedHeight ?? Math.Min(TileHeight, image.Height);
+        var sum = new float[3 * outWidth * outHeight];
+        var weights = new float[outWidth * outHeight];
+        var columnWeights = new float[outWidth];
+        var rowWeights = new float[outHeight];
+        using var runOptions = new RunOptions();
+        using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
+        using var binding = _session.Bind([(_input, [1, 3, tileHeight, tileWidth])]);
+        for (var row = 0; row < ys.Count; row++)
+        {
+            for (var column = 0; column < xs.Count; column++)
             {
-                tensor[c * plane + p] = image.Pixels[p * 3 + c] / 255f;
+                cancellationToken.ThrowIfCancellationRequested();
+                var (x0, y0) = (xs[column], ys[row]);
+                float[] values;
+                try
+                {
+                    var output = binding.Run([ComponentInput.OfFloats(_input, TileTensor(image, x0, y0, tileWidth, tileHeight), 1, 3, tileHeight, tileWidth)], runOptions);
+                    if (output.Shape[2] != (long)tileHeight * s || output.Shape[3] != (long)tileWidth * s)
+                    {
+                        throw new InvalidOperationException(
+                            $"Upscaler '{Info.Id}' turned a {tileWidth}×{tileHeight} tile into {output.Shape[3]}×{output.Shape[2]}, not ×{s}.");
+                    }
+                    values = output.Values;
+                }
+                catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException(cancellationToken);
+                }
+                TileLayout.Weights(xs, column, image.Width, Overlap, s, columnWeights);
+                TileLayout.Weights(ys, row, image.Height, Overlap, s, rowWeights);
+                Accumulate(values, x0 * s, y0 * s, tileWidth * s, tileHeight * s, outWidth, outHeight, columnWeights, rowWeights, sum, weights);
+                tileDone();
+            }
+        }
+        return Blend(sum, weights, outWidth, outHeight);
+    }
+
+    /// <summary>A [3, h, w] tensor in [0, 1] of the image from (x0, y0), edge pixels repeated past the image (fixed-size graphs on small images).</summary>
+    private static float[] TileTensor(RgbImage image, int x0, int y0, int width, int height)
+    {
+        var plane = width * height;
+        var tensor = new float[3 * plane];
+        for (var y = 0; y < height; y++)
+        {
+            var sy = Math.Min(y0 + y, image.Height - 1);
+            for (var x = 0; x < width; x++)
+            {
+                var source = (sy * image.Width + Math.Min(x0 + x, image.Width - 1)) * 3;
+                var p = y * width + x;
+                tensor[p] = image.Pixels[source] / 255f;
+                tensor[plane + p] = image.Pixels[source + 1] / 255f;
+                tensor[2 * plane + p] = image.Pixels[source + 2] / 255f;
             }
         }
         return tensor;
     }
 
-    /// <summary>A [3, H, W] tensor in [0, 1], rounded to bytes.</summary>
-    internal static RgbImage FromUnitTensor(ReadOnlySpan<float> tensor, int width, int height)
+    private static void Accumulate(float[] tile, int ox, int oy, int width, int height, int outWidth, int outHeight,
+        float[] columnWeights, float[] rowWeights, float[] sum, float[] weights)
+    {
+        var plane = width * height;
+        var outPlane = outWidth * outHeight;
+        for (var y = 0; y < height && oy + y < outHeight; y++)
+        {
+            var wy = rowWeights[oy + y];
+            if (wy == 0)
+            {
+                continue;
+            }
+            for (var x = 0; x < width && ox + x < outWidth; x++)
+            {
+                var w = wy * columnWeights[ox + x];
+                if (w == 0)
+                {
+                    continue;
+                }
+                var target = (oy + y) * outWidth + ox + x;
+                var source = y * width + x;
+                weights[target] += w;
+                sum[target] += w * tile[source];
+                sum[outPlane + target] += w * tile[plane + source];
+                sum[2 * outPlane + target] += w * tile[2 * plane + source];
+            }
+        }
+    }
+
+    private static RgbImage Blend(float[] sum, float[] weights, int width, int height)
     {
         var plane = width * height;
         var pixels = new byte[plane * 3];
         for (var p = 0; p < plane; p++)
         {
+            var w = weights[p];
             for (var c = 0; c < 3; c++)
             {
-                pixels[p * 3 + c] = (byte)Math.Round(Math.Clamp(tensor[c * plane + p], 0f, 1f) * 255f, MidpointRounding.AwayFromZero);
+                pixels[p * 3 + c] = ToByte(sum[c * plane + p] / w);
             }
         }
         return new RgbImage(width, height, pixels);
     }
+
+    private static byte ToByte(float unit) => (byte)Math.Round(Math.Clamp(unit, 0f, 1f) * 255f, MidpointRounding.AwayFromZero);
 
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();

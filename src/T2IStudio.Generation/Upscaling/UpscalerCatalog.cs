@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
 using T2IStudio.Generation.Onnx;
 
 namespace T2IStudio.Generation.Upscaling;
@@ -16,12 +18,31 @@ public sealed record UpscalerInfo(string Id, string Folder, bool IsAvailable, st
 /// Finds upscaler folders (<c>upscalers/ID/model.onnx</c> with an optional <c>config.json</c>) under the model roots.
 /// A broken folder is listed as unavailable with the reason, never an exception.
 /// </summary>
+/// <remarks>
+/// The scale comes from the graph's static shapes (a fixed-size export), else from config.json's <c>scale</c>,
+/// else from one trial run on a small image: real ESRGAN exports (RealESRGAN_x4plus, 4x-UltraSharp) leave height
+/// and width free. A trial loads the weights once; its answer is remembered per file (path, length, write time),
+/// so listing stays a read of the graph's header after the first time.
+/// </remarks>
 public sealed class UpscalerCatalog(IEnumerable<string> roots)
 {
     /// <summary>The folder under each model root that holds upscalers.</summary>
     public const string FolderName = "upscalers";
 
+    /// <summary>The graph file each upscaler folder holds.</summary>
+    public const string GraphFile = "model.onnx";
+
+    /// <summary>The side of the trial image a free-size graph is probed with: a multiple of 8 for window-based nets.</summary>
+    internal const int ProbeSize = 32;
+
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), ProbeResult> Probed = new();
+
     private readonly string[] _roots = [.. roots.Select(Path.GetFullPath)];
+
+    /// <summary>How many trial runs this process has made (each loads a graph); for tests of the cache.</summary>
+    internal static int ProbeRuns => _probeRuns;
+
+    private static int _probeRuns;
 
     /// <summary>Every upscaler folder under the roots, available or not, ordered by id.</summary>
     public IReadOnlyList<UpscalerInfo> List()
@@ -34,7 +55,7 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
             {
                 continue;
             }
-            found.AddRange(Directory.EnumerateDirectories(folder).Where(d => File.Exists(Path.Combine(d, "model.onnx"))).Select(Inspect));
+            found.AddRange(Directory.EnumerateDirectories(folder).Select(Inspect));
         }
         return [.. found.OrderBy(u => u.Id, StringComparer.Ordinal)];
     }
@@ -47,41 +68,106 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
     {
         var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
         var name = id;
-        int? configuredScale = null;
+        var graph = Path.Combine(folder, GraphFile);
         try
         {
+            int? configuredScale = null;
             var config = Path.Combine(folder, "config.json");
             if (File.Exists(config))
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(config));
-                if (doc.RootElement.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
                 {
-                    name = n.GetString()!;
-                }
-                if (doc.RootElement.TryGetProperty("scale", out var s) && s.TryGetInt32(out var scale))
-                {
-                    configuredScale = scale;
+                    if (doc.RootElement.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(n.GetString()))
+                    {
+                        name = n.GetString()!;
+                    }
+                    if (doc.RootElement.TryGetProperty("scale", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt32(out var scale))
+                    {
+                        configuredScale = scale;
+                    }
                 }
             }
-            var signature = OnnxGraphInspector.Read(Path.Combine(folder, "model.onnx"));
+            if (!File.Exists(graph))
+            {
+                var others = Directory.EnumerateFiles(folder, "*.onnx").Select(Path.GetFileName).ToList();
+                var hint = others.Count == 0 ? "" : $" (rename {others[0]} to {GraphFile})";
+                return new UpscalerInfo(id, folder, false, $"the folder has no {GraphFile}{hint}", 0, name);
+            }
+            var signature = OnnxGraphInspector.Read(graph);
             if (signature.Inputs.Count != 1 || signature.Outputs.Count != 1
-                || signature.Inputs[0].Dimensions.Length != 4 || signature.Outputs[0].Dimensions.Length != 4)
+                || signature.Inputs[0].Dimensions.Length != 4 || signature.Outputs[0].Dimensions.Length != 4
+                || signature.Inputs[0].Dimensions[1] is not (3 or -1) || signature.Outputs[0].Dimensions[1] is not (3 or -1))
             {
                 return new UpscalerInfo(id, folder, false, "the graph must take one [1, 3, H, W] image and give one", 0, name);
             }
             var input = signature.Inputs[0].Dimensions;
             var output = signature.Outputs[0].Dimensions;
-            var scaleFromShapes = input[3] > 0 && output[3] > 0 && output[3] % input[3] == 0 ? (int)(output[3] / input[3]) : (int?)null;
-            var scaleFound = configuredScale ?? scaleFromShapes ?? 4;
-            if (scaleFound is < 1 or > 8)
+            var fromShapes = ScaleFromShapes(input, output);
+            if (fromShapes is { } shapes && configuredScale is { } configured && shapes != configured)
             {
-                return new UpscalerInfo(id, folder, false, $"scale {scaleFound} is outside 1–8", 0, name);
+                return new UpscalerInfo(id, folder, false, $"config.json says scale {configured} but the graph enlarges {shapes} times", 0, name);
             }
-            return new UpscalerInfo(id, folder, true, null, scaleFound, name);
+            var found = fromShapes ?? configuredScale ?? Probe(graph, input);
+            if (found is < 1 or > 8)
+            {
+                return new UpscalerInfo(id, folder, false, $"scale {found} is outside 1–8", 0, name);
+            }
+            return new UpscalerInfo(id, folder, true, null, found, name);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or ProbeException)
         {
             return new UpscalerInfo(id, folder, false, ex.Message, 0, name);
         }
     }
+
+    /// <summary>Output side over input side when both are fixed in the graph (height and width must agree).</summary>
+    private static int? ScaleFromShapes(long[] input, long[] output)
+    {
+        if (input[2] <= 0 || input[3] <= 0 || output[2] <= 0 || output[3] <= 0)
+        {
+            return null;
+        }
+        if (output[3] % input[3] != 0 || output[2] % input[2] != 0 || output[3] / input[3] != output[2] / input[2])
+        {
+            throw new ProbeException($"the graph turns {input[3]}×{input[2]} into {output[3]}×{output[2]}, not a whole enlargement");
+        }
+        return (int)(output[3] / input[3]);
+    }
+
+    /// <summary>The scale of a free-size graph from one run on a small grey image, remembered per file.</summary>
+    private static int Probe(string graph, long[] input)
+    {
+        var file = new FileInfo(graph);
+        var result = Probed.GetOrAdd((file.FullName, file.Length, file.LastWriteTimeUtc), _ => RunProbe(graph, input));
+        return result.Problem is null ? result.Scale : throw new ProbeException(result.Problem);
+    }
+
+    private static ProbeResult RunProbe(string graph, long[] input)
+    {
+        Interlocked.Increment(ref _probeRuns);
+        var height = input[2] > 0 ? (int)input[2] : ProbeSize;
+        var width = input[3] > 0 ? (int)input[3] : ProbeSize;
+        try
+        {
+            using var component = new OnnxComponent(graph, new ExecutionDevice(DevicePreference.Cpu, shapeSessions: 0));
+            var pixels = new float[3 * height * width];
+            Array.Fill(pixels, 0.5f);
+            var output = component.Run([ComponentInput.OfFloats(component.Inputs.Keys.Single(), pixels, 1, 3, height, width)]);
+            var (outHeight, outWidth) = (output.Shape[2], output.Shape[3]);
+            if (outWidth % width != 0 || outHeight % height != 0 || outWidth / width != outHeight / height)
+            {
+                return new ProbeResult(0, $"a trial run turned {width}×{height} into {outWidth}×{outHeight}, not a whole enlargement");
+            }
+            return new ProbeResult((int)(outWidth / width), null);
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            return new ProbeResult(0, $"a trial run on a {width}×{height} image failed: {ex.Message}");
+        }
+    }
+
+    private sealed record ProbeResult(int Scale, string? Problem);
+
+    private sealed class ProbeException(string message) : Exception(message);
 }
