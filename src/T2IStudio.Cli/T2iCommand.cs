@@ -7,6 +7,7 @@ using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
+using T2IStudio.Generation.TextualInversion;
 using T2IStudio.Generation.Tokenization;
 using T2IStudio.Generation.Upscaling;
 
@@ -184,7 +185,7 @@ public static class T2iCommand
         }
 
         var executionDevice = new ExecutionDevice(device);
-        using var model = LoadedModel.Load(info, executionDevice);
+        using var model = LoadedModel.Load(info, executionDevice, await EmbeddingsBesideAsync(info, stderr));
         using var upscaler = hires?.Upscaler is { } upscalerId ? LoadedUpscaler.Load(FindUpscaler(upscalerId)!, executionDevice) : null;
         var pipeline = new StableDiffusionPipeline(model) { PreviewEvery = 0 };
         var progress = new ConsoleProgress(stderr);
@@ -348,7 +349,13 @@ public static class T2iCommand
         {
             throw new UsageException("tokenize takes exactly one TEXT (quote it).");
         }
-        var tokenizer = ClipTokenizer.FromFolder(Path.Combine(ResolveModel(a.Text("--model"), requireAvailable: false).Folder, "tokenizer"));
+        var info = ResolveModel(a.Text("--model"), requireAvailable: false);
+        var tokenizer = ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
+        if (info.Traits is { } traits)
+        {
+            var fit = EmbeddingLibrary.Scan([Path.GetDirectoryName(Path.GetFullPath(info.Folder))!]).Fit(TextEncoderKeys.Primary, traits.TextWidth, ClipTokenizer.VocabularySize);
+            tokenizer = fit.Apply(tokenizer);
+        }
         var text = a.Positional[0];
         int[] ids = a.Text("--max-length") switch
         {
@@ -509,6 +516,17 @@ public static class T2iCommand
         "cpu" => DevicePreference.Cpu,
         var other => throw new UsageException($"--device must be auto, cuda or cpu, not '{other}'."),
     };
+
+    // The embeddings folder beside the model's folder (models/embeddings for models/ID); files it cannot use are named.
+    private static async Task<EmbeddingLibrary> EmbeddingsBesideAsync(ModelInfo info, TextWriter stderr)
+    {
+        var library = EmbeddingLibrary.Scan([Path.GetDirectoryName(Path.GetFullPath(info.Folder))!]);
+        foreach (var problem in library.Problems)
+        {
+            await stderr.WriteLineAsync($"t2i: embedding {problem.Path} is not used: {problem.Reason}");
+        }
+        return library;
+    }
 
     private static ModelInfo ResolveModel(string? model, bool requireAvailable = true)
     {

@@ -1,4 +1,5 @@
 using T2IStudio.Generation.Onnx;
+using T2IStudio.Generation.TextualInversion;
 using T2IStudio.Generation.Tokenization;
 
 namespace T2IStudio.Generation.Models;
@@ -9,10 +10,12 @@ namespace T2IStudio.Generation.Models;
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, (ClipTokenizer Tokenizer, OnnxComponent Encoder)? second)
+    private LoadedModel(ModelInfo info, ClipTokenizer tokenizer, OnnxComponent textEncoder, OnnxComponent unet, OnnxComponent decoder, OnnxComponent? encoder, ExecutionDevice device, (ClipTokenizer Tokenizer, OnnxComponent Encoder, EmbeddingFit Embeddings)? second, EmbeddingFit embeddings)
     {
         SecondTokenizer = second?.Tokenizer;
         SecondTextEncoder = second?.Encoder;
+        SecondEmbeddings = second?.Embeddings;
+        Embeddings = embeddings;
         Graphs = new DeviceGraphs(device);
         ExecutionDevice = device;
         Info = info;
@@ -34,8 +37,14 @@ public sealed class LoadedModel : IDisposable
     /// <summary>What the model is.</summary>
     public ModelTraits Traits => Info.Traits!;
 
-    /// <summary>The model's tokenizer.</summary>
+    /// <summary>The model's tokenizer, with the trigger words of the embeddings its text encoder took.</summary>
     public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>The textual-inversion embeddings added to text_encoder, and those refused with the reason.</summary>
+    public EmbeddingFit Embeddings { get; }
+
+    /// <summary>SDXL: the embeddings (their clip_g vectors) added to text_encoder_2; null for other families.</summary>
+    public EmbeddingFit? SecondEmbeddings { get; }
 
     /// <summary>text_encoder/model.onnx.</summary>
     public OnnxComponent TextEncoder { get; }
@@ -69,8 +78,8 @@ public sealed class LoadedModel : IDisposable
 
     private readonly Lazy<string> _hash;
 
-    /// <summary>Creates the sessions of an available model.</summary>
-    public static LoadedModel Load(ModelInfo info, ExecutionDevice device)
+    /// <summary>Creates the sessions of an available model, with <paramref name="embeddings"/> added to its text encoders.</summary>
+    public static LoadedModel Load(ModelInfo info, ExecutionDevice device, EmbeddingLibrary? embeddings = null)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(device);
@@ -88,17 +97,24 @@ public sealed class LoadedModel : IDisposable
                 created.Add(session);
                 return session;
             }
-            var tokenizer = ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
-            var text = Open("text_encoder");
-            (ClipTokenizer, OnnxComponent)? second = info.Traits!.Xl is null
-                ? null
-                : (ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer_2")), Open("text_encoder_2"));
+            // A text encoder's session is made with the embeddings that fit it (its token table grown in memory):
+            // an SDXL pair's clip_l vectors go to text_encoder, its clip_g vectors to text_encoder_2.
+            var library = embeddings ?? EmbeddingLibrary.Empty;
+            var twoEncoders = info.Traits!.Xl is not null;
+            (ClipTokenizer Tokenizer, OnnxComponent Encoder, EmbeddingFit Fit) OpenText(string encoderKey, string tokenizerFolder)
+            {
+                var (session, fit) = TextEncoderSession.Open(Path.Combine(info.Folder, encoderKey, "model.onnx"), encoderKey, library, device, twoEncoders);
+                created.Add(session);
+                return (fit.Apply(ClipTokenizer.FromFolder(Path.Combine(info.Folder, tokenizerFolder))), session, fit);
+            }
+            var (tokenizer, text, fit) = OpenText(TextEncoderKeys.Primary, "tokenizer");
+            (ClipTokenizer, OnnxComponent, EmbeddingFit)? second = twoEncoders ? OpenText(TextEncoderKeys.Secondary, "tokenizer_2") : null;
             var unet = Open("unet");
             // force_upcast (SDXL's VAE): an fp16 VAE runs as fp32, as diffusers upcasts it, since fp16 overflows.
             var upcast = info.Traits!.VaeForceUpcast && info.Traits.IsFloat16Vae;
             var decoder = Open("vae_decoder", upcast);
             var encoder = info.Traits.HasVaeEncoder ? Open("vae_encoder", info.Traits.VaeForceUpcast && info.Traits.IsFloat16VaeEncoder) : null;
-            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, second);
+            return new LoadedModel(info, tokenizer, text, unet, decoder, encoder, device, second, fit);
         }
         catch
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
+using T2IStudio.Generation.Tokenization;
 
 namespace T2IStudio.Generation.Models;
 
@@ -47,6 +48,7 @@ public sealed partial class ModelHost : IDisposable
     private readonly GenerationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ModelHost> _logger;
+    private readonly IReadOnlyList<string> _roots;
 
     /// <summary>Creates the host over the configured roots (relative to <paramref name="environment"/>'s content root).</summary>
     public ModelHost(IOptions<GenerationOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<ModelHost> logger)
@@ -57,6 +59,7 @@ public sealed partial class ModelHost : IDisposable
         _time = time;
         _logger = logger;
         var roots = _options.EffectiveModelRoots.Select(r => Path.IsPathRooted(r) ? r : Path.Combine(environment.ContentRootPath, r)).ToList();
+        _roots = roots;
         Catalog = new ModelCatalog(roots);
         Upscalers = new Upscaling.UpscalerCatalog(roots);
         Device = new ExecutionDevice(_options.Device, _options.DeviceId, _options.ShapeSessions, _options.ResidentLatents);
@@ -67,6 +70,12 @@ public sealed partial class ModelHost : IDisposable
 
     /// <summary>The upscaler folders (<c>upscalers/ID</c>) under the configured roots.</summary>
     public Upscaling.UpscalerCatalog Upscalers { get; }
+
+    /// <summary>
+    /// The textual-inversion embeddings under <c>embeddings/</c> of each root, read now (a model takes the ones
+    /// there when it loads), with the files that cannot be used and why.
+    /// </summary>
+    public TextualInversion.EmbeddingLibrary Embeddings => TextualInversion.EmbeddingLibrary.Scan(_roots);
 
     /// <summary>The execution device (the active one and why: <see cref="ExecutionDevice.Active"/>).</summary>
     public ExecutionDevice Device { get; }
@@ -106,8 +115,12 @@ public sealed partial class ModelHost : IDisposable
             if (!_loaded.TryGetValue(id, out var entry))
             {
                 var info = Catalog.Find(id) ?? throw new KeyNotFoundException($"There is no model '{id}'.");
-                var model = LoadedModel.Load(info, Device);
+                var model = LoadedModel.Load(info, Device, ScanEmbeddings());
                 LogLoaded(id, model.Device.Name, model.Device.Reason);
+                foreach (var refused in model.Embeddings.Refused.Concat(model.SecondEmbeddings?.Refused ?? []))
+                {
+                    LogEmbeddingRefused(id, refused.Trigger, refused.Reason);
+                }
                 entry = new Entry(id, model);
                 _loaded[id] = entry;
             }
@@ -142,7 +155,9 @@ public sealed partial class ModelHost : IDisposable
 
     /// <summary>
     /// The tokenizer of model <paramref name="id"/>, read once from its folder without loading any ONNX session
-    /// (the prompt editor counts tokens as people type).
+    /// (the prompt editor counts tokens as people type). It knows the trigger words of the embeddings as wide as
+    /// the model's text encoder, so a trigger counts as its vectors; one that does not fit counts as plain words
+    /// here (the generation refuses it with the reason).
     /// </summary>
     /// <exception cref="KeyNotFoundException">No such model.</exception>
     public Tokenization.ClipTokenizer Tokenizer(string id)
@@ -150,7 +165,16 @@ public sealed partial class ModelHost : IDisposable
         var lazy = _tokenizers.GetOrAdd(id, key => new Lazy<Tokenization.ClipTokenizer>(() =>
         {
             var info = Catalog.Find(key) ?? throw new KeyNotFoundException($"There is no model '{key}'.");
-            return Tokenization.ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
+            var tokenizer = Tokenization.ClipTokenizer.FromFolder(Path.Combine(info.Folder, "tokenizer"));
+            if (info.Traits is not { } traits)
+            {
+                return tokenizer;
+            }
+            // The hidden width is the token table's width in SD exports; the ids only need to be distinct for counting.
+            var fit = traits.Xl is { } xl
+                ? ScanEmbeddings().Fit(TextualInversion.TextEncoderKeys.Primary, xl.FirstTextWidth, ClipTokenizer.VocabularySize, twoEncoders: true)
+                : ScanEmbeddings().Fit(TextualInversion.TextEncoderKeys.Primary, traits.TextWidth, ClipTokenizer.VocabularySize);
+            return fit.Added.Count == 0 ? tokenizer : tokenizer.WithAddedTokens(fit.Added);
         }));
         try
         {
@@ -272,6 +296,22 @@ public sealed partial class ModelHost : IDisposable
             }
         }
     }
+
+    private TextualInversion.EmbeddingLibrary ScanEmbeddings()
+    {
+        var library = Embeddings;
+        foreach (var problem in library.Problems)
+        {
+            LogEmbeddingProblem(problem.Path, problem.Reason);
+        }
+        return library;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding {Path} is not used: {Reason}")]
+    private partial void LogEmbeddingProblem(string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelId} cannot take the embedding '{Trigger}': {Reason}")]
+    private partial void LogEmbeddingRefused(string modelId, string trigger, string reason);
 
     private void Release(UpscalerEntry entry)
     {

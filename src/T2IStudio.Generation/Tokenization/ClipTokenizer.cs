@@ -19,6 +19,9 @@ public sealed partial class ClipTokenizer
     /// <summary><c>&lt;|endoftext|&gt;</c>.</summary>
     public const int EndOfText = 49407;
 
+    /// <summary>CLIP's vocabulary: ids 0 … 49407; ids added for trigger words come after.</summary>
+    public const int VocabularySize = 49408;
+
     /// <summary>The text encoder's sequence length.</summary>
     public const int SequenceLength = 77;
 
@@ -26,11 +29,22 @@ public sealed partial class ClipTokenizer
     public const int Window = SequenceLength - 2;
 
     private readonly BpeTokenizer _bpe;
+    private readonly Dictionary<string, AddedToken> _added;
+    private readonly Dictionary<string, RefusedToken> _refused;
+    private readonly Regex? _triggers;
 
-    private ClipTokenizer(BpeTokenizer bpe, int padToken)
+    private ClipTokenizer(BpeTokenizer bpe, int padToken, IEnumerable<AddedToken>? added = null, IEnumerable<RefusedToken>? refused = null)
     {
         _bpe = bpe;
         PadToken = padToken;
+        _added = (added ?? []).ToDictionary(t => t.Trigger, StringComparer.Ordinal);
+        _refused = (refused ?? []).Where(r => !_added.ContainsKey(r.Trigger)).ToDictionary(r => r.Trigger, StringComparer.Ordinal);
+        var words = _added.Keys.Concat(_refused.Keys).OrderByDescending(w => w.Length).ThenBy(w => w, StringComparer.Ordinal).ToList();
+        if (words.Count > 0)
+        {
+            // Whole words only, longest first, so "pink-2" is not read as "pink" followed by "-2".
+            _triggers = new Regex($@"(?<![\p{{L}}\p{{N}}])(?:{string.Join("|", words.Select(Regex.Escape))})(?![\p{{L}}\p{{N}}])", RegexOptions.CultureInvariant);
+        }
     }
 
     /// <summary>The id that fills the sequence after EOS: EOS for SD 1.x, 0 (<c>!</c>) for SD 2.x.</summary>
@@ -71,13 +85,51 @@ public sealed partial class ClipTokenizer
         return new ClipTokenizer(BpeTokenizer.Create(options), pad);
     }
 
+    /// <summary>The trigger words this tokenizer turns into added ids (textual-inversion embeddings).</summary>
+    public IReadOnlyCollection<AddedToken> AddedTokens => _added.Values;
+
+    /// <summary>Trigger words whose embedding does not fit the model: a prompt using one is refused.</summary>
+    public IReadOnlyCollection<RefusedToken> RefusedTokens => _refused.Values;
+
+    /// <summary>
+    /// This tokenizer with trigger words: each of <paramref name="added"/> becomes its ids wherever it stands as
+    /// a whole word (matched case-insensitively, before BPE), and a prompt using one of <paramref name="refused"/>
+    /// is refused with its reason.
+    /// </summary>
+    public ClipTokenizer WithAddedTokens(IEnumerable<AddedToken> added, IEnumerable<RefusedToken>? refused = null)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        return new ClipTokenizer(_bpe, PadToken, added, refused);
+    }
+
     /// <summary>The prompt's token ids, without BOS, EOS or padding, and without truncation.</summary>
+    /// <exception cref="EmbeddingRefusedException">The prompt uses the trigger word of an embedding that does not fit the model.</exception>
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var clean = Normalize(text);
-        return clean.Length == 0 ? [] : _bpe.EncodeToIds(clean, considerPreTokenization: true, considerNormalization: false);
+        if (_triggers is null || clean.Length == 0)
+        {
+            return EncodePlain(clean);
+        }
+        var ids = new List<int>();
+        var at = 0;
+        foreach (Match match in _triggers.Matches(clean))
+        {
+            if (_refused.TryGetValue(match.Value, out var refused))
+            {
+                throw new EmbeddingRefusedException($"The embedding '{refused.Trigger}' cannot be used with this model: {refused.Reason}");
+            }
+            ids.AddRange(EncodePlain(clean[at..match.Index].Trim(' ')));
+            ids.AddRange(_added[match.Value].Ids);
+            at = match.Index + match.Length;
+        }
+        ids.AddRange(EncodePlain(clean[at..].Trim(' ')));
+        return ids;
     }
+
+    private IReadOnlyList<int> EncodePlain(string clean) =>
+        clean.Length == 0 ? [] : _bpe.EncodeToIds(clean, considerPreTokenization: true, considerNormalization: false);
 
     /// <summary>How many tokens the prompt uses of the 75-token window (more than 75 means it is cut).</summary>
     public int CountTokens(string text) => Encode(text).Count;
@@ -155,4 +207,35 @@ public sealed partial class ClipTokenizer
 
     [GeneratedRegex(@"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ClipPattern();
+}
+
+/// <summary>A trigger word and the ids it becomes (past the vocabulary: rows added to the encoder's token table).</summary>
+/// <param name="Trigger">The word, as <see cref="ClipTokenizer.Normalize"/> writes it.</param>
+/// <param name="Ids">Its token ids, one per vector.</param>
+public sealed record AddedToken(string Trigger, int[] Ids);
+
+/// <summary>A trigger word whose embedding the model cannot take, and why.</summary>
+/// <param name="Trigger">The word, as <see cref="ClipTokenizer.Normalize"/> writes it.</param>
+/// <param name="Reason">Why, for the person whose prompt used it.</param>
+public sealed record RefusedToken(string Trigger, string Reason);
+
+/// <summary>A prompt used the trigger word of an embedding that does not fit the model.</summary>
+public sealed class EmbeddingRefusedException : ArgumentException
+{
+    /// <summary>Creates the exception with its message.</summary>
+    public EmbeddingRefusedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public EmbeddingRefusedException()
+    {
+    }
+
+    /// <summary>Creates the exception with its message and cause.</summary>
+    public EmbeddingRefusedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }
