@@ -272,6 +272,10 @@ public static class T2iCommand
         {
             throw new UsageException($"--in '{input}' is {source.Width}×{source.Height}; ×{scale} would be {source.Width * scale}×{source.Height * scale}, over the {PngFiles.MaxPixels / (1024 * 1024)}-megapixel limit.");
         }
+        if (LoadedUpscaler.SizeProblem(info, source.Width, source.Height, scale) is { } tooLarge)
+        {
+            throw new UsageException($"--in '{input}': {tooLarge}");
+        }
 
         using var upscaler = LoadedUpscaler.Load(info, new ExecutionDevice(Device(a, DevicePreference.Auto)));
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -68,7 +68,8 @@ public sealed class HiresFix(LoadedModel model, LoadedUpscaler? upscaler)
         {
             errors.Add("Hires fix starts from text: it cannot start from an image.");
         }
-        if (double.IsNaN(hires.Scale) || hires.Scale <= HiresOptions.MinScale || hires.Scale > HiresOptions.MaxScale)
+        var scaleInRange = !double.IsNaN(hires.Scale) && hires.Scale > HiresOptions.MinScale && hires.Scale <= HiresOptions.MaxScale;
+        if (!scaleInRange)
         {
             errors.Add($"Hires fix: Upscale by must be more than {HiresOptions.MinScale} and at most {HiresOptions.MaxScale}.");
         }
@@ -97,6 +98,11 @@ public sealed class HiresFix(LoadedModel model, LoadedUpscaler? upscaler)
             else if (!found.IsAvailable)
             {
                 errors.Add($"Hires fix: upscaler '{id}' is unavailable: {found.Problem}");
+            }
+            else if (scaleInRange && request.Width > 0 && request.Height > 0 && LoadedUpscaler.SizeProblem(found, request.Width, request.Height, hires.Scale) is { } tooLarge)
+            {
+                // The network runs whole passes: ×1.5 on a ×4 net makes a 4× image first, then resizes it down.
+                errors.Add($"Hires fix: {tooLarge}");
             }
         }
         return errors;

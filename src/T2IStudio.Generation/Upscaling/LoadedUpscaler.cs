@@ -40,6 +40,12 @@ public sealed class LoadedUpscaler : IDisposable
         _input = input.Name;
         _fixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
         _fixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
+        if (_fixedWidth > UpscalerCatalog.MaxFixedTileSide || _fixedHeight > UpscalerCatalog.MaxFixedTileSide)
+        {
+            // The file changed since the catalog looked: the same refusal the catalog gives.
+            throw new InvalidOperationException(
+                $"Upscaler '{info.Id}' takes a fixed {input.Dimensions[3]}×{input.Dimensions[2]} input; the largest tile side T2I Studio runs is {UpscalerCatalog.MaxFixedTileSide}.");
+        }
         TileWidth = _fixedWidth ?? tileSize;
         TileHeight = _fixedHeight ?? tileSize;
         Overlap = Math.Min(overlap, Math.Min(TileWidth, TileHeight) / 2);
@@ -75,7 +81,64 @@ public sealed class LoadedUpscaler : IDisposable
             throw new InvalidOperationException($"Upscaler '{info.Id}' is unavailable: {info.Problem}");
         }
         var session = new OnnxComponent(Path.Combine(info.Folder, UpscalerCatalog.GraphFile), device);
-        return new LoadedUpscaler(info, session, tileSize, overlap);
+        try
+        {
+            return new LoadedUpscaler(info, session, tileSize, overlap);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The most pixels any pass of an upscale may produce: the project's image limit (<see cref="PngFiles.MaxPixels"/>),
+    /// which the network's own output must respect too, not only the final size (×2 on a ×4 network runs ×4 first).
+    /// </summary>
+    public const long MaxPassPixels = PngFiles.MaxPixels;
+
+    /// <summary>
+    /// Why ×<paramref name="scale"/> of a <paramref name="width"/> × <paramref name="height"/> image cannot run on
+    /// <paramref name="upscaler"/>, or null when it can: the network runs whole passes (×4 on a ×4 network for ×2,
+    /// twice on a ×2 network for ×3), and every pass's output must stay within <see cref="MaxPassPixels"/>. Submitters
+    /// (hires fix, the Upscale job, the command line) call this before queueing; <see cref="Upscale"/> refuses the same.
+    /// </summary>
+    public static string? SizeProblem(UpscalerInfo upscaler, int width, int height, double scale)
+    {
+        ArgumentNullException.ThrowIfNull(upscaler);
+        if (!upscaler.IsAvailable)
+        {
+            return $"Upscaler '{upscaler.Id}' is unavailable: {upscaler.Problem}";
+        }
+        if (width < 1 || height < 1)
+        {
+            return $"An image of {width}×{height} pixels cannot be upscaled.";
+        }
+        if (!double.IsFinite(scale) || scale <= 0)
+        {
+            return $"The scale must be a positive number, not {scale}.";
+        }
+        var (finalWidth, finalHeight) = ((long)Math.Round(width * scale), (long)Math.Round(height * scale));
+        var limit = $"the limit is {MaxPassPixels / (1024 * 1024)} megapixels";
+        if (Math.Max(1, finalWidth) * Math.Max(1, finalHeight) > MaxPassPixels)
+        {
+            return $"{width}×{height} upscaled by {scale:0.##} would be {finalWidth}×{finalHeight}; {limit}.";
+        }
+        var passes = PassesFor(scale, upscaler.Scale);
+        var (passWidth, passHeight) = ((long)width, (long)height);
+        for (var pass = 1; pass <= passes; pass++)
+        {
+            (passWidth, passHeight) = (passWidth * upscaler.Scale, passHeight * upscaler.Scale);
+            if (passWidth * passHeight > MaxPassPixels)
+            {
+                var runs = passes == 1 ? "" : $" (pass {pass} of {passes})";
+                return $"Upscaler '{upscaler.Id}' enlarges ×{upscaler.Scale} per run, so {width}×{height} upscaled by {scale:0.##} "
+                    + $"makes a {passWidth}×{passHeight} image{runs} before it is resized to {finalWidth}×{finalHeight}; {limit}. "
+                    + "Use a smaller image or scale, or an upscaler whose own scale is closer to the one you want.";
+            }
+        }
+        return null;
     }
 
     /// <summary>
@@ -83,6 +146,7 @@ public sealed class LoadedUpscaler : IDisposable
     /// times as it takes to reach the scale (twice for ×4 from a ×2 network), then a Lanczos resample gives the
     /// exact size (×2 from a ×4 network is ×4, then down to half).
     /// </summary>
+    /// <exception cref="ArgumentException">A pass would exceed <see cref="MaxPassPixels"/> (<see cref="SizeProblem"/> says why).</exception>
     /// <exception cref="OperationCanceledException">Cancelled, between tiles or inside a run.</exception>
     public RgbImage Upscale(RgbImage image, double scale, IProgress<UpscaleProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -90,6 +154,10 @@ public sealed class LoadedUpscaler : IDisposable
         if (!double.IsFinite(scale) || scale <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be a positive number.");
+        }
+        if (SizeProblem(Info, image.Width, image.Height, scale) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(image));
         }
         var width = Math.Max(1, (int)Math.Round(image.Width * scale));
         var height = Math.Max(1, (int)Math.Round(image.Height * scale));
@@ -126,24 +194,36 @@ public sealed class LoadedUpscaler : IDisposable
         return passes;
     }
 
-    /// <summary>One pass of the network over <paramref name="image"/>, tile by tile, blended.</summary>
+    /// <summary>
+    /// One pass of the network over <paramref name="image"/>, tile by tile, blended one row of tiles at a time:
+    /// output rows above the next row of tiles get no more contributions, so they are written out as bytes and the
+    /// float sums only ever cover one row of tiles (the band), not the whole output.
+    /// </summary>
     private RgbImage RunTiled(RgbImage image, Action tileDone, CancellationToken cancellationToken)
     {
         var s = Info.Scale;
-        var (outWidth, outHeight) = (image.Width * s, image.Height * s);
+        var (outWidth, outHeight) = (checked(image.Width * s), checked(image.Height * s));
         var xs = TileLayout.Starts(image.Width, TileWidth, Overlap);
         var ys = TileLayout.Starts(image.Height, TileHeight, Overlap);
         var tileWidth = _fixedWidth ?? Math.Min(TileWidth, image.Width);
         var tileHeight = _fixedHeight ?? Math.Min(TileHeight, image.Height);
-        var sum = new float[3 * outWidth * outHeight];
-        var weights = new float[outWidth * outHeight];
+        var pixels = new byte[checked(3 * outWidth * outHeight)];
+        // Output rows [bandTop, bandTop + bandRows): every row a row of tiles touches.
+        var bandRows = Math.Min(checked(tileHeight * s), outHeight);
+        var sum = new float[checked(3 * outWidth * bandRows)];
+        var weights = new float[checked(outWidth * bandRows)];
         var columnWeights = new float[outWidth];
         var rowWeights = new float[outHeight];
+        var bandTop = 0;
         using var runOptions = new RunOptions();
         using var cancel = cancellationToken.Register(() => runOptions.Terminate = true);
         using var binding = _session.Bind([(_input, [1, 3, tileHeight, tileWidth])]);
         for (var row = 0; row < ys.Count; row++)
         {
+            var top = ys[row] * s;
+            ShiftBand(sum, weights, outWidth, top - bandTop);
+            bandTop = top;
+            TileLayout.Weights(ys, row, image.Height, s, rowWeights);
             for (var column = 0; column < xs.Count; column++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -152,7 +232,7 @@ public sealed class LoadedUpscaler : IDisposable
                 try
                 {
                     var output = binding.Run([ComponentInput.OfFloats(_input, TileTensor(image, x0, y0, tileWidth, tileHeight), 1, 3, tileHeight, tileWidth)], runOptions);
-                    if (output.Shape[2] != (long)tileHeight * s || output.Shape[3] != (long)tileWidth * s)
+                    if (output.Shape[2] != (long)tileHeight * s || output.Shape[3] != (long)tileWidth * s || output.Values.Length != 3L * tileHeight * s * tileWidth * s)
                     {
                         throw new InvalidOperationException(
                             $"Upscaler '{Info.Id}' turned a {tileWidth}×{tileHeight} tile into {output.Shape[3]}×{output.Shape[2]}, not ×{s}.");
@@ -163,13 +243,31 @@ public sealed class LoadedUpscaler : IDisposable
                 {
                     throw new OperationCanceledException(cancellationToken);
                 }
-                TileLayout.Weights(xs, column, image.Width, Overlap, s, columnWeights);
-                TileLayout.Weights(ys, row, image.Height, Overlap, s, rowWeights);
-                Accumulate(values, x0 * s, y0 * s, tileWidth * s, tileHeight * s, outWidth, outHeight, columnWeights, rowWeights, sum, weights);
+                TileLayout.Weights(xs, column, image.Width, s, columnWeights);
+                Accumulate(values, x0 * s, y0 * s - bandTop, tileWidth * s, tileHeight * s, outWidth, Math.Min(bandRows, outHeight - bandTop),
+                    columnWeights, rowWeights.AsSpan(bandTop), sum, weights);
                 tileDone();
             }
+            // Rows above the next row of tiles are final.
+            var finished = row + 1 < ys.Count ? ys[row + 1] * s : outHeight;
+            Blend(sum, weights, outWidth, finished - bandTop, pixels.AsSpan(bandTop * outWidth * 3));
         }
-        return Blend(sum, weights, outWidth, outHeight);
+        return new RgbImage(outWidth, outHeight, pixels);
+    }
+
+    /// <summary>Moves the band's rows up by <paramref name="rows"/> (what the next row of tiles still adds to) and clears the rest.</summary>
+    private static void ShiftBand(float[] sum, float[] weights, int width, int rows)
+    {
+        if (rows <= 0)
+        {
+            return;
+        }
+        var bandRows = weights.Length / width;
+        var kept = Math.Max(0, bandRows - rows);
+        Array.Copy(weights, rows * width, weights, 0, kept * width);
+        Array.Clear(weights, kept * width, (bandRows - kept) * width);
+        Array.Copy(sum, 3 * rows * width, sum, 0, 3 * kept * width);
+        Array.Clear(sum, 3 * kept * width, 3 * (bandRows - kept) * width);
     }
 
     /// <summary>A [3, h, w] tensor in [0, 1] of the image from (x0, y0), edge pixels repeated past the image (fixed-size graphs on small images).</summary>
@@ -192,12 +290,12 @@ public sealed class LoadedUpscaler : IDisposable
         return tensor;
     }
 
-    private static void Accumulate(float[] tile, int ox, int oy, int width, int height, int outWidth, int outHeight,
-        float[] columnWeights, float[] rowWeights, float[] sum, float[] weights)
+    /// <summary>Adds a [3, h, w] tile at (<paramref name="ox"/>, <paramref name="oy"/>) of the band, weighted, into the band's interleaved sums.</summary>
+    private static void Accumulate(float[] tile, int ox, int oy, int width, int height, int outWidth, int bandRows,
+        float[] columnWeights, ReadOnlySpan<float> rowWeights, float[] sum, float[] weights)
     {
         var plane = width * height;
-        var outPlane = outWidth * outHeight;
-        for (var y = 0; y < height && oy + y < outHeight; y++)
+        for (var y = 0; y < height && oy + y < bandRows; y++)
         {
             var wy = rowWeights[oy + y];
             if (wy == 0)
@@ -214,26 +312,25 @@ public sealed class LoadedUpscaler : IDisposable
                 var target = (oy + y) * outWidth + ox + x;
                 var source = y * width + x;
                 weights[target] += w;
-                sum[target] += w * tile[source];
-                sum[outPlane + target] += w * tile[plane + source];
-                sum[2 * outPlane + target] += w * tile[2 * plane + source];
+                sum[3 * target] += w * tile[source];
+                sum[3 * target + 1] += w * tile[plane + source];
+                sum[3 * target + 2] += w * tile[2 * plane + source];
             }
         }
     }
 
-    private static RgbImage Blend(float[] sum, float[] weights, int width, int height)
+    /// <summary>The band's first <paramref name="rows"/> rows, divided by their weights, as RGB bytes.</summary>
+    private static void Blend(float[] sum, float[] weights, int width, int rows, Span<byte> pixels)
     {
-        var plane = width * height;
-        var pixels = new byte[plane * 3];
-        for (var p = 0; p < plane; p++)
+        var count = rows * width;
+        for (var p = 0; p < count; p++)
         {
             var w = weights[p];
             for (var c = 0; c < 3; c++)
             {
-                pixels[p * 3 + c] = ToByte(sum[c * plane + p] / w);
+                pixels[p * 3 + c] = ToByte(sum[p * 3 + c] / w);
             }
         }
-        return new RgbImage(width, height, pixels);
     }
 
     private static byte ToByte(float unit) => (byte)Math.Round(Math.Clamp(unit, 0f, 1f) * 255f, MidpointRounding.AwayFromZero);

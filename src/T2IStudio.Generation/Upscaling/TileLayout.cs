@@ -32,9 +32,11 @@ internal static class TileLayout
 
     /// <summary>
     /// Fills <paramref name="weights"/> (one per output pixel along the side) with tile <paramref name="index"/>'s
-    /// weight; output pixel X sits at input coordinate (X + ½) / <paramref name="scale"/>.
+    /// weight; output pixel X sits at input coordinate (X + ½) / <paramref name="scale"/>. The ramps follow the spans
+    /// the tiles actually share (at least the overlap <see cref="Starts"/> was given, often more), so the overlap
+    /// itself is not needed here.
     /// </summary>
-    public static void Weights(IReadOnlyList<int> starts, int index, int length, int overlap, int scale, float[] weights)
+    public static void Weights(IReadOnlyList<int> starts, int index, int length, int scale, float[] weights)
     {
         var tile = starts.Count == 1 ? length : TileSide(starts, length);
         var start = starts[index];

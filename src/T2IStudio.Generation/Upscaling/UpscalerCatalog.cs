@@ -21,8 +21,9 @@ public sealed record UpscalerInfo(string Id, string Folder, bool IsAvailable, st
 /// <remarks>
 /// The scale comes from the graph's static shapes (a fixed-size export), else from config.json's <c>scale</c>,
 /// else from one trial run on a small image: real ESRGAN exports (RealESRGAN_x4plus, 4x-UltraSharp) leave height
-/// and width free. A trial loads the weights once; its answer is remembered per file (path, length, write time),
-/// so listing stays a read of the graph's header after the first time.
+/// and width free. A trial loads the weights once; its answer (a failure too) is remembered per file (path, length,
+/// write time). List() keeps each folder's inspection until a file in it changes (the folder's, the graph's and
+/// config.json's stamps), so pages and workers that list on every render cost a few file stats, not a graph read.
 /// </remarks>
 public sealed class UpscalerCatalog(IEnumerable<string> roots)
 {
@@ -35,9 +36,23 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
     /// <summary>The side of the trial image a free-size graph is probed with: a multiple of 8 for window-based nets.</summary>
     internal const int ProbeSize = 32;
 
-    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), ProbeResult> Probed = new();
+    /// <summary>
+    /// The largest fixed input side a graph may declare: a tile is one run's input, and a graph that insists on a
+    /// larger one (a 65536² export) would need gigabytes per tile. Free-size graphs run in smaller tiles anyway.
+    /// </summary>
+    public const int MaxFixedTileSide = 1024;
+
+    // Lazy: two listings racing on a new file run its trial once, not twice.
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), Lazy<ProbeResult>> Probed = new();
 
     private readonly string[] _roots = [.. roots.Select(Path.GetFullPath)];
+
+    private readonly ConcurrentDictionary<string, (FolderStamp Stamp, UpscalerInfo Info)> _inspected = new(StringComparer.Ordinal);
+
+    private int _inspections;
+
+    /// <summary>How many folder inspections this catalog has made (a listing of unchanged folders makes none); for tests of the cache.</summary>
+    internal int Inspections => _inspections;
 
     /// <summary>How many trial runs this process has made (each loads a graph); for tests of the cache.</summary>
     internal static int ProbeRuns => _probeRuns;
@@ -55,13 +70,41 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
             {
                 continue;
             }
-            found.AddRange(Directory.EnumerateDirectories(folder).Select(Inspect));
+            found.AddRange(Directory.EnumerateDirectories(folder).Select(InspectCached));
         }
         return [.. found.OrderBy(u => u.Id, StringComparer.Ordinal)];
     }
 
     /// <summary>The upscaler with this id, or null.</summary>
     public UpscalerInfo? Find(string id) => List().FirstOrDefault(u => u.Id == id);
+
+    /// <summary>The folder's inspection, redone only when the folder, its graph or its config.json changed.</summary>
+    private UpscalerInfo InspectCached(string folder)
+    {
+        var stamp = FolderStamp.Of(folder);
+        if (_inspected.TryGetValue(folder, out var cached) && cached.Stamp == stamp)
+        {
+            return cached.Info;
+        }
+        Interlocked.Increment(ref _inspections);
+        var info = Inspect(folder);
+        _inspected[folder] = (stamp, info);
+        return info;
+    }
+
+    /// <summary>What an inspection depends on: the folder's entries (a graph added or renamed), the graph and config.json.</summary>
+    private readonly record struct FolderStamp(DateTime Folder, long GraphLength, DateTime Graph, long ConfigLength, DateTime Config)
+    {
+        public static FolderStamp Of(string folder)
+        {
+            var graph = new FileInfo(Path.Combine(folder, GraphFile));
+            var config = new FileInfo(Path.Combine(folder, "config.json"));
+            return new FolderStamp(
+                Directory.GetLastWriteTimeUtc(folder),
+                graph.Exists ? graph.Length : -1, graph.Exists ? graph.LastWriteTimeUtc : default,
+                config.Exists ? config.Length : -1, config.Exists ? config.LastWriteTimeUtc : default);
+        }
+    }
 
     /// <summary>Inspects one folder: its graph must take and give one [1, 3, H, W] float image.</summary>
     public static UpscalerInfo Inspect(string folder)
@@ -103,6 +146,11 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
             }
             var input = signature.Inputs[0].Dimensions;
             var output = signature.Outputs[0].Dimensions;
+            if (input[2] > MaxFixedTileSide || input[3] > MaxFixedTileSide)
+            {
+                return new UpscalerInfo(id, folder, false,
+                    $"the graph takes a fixed {input[3]}×{input[2]} input; the largest tile side T2I Studio runs is {MaxFixedTileSide}", 0, name);
+            }
             var fromShapes = ScaleFromShapes(input, output);
             if (fromShapes is { } shapes && configuredScale is { } configured && shapes != configured)
             {
@@ -132,14 +180,14 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
         {
             throw new ProbeException($"the graph turns {input[3]}×{input[2]} into {output[3]}×{output[2]}, not a whole enlargement");
         }
-        return (int)(output[3] / input[3]);
+        return (int)Math.Min(output[3] / input[3], int.MaxValue); // a 2³²-fold claim must not wrap into 1–8
     }
 
     /// <summary>The scale of a free-size graph from one run on a small grey image, remembered per file.</summary>
     private static int Probe(string graph, long[] input)
     {
         var file = new FileInfo(graph);
-        var result = Probed.GetOrAdd((file.FullName, file.Length, file.LastWriteTimeUtc), _ => RunProbe(graph, input));
+        var result = Probed.GetOrAdd((file.FullName, file.Length, file.LastWriteTimeUtc), _ => new Lazy<ProbeResult>(() => RunProbe(graph, input))).Value;
         return result.Problem is null ? result.Scale : throw new ProbeException(result.Problem);
     }
 
@@ -161,7 +209,7 @@ public sealed class UpscalerCatalog(IEnumerable<string> roots)
             }
             return new ProbeResult((int)(outWidth / width), null);
         }
-        catch (Exception ex) when (ex is OnnxRuntimeException or ArgumentException or NotSupportedException or InvalidOperationException)
+        catch (Exception ex) when (ex is OnnxRuntimeException or ArgumentException or NotSupportedException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             return new ProbeResult(0, $"a trial run on a {width}×{height} image failed: {ex.Message}");
         }

@@ -66,6 +66,21 @@ public sealed class UpscaleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Scale_two_of_a_large_image_on_an_x4_network_is_refused_for_its_oversized_pass()
+    {
+        // 2048 × 1024 ×2 is 4096 × 2048, within the limit; the ×4 network's own pass would be 8192 × 4096 (32 MP).
+        var source = Path.Combine(_out, "wide.png");
+        File.WriteAllBytes(source, PngFiles.Encode(new RgbImage(2048, 1024, new byte[2048 * 1024 * 3]), null, null));
+        var target = Path.Combine(_out, "wide-x2.png");
+
+        var (code, _, stderr) = await Run("upscale", "--in", source, "--out", target, "--model", _upscaler, "--scale", "2");
+
+        Assert.Equal(2, code);
+        Assert.Contains("makes a 8192×4096 image before it is resized to 4096×2048", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_with_a_message_and_no_output()
     {
         var notAnImage = Path.Combine(_out, "notes.png");

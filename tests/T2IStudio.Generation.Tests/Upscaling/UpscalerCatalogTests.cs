@@ -100,7 +100,85 @@ public sealed class UpscalerCatalogTests : IDisposable
         Assert.Contains("has no model.onnx", error.Message);
     }
 
+    [Fact]
+    public void Listing_again_reinspects_nothing_until_a_file_in_a_folder_changes()
+    {
+        Add("fine", "x2");
+        var broken = Path.Combine(_root, UpscalerCatalog.FolderName, "garbage");
+        Directory.CreateDirectory(broken);
+        File.WriteAllText(Path.Combine(broken, "model.onnx"), "not a model");
+        var catalog = new UpscalerCatalog([_root]);
+
+        var first = catalog.List();
+        var second = catalog.List();
+        Assert.NotNull(catalog.Find("garbage"));
+
+        Assert.Equal(2, catalog.Inspections); // one per folder: the broken one's failure is remembered too
+        Assert.Equal(first, second);
+
+        var config = Path.Combine(_root, UpscalerCatalog.FolderName, "fine", "config.json");
+        File.WriteAllText(config, """{ "name": "Renamed", "scale": 2 }""");
+        File.SetLastWriteTimeUtc(config, DateTime.UtcNow.AddMinutes(1));
+        Assert.Equal("Renamed", catalog.Find("fine")!.DisplayName);
+        Assert.Equal(3, catalog.Inspections); // only the changed folder
+    }
+
+    [Theory]
+    [InlineData(65536, 65536)]
+    [InlineData(32, 1025)]
+    public void A_graph_with_a_fixed_input_larger_than_the_largest_tile_is_unavailable(int width, int height)
+    {
+        var folder = Path.Combine(_root, UpscalerCatalog.FolderName, "huge");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, UpscalerCatalog.GraphFile), SignatureOnlyGraph([1, 3, height, width], [1, 3, 4L * height, 4L * width]));
+
+        var info = new UpscalerCatalog([_root]).Find("huge")!;
+
+        Assert.False(info.IsAvailable);
+        Assert.Equal($"the graph takes a fixed {width}×{height} input; the largest tile side T2I Studio runs is 1024", info.Problem);
+    }
+
+    [Fact]
+    public void A_graph_claiming_a_wrapping_enlargement_is_not_read_as_a_small_one()
+    {
+        // 2³² + 4 times: cast to int that would be 4.
+        var folder = Path.Combine(_root, UpscalerCatalog.FolderName, "wraps");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, UpscalerCatalog.GraphFile), SignatureOnlyGraph([1, 3, 1, 1], [1, 3, (1L << 32) + 4, (1L << 32) + 4]));
+
+        var info = new UpscalerCatalog([_root]).Find("wraps")!;
+
+        Assert.False(info.IsAvailable);
+        Assert.Contains("outside 1–8", info.Problem);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>An ONNX model with no nodes, only one float input and one float output of these shapes: what the catalog reads.</summary>
+    private static byte[] SignatureOnlyGraph(long[] input, long[] output)
+    {
+        static byte[] Varint(ulong value)
+        {
+            var bytes = new List<byte>();
+            while (value >= 0x80)
+            {
+                bytes.Add((byte)(value | 0x80));
+                value >>= 7;
+            }
+            bytes.Add((byte)value);
+            return [.. bytes];
+        }
+        static byte[] Number(int field, long value) => [.. Varint((ulong)(field << 3)), .. Varint((ulong)value)];
+        static byte[] Message(int field, byte[] payload) => [.. Varint((ulong)((field << 3) | 2)), .. Varint((ulong)payload.Length), .. payload];
+        static byte[] Value(string name, long[] dims)
+        {
+            var shape = dims.SelectMany(d => Message(1, Number(1, d))).ToArray();
+            var tensor = Number(1, 1).Concat(Message(2, shape)).ToArray(); // elem_type FLOAT, shape
+            return [.. Message(1, System.Text.Encoding.UTF8.GetBytes(name)), .. Message(2, Message(1, tensor))];
+        }
+        var graph = Message(11, Value("input", input)).Concat(Message(12, Value("output", output))).ToArray();
+        return [.. Number(1, 8), .. Message(7, graph)];
+    }
 
     private string Add(string id, string from)
     {

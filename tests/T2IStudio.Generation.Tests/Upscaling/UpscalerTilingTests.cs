@@ -166,7 +166,7 @@ public sealed class UpscalerTilingTests
         var weights = new float[600];
         for (var i = 0; i < starts.Count; i++)
         {
-            TileLayout.Weights(starts, i, 150, 16, 4, weights);
+            TileLayout.Weights(starts, i, 150, 4, weights);
             for (var x = 0; x < 600; x++)
             {
                 sum[x] += weights[x];
