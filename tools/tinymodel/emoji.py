@@ -38,21 +38,23 @@ SHEET = ["grinning face", "red apple", "pile of poo", "fire", "red heart", "thum
          "face with tears of joy", "smiling face with sunglasses", "tomato", "carrot", "frog"]
 
 
+def fetch_package(cache, spec):
+    """npm pack one package (name@version) into cache/ (once) and return its package root."""
+    os.makedirs(cache, exist_ok=True)
+    name, version = spec.rsplit("@", 1)
+    root = os.path.join(cache, f"{name}-{version}")
+    if not os.path.isdir(os.path.join(root, "package")):
+        tgz = os.path.join(cache, f"{name}-{version}.tgz")
+        if not os.path.exists(tgz):
+            subprocess.run(["npm", "pack", spec, "--pack-destination", cache], check=True, stdout=subprocess.DEVNULL)
+        with tarfile.open(tgz) as tar:
+            tar.extractall(root)
+    return os.path.join(root, "package")
+
+
 def fetch(cache):
     """npm pack each package into cache/ (once) and return name -> package root."""
-    os.makedirs(cache, exist_ok=True)
-    roots = {}
-    for key, spec in PACKAGES.items():
-        name, version = spec.rsplit("@", 1)
-        root = os.path.join(cache, f"{name}-{version}")
-        if not os.path.isdir(os.path.join(root, "package")):
-            tgz = os.path.join(cache, f"{name}-{version}.tgz")
-            if not os.path.exists(tgz):
-                subprocess.run(["npm", "pack", spec, "--pack-destination", cache], check=True, stdout=subprocess.DEVNULL)
-            with tarfile.open(tgz) as tar:
-                tar.extractall(root)
-        roots[key] = os.path.join(root, "package")
-    return roots
+    return {key: fetch_package(cache, spec) for key, spec in PACKAGES.items()}
 
 
 def cldr(root):

@@ -17,7 +17,6 @@ import os
 import random
 import subprocess
 import sys
-import tarfile
 
 import numpy as np
 from PIL import Image
@@ -100,17 +99,7 @@ def build(out, cache):
 
 def fetch_fluent(cache):
     """npm pack only the Fluent package (the high-resolution side needs no other) into emoji.py's cache."""
-    spec = emoji.PACKAGES["fluent"]
-    name, version = spec.rsplit("@", 1)
-    os.makedirs(cache, exist_ok=True)
-    root = os.path.join(cache, f"{name}-{version}")
-    if not os.path.isdir(os.path.join(root, "package")):
-        tgz = os.path.join(cache, f"{name}-{version}.tgz")
-        if not os.path.exists(tgz):
-            subprocess.run(["npm", "pack", spec, "--pack-destination", cache], check=True, stdout=subprocess.DEVNULL)
-        with tarfile.open(tgz) as tar:
-            tar.extractall(root)
-    return os.path.join(root, "package")
+    return emoji.fetch_package(cache, emoji.PACKAGES["fluent"])
 
 
 def main():
