@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Trains one textual-inversion embedding for the embedded model: a colour it was never taught.
 
-  /usr/bin/python3 tools/tinymodel/textual_inversion.py --minutes 15 --out models/embeddings/t2i-pink.safetensors
+  /usr/bin/python3 tools/tinymodel/textual_inversion.py --steps 108 --lr 1e-2 --out models/embeddings/t2i-pink.safetensors
+
+--steps N stops after N steps, so a run is reproducible step for step (the batches, noise and timesteps come from
+--seed, on one CPU thread); --minutes M instead stops when the time is up, after however many steps fitted.
 
 The model (models/t2istudio-tiny) knows six colours (shapes.py). This learns ONE new vector, the trigger
 word's, by gradient descent on the model's own diffusion loss, with every weight of the text encoder and the
@@ -146,7 +149,8 @@ def write_safetensors(path, name, array):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--minutes", type=float, default=15)
+    p.add_argument("--minutes", type=float, default=15, help="stop after this long (ignored with --steps)")
+    p.add_argument("--steps", type=int, help="stop after exactly this many steps: reproducible, unlike --minutes")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=11)
@@ -169,7 +173,7 @@ def main():
     optimizer = torch.optim.Adam([vector], lr=args.lr)
     alphas = m.alphas_cumprod()
     deadline, step, losses = time.time() + args.minutes * 60, 0, []
-    while time.time() < deadline:
+    while (step < args.steps) if args.steps else (time.time() < deadline):
         images, ids = zip(*(scene(rng, vocab, slot) for _ in range(args.batch)))
         x0 = m.space_to_depth(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1))
         t = torch.randint(0, 1000, (args.batch,))

@@ -49,6 +49,12 @@ public sealed partial class ModelHost : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ModelHost> _logger;
     private readonly IReadOnlyList<string> _roots;
+    private readonly Lock _stampGate = new();
+    private string? _embeddingStamp;
+    private DateTimeOffset _stampCheckedAt;
+
+    /// <summary>How often the counting tokenizers look whether the embeddings folders changed (names, sizes, write times).</summary>
+    public static readonly TimeSpan EmbeddingCheckInterval = TimeSpan.FromSeconds(2);
 
     /// <summary>Creates the host over the configured roots (relative to <paramref name="environment"/>'s content root).</summary>
     public ModelHost(IOptions<GenerationOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<ModelHost> logger)
@@ -157,11 +163,13 @@ public sealed partial class ModelHost : IDisposable
     /// The tokenizer of model <paramref name="id"/>, read once from its folder without loading any ONNX session
     /// (the prompt editor counts tokens as people type). It knows the trigger words of the embeddings as wide as
     /// the model's text encoder, so a trigger counts as its vectors; one that does not fit counts as plain words
-    /// here (the generation refuses it with the reason).
+    /// here (the generation refuses it with the reason). Embeddings added, changed or removed later are seen
+    /// within <see cref="EmbeddingCheckInterval"/>: the cached tokenizers are dropped when the folders change.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No such model.</exception>
     public Tokenization.ClipTokenizer Tokenizer(string id)
     {
+        ForgetTokenizersIfEmbeddingsChanged();
         var lazy = _tokenizers.GetOrAdd(id, key => new Lazy<Tokenization.ClipTokenizer>(() =>
         {
             var info = Catalog.Find(key) ?? throw new KeyNotFoundException($"There is no model '{key}'.");
@@ -295,6 +303,52 @@ public sealed partial class ModelHost : IDisposable
                 entry.Model.Dispose();
             }
         }
+    }
+
+    private void ForgetTokenizersIfEmbeddingsChanged()
+    {
+        var now = _time.GetUtcNow();
+        lock (_stampGate)
+        {
+            if (_embeddingStamp is not null && now - _stampCheckedAt < EmbeddingCheckInterval)
+            {
+                return;
+            }
+            _stampCheckedAt = now;
+            var stamp = EmbeddingStamp();
+            if (_embeddingStamp is not null && stamp != _embeddingStamp)
+            {
+                _tokenizers.Clear();
+            }
+            _embeddingStamp = stamp;
+        }
+    }
+
+    // The names, sizes and write times of the files in each root's embeddings folder (and its NAME/ folders): no file is opened.
+    private string EmbeddingStamp()
+    {
+        var stamp = new System.Text.StringBuilder();
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, IgnoreInaccessible = true };
+        foreach (var root in _roots)
+        {
+            var folder = new DirectoryInfo(Path.Combine(root, TextualInversion.EmbeddingLibrary.FolderName));
+            try
+            {
+                if (!folder.Exists)
+                {
+                    continue;
+                }
+                foreach (var file in folder.EnumerateFiles("*", options).OrderBy(f => f.FullName, StringComparer.Ordinal))
+                {
+                    stamp.Append(file.FullName).Append('|').Append(file.Length).Append('|').Append(file.LastWriteTimeUtc.Ticks).Append('\n');
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                stamp.Append(folder.FullName).Append("|unreadable\n");
+            }
+        }
+        return stamp.ToString();
     }
 
     private TextualInversion.EmbeddingLibrary ScanEmbeddings()

@@ -19,10 +19,13 @@ public static class Float16Upcast
     private const ulong Float = 1;
     private const ulong Float16 = 10;
 
+    /// <summary>How deep messages may nest (a graph in an attribute in a node in a graph counts three); real models stay far below.</summary>
+    public const int MaxDepth = 32;
+
     /// <summary>The fp32 form of the model in <paramref name="model"/>.</summary>
     /// <exception cref="NotSupportedException">The model keeps tensors in external data files.</exception>
     /// <exception cref="InvalidDataException">The bytes are not a well-formed ONNX protobuf.</exception>
-    public static byte[] Upcast(ReadOnlySpan<byte> model) => Rewrite(model, Message.Model);
+    public static byte[] Upcast(ReadOnlySpan<byte> model) => Rewrite(model, Message.Model, 0);
 
     private enum Message
     {
@@ -58,8 +61,12 @@ public static class Float16Upcast
         _ => null,
     };
 
-    private static byte[] Rewrite(ReadOnlySpan<byte> data, Message message)
+    private static byte[] Rewrite(ReadOnlySpan<byte> data, Message message, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            throw new InvalidDataException($"The ONNX model nests messages more than {MaxDepth} deep: it is malformed or crafted.");
+        }
         using var output = new MemoryStream(data.Length + data.Length / 2);
         var position = 0;
         string? attributeName = null;
@@ -97,17 +104,25 @@ public static class Float16Upcast
                     WriteVarint(output, upcast && value == Float16 ? Float : value);
                     break;
                 }
-                case 1:
-                    position += 8;
+                case 1 or 5:
+                {
+                    var size = wire == 1 ? 8 : 4;
+                    if (size > data.Length - position)
+                    {
+                        throw new InvalidDataException("The ONNX model is truncated inside a fixed-size field.");
+                    }
+                    position += size;
                     output.Write(data[start..position]);
                     break;
-                case 5:
-                    position += 4;
-                    output.Write(data[start..position]);
-                    break;
+                }
                 case 2:
                 {
-                    var length = checked((int)ReadVarint(data, ref position));
+                    var declared = ReadVarint(data, ref position);
+                    if (declared > (ulong)(data.Length - position))
+                    {
+                        throw new InvalidDataException($"A field of {declared:N0} bytes runs past the end of its message ({data.Length - position:N0} bytes left): the ONNX model is truncated or malformed.");
+                    }
+                    var length = (int)declared;
                     var payload = data.Slice(position, length);
                     position += length;
                     if (message == Message.Attribute && field == 1)
@@ -122,7 +137,7 @@ public static class Float16Upcast
                     var replacedField = field;
                     if (Child(message, field) is { } child)
                     {
-                        replaced = Rewrite(payload, child);
+                        replaced = Rewrite(payload, child, depth + 1);
                     }
                     else if (message == Message.Tensor && tensorType == Float16 && field == 9)
                     {

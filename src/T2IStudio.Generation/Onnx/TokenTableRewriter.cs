@@ -20,6 +20,13 @@ public sealed record TokenTable(string TableName, long Rows, int Width, long IdC
 /// maps CLIP ids onto a compact table), the map gets N entries pointing at the N new rows. Everything else in
 /// the file is copied byte for byte. Models whose weights live in external data files are refused.
 /// </summary>
+/// <remarks>
+/// CLIP's legacy pooling (transformers' <c>CLIPTextTransformer</c> when <c>eos_token_id</c> is 2, as SDXL's
+/// text_encoder_2 ships) takes the hidden state at <c>argmax(input_ids)</c>, trusting that EOS (49407) is the
+/// largest id. New ids are larger, so every <c>ArgMax</c> fed by the ids gets a guard in front of it,
+/// <c>Where(Less(ids, V), ids, 0)</c> with V the original id count: new ids count as 0 there and the pooled
+/// output stays at EOS.
+/// </remarks>
 public static class TokenTableRewriter
 {
     /// <summary>Finds the token table of the text encoder serialized in <paramref name="model"/>.</summary>
@@ -59,9 +66,19 @@ public static class TokenTableRewriter
             replaced[table.IdMapName!] = Grown(model, mapTensor, [table.IdCount + added], IdBytes(entries, mapTensor.DataType));
         }
 
+        var guards = PoolingGuards(graph, table.IdCount);
         var newGraph = new MemoryStream(graph.Length + rows.Length * 4 + added * 8 + 64);
         foreach (var field in Fields(model, graph.Start, graph.End))
         {
+            if (field.Number == 1 && field.Wire == 2 && guards.TryGetValue(field.TagStart, out var guard))
+            {
+                foreach (var node in guard.Nodes)
+                {
+                    WriteLengthDelimited(newGraph, 1, node);
+                }
+                WriteLengthDelimited(newGraph, 1, WithFirstInput(model, field, guard.Guarded));
+                continue;
+            }
             var name = field.Number is 5 or 11 or 13 && field.Wire == 2 ? NameOf(model, field, field.Number == 5 ? 8 : 1) : null;
             if (name is not null && replaced.TryGetValue(name, out var tensor))
             {
@@ -74,6 +91,10 @@ public static class TokenTableRewriter
             }
             newGraph.Write(model, field.TagStart, field.End - field.TagStart);
         }
+        foreach (var constant in guards.Values.SelectMany(g => g.Constants))
+        {
+            WriteLengthDelimited(newGraph, 5, constant);
+        }
         var output = new MemoryStream(model.Length + (int)newGraph.Length - graph.Length + 16);
         foreach (var field in Fields(model, 0, model.Length))
         {
@@ -85,6 +106,154 @@ public static class TokenTableRewriter
             output.Write(model, field.TagStart, field.End - field.TagStart);
         }
         return output.ToArray();
+    }
+
+    private sealed record Guard(byte[][] Nodes, byte[][] Constants, string Guarded);
+
+    // For every ArgMax whose data input is still the ids (keyed by the node field's position in the model): the
+    // nodes and constants of Where(Less(ids, V), ids, 0) and the name of its output, the ArgMax's new input.
+    private static Dictionary<int, Guard> PoolingGuards(Slice graph, long vocabulary)
+    {
+        var model = graph.Bytes;
+        var nodes = new List<Node>();
+        var inputTypes = new Dictionary<string, TensorElementType>(StringComparer.Ordinal);
+        foreach (var field in Fields(model, graph.Start, graph.End))
+        {
+            if (field.Number == 1 && field.Wire == 2)
+            {
+                nodes.Add(ReadNode(model, field));
+            }
+            else if (field.Number == 11 && field.Wire == 2 && InputType(model, field) is { } input)
+            {
+                inputTypes[input.Name] = input.Type;
+            }
+        }
+        var idValues = Follow(nodes, ["input_ids"]);
+        var producers = new Dictionary<string, Node>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            foreach (var output in node.Outputs)
+            {
+                producers.TryAdd(output, node);
+            }
+        }
+        var guards = new Dictionary<int, Guard>();
+        foreach (var argMax in nodes.Where(n => n.OpType == "ArgMax" && n.Inputs.Count >= 1 && idValues.Contains(n.Inputs[0])))
+        {
+            var ids = argMax.Inputs[0];
+            var type = IdType(ids, producers, inputTypes);
+            var prefix = $"t2istudio_ti_guard_{guards.Count}_";
+            var limit = ScalarTensor(prefix + "vocabulary", type, vocabulary);
+            var zero = ScalarTensor(prefix + "zero", type, 0);
+            var guarded = prefix + "ids";
+            byte[][] added =
+            [
+                NodeBytes("Less", [ids, prefix + "vocabulary"], prefix + "original", prefix + "less"),
+                NodeBytes("Where", [prefix + "original", ids, prefix + "zero"], guarded, prefix + "where"),
+            ];
+            guards[argMax.TagStart] = new Guard(added, [limit, zero], guarded);
+        }
+        return guards;
+    }
+
+    // The element type of a value that is still the ids: the last Cast's target, else the graph input's type.
+    private static TensorElementType IdType(string value, Dictionary<string, Node> producers, Dictionary<string, TensorElementType> inputTypes)
+    {
+        for (var hops = 0; hops <= producers.Count; hops++)
+        {
+            if (producers.TryGetValue(value, out var node))
+            {
+                if (node.OpType == "Cast")
+                {
+                    return node.CastTo is { } to ? (TensorElementType)(int)to : throw new NotSupportedException($"The Cast '{value}' in front of the pooling ArgMax has no target type.");
+                }
+                value = node.Inputs[0];
+                continue;
+            }
+            if (inputTypes.TryGetValue(value, out var type))
+            {
+                return type;
+            }
+            break;
+        }
+        throw new NotSupportedException($"The element type of '{value}', which the text encoder's pooling ArgMax reads, could not be found.");
+    }
+
+    private static byte[] ScalarTensor(string name, TensorElementType type, long value)
+    {
+        var raw = type switch
+        {
+            TensorElementType.Int64 => BitConverter.GetBytes(value),
+            TensorElementType.Int32 => BitConverter.GetBytes(checked((int)value)),
+            TensorElementType.Float => BitConverter.GetBytes((float)value),
+            var other => throw new NotSupportedException($"The text encoder pools by ArgMax over {other} ids; int32, int64 and float ids can be guarded against the new token ids."),
+        };
+        if (!BitConverter.IsLittleEndian)
+        {
+            Array.Reverse(raw);
+        }
+        var tensor = new MemoryStream();
+        WriteVarint(tensor, (2 << 3) | 0);
+        WriteVarint(tensor, (ulong)type);
+        WriteLengthDelimited(tensor, 8, Encoding.UTF8.GetBytes(name));
+        WriteLengthDelimited(tensor, 9, raw);
+        return tensor.ToArray();
+    }
+
+    private static byte[] NodeBytes(string opType, string[] inputs, string output, string name)
+    {
+        var node = new MemoryStream();
+        foreach (var input in inputs)
+        {
+            WriteLengthDelimited(node, 1, Encoding.UTF8.GetBytes(input));
+        }
+        WriteLengthDelimited(node, 2, Encoding.UTF8.GetBytes(output));
+        WriteLengthDelimited(node, 3, Encoding.UTF8.GetBytes(name));
+        WriteLengthDelimited(node, 4, Encoding.UTF8.GetBytes(opType));
+        return node.ToArray();
+    }
+
+    // The NodeProto in `node` with its first input renamed to `input`; every other field as it was.
+    private static byte[] WithFirstInput(byte[] model, Field node, string input)
+    {
+        var output = new MemoryStream(node.End - node.ValueStart + input.Length + 8);
+        var renamed = false;
+        foreach (var field in Fields(model, node.ValueStart, node.End))
+        {
+            if (!renamed && field.Number == 1 && field.Wire == 2)
+            {
+                WriteLengthDelimited(output, 1, Encoding.UTF8.GetBytes(input));
+                renamed = true;
+                continue;
+            }
+            output.Write(model, field.TagStart, field.End - field.TagStart);
+        }
+        return output.ToArray();
+    }
+
+    // A graph input's name and tensor element type (ValueInfoProto → TypeProto.tensor_type.elem_type), or null.
+    private static (string Name, TensorElementType Type)? InputType(byte[] model, Field valueInfo)
+    {
+        string? name = null;
+        TensorElementType? type = null;
+        foreach (var field in Fields(model, valueInfo.ValueStart, valueInfo.End))
+        {
+            if (field.Number == 1 && field.Wire == 2)
+            {
+                name = Text(model, field);
+            }
+            else if (field.Number == 2 && field.Wire == 2)
+            {
+                foreach (var typeField in Fields(model, field.ValueStart, field.End).Where(f => f.Number == 1 && f.Wire == 2))
+                {
+                    foreach (var elem in Fields(model, typeField.ValueStart, typeField.End).Where(f => f.Number == 1 && f.Wire == 0))
+                    {
+                        type = (TensorElementType)(int)elem.Value;
+                    }
+                }
+            }
+        }
+        return name is not null && type is { } t ? (name, t) : null;
     }
 
     private static (TokenTable Table, Tensor TableTensor, Tensor? MapTensor) Locate(Slice graph)
@@ -286,6 +455,7 @@ public static class TokenTableRewriter
         var inputs = new List<string>();
         var outputs = new List<string>();
         var op = "";
+        long? to = null;
         foreach (var field in Fields(model, node.ValueStart, node.End))
         {
             if (field.Wire != 2)
@@ -297,9 +467,10 @@ public static class TokenTableRewriter
                 case 1: inputs.Add(Text(model, field)); break;
                 case 2: outputs.Add(Text(model, field)); break;
                 case 4: op = Text(model, field); break;
+                case 5 when NameOf(model, field, 1) == "to": to = IntAttribute(model, field); break;
             }
         }
-        return new Node(op, inputs, outputs);
+        return new Node(op, inputs, outputs, node.TagStart, to);
     }
 
     private static Tensor ReadTensor(byte[] model, Field tensorField)
@@ -327,6 +498,18 @@ public static class TokenTableRewriter
             }
         }
         return new Tensor(name, type, [.. dims], tensorField.ValueStart, tensorField.End, raw, external);
+    }
+
+    private static long? IntAttribute(byte[] model, Field attribute)
+    {
+        foreach (var field in Fields(model, attribute.ValueStart, attribute.End))
+        {
+            if (field.Number == 3 && field.Wire == 0)
+            {
+                return (long)field.Value;
+            }
+        }
+        return null;
     }
 
     private static string? NameOf(byte[] model, Field message, int nameField)
@@ -431,7 +614,7 @@ public static class TokenTableRewriter
         public int Length => End - Start;
     }
 
-    private sealed record Node(string OpType, List<string> Inputs, List<string> Outputs);
+    private sealed record Node(string OpType, List<string> Inputs, List<string> Outputs, int TagStart, long? CastTo);
 
     private sealed record ByteRange(int Start, int End);
 

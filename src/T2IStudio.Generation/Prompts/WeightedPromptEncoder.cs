@@ -43,7 +43,8 @@ public static class WeightedPromptEncoder
 
     /// <summary>
     /// Tokenizes a prompt into 77-token chunks as A1111 does for prompts past the 75-token window: each chunk is
-    /// BOS + up to 75 tokens + EOS + padding with its own weights, <c>BREAK</c> starts a new chunk, and the
+    /// BOS + up to 75 tokens + EOS + padding with its own weights, <c>BREAK</c> starts a new chunk, a multi-vector
+    /// embedding that would be cut by a chunk's end moves whole into the next chunk (as A1111 does), and the
     /// encoder's outputs are concatenated along the sequence. With <paramref name="maxChunks"/> 1 (a UNet whose
     /// text sequence is fixed at 77) this is <see cref="Encode"/>: one window, the rest cut.
     /// </summary>
@@ -55,6 +56,7 @@ public static class WeightedPromptEncoder
         {
             return [Encode(tokenizer, prompt)];
         }
+        var triggers = tokenizer.AddedTokens.Where(t => t.Ids.Length > 1).ToDictionary(t => t.Ids[0]);
         var chunks = new List<(List<int> Ids, List<float> Weights)> { ([], []) };
         foreach (var run in PromptAttention.Parse(prompt))
         {
@@ -63,14 +65,25 @@ public static class WeightedPromptEncoder
                 chunks.Add(([], []));
                 continue;
             }
-            foreach (var id in tokenizer.Encode(run.Text))
+            var ids = tokenizer.Encode(run.Text);
+            for (var at = 0; at < ids.Count;)
             {
-                if (chunks[^1].Ids.Count == ClipTokenizer.Window)
+                // A trigger's vectors stay together: one that would straddle the boundary starts the next chunk.
+                var length = TriggerLength(ids, at, triggers);
+                if (chunks[^1].Ids.Count + length > ClipTokenizer.Window && chunks[^1].Ids.Count > 0)
                 {
                     chunks.Add(([], []));
                 }
-                chunks[^1].Ids.Add(id);
-                chunks[^1].Weights.Add((float)run.Weight);
+                for (var i = at; i < at + length; i++)
+                {
+                    if (chunks[^1].Ids.Count == ClipTokenizer.Window)
+                    {
+                        chunks.Add(([], []));
+                    }
+                    chunks[^1].Ids.Add(ids[i]);
+                    chunks[^1].Weights.Add((float)run.Weight);
+                }
+                at += length;
             }
         }
         var total = chunks.Sum(c => c.Ids.Count);
@@ -81,6 +94,23 @@ public static class WeightedPromptEncoder
             chunk.Weights.CopyTo(weights, 1);
             return new WeightedTokens(tokenizer.Frame(chunk.Ids), weights, total);
         })];
+    }
+
+    // How many ids from `at` belong together: all of a multi-vector trigger's ids, or the one id.
+    private static int TriggerLength(IReadOnlyList<int> ids, int at, Dictionary<int, AddedToken> triggers)
+    {
+        if (!triggers.TryGetValue(ids[at], out var trigger) || at + trigger.Ids.Length > ids.Count)
+        {
+            return 1;
+        }
+        for (var i = 1; i < trigger.Ids.Length; i++)
+        {
+            if (ids[at + i] != trigger.Ids[i])
+            {
+                return 1;
+            }
+        }
+        return trigger.Ids.Length;
     }
 
     /// <summary>

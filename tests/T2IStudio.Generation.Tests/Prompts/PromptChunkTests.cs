@@ -50,6 +50,29 @@ public sealed class PromptChunkTests
     }
 
     [Fact]
+    public void A_multi_vector_embedding_at_the_boundary_moves_whole_into_the_next_chunk()
+    {
+        var cat = Tokenizer.Encode("cat")[0];
+        int[] glow = [ClipTokenizer.VocabularySize, ClipTokenizer.VocabularySize + 1, ClipTokenizer.VocabularySize + 2];
+        var tokenizer = Tokenizer.WithAddedTokens([new AddedToken("glow", glow)]);
+
+        // 73 cats leave 2 places in the first window: the 3 vectors of "glow" do not fit there.
+        var chunks = WeightedPromptEncoder.EncodeChunks(tokenizer, Words(73) + " (glow:1.2) cat", 8);
+
+        Assert.Equal(2, chunks.Count);
+        Assert.Equal([ClipTokenizer.BeginOfText, .. Enumerable.Repeat(cat, 73), ClipTokenizer.EndOfText], chunks[0].Ids[..75]);
+        Assert.All(chunks[0].Ids[75..], id => Assert.Equal(tokenizer.PadToken, id));
+        Assert.True(chunks[0].IsUniform);
+        Assert.Equal([ClipTokenizer.BeginOfText, .. glow, cat, ClipTokenizer.EndOfText], chunks[1].Ids[..6]);
+        Assert.Equal([1f, 1.2f, 1.2f, 1.2f, 1f], chunks[1].Weights[..5]);
+        Assert.Equal(77, chunks[0].TokenCount);
+
+        // With room for all three it stays in the first chunk.
+        var fits = WeightedPromptEncoder.EncodeChunks(tokenizer, Words(72) + " glow", 8);
+        Assert.Equal([.. glow, ClipTokenizer.EndOfText], Assert.Single(fits).Ids[73..77]);
+    }
+
+    [Fact]
     public void An_empty_prompt_is_one_empty_chunk()
     {
         var chunk = Assert.Single(WeightedPromptEncoder.EncodeChunks(Tokenizer, "", 8));

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Tests.Pipelines;
@@ -35,5 +36,29 @@ public sealed class ModelHostEmbeddingTests
         Assert.Equal(counting.Encode("a glow cat"), lease.Model.Tokenizer.Encode("a glow cat"));
         var refused = Assert.Throws<EmbeddingRefusedException>(() => lease.Model.Tokenizer.Encode("a wide cat"));
         Assert.Contains("768 wide", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_counting_tokenizer_sees_embeddings_added_and_removed_after_it_was_made()
+    {
+        using var fixture = new FixtureModel(textEncoder: "ti_text_encoder_fp32.onnx", id: "ti");
+        var folder = Path.Combine(fixture.Root, EmbeddingLibrary.FolderName);
+        var time = new FakeTimeProvider();
+        using var host = new ModelHost(
+            Options.Create(new GenerationOptions { ModelRoots = [fixture.Root], Device = DevicePreference.Cpu }),
+            new HostingEnvironment { ContentRootPath = fixture.Root }, time, NullLogger<ModelHost>.Instance);
+        var plain = host.Tokenizer("ti").CountTokens("a glow cat");
+        Assert.Equal(ClipTokenizer.FromFolder(Path.Combine(fixture.Folder, "tokenizer")).CountTokens("a glow cat"), plain);
+
+        var glow = new SafeTensorsBuilder().Add("emb_params", [3, 8], SafeTensorsBuilder.Vectors(3, 8)).WriteTo(Path.Combine(folder, "glow.safetensors"));
+        Assert.Equal(plain, host.Tokenizer("ti").CountTokens("a glow cat")); // looked at no more often than the interval
+        time.Advance(ModelHost.EmbeddingCheckInterval);
+        var withGlow = host.Tokenizer("ti").CountTokens("a glow cat");
+        Assert.NotEqual(plain, withGlow);
+        Assert.Equal(host.Tokenizer("ti").CountTokens("a cat") + 3, withGlow);
+
+        File.Delete(glow);
+        time.Advance(ModelHost.EmbeddingCheckInterval);
+        Assert.Equal(plain, host.Tokenizer("ti").CountTokens("a glow cat"));
     }
 }

@@ -48,6 +48,10 @@ public sealed class SafeTensorsFileTests
             { "entry without offsets", new SafeTensorsBuilder().Raw("emb_params", new { dtype = "F32", shape = new List<long> { 1 } }).ToBytes() },
             { "NaN values", new SafeTensorsBuilder().Add("emb_params", [2], [float.NaN, 1]).ToBytes() },
             { "header is an array", ArrayHeader() },
+            { "overlapping ranges", new SafeTensorsBuilder().Add("x", [2], [1, 2]).Raw("emb_params", new { dtype = "F32", shape = new List<long> { 1 }, data_offsets = new List<long> { 4, 8 } }).ToBytes() },
+            { "a gap between tensors", Gap() },
+            { "bytes after the last tensor", Trailing() },
+            { "too many tensors", TooMany() },
         };
     }
 
@@ -55,8 +59,61 @@ public sealed class SafeTensorsFileTests
     [MemberData(nameof(Hostile))]
     public void Refuses_malformed_and_hostile_files_with_a_message(string what, byte[] bytes)
     {
-        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Parse(bytes));
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Parse(bytes).Select(t => t.Values).ToList());
         Assert.False(string.IsNullOrWhiteSpace(ex.Message), what);
+    }
+
+    [Theory]
+    [InlineData("overlaps the tensor before it")]
+    [InlineData("leaving a gap")]
+    [InlineData("belongs to no tensor")]
+    [InlineData("more than 64 tensors")]
+    public void Refuses_ranges_that_do_not_tile_the_data_and_too_many_tensors_before_decoding_any(string message)
+    {
+        var bytes = message switch
+        {
+            "overlaps the tensor before it" => new SafeTensorsBuilder().Add("x", [2], [1, 2]).Raw("emb_params", new { dtype = "F32", shape = new List<long> { 1 }, data_offsets = new List<long> { 4, 8 } }).ToBytes(),
+            "leaving a gap" => Gap(),
+            "belongs to no tensor" => Trailing(),
+            _ => TooMany(),
+        };
+
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Parse(bytes));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_the_tensors_asked_for_are_decoded()
+    {
+        var bytes = new SafeTensorsBuilder().Add("emb_params", [1, 2], [1, 2]).Add("junk", [2], [float.NaN, 1]).ToBytes();
+
+        var tensors = SafeTensorsFile.Parse(bytes).ToDictionary(t => t.Name);
+
+        Assert.Equal([1f, 2], tensors["emb_params"].Values);
+        Assert.Contains("NaN", Assert.Throws<InvalidDataException>(() => tensors["junk"].Values).Message, StringComparison.Ordinal);
+    }
+
+    // Two tensors of 8 bytes each declared at 0..8 and 12..20 of 20 data bytes: bytes 8..12 belong to neither.
+    private static byte[] Gap() => new SafeTensorsBuilder()
+        .Add("a", [5], [1, 2, 3, 4, 5])
+        .Raw("a", new { dtype = "F32", shape = new List<long> { 2 }, data_offsets = new List<long> { 0, 8 } })
+        .Raw("b", new { dtype = "F32", shape = new List<long> { 2 }, data_offsets = new List<long> { 12, 20 } })
+        .ToBytes();
+
+    // One 4-byte tensor in 8 data bytes.
+    private static byte[] Trailing() => new SafeTensorsBuilder()
+        .Add("emb_params", [2], [1, 2])
+        .Raw("emb_params", new { dtype = "F32", shape = new List<long> { 1 }, data_offsets = new List<long> { 0, 4 } })
+        .ToBytes();
+
+    private static byte[] TooMany()
+    {
+        var builder = new SafeTensorsBuilder();
+        for (var i = 0; i <= SafeTensorsFile.MaxTensors; i++)
+        {
+            builder.Add($"t{i}", [1], [i]);
+        }
+        return builder.ToBytes();
     }
 
     [Fact]

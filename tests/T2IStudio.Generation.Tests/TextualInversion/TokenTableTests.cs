@@ -59,6 +59,28 @@ public sealed class TokenTableTests
     }
 
     [Fact]
+    public void Pooling_at_the_argmax_of_the_ids_still_reads_the_end_of_text_position_with_a_trigger_in_the_prompt()
+    {
+        // The fixture pools like CLIP with eos_token_id 2 (SDXL's text_encoder_2): pooled = hidden[argmax(ids)].
+        using var root = new TempFolder();
+        new SafeTensorsBuilder().Add("emb_params", [2, Width], SafeTensorsBuilder.Vectors(2, Width)).WriteTo(Path.Combine(root.File(EmbeddingLibrary.FolderName), "kitten-style.safetensors"));
+        var (encoder, fit) = TextEncoderSession.Open(Fixture("ti_text_encoder_pooled.onnx"), TextEncoderKeys.Primary, EmbeddingLibrary.Scan([root.Path]), Cpu);
+        using var _ = encoder;
+        var ids = fit.Apply(Plain.Value).EncodeForModel("a kitten-style cat");
+
+        var outputs = encoder.Run([ComponentInput.OfIntegers("input_ids", [.. ids.Select(i => (long)i)], 1, ClipTokenizer.SequenceLength)], ["last_hidden_state", "pooler_output"]);
+        var hidden = outputs[0].Values;
+        var pooled = outputs[1].Values;
+
+        var eos = Array.IndexOf(ids, ClipTokenizer.EndOfText);
+        var largest = Array.IndexOf(ids, ids.Max());
+        Assert.True(ids[largest] >= ClipTokenizer.VocabularySize, "the trigger's ids are the largest: an unguarded argmax would pool there");
+        Assert.NotEqual(eos, largest);
+        Assert.Equal(hidden[(eos * Width)..((eos + 1) * Width)], pooled);
+        Assert.NotEqual(hidden[(largest * Width)..((largest + 1) * Width)], pooled);
+    }
+
+    [Fact]
     public void An_embedding_of_another_width_is_refused_when_used_and_the_encoder_still_runs()
     {
         using var root = new TempFolder();
