@@ -251,7 +251,7 @@ public sealed partial class GenerationService(
             try
             {
                 using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
-                source = PngFiles.Decode(stream);
+                source = PngFiles.DecodeStored(stream);
             }
             catch (Exception ex) when (ex is IOException or ImageRefusedException)
             {
