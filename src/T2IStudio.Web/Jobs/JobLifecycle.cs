@@ -250,7 +250,7 @@ public sealed partial class JobLifecycle(
             for (var tries = 0; tries < 5; tries++)
             {
                 var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
-                var candidates = order.Waiting.Where(j => worker.Models.Contains(j.Model)).ToList();
+                var candidates = order.Waiting.Where(j => j.RunsOn(worker.Models)).ToList();
                 if (candidates.Count == 0)
                 {
                     return null;

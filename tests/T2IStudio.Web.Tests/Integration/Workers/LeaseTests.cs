@@ -201,6 +201,27 @@ public sealed class LeaseTests
         Assert.Equal(job, (await lifecycle.TryLeaseAsync(Join(registry, "tiny-box"), CancellationToken.None))!.JobId);
     }
 
+    [Fact]
+    public async Task A_hires_job_goes_only_to_a_worker_that_announced_its_upscaler_too()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry, user) = await ArrangeAsync(app);
+        using var scope = app.Services.CreateScope();
+        var submitted = await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitAsync(StudioAppFactory.PrincipalOf(user), new JobRequest
+        {
+            Model = "t2istudio-tiny",
+            Request = new GenerationRequest { Prompt = "a hires lease", Steps = 8, Width = 64, Height = 64, Seed = 42, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim },
+            Hires = new HiresOptions { Scale = 2, Strength = 0.5, Upscaler = "t2istudio-tiny-x4" },
+        });
+        Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
+        var withoutUpscaler = Join(registry, "model-only");
+        var withUpscaler = registry.Join(new WorkerHello(Guid.NewGuid(), "full-box", "cpu", null, ["t2istudio-tiny", WorkerModels.ForUpscaler("t2istudio-tiny-x4")], "test"),
+            WorkerKind.Remote, _ => Task.CompletedTask);
+
+        Assert.Null(await lifecycle.TryLeaseAsync(withoutUpscaler, CancellationToken.None));
+        Assert.Equal(submitted.JobId, (await lifecycle.TryLeaseAsync(withUpscaler, CancellationToken.None))!.JobId);
+    }
+
     private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
     {
         ["Queue:RunWorker"] = "false",
