@@ -21,7 +21,7 @@ public static class T2iCommand
           t2i generate --prompt TEXT --out FILE.png [--model DIR|ID] [--negative TEXT] [--steps N] [--cfg X]
                        [--seed N] [--width W --height H] [--scheduler NAME] [--batch N] [--device auto|cuda|cpu]
                        [--init IMG --strength X] [--mask IMG [--mask-blur N] [--only-masked] [--padding N]]
-                       [--hires-scale X [--hires-strength Y] [--hires-upscaler ID]]
+                       [--hires-scale X [--hires-strength Y] [--hires-upscaler ID|lanczos]]
           t2i upscale --in FILE.png --out FILE.png [--model ID|DIR] [--scale 2|4] [--device auto|cuda|cpu]
           t2i tokenize TEXT [--model DIR|ID] [--max-length 77]
           t2i models [--root DIR]
@@ -179,6 +179,16 @@ public static class T2iCommand
         // An upscaler is looked for beside the model first (the same models/ folder), then where models are.
         var upscalers = new UpscalerCatalog([Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(info.Folder))!, .. DefaultRoots]);
         UpscalerInfo? FindUpscaler(string id) => upscalers.Find(id);
+        // As Create: the first available upscaler unless one is named; "lanczos" is the plain resize.
+        hires = hires is null ? null : hires with
+        {
+            Upscaler = hires.Upscaler switch
+            {
+                null => upscalers.List().FirstOrDefault(u => u.IsAvailable)?.Id,
+                var id when id.Equals(HiresOptions.LanczosName, StringComparison.OrdinalIgnoreCase) => null,
+                var id => id,
+            },
+        };
         if (hires is not null && HiresFix.Validate(info, request, hires, FindUpscaler) is { Count: > 0 } hiresErrors)
         {
             throw new UsageException(string.Join(" ", hiresErrors));

@@ -12,7 +12,7 @@ public sealed record IntakeOptions
     public static IntakeOptions Upload { get; } = new() { MaxKeptSide = ImageIntake.UploadSide };
 
     /// <summary>A file T2I Studio wrote itself or a painted mask: PNG only, kept at its size.</summary>
-    public static IntakeOptions StoredPng { get; } = new() { PngOnly = true };
+    public static IntakeOptions StoredPng { get; } = new() { PngOnly = true, Limits = ImageLimits.StoredPng };
 
     /// <summary>The limits the file is checked against.</summary>
     public ImageLimits Limits { get; init; } = ImageLimits.Default;

@@ -6,6 +6,16 @@ public sealed record ImageLimits
     /// <summary>The limits for an upload, a mask or a PNG read back: 10 MB, 16 MP, 8192 px a side.</summary>
     public static ImageLimits Default { get; } = new();
 
+    /// <summary>
+    /// The limits for a PNG the server or its workers made: the largest the server produces (an incompressible
+    /// <see cref="MaxPixels"/> RGB image is 3 bytes a pixel, plus filter bytes, zlib and chunk framing and the
+    /// parameters text) must pass, or a 4096² upscale is refused after the whole run.
+    /// </summary>
+    public static ImageLimits StoredPng { get; } = new() { MaxFileBytes = StoredPngMegabytes * 1024L * 1024 };
+
+    /// <summary>The largest stored PNG in MiB: 48 MiB of 16 MP noise and 2 MiB of framing and text.</summary>
+    public const int StoredPngMegabytes = 50;
+
     /// <summary>The largest file, in bytes.</summary>
     public long MaxFileBytes { get; init; } = 10 * 1024 * 1024;
 

@@ -68,4 +68,15 @@ public static class PngFiles
         ArgumentNullException.ThrowIfNull(stream);
         return ImageIntake.Read(stream, new IntakeOptions()).Image;
     }
+
+    /// <summary>
+    /// Decodes a PNG the server or its workers made (a stored image, a job's source copy) under
+    /// <see cref="IntakeOptions.StoredPng"/>: checked as strictly, but sized for the largest image the server produces.
+    /// </summary>
+    /// <exception cref="ImageRefusedException">Not a PNG, or over the stored-PNG limits.</exception>
+    public static RgbImage DecodeStored(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return ImageIntake.Read(stream, IntakeOptions.StoredPng).Image;
+    }
 }

@@ -98,7 +98,7 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         if (assignment.SourcePng is { } sourcePng)
         {
             using var sourceStream = new MemoryStream(sourcePng);
-            var source = PngFiles.Decode(sourceStream);
+            var source = PngFiles.DecodeStored(sourceStream);
             var mask = MaskFiles.Decode(assignment.MaskPng ?? throw new InvalidDataException("The inpainting job came without its mask."), source.Width, source.Height);
             inpaint = stored.ToInpaintOptions(mask) ?? throw new InvalidDataException("The stored inpainting options could not be read.");
             request = request with { InitImage = source };
@@ -147,7 +147,7 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
     {
         var sourcePng = job.Assignment.SourcePng ?? throw new InvalidDataException("The upscale job came without its source image.");
         using var sourceStream = new MemoryStream(sourcePng);
-        var source = PngFiles.Decode(sourceStream);
+        var source = PngFiles.DecodeStored(sourceStream);
         using var upscalerLease = models.AcquireUpscaler(upscale.Upscaler);
         var upscaler = upscalerLease.Upscaler;
         var throttle = new ProgressThrottle(time);

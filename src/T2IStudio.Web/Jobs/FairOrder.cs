@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Pipelines;
+using T2IStudio.Generation.Workers;
 
 namespace T2IStudio.Web.Jobs;
 
@@ -27,7 +28,13 @@ public sealed record JobShape(string Model, int Steps, int Width, int Height, in
 /// <param name="Step">Steps finished (running jobs, as last recorded).</param>
 /// <param name="WorkerName">The worker running it, if one is.</param>
 /// <param name="GalleryId">The gallery it saves into, if any (its team follows it too).</param>
-public sealed record QueuedJob(Guid Id, string OwnerId, string Model, JobShape Shape, DateTimeOffset CreatedAt, int Step, string? WorkerName, Guid? GalleryId = null);
+/// <param name="Upscaler">The worker model (<c>upscaler:ID</c>) a hires fix also needs, if any.</param>
+public sealed record QueuedJob(Guid Id, string OwnerId, string Model, JobShape Shape, DateTimeOffset CreatedAt, int Step, string? WorkerName, Guid? GalleryId = null, string? Upscaler = null)
+{
+    /// <summary>Whether a worker announcing <paramref name="models"/> can run it: its model, and a hires fix's upscaler too.</summary>
+    public bool RunsOn(IReadOnlySet<string> models) =>
+        models.Contains(Model) && (Upscaler is null || models.Contains(Upscaler));
+}
 
 /// <summary>
 /// The order waiting jobs run in, decided from the database so every node and every worker agrees and it
@@ -48,9 +55,14 @@ public sealed record FairOrder(IReadOnlyList<QueuedJob> Waiting, IReadOnlyList<Q
             .Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
             .Select(j => new { j.Id, j.OwnerId, j.Status, j.Model, j.TotalSteps, j.Width, j.Height, j.BatchSize, j.RequestJson, j.CreatedAt, j.Step, j.WorkerName, j.GalleryId })
             .ToListAsync(cancellationToken);
-        var jobs = rows.Select(r => (r.Status, Job: new QueuedJob(r.Id, r.OwnerId, r.Model,
-            new JobShape(r.Model, r.TotalSteps, r.Width, r.Height, r.BatchSize, (GenerationMetadata.ReadStoredRequest(r.RequestJson)?.GuidanceScale ?? 0) > 1),
-            r.CreatedAt, r.Step, r.WorkerName, r.GalleryId))).ToList();
+        var jobs = rows.Select(r =>
+        {
+            var stored = GenerationMetadata.ReadStoredRequest(r.RequestJson);
+            var upscaler = stored?.Hires?.Upscaler is { } id ? WorkerModels.ForUpscaler(id) : null;
+            return (r.Status, Job: new QueuedJob(r.Id, r.OwnerId, r.Model,
+                new JobShape(r.Model, r.TotalSteps, r.Width, r.Height, r.BatchSize, (stored?.GuidanceScale ?? 0) > 1),
+                r.CreatedAt, r.Step, r.WorkerName, r.GalleryId, upscaler));
+        }).ToList();
         var waiting = jobs.Where(j => j.Status == JobStatus.Queued).Select(j => j.Job).ToList();
         var running = jobs.Where(j => j.Status == JobStatus.Running).Select(j => j.Job).OrderBy(j => j.CreatedAt).ToList();
         if (waiting.Count == 0)

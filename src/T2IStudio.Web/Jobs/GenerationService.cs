@@ -251,7 +251,7 @@ public sealed partial class GenerationService(
             try
             {
                 using var stream = new MemoryStream(await store.ReadAsync(parent.FileKey, cancellationToken));
-                source = PngFiles.Decode(stream);
+                source = PngFiles.DecodeStored(stream);
             }
             catch (Exception ex) when (ex is IOException or ImageRefusedException)
             {
@@ -331,9 +331,9 @@ public sealed partial class GenerationService(
         {
             return Refused("That image is not available.");
         }
-        if (scale is not (2 or 4))
+        if (UpscaleRefusal(parent.Width, parent.Height, scale) is { } refusal)
         {
-            return Refused($"Upscale by 2 or 4, not {scale}.");
+            return Refused(refusal);
         }
         var upscaler = upscalerId is null
             ? models.Upscalers.List().FirstOrDefault(u => u.IsAvailable)
@@ -341,10 +341,6 @@ public sealed partial class GenerationService(
         if (upscaler is not { IsAvailable: true })
         {
             return Refused(upscalerId is null ? "No upscaler is installed: put one under models/upscalers/." : $"There is no upscaler '{upscalerId}'.");
-        }
-        if ((long)parent.Width * scale * parent.Height * scale > PngFiles.MaxPixels)
-        {
-            return Refused($"The image is {parent.Width}×{parent.Height}; ×{scale} would be over the {PngFiles.MaxPixels / (1024 * 1024)}-megapixel limit.");
         }
         if (idempotencyKey is { Length: > 64 })
         {
@@ -379,18 +375,36 @@ public sealed partial class GenerationService(
             return Refused("That image's file could not be read.");
         }
         // The job owns a copy: the source's file is released when the job ends, the image's own stays.
-        var sourceFile = await store.WritePngAsync(png, cancellationToken);
-        var request = new GenerationRequest { Prompt = parent.Prompt, Steps = WorkerLoop.UpscaleJobSteps, Width = parent.Width * scale, Height = parent.Height * scale, Seed = parent.Seed };
-        var result = await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), WorkerModels.ForUpscaler(upscaler.Id), request, stored, idempotencyKey, row =>
+        StoredFile sourceFile;
+        try
         {
-            row.SourceFileKey = sourceFile.Key;
-            row.ParentImageId = parent.Id;
-        }, cancellationToken);
-        if (!result.Succeeded || !await IsSourceOfAsync(result.JobId!.Value, sourceFile.Key, cancellationToken))
-        {
-            store.Delete(sourceFile.Key);
+            sourceFile = await store.WritePngAsync(png, cancellationToken);
         }
-        return result;
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogSourceCopyFailed(ex, imageId);
+            return Refused("The upscale's copy of the image could not be stored; try again later.");
+        }
+        var request = new GenerationRequest { Prompt = parent.Prompt, Steps = WorkerLoop.UpscaleJobSteps, Width = parent.Width * scale, Height = parent.Height * scale, Seed = parent.Seed };
+        var owned = false;
+        try
+        {
+            var result = await QueueAsync(userId, ApiTokenClaims.TokenIdOf(user), WorkerModels.ForUpscaler(upscaler.Id), request, stored, idempotencyKey, row =>
+            {
+                row.SourceFileKey = sourceFile.Key;
+                row.ParentImageId = parent.Id;
+            }, cancellationToken, recordPrompt: false);
+            // An idempotent replay answers with the earlier job, which holds its own copy.
+            owned = result.Succeeded && await IsSourceOfAsync(result.JobId!.Value, sourceFile.Key, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            if (!owned)
+            {
+                store.Delete(sourceFile.Key);
+            }
+        }
     }
 
     private async Task<bool> IsSourceOfAsync(Guid jobId, Guid sourceKey, CancellationToken cancellationToken)
@@ -419,7 +433,7 @@ public sealed partial class GenerationService(
         return errors;
     }
 
-    private async Task<SubmitResult> QueueAsync(string userId, Guid? apiTokenId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken)
+    private async Task<SubmitResult> QueueAsync(string userId, Guid? apiTokenId, string modelId, GenerationRequest request, StoredRequest stored, string? idempotencyKey, Action<Job>? configure, CancellationToken cancellationToken, bool recordPrompt = true)
     {
         var row = new Job
         {
@@ -434,7 +448,7 @@ public sealed partial class GenerationService(
             ApiTokenId = apiTokenId,
         };
         configure?.Invoke(row);
-        var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, stored.Style?.Prompt ?? request.Prompt,
+        var result = await lifecycle.QueueAsync(userId, row, idempotencyKey, recordPrompt ? stored.Style?.Prompt ?? request.Prompt : null,
             stored.Style?.NegativePrompt ?? request.NegativePrompt ?? "", cancellationToken);
         if (result.JobId == row.Id)
         {
@@ -552,6 +566,24 @@ public sealed partial class GenerationService(
 
     private static SubmitResult Refused(string error) => new(null, [error]);
 
+    /// <summary>
+    /// Why an image of <paramref name="width"/> × <paramref name="height"/> cannot be upscaled by
+    /// <paramref name="scale"/>; null when it can. The one size check for upscale jobs: the lightbox greys out the
+    /// factors it refuses, with this reason, and <see cref="SubmitUpscaleAsync"/> refuses them.
+    /// </summary>
+    public static string? UpscaleRefusal(int width, int height, int scale)
+    {
+        if (scale is not (2 or 4))
+        {
+            return $"Upscale by 2 or 4, not {scale}.";
+        }
+        if ((long)width * scale * height * scale > PngFiles.MaxPixels)
+        {
+            return $"The image is {width}×{height}; ×{scale} would be over the {PngFiles.MaxPixels / (1024 * 1024)}-megapixel limit.";
+        }
+        return null;
+    }
+
     /// <summary>Whether <paramref name="user"/> holds the Admin role now (read from the database, not the cookie's claims).</summary>
     private static async Task<bool> IsAdminAsync(AppDbContext db, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         ResourceAccess.UserId(user) is { } userId
@@ -559,6 +591,9 @@ public sealed partial class GenerationService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The file of image {ImageId} could not be read as an inpainting source")]
     private partial void LogSourceUnreadable(Exception ex, Guid imageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The upscale source copy of image {ImageId} could not be written")]
+    private partial void LogSourceCopyFailed(Exception ex, Guid imageId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queued job {JobId}: {Model}, {Steps} steps × {Batch}")]
     private partial void LogQueued(Guid jobId, string model, int steps, int batch);

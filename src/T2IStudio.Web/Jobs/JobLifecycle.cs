@@ -81,9 +81,10 @@ public sealed partial class JobLifecycle(
     /// Writes <paramref name="row"/> as a queued job of <paramref name="userId"/> unless their quota is full, in one
     /// write transaction with the quota count (parallel submits of one person cannot all pass it). A repeated key
     /// returns the first job. The prompt history keeps <paramref name="ownPrompt"/> and <paramref name="ownNegativePrompt"/>:
-    /// what the person wrote, before a style expanded it (so reusing it with the style chosen does not apply it twice).
+    /// what the person wrote, before a style expanded it (so reusing it with the style chosen does not apply it twice);
+    /// a null <paramref name="ownPrompt"/> records nothing (an upscale repeats someone's earlier prompt, not a new one).
     /// </summary>
-    public async Task<SubmitResult> QueueAsync(string userId, Job row, string? idempotencyKey, string ownPrompt, string ownNegativePrompt, CancellationToken cancellationToken)
+    public async Task<SubmitResult> QueueAsync(string userId, Job row, string? idempotencyKey, string? ownPrompt, string ownNegativePrompt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(row);
@@ -119,12 +120,12 @@ public sealed partial class JobLifecycle(
             return new SubmitResult(null, [refusal]);
         }
         var now = time.GetUtcNow();
-        var prompt = await PromptHistory.RecordAsync(db, userId, ownPrompt, ownNegativePrompt, now, cancellationToken);
+        var prompt = ownPrompt is null ? null : await PromptHistory.RecordAsync(db, userId, ownPrompt, ownNegativePrompt, now, cancellationToken);
         row.OwnerId = userId;
         row.Status = JobStatus.Queued;
         row.IdempotencyKey = idempotencyKey;
         row.CreatedAt = now;
-        row.PromptId = prompt.Id;
+        row.PromptId = prompt?.Id;
         row.ConcurrencyStamp = Guid.NewGuid();
         db.Jobs.Add(row);
         try
@@ -249,7 +250,7 @@ public sealed partial class JobLifecycle(
             for (var tries = 0; tries < 5; tries++)
             {
                 var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
-                var candidates = order.Waiting.Where(j => worker.Models.Contains(j.Model)).ToList();
+                var candidates = order.Waiting.Where(j => j.RunsOn(worker.Models)).ToList();
                 if (candidates.Count == 0)
                 {
                     return null;

@@ -79,7 +79,7 @@ public sealed partial class ImageStore
         RgbImage image;
         using (var stream = new MemoryStream(png, writable: false))
         {
-            image = PngFiles.Decode(stream);
+            image = PngFiles.DecodeStored(stream);
         }
         await WriteDurablyAsync(thumbnail, WebImages.ThumbnailWebp(image), cancellationToken, anotherMayWriteIt: true);
         return true;

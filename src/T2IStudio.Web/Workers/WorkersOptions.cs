@@ -1,3 +1,4 @@
+using T2IStudio.Generation.Imaging;
 using System.ComponentModel.DataAnnotations;
 
 namespace T2IStudio.Web.Workers;
@@ -25,9 +26,13 @@ public sealed record WorkersOptions : IValidatableObject
     [Range(3, 3600, ErrorMessage = "Workers:LeaseSeconds must be between 3 and 3600.")]
     public int LeaseSeconds { get; init; } = 30;
 
-    /// <summary>The largest image a remote worker may upload, in MiB; a bigger one is refused mid-stream.</summary>
+    /// <summary>
+    /// The largest image a remote worker may upload, in MiB; a bigger one is refused mid-stream. The default is the
+    /// largest PNG the server itself can produce (<see cref="ImageLimits.StoredPngMegabytes"/>), so no image a
+    /// worker may make is refused.
+    /// </summary>
     [Range(1, 1024, ErrorMessage = "Workers:MaxImageMegabytes must be between 1 and 1024.")]
-    public int MaxImageMegabytes { get; init; } = 32;
+    public int MaxImageMegabytes { get; init; } = ImageLimits.StoredPngMegabytes;
 
     /// <summary>The most a remote worker may upload for one job, all images together, in MiB.</summary>
     [Range(1, 4096, ErrorMessage = "Workers:MaxDeliveryMegabytes must be between 1 and 4096.")]

@@ -120,6 +120,22 @@ public sealed class UpscaleCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData(null, FixtureUpscaler.Id)] // as Create: the first available upscaler (the fixture beside the model)
+    [InlineData("lanczos", "Lanczos")] // the plain resize
+    public async Task Hires_fix_uses_the_first_upscaler_unless_told_lanczos(string? upscaler, string written)
+    {
+        var file = Path.Combine(_out, "hires-default.png");
+        string[] chosen = upscaler is null ? [] : ["--hires-upscaler", upscaler];
+
+        var (code, _, stderr) = await Run(["generate", "--model", _model.Folder, "--prompt", "a red circle", "--steps", "2", "--seed", "3",
+            "--width", "64", "--height", "64", "--scheduler", "ddim", "--hires-scale", "2", .. chosen, "--out", file]);
+
+        Assert.True(code == 0, stderr);
+        using var stream = File.OpenRead(file);
+        Assert.Equal(written, GenerationParameters.Parse(PngFiles.ReadText(stream).Parameters!)["Hires upscaler"]);
+    }
+
+    [Theory]
     [InlineData(new[] { "--hires-strength", "0.5" }, "--hires-strength and --hires-upscaler need --hires-scale X")]
     [InlineData(new[] { "--hires-scale", "5" }, "Hires fix: Upscale by must be more than 1 and at most 4.")]
     [InlineData(new[] { "--hires-scale", "2", "--hires-upscaler", "nowhere" }, "Hires fix: there is no upscaler 'nowhere'.")]

@@ -36,6 +36,24 @@ public sealed class CreateHiresFixTests : StudioComponentTestBase
     }
 
     [Fact]
+    public void The_Upscaler_select_shows_display_names_and_Lanczos_for_the_plain_resize()
+    {
+        var settings = new GenerationSettings();
+        settings.UseModel(Tiny);
+        settings.OfferUpscaler(X4.Id);
+        settings.HiresFix = true;
+        var form = Render<GenerationForm>(p => p.Add(f => f.Settings, settings).Add(f => f.Models, [Tiny]).Add(f => f.Upscalers, [X4]));
+        IEnumerable<string?> Shown() => form.FindAll("input").Select(i => i.GetAttribute("value"));
+
+        Assert.Contains("Tiny ×4 (×4)", Shown());
+        Assert.DoesNotContain(X4.Id, Shown());
+
+        settings.HiresUpscaler = "";
+        form.Render();
+        Assert.Contains("Lanczos (plain resize)", Shown());
+    }
+
+    [Fact]
     public void Hires_fix_is_remembered_and_brought_back_by_reuse_parameters()
     {
         var settings = new GenerationSettings();

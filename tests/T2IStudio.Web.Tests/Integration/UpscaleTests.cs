@@ -110,6 +110,30 @@ public sealed class UpscaleTests : IClassFixture<UpscaleTests.OneImage>
     }
 
     [Fact]
+    public async Task An_upscale_records_no_prompt_in_the_requesters_history()
+    {
+        await using var db = await _world.App.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var before = await db.Prompts.AsNoTracking().Where(p => p.OwnerId == _world.Alice.Id).Select(p => new { p.Id, p.LastUsedAt, p.UseCount }).ToListAsync();
+        using var scope = _world.App.Services.CreateScope();
+
+        var submitted = await Service(scope).SubmitUpscaleAsync(StudioAppFactory.PrincipalOf(_world.Alice), _world.ImageId, 2);
+
+        Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
+        var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == submitted.JobId);
+        Assert.Null(job.PromptId);
+        var after = await db.Prompts.AsNoTracking().Where(p => p.OwnerId == _world.Alice.Id).Select(p => new { p.Id, p.LastUsedAt, p.UseCount }).ToListAsync();
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public void The_upscale_size_check_refuses_a_factor_past_the_pixel_limit_with_the_reason()
+    {
+        Assert.Null(GenerationService.UpscaleRefusal(2048, 2048, 2));
+        Assert.Equal("The image is 2048×2048; ×4 would be over the 16-megapixel limit.", GenerationService.UpscaleRefusal(2048, 2048, 4));
+        Assert.Equal("Upscale by 2 or 4, not 3.", GenerationService.UpscaleRefusal(64, 64, 3));
+    }
+
+    [Fact]
     public async Task Someone_elses_image_cannot_be_upscaled_and_bad_factors_are_refused()
     {
         using var scope = _world.App.Services.CreateScope();

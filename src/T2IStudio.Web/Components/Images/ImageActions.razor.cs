@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.EntityFrameworkCore;
 using MudBlazor;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Noise;
@@ -26,6 +27,9 @@ public sealed partial class ImageActions
 
     /// <summary>The factors "Upscale" offers.</summary>
     public static readonly int[] UpscaleFactors = [2, 4];
+
+    /// <summary>The greyed-out Upscale button's tooltip when no upscaler is installed.</summary>
+    public const string NoUpscalerText = "No upscaler installed: put one under models/upscalers/";
 
     private UpscalerInfo? _upscaler;
 
@@ -69,6 +73,8 @@ public sealed partial class ImageActions
     [Inject] private T2IStudio.Generation.Models.ModelHost Models { get; set; } = null!;
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    [Inject] private ILogger<ImageActions> Logger { get; set; } = null!;
 
     /// <summary>Only the owner deletes or shares an image; teammates see (and star) it through a gallery.</summary>
     private bool IsMine => _userId is not null && Image.OwnerId == _userId;
@@ -196,6 +202,12 @@ public sealed partial class ImageActions
                 Snackbar.Add(result.Errors[0], Severity.Error);
             }
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DbUpdateException or InvalidOperationException)
+        {
+            // The circuit outlives a failed submit: say so and let the person try again.
+            LogUpscaleFailed(Logger, ex, Image.Id);
+            Snackbar.Add("The upscale could not be queued; try again later.", Severity.Error);
+        }
         finally
         {
             _busy = false;
@@ -225,4 +237,7 @@ public sealed partial class ImageActions
             Snackbar.Add("That image is already gone.", Severity.Warning);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Queuing an upscale of image {ImageId} failed")]
+    private static partial void LogUpscaleFailed(ILogger logger, Exception exception, Guid imageId);
 }

@@ -60,6 +60,28 @@ public sealed class ImageActionsTests : ImageComponentTestBase
     }
 
     [Fact]
+    public async Task Upscale_greys_out_a_factor_the_server_would_refuse_and_says_why()
+    {
+        var user = await SignInAsync("upscale-limit@example.test");
+        var image = await AddImageAsync(user.Id, "a huge kite");
+        image.Width = 2048;
+        image.Height = 2048;
+        var popovers = Render<MudPopoverProvider>();
+        var actions = Render<ImageActions>(p => p.Add(a => a.Image, image));
+        actions.WaitForAssertion(() => Assert.NotNull(actions.FindAll("button").SingleOrDefault(b => b.TextContent.Trim() == "Upscale")));
+
+        await actions.InvokeAsync(() => actions.FindAll("button").Single(b => b.TextContent.Trim() == "Upscale").Click());
+
+        popovers.WaitForAssertion(() => Assert.Equal(2, popovers.FindAll(".mud-menu-item").Count));
+        var items = popovers.FindAll(".mud-menu-item");
+        var byTwo = items.Single(i => i.TextContent.Trim().StartsWith("×2 ", StringComparison.Ordinal));
+        var byFour = items.Single(i => i.TextContent.Trim().StartsWith("×4 ", StringComparison.Ordinal));
+        Assert.False(byTwo.ClassList.Contains("mud-disabled") || byTwo.HasAttribute("disabled"));
+        Assert.True(byFour.ClassList.Contains("mud-disabled") || byFour.HasAttribute("disabled"), byFour.OuterHtml);
+        Assert.Equal(T2IStudio.Web.Jobs.GenerationService.UpscaleRefusal(2048, 2048, 4), byFour.GetAttribute("title"));
+    }
+
+    [Fact]
     public async Task A_starred_image_opens_with_its_star_pressed()
     {
         var user = await SignInAsync("starred@example.test");

@@ -158,6 +158,37 @@ public sealed class LeaseTests
     }
 
     [Fact]
+    public async Task A_noisy_2048_image_over_the_upload_limit_is_delivered_by_a_remote_worker_and_stored()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry, user) = await ArrangeAsync(app);
+        var job = await SubmitAsync(app, user, size: 2048);
+        var worker = Join(registry, "big-box");
+        var assignment = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
+        var pixels = new byte[2048 * 2048 * 3];
+        new Random(7).NextBytes(pixels);
+        var sent = PngFiles.Encode(new RgbImage(2048, 2048, pixels), null, null);
+        Assert.True(sent.Length > ImageLimits.Default.MaxFileBytes, $"the noise compressed to {sent.Length} bytes");
+
+        var receipt = await lifecycle.CompleteAsync(worker, job, assignment.LeaseId, "abc123", [new DeliveredImage(0, 42, sent)], CancellationToken.None);
+
+        Assert.True(receipt.Accepted, receipt.Reason);
+        await using var db = await Db(app);
+        var image = await db.Images.SingleAsync();
+        Assert.Equal((2048, 2048), (image.Width, image.Height));
+        await using var stored = File.OpenRead(app.Services.GetRequiredService<T2IStudio.Web.Storage.ImageStore>().PathOf(image.FileKey));
+        Assert.Equal(pixels, PngFiles.DecodeStored(stored).Pixels);
+    }
+
+    [Fact]
+    public void A_worker_may_upload_the_largest_png_the_server_stores()
+    {
+        Assert.True(new WorkersOptions().MaxImageMegabytes * 1024L * 1024 >= ImageLimits.StoredPng.MaxFileBytes);
+        // 16 MP of incompressible RGB fits the stored-PNG limit.
+        Assert.True(3 * ImageLimits.StoredPng.MaxPixels < ImageLimits.StoredPng.MaxFileBytes);
+    }
+
+    [Fact]
     public async Task A_worker_gets_only_jobs_for_the_models_it_announced()
     {
         using var app = WebOnly();
@@ -168,6 +199,27 @@ public sealed class LeaseTests
         Assert.Null(await lifecycle.TryLeaseAsync(elsewhere, CancellationToken.None));
         Assert.True((await lifecycle.StandingOfAsync(job))!.NoWorker);
         Assert.Equal(job, (await lifecycle.TryLeaseAsync(Join(registry, "tiny-box"), CancellationToken.None))!.JobId);
+    }
+
+    [Fact]
+    public async Task A_hires_job_goes_only_to_a_worker_that_announced_its_upscaler_too()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry, user) = await ArrangeAsync(app);
+        using var scope = app.Services.CreateScope();
+        var submitted = await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitAsync(StudioAppFactory.PrincipalOf(user), new JobRequest
+        {
+            Model = "t2istudio-tiny",
+            Request = new GenerationRequest { Prompt = "a hires lease", Steps = 8, Width = 64, Height = 64, Seed = 42, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim },
+            Hires = new HiresOptions { Scale = 2, Strength = 0.5, Upscaler = "t2istudio-tiny-x4" },
+        });
+        Assert.True(submitted.Succeeded, string.Join(" ", submitted.Errors));
+        var withoutUpscaler = Join(registry, "model-only");
+        var withUpscaler = registry.Join(new WorkerHello(Guid.NewGuid(), "full-box", "cpu", null, ["t2istudio-tiny", WorkerModels.ForUpscaler("t2istudio-tiny-x4")], "test"),
+            WorkerKind.Remote, _ => Task.CompletedTask);
+
+        Assert.Null(await lifecycle.TryLeaseAsync(withoutUpscaler, CancellationToken.None));
+        Assert.Equal(submitted.JobId, (await lifecycle.TryLeaseAsync(withUpscaler, CancellationToken.None))!.JobId);
     }
 
     private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
@@ -184,13 +236,13 @@ public sealed class LeaseTests
         return (app.Services.GetRequiredService<JobLifecycle>(), app.Services.GetRequiredService<WorkerRegistry>(), user);
     }
 
-    private static async Task<Guid> SubmitAsync(StudioAppFactory app, AppUser user)
+    private static async Task<Guid> SubmitAsync(StudioAppFactory app, AppUser user, int size = 64)
     {
         using var scope = app.Services.CreateScope();
         var result = await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitAsync(StudioAppFactory.PrincipalOf(user), new JobRequest
         {
             Model = "t2istudio-tiny",
-            Request = new GenerationRequest { Prompt = "a lease", Steps = 8, Width = 64, Height = 64, Seed = 42, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim },
+            Request = new GenerationRequest { Prompt = "a lease", Steps = 8, Width = size, Height = size, Seed = 42, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim },
         });
         return result.JobId!.Value;
     }
