@@ -37,6 +37,26 @@ public sealed class CreatePageTests : StudioComponentTestBase
     }
 
     [Fact]
+    public void For_a_model_that_reads_several_chunks_the_count_grows_by_chunks_and_warns_only_past_the_last()
+    {
+        var prompt = "";
+        var editor = Render<PromptEditor>(p => p
+            .Add(e => e.Tokenizer, Tokenizer)
+            .Add(e => e.MaxChunks, 2)
+            .Add(e => e.Prompt, prompt)
+            .Add(e => e.PromptChanged, (string v) => prompt = v));
+        Assert.Equal("0 / 75", editor.Find("[data-testid=token-count]").TextContent.Trim());
+
+        editor.Find("textarea").Input(string.Join(' ', Enumerable.Repeat("circle", 80)));
+        Assert.Equal("80 / 150", editor.Find("[data-testid=token-count]").TextContent.Trim());
+        Assert.Empty(editor.FindAll("[data-testid=token-warning]"));
+
+        editor.Find("textarea").Input(string.Join(' ', Enumerable.Repeat("circle", 160)));
+        Assert.Equal("160 / 150", editor.Find("[data-testid=token-count]").TextContent.Trim());
+        Assert.Contains("Over 150 tokens", editor.Find("[data-testid=token-warning]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ctrl_enter_in_the_prompt_submits_and_plain_enter_does_not()
     {
         var submits = 0;

@@ -33,6 +33,7 @@ public sealed partial class CreatePage : IAsyncDisposable
     private IReadOnlyList<ModelInfo>? _models;
     private IReadOnlyList<T2IStudio.Generation.Upscaling.UpscalerInfo> _upscalers = [];
     private ClipTokenizer? _tokenizer;
+    private int _promptChunks = 1;
     private IReadOnlyList<GallerySummary> _saveTargets = [];
     private IReadOnlyList<string> _errors = [];
     private bool _submitting;
@@ -199,7 +200,11 @@ public sealed partial class CreatePage : IAsyncDisposable
         }
     }
 
-    private void ModelChanged(ModelInfo model) => _tokenizer = Models.TryGetTokenizer(model.Id);
+    private void ModelChanged(ModelInfo model)
+    {
+        _tokenizer = Models.TryGetTokenizer(model.Id);
+        _promptChunks = model.Traits?.MaxPromptChunks ?? 1;
+    }
 
     private async Task GenerateAsync()
     {

@@ -60,6 +60,8 @@ public sealed partial class InpaintPage
 
     private ModelInfo? CurrentModel => _models.FirstOrDefault(m => m.Id == _settings.ModelId);
 
+    private int PromptChunks => CurrentModel?.Traits?.MaxPromptChunks ?? 1;
+
     private (int Width, int Height) WorkingSize => _source is null || CurrentModel?.Traits is not { } traits
         ? (0, 0)
         : MaskFiles.WorkingSize(_source.Width, _source.Height, Math.Max(traits.Defaults.Width, traits.Defaults.Height), traits.VaeScaleFactor);
