@@ -43,6 +43,17 @@ public sealed record GenerationOptions
     [Range(64, 2048, ErrorMessage = "Generation:UpscaleTileSize must be between 64 and 2048.")]
     public int UpscaleTileSize { get; init; } = Upscaling.LoadedUpscaler.DefaultTileSize;
 
+    /// <summary>
+    /// Images per UNet call when waiting jobs that share a model, size, sampler and step count are batched together
+    /// (cross-user batching). Unset: by device (<see cref="DefaultMaxBatch"/>). 1 switches batching off, for
+    /// byte-exact reruns where the execution provider's results depend on the batch size.
+    /// </summary>
+    [Range(1, 64, ErrorMessage = "Generation:MaxBatch must be between 1 and 64.")]
+    public int? MaxBatch { get; init; }
+
+    /// <summary>The images per UNet call batching aims for on a device when <see cref="MaxBatch"/> is unset.</summary>
+    public static int DefaultMaxBatch(bool cuda) => cuda ? 8 : 1;
+
     /// <summary>Model to load and warm up at start (its id), or null for none.</summary>
     public string? WarmUpModel { get; init; }
 

@@ -120,6 +120,7 @@ public static class StudioWebExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<JobLifecycle>();
+        services.AddSingleton<T2IStudio.Web.Telemetry.StudioMetrics>();
         services.AddOptions<WorkersOptions>()
             .BindConfiguration(WorkersOptions.Section)
             .ValidateDataAnnotations()

@@ -159,6 +159,10 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
     }
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    public Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<LeasedJob>>([]); // seam: issue 20's server part adds the hub call
+
     public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken) =>
         Connection.InvokeAsync<bool>(WorkerHubNames.Progress, job.JobId, LeaseOf(job), step, totalSteps, previewJpeg, cancellationToken);
 

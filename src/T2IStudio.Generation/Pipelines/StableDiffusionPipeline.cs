@@ -138,6 +138,21 @@ public sealed partial class StableDiffusionPipeline
         return Task.Run(() => Run(request, inpaint: null, progress, cancellationToken), cancellationToken);
     }
 
+    /// <summary>
+    /// Runs several jobs' requests in the same UNet calls (cross-user batching): every member must share one
+    /// <see cref="BatchKey"/>. Each member keeps its own seeds (a seed gives the same image batched or alone), its
+    /// own guidance scale, progress and previews, and its own cancellation: a cancelled member's rows leave the
+    /// batch before the next step while the others run on. Never throws for one member's sake; each outcome says
+    /// how that member ended.
+    /// </summary>
+    /// <exception cref="ArgumentException">The members do not share a batch key, or a request is invalid.</exception>
+    public Task<IReadOnlyList<BatchOutcome>> GenerateBatchAsync(IReadOnlyList<BatchMember> members, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        _ = _model;
+        throw new NotImplementedException("Seam: cross-user batching lands with issue 20's pipeline part.");
+    }
+
     private GenerationResult Run(GenerationRequest request, InpaintPlan? inpaint, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

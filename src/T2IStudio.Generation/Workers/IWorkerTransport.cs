@@ -3,7 +3,7 @@ namespace T2IStudio.Generation.Workers;
 /// <summary>
 /// How a worker talks to the server that owns the queue: ask for work, report progress, deliver, fail, beat.
 /// The in-process transport calls the job lifecycle directly; the remote one speaks to the web app's
-/// <c>/hubs/workers</c> SignalR hub. A worker holds at most one job at a time and reports only on it.
+/// <c>/hubs/workers</c> SignalR hub. A worker runs one batch at a time: a head job from <see cref="NextJobAsync"/> and the companions <see cref="JoinBatchAsync"/> leased beside it, and reports on each job under its own lease.
 /// </summary>
 public interface IWorkerTransport
 {
@@ -12,6 +12,13 @@ public interface IWorkerTransport
 
     /// <summary>Waits for the next job this worker may run; null when the transport is closing.</summary>
     Task<LeasedJob?> NextJobAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Leases more waiting jobs that can share <paramref name="head"/>'s UNet calls (the same
+    /// <see cref="Pipelines.BatchKey"/>), taken in fair order, up to <paramref name="offer"/>'s room; each comes
+    /// under its own lease and is reported on on its own. Empty when none waits (or the server does not batch).
+    /// </summary>
+    Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken);
 
     /// <summary>Steps finished, with a small JPEG preview now and then (the loop throttles both).</summary>
     Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken);

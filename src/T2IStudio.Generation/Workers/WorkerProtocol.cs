@@ -49,3 +49,7 @@ public sealed record DeliveryReceipt(bool Accepted, string? Reason)
     /// <summary>Refused, because <paramref name="reason"/>.</summary>
     public static DeliveryReceipt Refused(string reason) => new(false, reason);
 }
+
+/// <summary>How much more a worker can take beside the job it holds, in one UNet call.</summary>
+/// <param name="MaxImages">Images it can add (its batch limit, less the head job's images, within its memory estimate).</param>
+public sealed record BatchOffer(int MaxImages);

@@ -85,6 +85,9 @@ internal sealed class InProcessWorkerTransport(JobLifecycle lifecycle, TimeSpan 
         return job;
     }
 
+    public Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<LeasedJob>>([]); // seam: issue 20's server part leases companions here
+
     public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken)
     {
         lifecycle.ReportProgress(Session, job.JobId, job.Assignment.LeaseId, step, totalSteps, previewJpeg);

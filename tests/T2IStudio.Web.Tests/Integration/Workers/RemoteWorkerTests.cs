@@ -147,6 +147,9 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
 
         public Task<LeasedJob?> NextJobAsync(CancellationToken cancellationToken) => inner.NextJobAsync(cancellationToken);
 
+        public Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken) =>
+            inner.JoinBatchAsync(head, offer, cancellationToken);
+
         public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken)
         {
             var sent = inner.ReportProgressAsync(job, step, totalSteps, previewJpeg, cancellationToken);
