@@ -86,6 +86,9 @@ public sealed partial class ModelHost : IDisposable
     /// <summary>The execution device (the active one and why: <see cref="ExecutionDevice.Active"/>).</summary>
     public ExecutionDevice Device { get; }
 
+    /// <summary>Images per UNet call when jobs are batched: <c>Generation:MaxBatch</c>, or the device's default.</summary>
+    public int MaxBatch => _options.MaxBatch ?? GenerationOptions.DefaultMaxBatch(Device.Active.IsCuda);
+
     /// <summary>Ids of the models whose sessions are loaded now.</summary>
     public IReadOnlyList<string> LoadedModels
     {

@@ -68,6 +68,14 @@ public sealed partial class StableDiffusionPipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(options);
+        var work = PrepareInpaint(request, options);
+        return Task.Run(() => work.Paste(Run(work.Request, work.Plan(this), progress, cancellationToken)), cancellationToken);
+    }
+
+    // Checks an inpainting request and works out its crop, the request at the working resolution and the feathered
+    // mask it is pasted back through: the same for a run of its own and for a member of a batch.
+    private InpaintWork PrepareInpaint(GenerationRequest request, InpaintOptions options)
+    {
         var source = request.InitImage ?? throw new ArgumentException("Inpainting needs a source image.", nameof(request));
         var problems = new List<string>();
         if (options.Mask.Width != source.Width || options.Mask.Height != source.Height)
@@ -97,16 +105,22 @@ public sealed partial class StableDiffusionPipeline
         {
             throw new ArgumentException(string.Join(" ", errors), nameof(request));
         }
+        return new InpaintWork(work, workMask, options.MaskedContent, source, feather, region);
+    }
 
-        return Task.Run(() =>
+    /// <summary>An inpainting request at its working resolution, and how its results go back into the source.</summary>
+    private sealed record InpaintWork(GenerationRequest Request, GrayMask WorkMask, MaskedContent Content, RgbImage Source, GrayMask Feather, PixelRect Region)
+    {
+        /// <summary>The denoising loop's state for it (encodes the source: on the worker thread).</summary>
+        public InpaintPlan Plan(StableDiffusionPipeline pipeline) => new(pipeline, pipeline._model.Traits, Request, WorkMask, Content);
+
+        /// <summary>Each generated image composited into the source through the feathered mask.</summary>
+        public GenerationResult Paste(GenerationResult result) => result with
         {
-            var plan = new InpaintPlan(this, _model.Traits, work, workMask, options.MaskedContent);
-            var result = Run(work, plan, progress, cancellationToken);
-            var pasted = result.Images
-                .Select(image => ImageOps.Composite(source, ImageOps.Resize(image, region.Width, region.Height), feather, region))
-                .ToList();
-            return result with { Images = pasted };
-        }, cancellationToken);
+            Images = result.Images
+                .Select(image => ImageOps.Composite(Source, ImageOps.Resize(image, Region.Width, Region.Height), Feather, Region))
+                .ToList(),
+        };
     }
 
     /// <summary>The per-run state of an inpainting job inside the shared denoising loop.</summary>

@@ -138,21 +138,6 @@ public sealed partial class StableDiffusionPipeline
         return Task.Run(() => Run(request, inpaint: null, progress, cancellationToken), cancellationToken);
     }
 
-    /// <summary>
-    /// Runs several jobs' requests in the same UNet calls (cross-user batching): every member must share one
-    /// <see cref="BatchKey"/>. Each member keeps its own seeds (a seed gives the same image batched or alone), its
-    /// own guidance scale, progress and previews, and its own cancellation: a cancelled member's rows leave the
-    /// batch before the next step while the others run on. Never throws for one member's sake; each outcome says
-    /// how that member ended.
-    /// </summary>
-    /// <exception cref="ArgumentException">The members do not share a batch key, or a request is invalid.</exception>
-    public Task<IReadOnlyList<BatchOutcome>> GenerateBatchAsync(IReadOnlyList<BatchMember> members, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(members);
-        _ = _model;
-        throw new NotImplementedException("Seam: cross-user batching lands with issue 20's pipeline part.");
-    }
-
     private GenerationResult Run(GenerationRequest request, InpaintPlan? inpaint, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -171,33 +156,8 @@ public sealed partial class StableDiffusionPipeline
         scheduler.SetTimesteps(request.Steps);
         var start = request.InitImage is null || (inpaint?.FullDenoise ?? false) ? 0 : Scheduler.StartIndexForStrength(scheduler.Timesteps.Count, request.Strength);
 
-        var noise = new float[batch * perImage];
-        for (var k = 0; k < batch; k++)
-        {
-            new GaussianNoise(seeds[k]).Fill(noise.AsSpan(k * perImage, perImage));
-        }
+        var (noise, imageLatents, latents) = StartLatents(request, inpaint, scheduler, start, seeds, perImage);
         var stepNoise = new GaussianNoise(request.Seed ^ StepNoiseSalt);
-
-        float[]? imageLatents = null;
-        if (request.InitImage is { } init)
-        {
-            imageLatents = Repeat(EncodeImage(inpaint?.EncodeSource ?? init), batch);
-            inpaint?.PrepareImageLatents(imageLatents);
-        }
-        float[] latents;
-        if (imageLatents is null || (inpaint?.FullDenoise ?? false))
-        {
-            latents = noise.Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
-        }
-        else if (start == scheduler.Timesteps.Count)
-        {
-            latents = [.. imageLatents]; // strength 0: nothing to denoise
-        }
-        else
-        {
-            latents = new float[noise.Length];
-            scheduler.AddNoise(imageLatents, noise, start, latents);
-        }
 
         var total = scheduler.Timesteps.Count - start;
         using var runOptions = new RunOptions();
@@ -238,6 +198,39 @@ public sealed partial class StableDiffusionPipeline
         cancellationToken.ThrowIfCancellationRequested();
         var images = Decode(latents, batch, request.Width, request.Height, runOptions, cancellationToken);
         return new GenerationResult(images, seeds, clock.Elapsed, _model.Device.Name);
+    }
+
+    // The initial noise of every image (seed + k), the source's latents when the run starts from an image, and the
+    // latents the loop starts from: pure noise, the source noised to the starting step, or the source (strength 0).
+    private (float[] Noise, float[]? ImageLatents, float[] Latents) StartLatents(GenerationRequest request, InpaintPlan? inpaint, Scheduler scheduler, int start, ulong[] seeds, int perImage)
+    {
+        var batch = seeds.Length;
+        var noise = new float[batch * perImage];
+        for (var k = 0; k < batch; k++)
+        {
+            new GaussianNoise(seeds[k]).Fill(noise.AsSpan(k * perImage, perImage));
+        }
+        float[]? imageLatents = null;
+        if (request.InitImage is { } init)
+        {
+            imageLatents = Repeat(EncodeImage(inpaint?.EncodeSource ?? init), batch);
+            inpaint?.PrepareImageLatents(imageLatents);
+        }
+        float[] latents;
+        if (imageLatents is null || (inpaint?.FullDenoise ?? false))
+        {
+            latents = noise.Select(v => (float)(v * scheduler.InitNoiseSigma)).ToArray();
+        }
+        else if (start == scheduler.Timesteps.Count)
+        {
+            latents = [.. imageLatents]; // strength 0: nothing to denoise
+        }
+        else
+        {
+            latents = new float[noise.Length];
+            scheduler.AddNoise(imageLatents, noise, start, latents);
+        }
+        return (noise, imageLatents, latents);
     }
 
     // The resident loop, or null (the host loop runs) when it cannot start on this device: then it is turned

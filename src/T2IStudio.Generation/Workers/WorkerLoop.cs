@@ -38,7 +38,22 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
             }
             using (job)
             {
-                await RunOneAsync(transport, job, stopping);
+                var companions = await CompanionsAsync(transport, job, stopping);
+                try
+                {
+                    if (companions.Count == 0)
+                    {
+                        await RunOneAsync(transport, job, stopping);
+                    }
+                    else
+                    {
+                        await RunBatchAsync(transport, [job, .. companions], stopping);
+                    }
+                }
+                finally
+                {
+                    companions.ForEach(c => c.Dispose());
+                }
             }
         }
     }
@@ -93,29 +108,10 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         {
             return await UpscaleAsync(transport, job, stored, upscale, cancellationToken);
         }
-        var request = stored.ToRequest();
-        InpaintOptions? inpaint = null;
-        if (assignment.SourcePng is { } sourcePng)
-        {
-            using var sourceStream = new MemoryStream(sourcePng);
-            var source = PngFiles.DecodeStored(sourceStream);
-            var mask = MaskFiles.Decode(assignment.MaskPng ?? throw new InvalidDataException("The inpainting job came without its mask."), source.Width, source.Height);
-            inpaint = stored.ToInpaintOptions(mask) ?? throw new InvalidDataException("The stored inpainting options could not be read.");
-            request = request with { InitImage = source };
-        }
+        var (request, inpaint) = ReadRequest(assignment, stored);
         using var lease = models.Acquire(assignment.Model);
         var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 1 };
-        var throttle = new ProgressThrottle(time);
-        var progress = new InlineProgress<GenerationProgress>(p =>
-        {
-            job.Step = p.Step;
-            if (throttle.Due(p.Step, p.TotalSteps, p.Preview is not null, out var withPreview))
-            {
-                var preview = withPreview ? WebImages.PreviewJpeg(p.Preview!) : null;
-                // Progress is advisory: a report that cannot be sent must not stop the run.
-                _ = ReportAsync(job, () => transport.ReportProgressAsync(job, p.Step, p.TotalSteps, preview, CancellationToken.None));
-            }
-        });
+        var progress = Progress(transport, job);
         GenerationResult result;
         if (stored.Hires is { } hires)
         {
@@ -131,14 +127,260 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
         }
         cancellationToken.ThrowIfCancellationRequested();
 
+        var images = Deliverables(assignment, stored, request, inpaint, result, lease.Model.ModelHash);
+        return (lease.Model.ModelHash, images);
+    }
+
+    // The request a stored job asks for, with its source image and inpainting options when it inpaints.
+    private static (GenerationRequest Request, InpaintOptions? Inpaint) ReadRequest(JobAssignment assignment, StoredRequest stored)
+    {
+        var request = stored.ToRequest();
+        if (assignment.SourcePng is not { } sourcePng)
+        {
+            return (request, null);
+        }
+        using var sourceStream = new MemoryStream(sourcePng);
+        var source = PngFiles.DecodeStored(sourceStream);
+        var mask = MaskFiles.Decode(assignment.MaskPng ?? throw new InvalidDataException("The inpainting job came without its mask."), source.Width, source.Height);
+        var inpaint = stored.ToInpaintOptions(mask) ?? throw new InvalidDataException("The stored inpainting options could not be read.");
+        return (request with { InitImage = source }, inpaint);
+    }
+
+    // The PNGs of a finished run, each with its parameters embedded.
+    private static List<DeliveredImage> Deliverables(JobAssignment assignment, StoredRequest stored, GenerationRequest request, InpaintOptions? inpaint, GenerationResult result, string modelHash)
+    {
         var images = new List<DeliveredImage>(result.Images.Count);
         for (var k = 0; k < result.Images.Count; k++)
         {
             var described = GenerationMetadata.Describe(request, assignment.Model, k, inpaint) with { Style = stored.Style, Hires = stored.Hires };
-            var png = GenerationMetadata.EncodePng(result.Images[k], described, lease.Model.ModelHash);
+            var png = GenerationMetadata.EncodePng(result.Images[k], described, modelHash);
             images.Add(new DeliveredImage(k, result.Seeds[k], png) { Pixels = result.Images[k] });
         }
-        return (lease.Model.ModelHash, images);
+        return images;
+    }
+
+    /// <summary>The reference image area of <see cref="BatchLimit"/>: <c>Generation:MaxBatch</c> counts images of 512 × 512 pixels.</summary>
+    public const int BatchReferenceArea = 512 * 512;
+
+    /// <summary>
+    /// Images one UNet call may hold at <paramref name="width"/> × <paramref name="height"/>: the batch limit counts
+    /// 512² images, and the UNet's activations grow with the pixel area, so a larger image takes a proportionally
+    /// larger share (at 1024² a limit of 8 holds 2 images); smaller images never exceed the limit. Always at least 1.
+    /// </summary>
+    public static int BatchLimit(int limit, int width, int height)
+    {
+        var area = Math.Max(1L, (long)width * height);
+        return (int)Math.Clamp(limit * (long)BatchReferenceArea / area, 1, Math.Max(1, limit));
+    }
+
+    // Waiting jobs that can share the head's UNet calls, leased beside it; none when batching is off, the head never
+    // batches (a hires fix, an upscale) or already fills the limit, or the server has none (or cannot be asked).
+    private async Task<List<LeasedJob>> CompanionsAsync(IWorkerTransport transport, LeasedJob head, CancellationToken stopping)
+    {
+        if (GenerationMetadata.ReadStoredRequest(head.Assignment.RequestJson) is not { } stored
+            || BatchKey.Of(stored, head.Assignment.SourcePng is not null) is null)
+        {
+            return [];
+        }
+        var room = BatchLimit(models.MaxBatch, stored.Width, stored.Height) - (stored.BatchSize ?? 1);
+        if (room <= 0)
+        {
+            return [];
+        }
+        try
+        {
+            return [.. await transport.JoinBatchAsync(head, new BatchOffer(room), stopping)];
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // Batching is a saving, not a promise: the head runs alone.
+            LogJoinFailed(ex, head.JobId);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Runs a head job and the companions leased beside it in the same UNet calls
+    /// (<see cref="StableDiffusionPipeline.GenerateBatchAsync"/>). Each job keeps its own lease: its own heartbeat,
+    /// progress and previews, and its own ending — delivered, failed, stopped (reported as soon as its token is
+    /// cancelled; its rows leave the batch at the next step) or released when this worker stops. Never throws.
+    /// </summary>
+    public async Task RunBatchAsync(IWorkerTransport transport, IReadOnlyList<LeasedJob> jobs, CancellationToken stopping)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(jobs);
+        var entries = new List<BatchEntry>();
+        try
+        {
+            BatchKey? key = null;
+            foreach (var job in jobs)
+            {
+                var entry = new BatchEntry(job, stopping);
+                entry.Heartbeat = BeatAsync(transport, job, entry.Beats.Token);
+                entries.Add(entry);
+                try
+                {
+                    var stored = GenerationMetadata.ReadStoredRequest(job.Assignment.RequestJson)
+                        ?? throw new InvalidDataException("The stored request could not be read.");
+                    var jobKey = BatchKey.Of(stored, job.Assignment.SourcePng is not null);
+                    key ??= jobKey;
+                    if (jobKey is null || jobKey != key)
+                    {
+                        // Not this batch's kind of work (the server should not have paired it): back in line, not its fault.
+                        entry.Ended = true;
+                        await ReportAsync(job, () => transport.ReleaseAsync(job, CancellationToken.None));
+                        continue;
+                    }
+                    (entry.Request, entry.Inpaint) = ReadRequest(job.Assignment, stored);
+                    entry.Stored = stored;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    LogJobFailed(ex, job.JobId);
+                    entry.Ended = true;
+                    await ReportAsync(job, () => transport.ReportFailureAsync(job, Describe(ex), job.Step, CancellationToken.None));
+                }
+            }
+            var running = entries.Where(e => !e.Ended).ToList();
+            if (running.Count == 0)
+            {
+                return;
+            }
+            foreach (var entry in running)
+            {
+                // A stop (its owner cancelled, the time limit, a lost lease) is told at once; its rows leave at the next step.
+                var job = entry.Job;
+                entry.StopRegistration = job.Token.Register(() => entry.StopReport = ReportAsync(job, () => transport.ReportStoppedAsync(job, job.Step, CancellationToken.None)));
+            }
+
+            IReadOnlyList<BatchOutcome> outcomes;
+            string modelHash;
+            try
+            {
+                using var lease = models.Acquire(jobs[0].Assignment.Model);
+                modelHash = lease.Model.ModelHash;
+                var pipeline = new StableDiffusionPipeline(lease.Model) { PreviewEvery = 1 };
+                var members = running.Select(e => new BatchMember(e.Request!, e.Inpaint, Progress(transport, e.Job), e.Run.Token)).ToList();
+                outcomes = await pipeline.GenerateBatchAsync(members, stopping);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The model could not be had, or the batch could not start: every job fails with that reason.
+                ReleaseMemoryAfter(ex);
+                outcomes = [.. running.Select(_ => new BatchOutcome(null, ex))];
+                modelHash = "";
+            }
+            catch (OperationCanceledException)
+            {
+                outcomes = [.. running.Select(_ => new BatchOutcome(null, new OperationCanceledException(stopping)))];
+                modelHash = "";
+            }
+
+            for (var m = 0; m < running.Count; m++)
+            {
+                var (entry, outcome, job) = (running[m], outcomes[m], running[m].Job);
+                await entry.Beats.CancelAsync();
+                entry.StopRegistration.Dispose();
+                if (outcome.Result is { } result && !job.Token.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var images = Deliverables(job.Assignment, entry.Stored!, entry.Request!, entry.Inpaint, result, modelHash);
+                        var receipt = await transport.DeliverAsync(job, modelHash, images, CancellationToken.None);
+                        if (!receipt.Accepted)
+                        {
+                            LogDeliveryRefused(job.JobId, receipt.Reason ?? "");
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        LogJobFailed(ex, job.JobId);
+                        await ReportAsync(job, () => transport.ReportFailureAsync(job, Describe(ex), job.Step, CancellationToken.None));
+                    }
+                }
+                else if (job.Token.IsCancellationRequested)
+                {
+                    if (entry.StopReport is { } told)
+                    {
+                        await told;
+                    }
+                    else
+                    {
+                        await ReportAsync(job, () => transport.ReportStoppedAsync(job, job.Step, CancellationToken.None));
+                    }
+                }
+                else if (outcome.Error is OperationCanceledException && stopping.IsCancellationRequested)
+                {
+                    // This worker is stopping; the job is not at fault: back in line for another worker.
+                    await ReportAsync(job, () => transport.ReleaseAsync(job, CancellationToken.None));
+                }
+                else
+                {
+                    var error = outcome.Error ?? new InvalidOperationException("The batch ended without this job's images.");
+                    LogJobFailed(error, job.JobId);
+                    ReleaseMemoryAfter(error);
+                    await ReportAsync(job, () => transport.ReportFailureAsync(job, Describe(error), job.Step, CancellationToken.None));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var entry in entries)
+            {
+                await entry.Beats.CancelAsync();
+                if (entry.Heartbeat is { } heartbeat)
+                {
+                    await heartbeat;
+                }
+                entry.Dispose();
+            }
+        }
+    }
+
+    // A job's own progress: its step, and a report with a preview now and then (throttled per job).
+    private InlineProgress<GenerationProgress> Progress(IWorkerTransport transport, LeasedJob job)
+    {
+        var throttle = new ProgressThrottle(time);
+        return new InlineProgress<GenerationProgress>(p =>
+        {
+            job.Step = p.Step;
+            if (throttle.Due(p.Step, p.TotalSteps, p.Preview is not null, out var withPreview))
+            {
+                var preview = withPreview ? WebImages.PreviewJpeg(p.Preview!) : null;
+                _ = ReportAsync(job, () => transport.ReportProgressAsync(job, p.Step, p.TotalSteps, preview, CancellationToken.None));
+            }
+        });
+    }
+
+    /// <summary>One job of a batch on this worker: its tokens, heartbeat, request and how it ended.</summary>
+    private sealed class BatchEntry(LeasedJob job, CancellationToken stopping) : IDisposable
+    {
+        public LeasedJob Job { get; } = job;
+
+        public CancellationTokenSource Run { get; } = CancellationTokenSource.CreateLinkedTokenSource(job.Token, stopping);
+
+        public CancellationTokenSource Beats { get; } = CancellationTokenSource.CreateLinkedTokenSource(job.Token, stopping);
+
+        public Task? Heartbeat { get; set; }
+
+        public StoredRequest? Stored { get; set; }
+
+        public GenerationRequest? Request { get; set; }
+
+        public InpaintOptions? Inpaint { get; set; }
+
+        public bool Ended { get; set; }
+
+        public CancellationTokenRegistration StopRegistration { get; set; }
+
+        public Task? StopReport { get; set; }
+
+        public void Dispose()
+        {
+            StopRegistration.Dispose();
+            Run.Dispose();
+            Beats.Dispose();
+        }
     }
 
     /// <summary>An upscale job: the source image through the upscaler, progress per tile, the source's record kept.</summary>
@@ -244,6 +486,9 @@ public sealed partial class WorkerLoop(ModelHost models, TimeProvider time, ILog
             _ => $"The job stopped on an unexpected error ({ex.GetType().Name}). Submit it again; if it keeps happening, tell an admin.",
         };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the server for jobs to batch with job {JobId}; it runs alone")]
+    private partial void LogJoinFailed(Exception ex, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed")]
     private partial void LogJobFailed(Exception ex, Guid jobId);
