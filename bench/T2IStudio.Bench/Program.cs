@@ -12,6 +12,10 @@ using T2IStudio.Generation.Schedulers;
 //     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
 //     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
+//     and, in the same run, the floor: the same sessions in a bare loop (text encoder once, UNet N times at the guided batch, VAE once),
+//     printing both times and the ratio pipeline / floor.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- batch [--model DIR [--size N] [--steps N]]... [--device cpu] [--batches 1,2,4,8]
+//     images per second at batch 1, 2, 4, 8 per model, side by side: k one-image jobs batched across users, and one job of BatchSize k.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- workers [--runs 10] [--steps 25] [--size 64] [--batch 1]
 //     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
 //     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
@@ -19,6 +23,10 @@ using T2IStudio.Generation.Schedulers;
 if (args.Length > 0 && args[0] == "queue")
 {
     return await T2IStudio.Bench.QueueBench.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "batch")
+{
+    return await T2IStudio.Bench.BatchBench.RunAsync(args[1..]);
 }
 if (args.Length > 0 && args[0] == "workers")
 {
@@ -83,6 +91,21 @@ double Run(StableDiffusionPipeline pipeline, int count)
 }
 
 var withoutPreviews = Run(quiet, repeat);
+
+// The floor, interleaved with the pipeline so both see the same machine load: medians of `repeat` each.
+var guidedRows = request.GuidanceScale > 1 && !info.Traits.IsLcm ? 2 : 1;
+T2IStudio.Bench.Floor.Run(model, size, 1, guidedRows); // its own warm-up
+var pipelineTimes = new List<double>();
+var floorTimes = new List<double>();
+for (var i = 0; i < repeat; i++)
+{
+    pipelineTimes.Add(Run(quiet, 1));
+    floorTimes.Add(T2IStudio.Bench.Floor.Run(model, size, steps, guidedRows));
+}
+pipelineTimes.Sort();
+floorTimes.Sort();
+var pipelineMedian = pipelineTimes[repeat / 2];
+var floorMedian = floorTimes[repeat / 2];
 var withPreviews = Run(previewing, repeat);
 var perStep = withoutPreviews / steps;
 var previewPerStep = Math.Max(0, withPreviews - withoutPreviews) / steps;
@@ -108,4 +131,7 @@ Console.WriteLine($"image     {withoutPreviews,10:0.0} ms  ({steps} steps at {si
 Console.WriteLine($"step      {perStep,10:0.00} ms  (end-to-end time / steps, text encoder and VAE included)");
 Console.WriteLine($"preview   {projectionMs,10:0.000} ms  per projection at {latentSide}x{latentSide} latents = {projectionMs / perStep:P2} of a step");
 Console.WriteLine($"previews  {previewPerStep,10:0.000} ms  measured per step with a preview every step (noisy) = {previewPerStep / perStep:P2} of a step");
+Console.WriteLine($"floor     {floorMedian,10:0.0} ms  (the same sessions in a bare loop: text encoder once, UNet {steps}x at batch {guidedRows}, VAE once; median of {repeat})");
+Console.WriteLine($"pipeline  {pipelineMedian,10:0.0} ms  (interleaved with the floor; median of {repeat})");
+Console.WriteLine($"ratio     {pipelineMedian / floorMedian,10:0.000}x  pipeline / floor = {(pipelineMedian - floorMedian) / steps:0.000} ms per step outside ONNX Runtime");
 return 0;
