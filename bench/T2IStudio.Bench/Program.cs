@@ -16,6 +16,8 @@ using T2IStudio.Generation.Schedulers;
 //     printing both times and the ratio pipeline / floor.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- batch [--model DIR [--size N] [--steps N]]... [--device cpu] [--batches 1,2,4,8]
 //     images per second at batch 1, 2, 4, 8 per model, side by side: k one-image jobs batched across users, and one job of BatchSize k.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- overhead [--model DIR] [--size 64] [--steps 25] [--repeat 200]
+//     each piece of a generation timed alone next to the bare ONNX Runtime call it wraps: where the time over the floor goes.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- workers [--runs 10] [--steps 25] [--size 64] [--batch 1]
 //     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
 //     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
@@ -27,6 +29,10 @@ if (args.Length > 0 && args[0] == "queue")
 if (args.Length > 0 && args[0] == "batch")
 {
     return await T2IStudio.Bench.BatchBench.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "overhead")
+{
+    return T2IStudio.Bench.OverheadBench.Run(args[1..]);
 }
 if (args.Length > 0 && args[0] == "workers")
 {
