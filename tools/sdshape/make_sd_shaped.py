@@ -24,7 +24,6 @@ import shutil
 import tempfile
 import time
 
-import onnx
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -428,6 +427,8 @@ def export(module, inputs, path, input_names, output_names, dynamic_axes):
         if weights < TWO_GB - 64 * 1024 ** 2 and len(os.listdir(scratch)) == 1:
             shutil.move(temporary, path)
         else:
+            import onnx  # only to gather the weights into one file: an fp16 SD 1.5 export does not need it
+
             graph = onnx.load(temporary, load_external_data=True)
             for stale in [path, path + "_data"]:
                 if os.path.exists(stale):
@@ -529,7 +530,9 @@ def main():
 
     vae = {"_class_name": "AutoencoderKL", "block_out_channels": [128, 256, 512, 512], "latent_channels": 4,
            "sample_size": 1024 if args.xl else 512, "scaling_factor": 0.13025 if args.xl else 0.18215}
-    if args.xl:
+    if args.xl or args.fp16:
+        # Random weights give no promise that fp16 activations stay finite through the decoder: the engine runs
+        # it in fp32 (once per image, a small share of the time) rather than refusing a NaN picture.
         vae["force_upcast"] = True
     write_json(os.path.join(out, "vae_decoder", "config.json"), vae)
     if encoder is not None:
