@@ -6,7 +6,7 @@ using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 
 // Benchmarks: figures and ratios measured side by side in one run (never timed assertions).
-//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N] [--resident on|off]
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N] [--resident on|off] [--previews on|off]
 //     load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image;
 //     --shape-sessions 0 runs on the session with free dimensions, N > 0 on sessions fixed to the size (default: by device);
 //     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
@@ -112,7 +112,9 @@ pipelineTimes.Sort();
 floorTimes.Sort();
 var pipelineMedian = pipelineTimes[repeat / 2];
 var floorMedian = floorTimes[repeat / 2];
-var withPreviews = Run(previewing, repeat);
+// --previews off skips the preview rows: on a model of SD 1.5's size on the CPU each extra run costs minutes.
+var measurePreviews = Arg("--previews", "on") != "off";
+var withPreviews = measurePreviews ? Run(previewing, repeat) : withoutPreviews;
 var perStep = withoutPreviews / steps;
 var previewPerStep = Math.Max(0, withPreviews - withoutPreviews) / steps;
 
