@@ -6,12 +6,18 @@ using T2IStudio.Generation.Pipelines;
 using T2IStudio.Generation.Schedulers;
 
 // Benchmarks: figures and ratios measured side by side in one run (never timed assertions).
-//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N] [--resident on|off]
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- --model DIR [--device cpu|cuda|auto] [--size 512] [--steps 20] [--shape-sessions N] [--resident on|off] [--previews on|off]
 //     load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image;
 //     --shape-sessions 0 runs on the session with free dimensions, N > 0 on sessions fixed to the size (default: by device);
 //     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
 //     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
+//     and, in the same run, the floor: the same sessions in a bare loop (text encoder once, UNet N times at the guided batch, VAE once),
+//     printing both times and the ratio pipeline / floor.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- batch [--model DIR [--size N] [--steps N]]... [--device cpu] [--batches 1,2,4,8]
+//     images per second at batch 1, 2, 4, 8 per model, side by side: k one-image jobs batched across users, and one job of BatchSize k.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- overhead [--model DIR] [--size 64] [--steps 25] [--repeat 200]
+//     each piece of a generation timed alone next to the bare ONNX Runtime call it wraps: where the time over the floor goes.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- workers [--runs 10] [--steps 25] [--size 64] [--batch 1]
 //     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
 //     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
@@ -19,6 +25,14 @@ using T2IStudio.Generation.Schedulers;
 if (args.Length > 0 && args[0] == "queue")
 {
     return await T2IStudio.Bench.QueueBench.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "batch")
+{
+    return await T2IStudio.Bench.BatchBench.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "overhead")
+{
+    return T2IStudio.Bench.OverheadBench.Run(args[1..]);
 }
 if (args.Length > 0 && args[0] == "workers")
 {
@@ -83,7 +97,24 @@ double Run(StableDiffusionPipeline pipeline, int count)
 }
 
 var withoutPreviews = Run(quiet, repeat);
-var withPreviews = Run(previewing, repeat);
+
+// The floor, interleaved with the pipeline so both see the same machine load: medians of `repeat` each.
+var guidedRows = request.GuidanceScale > 1 && !info.Traits.IsLcm ? 2 : 1;
+T2IStudio.Bench.Floor.Run(model, size, 1, guidedRows); // its own warm-up
+var pipelineTimes = new List<double>();
+var floorTimes = new List<double>();
+for (var i = 0; i < repeat; i++)
+{
+    pipelineTimes.Add(Run(quiet, 1));
+    floorTimes.Add(T2IStudio.Bench.Floor.Run(model, size, steps, guidedRows));
+}
+pipelineTimes.Sort();
+floorTimes.Sort();
+var pipelineMedian = pipelineTimes[repeat / 2];
+var floorMedian = floorTimes[repeat / 2];
+// --previews off skips the preview rows: on a model of SD 1.5's size on the CPU each extra run costs minutes.
+var measurePreviews = Arg("--previews", "on") != "off";
+var withPreviews = measurePreviews ? Run(previewing, repeat) : withoutPreviews;
 var perStep = withoutPreviews / steps;
 var previewPerStep = Math.Max(0, withPreviews - withoutPreviews) / steps;
 
@@ -108,4 +139,7 @@ Console.WriteLine($"image     {withoutPreviews,10:0.0} ms  ({steps} steps at {si
 Console.WriteLine($"step      {perStep,10:0.00} ms  (end-to-end time / steps, text encoder and VAE included)");
 Console.WriteLine($"preview   {projectionMs,10:0.000} ms  per projection at {latentSide}x{latentSide} latents = {projectionMs / perStep:P2} of a step");
 Console.WriteLine($"previews  {previewPerStep,10:0.000} ms  measured per step with a preview every step (noisy) = {previewPerStep / perStep:P2} of a step");
+Console.WriteLine($"floor     {floorMedian,10:0.0} ms  (the same sessions in a bare loop: text encoder once, UNet {steps}x at batch {guidedRows}, VAE once; median of {repeat})");
+Console.WriteLine($"pipeline  {pipelineMedian,10:0.0} ms  (interleaved with the floor; median of {repeat})");
+Console.WriteLine($"ratio     {pipelineMedian / floorMedian,10:0.000}x  pipeline / floor = {(pipelineMedian - floorMedian) / steps:0.000} ms per step outside ONNX Runtime");
 return 0;

@@ -43,3 +43,6 @@ for size in 64 512; do
   $G/apps/T2IStudio.Bench --model "$MODEL" --device cuda --size $size --steps 20 --repeat 9 --shape-sessions 2 --resident on
 done
 $G/apps/T2IStudio.Bench --model "$MODEL" --device cpu --size 64 --steps 20 --repeat 3
+
+# The SD 1.5-shaped model at 512², 50 steps, built here by its script (SDSHAPE=1; see sdshape.sh).
+[ -n "${SDSHAPE:-}" ] && bash bench/gpu/sdshape.sh

@@ -326,6 +326,12 @@ public sealed class ComponentBinding : IDisposable
         _binding.BindOutputToDevice(output, OrtMemoryInfo.DefaultInstance);
     }
 
+    /// <summary>The session this binding runs on (the bench's floor drives it directly).</summary>
+    internal InferenceSession Session => _session;
+
+    /// <summary>The ONNX Runtime binding itself (the bench's floor binds its own buffers to it).</summary>
+    internal OrtIoBinding IoBinding => _binding;
+
     /// <summary>
     /// Runs with input <paramref name="name"/> read from <paramref name="value"/> and the output written into
     /// <paramref name="output"/> — both tensors the caller owns, typically in device memory, so nothing crosses
