@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using T2IStudio.Data;
 using T2IStudio.Web.Access;
@@ -25,6 +25,7 @@ public static class TelemetryRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddScoped<CircuitHandler, CircuitCounter>();
+        // Decided as the host is built (as the company sign-in is): off, no meter provider exists and nothing is measured.
         if (builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() is { Prometheus: true })
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -45,11 +46,11 @@ public static class TelemetryRegistration
     public static IEndpointRouteBuilder MapStudioMetrics(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var options = app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
-        if (!options.Prometheus)
+        // On exactly when the meter provider was registered (AddStudioTelemetry read the setting then).
+        if (app.ServiceProvider.GetService<MeterProvider>() is null)
         {
             // Mapped all the same: unmapped, the fallback policy would send a signed-out visitor to the sign-in page.
-            app.MapGet(TelemetryOptions.ScrapePath, () => Results.NotFound()).AllowAnonymous().ExcludeFromDescription();
+            app.Map(TelemetryOptions.ScrapePath, NotFound).AllowAnonymous().ExcludeFromDescription();
             return app;
         }
         // Anonymous to the fallback policy (a scraper has no cookie to be redirected with); the gate decides.
@@ -77,10 +78,22 @@ public static class TelemetryRegistration
         }
         if (userId is null || !await IsAdminAsync(context, userId))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await NotFound(context);
             return;
         }
         await next(context);
+    }
+
+    // A bare 404, not the app's not-found page: that page asks a signed-out visitor to sign in (a 302), which would
+    // tell a prober the route is there.
+    private static Task NotFound(HttpContext context)
+    {
+        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusPages)
+        {
+            statusPages.Enabled = false;
+        }
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
     }
 
     private static async Task<bool> IsAdminAsync(HttpContext context, string userId)
