@@ -15,6 +15,7 @@ namespace T2IStudio.Web.Tests.Telemetry;
 /// <c>/metrics</c>: 404 when <c>Telemetry:Prometheus</c> is off; when on, Prometheus' text for admins (cookie or API
 /// token) and the same 404 for everyone else; the studio's series appear with their labels once jobs ran or ended.
 /// </summary>
+[Collection(MetricsScrapesRunAlone.Name)]
 public sealed partial class MetricsEndpointTests
 {
     private const string Admin = "metrics-admin@example.test";
@@ -79,13 +80,11 @@ public sealed partial class MetricsEndpointTests
         var (_, images) = await app.GenerateAsync(admin, Request(steps: 4, size: 64, batch: 2));
         var text = await (await client.GetAsync(new Uri("/metrics", UriKind.Relative))).Content.ReadAsStringAsync();
 
-        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "t2i-metrics-scrape.txt"), text);
-        // The process' meter listeners see every host's "T2IStudio" meter (tests run side by side), so at least this job.
         Assert.Equal(2, images.Count);
-        Assert.True(Value(text, "t2i_job_duration_seconds_count", "model=\"t2istudio-tiny\"") >= 1);
-        Assert.True(Value(text, "t2i_images_completed_total", "model=\"t2istudio-tiny\"") >= 2);
-        Assert.True(Value(text, "t2i_step_duration_seconds_count", "model=\"t2istudio-tiny\"", "size=\"64x64\"") >= 1);
-        Assert.True(Value(text, "t2i_job_wait_seconds_count", "model=\"t2istudio-tiny\"") >= 1);
+        Assert.Equal(1, Value(text, "t2i_job_duration_seconds_count", "model=\"t2istudio-tiny\""));
+        Assert.Equal(2, Value(text, "t2i_images_completed_total", "model=\"t2istudio-tiny\""));
+        Assert.Equal(1, Value(text, "t2i_step_duration_seconds_count", "model=\"t2istudio-tiny\"", "size=\"64x64\""));
+        Assert.Equal(1, Value(text, "t2i_job_wait_seconds_count", "model=\"t2istudio-tiny\""));
         Assert.True(Value(text, "t2i_job_duration_seconds_sum", "model=\"t2istudio-tiny\"") > 0);
     }
 
@@ -105,8 +104,7 @@ public sealed partial class MetricsEndpointTests
         Assert.Equal(CancelOutcome.Canceled, await app.Services.GetRequiredService<JobLifecycle>().CancelAsync(job));
         var after = await ScrapeAsync(client);
 
-        // Other hosts in this test run share the process' meter listeners, so the count is compared, not assumed.
-        Assert.True(Value(after, "t2i_job_failures_total", "reason=\"canceled\"") >= before + 1);
+        Assert.Equal(before + 1, Value(after, "t2i_job_failures_total", "reason=\"canceled\""));
         Assert.DoesNotContain("reason=\"Canceled\"", after, StringComparison.Ordinal);
     }
 
@@ -148,4 +146,15 @@ public sealed partial class MetricsEndpointTests
 
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)", RegexOptions.Multiline)]
     private static partial Regex SeriesLine();
+}
+
+/// <summary>
+/// Scrapes run one at a time: a meter provider listens to every meter named "T2IStudio" in the process, so another
+/// test's host (or its disposal, which drops that host's streams) would move the counts one scrape reads.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsScrapesRunAlone
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "metrics scrapes";
 }

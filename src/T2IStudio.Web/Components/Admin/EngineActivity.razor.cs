@@ -85,7 +85,7 @@ public sealed partial class EngineActivity : IDisposable
         summary is null ? "—" : $"{Seconds(summary.Median)} / {Seconds(summary.P95)}";
 
     private static string Fill(RecentSummary? summary) =>
-        summary is null ? "— (no batch formed)" : summary.Mean.ToString("P0", CultureInfo.CurrentCulture);
+        summary is null ? "— (no batch formed)" : (summary.Mean * 100).ToString("0", CultureInfo.CurrentCulture) + "%";
 
     private static string Rate(double perSecond) => perSecond.ToString(perSecond < 10 ? "0.00" : "0.0", CultureInfo.CurrentCulture);
 
