@@ -30,6 +30,7 @@ using T2IStudio.Web.Prompts;
 using T2IStudio.Web.Realtime;
 using T2IStudio.Web.Storage;
 using T2IStudio.Web.Teams;
+using T2IStudio.Web.Telemetry;
 using T2IStudio.Web.Workers;
 
 namespace T2IStudio.Web;
@@ -196,6 +197,9 @@ public static class StudioWebExtensions
         services.AddStudioOidc(builder.Configuration);
         services.AddStudioTwoFactor();
         services.AddStudioEmail();
+
+        // Metrics (issue 20): OpenTelemetry, the admin-only Prometheus endpoint (Telemetry:Prometheus), the circuit count.
+        builder.AddStudioTelemetry();
         return builder;
     }
 
@@ -263,6 +267,9 @@ public static class StudioWebExtensions
 
         // Remote workers: the hub, on its own worker-key policy (not the cookie fallback).
         app.MapWorkerHub();
+
+        // Metrics (issue 20): /metrics, admins only, 404 when Telemetry:Prometheus is off.
+        app.MapStudioMetrics();
         return app;
     }
 }

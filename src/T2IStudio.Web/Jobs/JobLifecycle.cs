@@ -40,6 +40,7 @@ public sealed partial class JobLifecycle(
     IOptions<WorkersOptions> workerOptions,
     IClusterBus cluster,
     TimeProvider time,
+    Telemetry.StudioMetrics metrics,
     ILogger<JobLifecycle> logger) : IDisposable
 {
     /// <summary>The message a job gets when the server stopped under it twice.</summary>
@@ -178,6 +179,7 @@ public sealed partial class JobLifecycle(
                         continue;
                     }
                     QueueChanged();
+                    metrics.JobEnded(JobStatus.Canceled, null);
                     notifier.Publish(new JobCanceled(jobId, job.OwnerId));
                     // It never ran and never will: an inpainting job's source and mask go with it.
                     await ReleaseInpaintFilesAsync(jobId);
@@ -310,6 +312,7 @@ public sealed partial class JobLifecycle(
                     throw;
                 }
                 _held[job.Id] = held;
+                metrics.JobLeased(job, now);
                 worker.CurrentJobId = job.Id;
                 worker.CurrentStep = 0;
                 worker.Beat(now);
@@ -514,6 +517,7 @@ public sealed partial class JobLifecycle(
 
         ForgetHeld(held);
         worker.JobsDone++;
+        metrics.JobCompleted(held.Shape, images.Count, held.Clock.Elapsed);
         if (held.Step > 0)
         {
             worker.Measured(job.Model, held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep));
@@ -605,6 +609,7 @@ public sealed partial class JobLifecycle(
         if (canceled > 0)
         {
             QueueChanged();
+            metrics.JobEnded(JobStatus.Canceled, null);
             foreach (var to in recipients)
             {
                 notifier.Publish(new JobCanceled(jobId, to));
@@ -686,6 +691,7 @@ public sealed partial class JobLifecycle(
                     continue; // it ended meanwhile
                 }
                 LogTimedOut(job.Id, queueOptions.Value.MaxJobMinutes);
+                metrics.JobEnded(Telemetry.JobEndReason.TimeLimit);
                 if (held is not null)
                 {
                     held.Worker.JobsFailed++;
@@ -785,6 +791,7 @@ public sealed partial class JobLifecycle(
                     continue;
                 }
                 LogModelGone(job.Id, model);
+                metrics.JobEnded(Telemetry.JobEndReason.ModelMissing);
                 QueueChanged();
                 foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken))
                 {
@@ -845,6 +852,7 @@ public sealed partial class JobLifecycle(
         var readAt = time.GetTimestamp();
         var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
         var snapshot = new QueueSnapshot(order, version, readAt);
+        metrics.QueueRead(order);
         _snapshot = snapshot;
         return snapshot;
     }
@@ -966,6 +974,7 @@ public sealed partial class JobLifecycle(
                 const string Gone = "The source image or mask of this job is gone.";
                 if (await FinishRowAsync(job.Id, leaseId, JobStatus.Failed, Gone, 0))
                 {
+                    metrics.JobEnded(JobStatus.Failed, Gone);
                     foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None))
                     {
                         notifier.Publish(new JobFailed(job.Id, to, Gone));
@@ -1061,6 +1070,7 @@ public sealed partial class JobLifecycle(
         {
             return false;
         }
+        metrics.JobEnded(status, error);
         Tell(held, to => status == JobStatus.Canceled ? new JobCanceled(held.JobId, to) : new JobFailed(held.JobId, to, error ?? "Failed."));
         await ReleaseInpaintFilesAsync(held.JobId);
         return true;
@@ -1120,6 +1130,7 @@ public sealed partial class JobLifecycle(
             return; // it ended meanwhile (completed, cancelled): nothing was lost
         }
         LogLeaseLost(jobId, why, canceled ? "cancelled, as its owner asked" : failed ? "failed" : "back in line");
+        metrics.JobEnded(job.Status, job.Error);
         QueueChanged();
         foreach (var to in await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None))
         {

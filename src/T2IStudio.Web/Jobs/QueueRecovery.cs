@@ -37,6 +37,7 @@ public sealed partial class QueueRecovery(
     IOptions<ClusterOptions> cluster,
     IOptions<DatabaseOptions> database,
     TimeProvider time,
+    Telemetry.StudioMetrics metrics,
     ILogger<QueueRecovery> logger) : IHostedService
 {
     /// <summary>How old a file without a row must be before a node that may share its storage root removes it.</summary>
@@ -60,6 +61,7 @@ public sealed partial class QueueRecovery(
         {
             LastReport = await RecoverAsync(cancellationToken);
             LogRecoveredQueue(LastReport.Requeued, LastReport.Interrupted, LastReport.Waiting, LastReport.OrphansRemoved);
+            metrics.JobEnded(Telemetry.JobEndReason.Interrupted, LastReport.Interrupted);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
