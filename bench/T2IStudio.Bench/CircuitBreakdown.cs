@@ -77,10 +77,6 @@ internal static class CircuitBreakdown
                             RenderTreeFrameType.Attribute => frame.AttributeValue as string,
                             _ => null,
                         };
-                        if (Environment.GetEnvironmentVariable("BENCH_FRAMES") is { } only && state.GetType().GetProperty("Component", Instance)?.GetValue(state)?.GetType().Name == only && field.Name.Contains("Current", StringComparison.Ordinal))
-                        {
-                            Console.WriteLine($"            frame {frame.Sequence} {frame.FrameType} {System.Text.Json.JsonSerializer.Serialize((text ?? "")[..Math.Min(50, (text ?? "").Length)])} len={text?.Length}");
-                        }
                         if (text is { Length: > 4096 })
                         {
                             var component = state.GetType().GetProperty("Component", Instance)?.GetValue(state);
