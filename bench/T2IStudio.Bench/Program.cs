@@ -10,10 +10,10 @@ using T2IStudio.Generation.Schedulers;
 //     load time, warm step time, preview cost per step (and its share of a step), end-to-end time per image;
 //     --shape-sessions 0 runs on the session with free dimensions, N > 0 on sessions fixed to the size (default: by device);
 //     --resident on keeps the latents on the device through the loop, off runs guidance and the sampler on the host (default: by device).
-//   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
-//     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
 //     and, in the same run, the floor: the same sessions in a bare loop (text encoder once, UNet N times at the guided batch, VAE once),
 //     printing both times and the ratio pipeline / floor.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- queue [--runs 10] [--steps 25] [--device cpu]
+//     submit-to-first-preview and submit-to-image through the web app's queue, next to the engine called directly.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- batch [--model DIR [--size N] [--steps N]]... [--device cpu] [--batches 1,2,4,8]
 //     images per second at batch 1, 2, 4, 8 per model, side by side: k one-image jobs batched across users, and one job of BatchSize k.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- overhead [--model DIR] [--size 64] [--steps 25] [--repeat 200]
@@ -21,6 +21,9 @@ using T2IStudio.Generation.Schedulers;
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- workers [--runs 10] [--steps 25] [--size 64] [--batch 1]
 //     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
 //     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
+//   dotnet run -c Release --project bench/T2IStudio.Bench -- circuits [--tabs 40] [--images 200] [--idle 5] [--retention 5] [--pages create,gallery,inpaint,team,personal]
+//     server memory per idle circuit (managed heap after a full GC, RSS) with N Chromium tabs on each page, the 500-tab
+//     projection, and the heap once the tabs are closed and their circuits released.
 
 if (args.Length > 0 && args[0] == "queue")
 {
@@ -33,6 +36,10 @@ if (args.Length > 0 && args[0] == "batch")
 if (args.Length > 0 && args[0] == "overhead")
 {
     return T2IStudio.Bench.OverheadBench.Run(args[1..]);
+}
+if (args.Length > 0 && args[0] == "circuits")
+{
+    return await T2IStudio.Bench.CircuitBench.RunAsync(args[1..]);
 }
 if (args.Length > 0 && args[0] == "workers")
 {

@@ -99,6 +99,9 @@ public sealed partial class GalleryPresence(StudioNotifier events, IClusterBus c
         }
     }
 
+    /// <summary>Open page visits on this node, all galleries together (each tab counts, not each person).</summary>
+    public int VisitCount => _galleries.Values.Sum(present => present.Count);
+
     /// <inheritdoc />
     public void Dispose() => _sharing.Dispose();
 

@@ -65,6 +65,12 @@ public sealed partial class StudioNotifier : IDisposable
         }
     }
 
+    /// <summary>
+    /// Subscriptions alive on this node, all users together: every open page holds its own until it is disposed,
+    /// so a count that outlives the pages shows a circuit that was never released.
+    /// </summary>
+    public int SubscriptionCount => _subscribers.Values.Sum(list => list.Items.Length);
+
     /// <inheritdoc />
     public void Dispose() => _fromOtherNodes.Dispose();
 

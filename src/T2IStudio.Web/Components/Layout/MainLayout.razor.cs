@@ -11,7 +11,7 @@ namespace T2IStudio.Web.Components.Layout;
 /// <summary>The signed-in shell: app bar, navigation drawer, theme (remembered per user) and the page.</summary>
 public partial class MainLayout
 {
-    private MudThemeProvider? _themeProvider;
+    private SharedThemeProvider? _themeProvider;
     private ErrorBoundary? _pageErrors;
     private bool _drawerOpen = true;
     private bool _isDarkMode;
