@@ -160,8 +160,31 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
 
     /// <inheritdoc />
     /// <inheritdoc />
-    public Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<LeasedJob>>([]); // seam: issue 20's server part adds the hub call
+    public async Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(offer);
+        JobAssignment[] assignments;
+        try
+        {
+            assignments = await Connection.InvokeAsync<JobAssignment[]>(WorkerHubNames.JoinBatch, head.JobId, LeaseOf(head), offer.MaxImages, cancellationToken);
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException ex)
+        {
+            // A server from before cross-user batching has no JoinBatch: the head runs alone.
+            LogJoinUnsupported(ex.Message);
+            return [];
+        }
+        var jobs = new List<LeasedJob>(assignments.Length);
+        foreach (var assignment in assignments)
+        {
+            var job = new LeasedJob(assignment);
+            _held[assignment.JobId] = (job, assignment.LeaseId);
+            LogAssigned(assignment.JobId, assignment.Model, assignment.Attempt);
+            jobs.Add(job);
+        }
+        return jobs;
+    }
 
     public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken) =>
         Connection.InvokeAsync<bool>(WorkerHubNames.Progress, job.JobId, LeaseOf(job), step, totalSteps, previewJpeg, cancellationToken);
@@ -427,6 +450,9 @@ public sealed partial class SignalRWorkerTransport : IWorkerTransport, IAsyncDis
         3 => TimeSpan.FromSeconds(5),
         _ => TimeSpan.FromSeconds(10),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server does not batch jobs ({Reason}); each job runs alone")]
+    private partial void LogJoinUnsupported(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach {HubUrl} (try {Attempt}): {Reason}; trying again in {Seconds} s")]
     private partial void LogUnreachable(Uri hubUrl, int attempt, string reason, double seconds);

@@ -39,6 +39,12 @@ public static class WorkerHubNames
     /// <summary>Worker → server: <c>Release(jobId, leaseId) → bool</c>, the worker is shutting down under the job.</summary>
     public const string Release = "Release";
 
+    /// <summary>
+    /// Worker → server: <c>JoinBatch(headJobId, headLeaseId, maxImages) → JobAssignment[]</c>, companions leased beside
+    /// the job it holds, to run in the same UNet calls (cross-user batching); each under its own lease.
+    /// </summary>
+    public const string JoinBatch = "JoinBatch";
+
     /// <summary>Server → worker: <c>Assign(JobAssignment)</c>, a job leased to it after <see cref="Ready"/>.</summary>
     public const string Assign = "Assign";
 

@@ -71,7 +71,7 @@ public sealed partial class GenerationWorker(
 /// <summary>The in-process worker's transport: straight calls into the <see cref="JobLifecycle"/>.</summary>
 internal sealed class InProcessWorkerTransport(JobLifecycle lifecycle, TimeSpan heartbeatInterval) : IWorkerTransport
 {
-    private LeasedJob? _current;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, LeasedJob> _current = new();
 
     public WorkerSession Session { get; set; } = null!;
 
@@ -81,12 +81,20 @@ internal sealed class InProcessWorkerTransport(JobLifecycle lifecycle, TimeSpan 
     {
         var assignment = await lifecycle.LeaseNextAsync(Session, cancellationToken);
         var job = new LeasedJob(assignment);
-        _current = job;
+        _current[job.JobId] = job;
         return job;
     }
 
-    public Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<LeasedJob>>([]); // seam: issue 20's server part leases companions here
+    public async Task<IReadOnlyList<LeasedJob>> JoinBatchAsync(LeasedJob head, BatchOffer offer, CancellationToken cancellationToken)
+    {
+        var assignments = await lifecycle.JoinBatchAsync(Session, head.JobId, head.Assignment.LeaseId, offer, cancellationToken);
+        return [.. assignments.Select(assignment =>
+        {
+            var job = new LeasedJob(assignment);
+            _current[job.JobId] = job;
+            return job;
+        })];
+    }
 
     public Task ReportProgressAsync(LeasedJob job, int step, int totalSteps, byte[]? previewJpeg, CancellationToken cancellationToken)
     {
@@ -112,7 +120,7 @@ internal sealed class InProcessWorkerTransport(JobLifecycle lifecycle, TimeSpan 
     /// <summary>The lifecycle asks this worker to stop <paramref name="jobId"/>.</summary>
     public Task StopAsync(Guid jobId)
     {
-        if (_current is { } job && job.JobId == jobId)
+        if (_current.TryGetValue(jobId, out var job))
         {
             job.Stop();
         }
@@ -127,7 +135,7 @@ internal sealed class InProcessWorkerTransport(JobLifecycle lifecycle, TimeSpan 
         }
         finally
         {
-            Interlocked.CompareExchange(ref _current, null, job);
+            _current.TryRemove(new KeyValuePair<Guid, LeasedJob>(job.JobId, job));
         }
     }
 }

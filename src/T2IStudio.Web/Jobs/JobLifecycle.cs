@@ -257,69 +257,15 @@ public sealed partial class JobLifecycle(
                 {
                     return null;
                 }
-                var leaseId = Guid.NewGuid();
-                var now = time.GetUtcNow();
-                DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
-                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                QueuedJob? next;
-                int taken;
-                if (db.Database.IsNpgsql())
+                var (outcome, assignment) = await LeaseFirstFreeAsync(worker, candidates, cancellationToken);
+                if (outcome == LeaseOutcome.NoneFree)
                 {
-                    // Nodes lease side by side: each locks the first candidate (in fair order) that is still queued and
-                    // not locked by another node's lease in progress, and takes it in the same transaction.
-                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                    var ids = candidates.Select(j => j.Id).ToArray();
-                    var free = await db.Database.SqlQuery<Guid>($"""
-                        SELECT "Id" AS "Value" FROM "Jobs" WHERE "Id" = ANY({ids}) AND "Status" = {(int)JobStatus.Queued}
-                        ORDER BY array_position({ids}, "Id") LIMIT 1 FOR UPDATE SKIP LOCKED
-                        """).ToListAsync(cancellationToken);
-                    next = candidates.Find(j => free.Contains(j.Id));
-                    if (next is null)
-                    {
-                        return null; // every candidate is taken or being taken by another node
-                    }
-                    taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
-                    // Not the caller's token: a commit cancelled in flight may still land, leaving a lease no one holds.
-                    await transaction.CommitAsync(CancellationToken.None);
+                    return null;
                 }
-                else
+                if (outcome == LeaseOutcome.Retry)
                 {
-                    next = candidates[0];
-                    taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+                    continue;
                 }
-                if (taken == 0)
-                {
-                    continue; // cancelled, or taken by another node, since the order was read
-                }
-                // The row is this worker's now: finish the lease whatever the caller's token says, or undo it.
-                Job job;
-                JobAssignment? assignment;
-                HeldJob held;
-                try
-                {
-                    job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, CancellationToken.None);
-                    assignment = await AssignmentOfAsync(job, leaseId, CancellationToken.None);
-                    if (assignment is null)
-                    {
-                        continue; // its source or mask is gone: failed with that reason; take the next
-                    }
-                    held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), OutputSize(job, assignment.SourcePng));
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    LogLeaseFailed(ex, worker.Name);
-                    await RequeueAsync(next.Id, leaseId, [], worker.Name);
-                    throw;
-                }
-                _held[job.Id] = held;
-                metrics.JobLeased(job, now);
-                worker.CurrentJobId = job.Id;
-                worker.CurrentStep = 0;
-                worker.Beat(now);
-                QueueChanged();
-                registry.RaiseChanged();
-                LogLeased(job.Id, worker.Name, worker.Id, job.Attempts);
-                Tell(held, to => new JobStarted(job.Id, to));
                 return assignment;
             }
             return null;
@@ -328,6 +274,154 @@ public sealed partial class JobLifecycle(
         {
             _leaseGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Leases companions for the job <paramref name="worker"/> holds (cross-user batching): waiting jobs with the head's
+    /// <see cref="BatchKey"/> that the worker can run, taken in fair order while their images fit
+    /// <paramref name="offer"/>, each under its own lease exactly as <see cref="TryLeaseAsync"/> leases one. Companions
+    /// join only as a batch forms, never mid-run, so filling a batch never delays the head (it is already leased) and a
+    /// job passed over waits at most one batch. Empty when the head is not held under that lease, never batches, or
+    /// no companion waits.
+    /// </summary>
+    public async Task<IReadOnlyList<JobAssignment>> JoinBatchAsync(WorkerSession worker, Guid headJobId, Guid headLeaseId, BatchOffer offer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(offer);
+        if (offer.MaxImages <= 0 || !TryHeld(worker, headJobId, headLeaseId, out var head))
+        {
+            return [];
+        }
+        await _leaseGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var headRow = await db.Jobs.AsNoTracking().Where(j => j.Id == headJobId)
+                .Select(j => new { j.RequestJson, j.SourceFileKey }).SingleOrDefaultAsync(cancellationToken);
+            if (headRow is null || GenerationMetadata.ReadStoredRequest(headRow.RequestJson) is not { } headStored
+                || BatchKey.Of(headStored, headRow.SourceFileKey is not null) is not { } key)
+            {
+                return [];
+            }
+            var order = await FairOrder.ReadAsync(dbFactory, cancellationToken);
+            var candidates = order.Waiting.Where(j => j.Model == key.Model && j.Upscaler is null && j.RunsOn(worker.Models)
+                && j.Shape.Steps == key.Steps && j.Shape.Guided == key.Guided && j.Shape.BatchSize <= offer.MaxImages).ToList();
+            if (candidates.Count == 0)
+            {
+                return [];
+            }
+            var ids = candidates.Select(j => j.Id).ToList();
+            var rows = await db.Jobs.AsNoTracking().Where(j => ids.Contains(j.Id))
+                .Select(j => new { j.Id, j.RequestJson, j.SourceFileKey }).ToListAsync(cancellationToken);
+            var keys = rows.ToDictionary(r => r.Id, r => GenerationMetadata.ReadStoredRequest(r.RequestJson) is { } stored ? BatchKey.Of(stored, r.SourceFileKey is not null) : null);
+            var room = offer.MaxImages;
+            var taken = new List<JobAssignment>();
+            foreach (var candidate in candidates)
+            {
+                if (candidate.Shape.BatchSize > room || keys.GetValueOrDefault(candidate.Id) != key)
+                {
+                    continue;
+                }
+                var (outcome, assignment) = await LeaseFirstFreeAsync(worker, [candidate], cancellationToken);
+                if (outcome == LeaseOutcome.Leased && assignment is not null)
+                {
+                    taken.Add(assignment);
+                    room -= candidate.Shape.BatchSize;
+                    if (room == 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            if (taken.Count > 0)
+            {
+                var images = head.BatchSize + offer.MaxImages - room;
+                metrics.BatchFormed(key.Model, images, head.BatchSize + offer.MaxImages);
+                LogBatchFormed(headJobId, worker.Name, taken.Count, images);
+            }
+            return taken;
+        }
+        finally
+        {
+            _leaseGate.Release();
+        }
+    }
+
+    private enum LeaseOutcome
+    {
+        Leased,
+        NoneFree,
+        Retry,
+    }
+
+    // Leases the first of candidates (in their order) that is still queued, to worker: the row under a new lease, the
+    // job held here, its owner told. NoneFree when every candidate is taken (or being taken by another node); Retry
+    // when the one tried was cancelled or taken since the order was read, or its source is gone.
+    private async Task<(LeaseOutcome Outcome, JobAssignment? Assignment)> LeaseFirstFreeAsync(WorkerSession worker, List<QueuedJob> candidates, CancellationToken cancellationToken)
+    {
+            var leaseId = Guid.NewGuid();
+            var now = time.GetUtcNow();
+            DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            QueuedJob? next;
+            int taken;
+            if (db.Database.IsNpgsql())
+            {
+                // Nodes lease side by side: each locks the first candidate (in fair order) that is still queued and
+                // not locked by another node's lease in progress, and takes it in the same transaction.
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                var ids = candidates.Select(j => j.Id).ToArray();
+                var free = await db.Database.SqlQuery<Guid>($"""
+                    SELECT "Id" AS "Value" FROM "Jobs" WHERE "Id" = ANY({ids}) AND "Status" = {(int)JobStatus.Queued}
+                    ORDER BY array_position({ids}, "Id") LIMIT 1 FOR UPDATE SKIP LOCKED
+                    """).ToListAsync(cancellationToken);
+                next = candidates.Find(j => free.Contains(j.Id));
+                if (next is null)
+                {
+                    return (LeaseOutcome.NoneFree, null); // every candidate is taken or being taken by another node
+                }
+                taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+                // Not the caller's token: a commit cancelled in flight may still land, leaving a lease no one holds.
+                await transaction.CommitAsync(CancellationToken.None);
+            }
+            else
+            {
+                next = candidates[0];
+                taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+            }
+            if (taken == 0)
+            {
+                return (LeaseOutcome.Retry, null); // cancelled, or taken by another node, since the order was read
+            }
+            // The row is this worker's now: finish the lease whatever the caller's token says, or undo it.
+            Job job;
+            JobAssignment? assignment;
+            HeldJob held;
+            try
+            {
+                job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, CancellationToken.None);
+                assignment = await AssignmentOfAsync(job, leaseId, CancellationToken.None);
+                if (assignment is null)
+                {
+                    return (LeaseOutcome.Retry, null); // its source or mask is gone: failed with that reason; take the next
+                }
+                held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), OutputSize(job, assignment.SourcePng));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogLeaseFailed(ex, worker.Name);
+                await RequeueAsync(next.Id, leaseId, [], worker.Name);
+                throw;
+            }
+            _held[job.Id] = held;
+            metrics.JobLeased(job, now);
+            worker.Hold(job.Id); // the head, or a companion beside the job it already runs
+            worker.Beat(now);
+            QueueChanged();
+            registry.RaiseChanged();
+            LogLeased(job.Id, worker.Name, worker.Id, job.Attempts);
+            Tell(held, to => new JobStarted(job.Id, to));
+            return (LeaseOutcome.Leased, assignment);
     }
 
     // Queued → Running under a new lease; 0 when the job is no longer queued.
@@ -355,7 +449,7 @@ public sealed partial class JobLifecycle(
             return false;
         }
         held.Step = Math.Clamp(step, 0, held.TotalSteps);
-        worker.CurrentStep = held.Step;
+        worker.SetStep(jobId, held.Step);
         if (previewJpeg is { Length: > MaxPreviewBytes })
         {
             previewJpeg = null; // a preview is a courtesy: an oversized one is dropped, not forwarded
@@ -865,8 +959,8 @@ public sealed partial class JobLifecycle(
     {
         if (!_held.TryGetValue(jobId, out var held))
         {
-            return directory.Others.FirstOrDefault(w => w.CurrentJobId == jobId) is { } elsewhere
-                ? (elsewhere.CurrentStep, elsewhere, null)
+            return directory.Others.FirstOrDefault(w => w.CurrentJobId == jobId || w.BatchJobs.ContainsKey(jobId)) is { } elsewhere
+                ? (elsewhere.CurrentJobId == jobId ? elsewhere.CurrentStep : elsewhere.BatchJobs[jobId], elsewhere, null)
                 : (0, null, null);
         }
         double? pace = held.Step >= 2 ? held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep) : null;
@@ -934,7 +1028,7 @@ public sealed partial class JobLifecycle(
             {
                 // The same worker reconnected: its new session carries on with the job.
                 held.Worker = worker;
-                worker.CurrentJobId = jobId;
+                worker.Hold(jobId);
             }
             return true;
         }
@@ -951,7 +1045,7 @@ public sealed partial class JobLifecycle(
         }
         var held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, cancellationToken), OutputSize(job, await ReadSourceAsync(job)));
         held = _held.AddOrUpdate(jobId, held, (_, existing) => existing.LeaseId == leaseId ? existing : held);
-        worker.CurrentJobId = jobId;
+        worker.Hold(jobId);
         LogAdopted(jobId, worker.Name);
         registry.RaiseChanged();
         return held;
@@ -1165,11 +1259,7 @@ public sealed partial class JobLifecycle(
 
     private void ClearWorker(HeldJob held)
     {
-        if (held.Worker.CurrentJobId == held.JobId)
-        {
-            held.Worker.CurrentJobId = null;
-            held.Worker.CurrentStep = 0;
-        }
+        held.Worker.Drop(held.JobId);
         registry.RaiseChanged();
     }
 
@@ -1234,6 +1324,9 @@ public sealed partial class JobLifecycle(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} leased to worker {Worker} ({WorkerId}), attempt {Attempt}")]
     private partial void LogLeased(Guid jobId, string worker, string workerId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} on {Worker} runs in a batch with {Companions} more jobs, {Images} images a UNet call")]
+    private partial void LogBatchFormed(Guid jobId, string worker, int companions, int images);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for a job for worker {Worker} failed; it asks again shortly")]
     private partial void LogLeaseFailed(Exception ex, string worker);

@@ -36,8 +36,17 @@ public sealed record ClusterWorker(
     DateTimeOffset LastHeartbeat,
     IReadOnlyDictionary<string, double> Rates)
 {
+    /// <summary>
+    /// The other jobs of its batch with their steps finished (cross-user batching: companions of
+    /// <see cref="CurrentJobId"/> in the same UNet calls); empty when it runs one job, or from a node before batching.
+    /// </summary>
+    public IReadOnlyDictionary<Guid, int> BatchJobs { get; init; } = new Dictionary<Guid, int>();
+
+    /// <summary>Jobs it runs now, the head included.</summary>
+    public int RunningCount => (CurrentJobId is null ? 0 : 1) + BatchJobs.Count;
+
     /// <summary>Busy while it holds a job.</summary>
-    public bool IsBusy => CurrentJobId is not null;
+    public bool IsBusy => CurrentJobId is not null || BatchJobs.Count > 0;
 
     /// <summary>Whether it has <paramref name="model"/>.</summary>
     public bool Has(string model) => Models.Contains(model, StringComparer.Ordinal);
@@ -52,7 +61,10 @@ public sealed record ClusterWorker(
         ArgumentNullException.ThrowIfNull(node);
         return new(node.Id, node.Name, session.Id, session.Name, session.Kind, session.Device, session.FreeMemoryBytes,
             [.. session.Models.Order(StringComparer.Ordinal)], session.CurrentJobId, session.CurrentStep, session.JobsDone, session.JobsFailed,
-            session.JoinedAt, session.LastHeartbeat, session.MeasuredRates());
+            session.JoinedAt, session.LastHeartbeat, session.MeasuredRates())
+        {
+            BatchJobs = session.BatchJobIds.ToDictionary(j => j.Key, j => j.Value),
+        };
     }
 }
 

@@ -74,6 +74,15 @@ public sealed partial class WorkerHub(
     /// <summary>The worker is idle: lease it the next job it may run; it arrives as <c>Assign</c>.</summary>
     public void Ready() => connections.Ready(Connection(), Session());
 
+    /// <summary>
+    /// Companions for the job the worker holds: waiting jobs that can share its UNet calls, leased in fair order up
+    /// to <paramref name="maxImages"/> images (<see cref="JobLifecycle.JoinBatchAsync"/>); empty when none.
+    /// </summary>
+    public async Task<JobAssignment[]> JoinBatch(Guid headJobId, Guid headLeaseId, int maxImages) =>
+        maxImages is < 1 or > 64
+            ? []
+            : [.. await lifecycle.JoinBatchAsync(Session(), headJobId, headLeaseId, new BatchOffer(maxImages), Context.ConnectionAborted)];
+
     /// <summary>Steps finished, with a small JPEG preview now and then; false when the worker does not hold the job.</summary>
     public bool Progress(Guid jobId, Guid leaseId, int step, int totalSteps, byte[]? previewJpeg)
     {

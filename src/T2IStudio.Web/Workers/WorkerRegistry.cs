@@ -77,8 +77,63 @@ public sealed class WorkerSession
     /// <summary>Jobs that failed on it since it joined.</summary>
     public int JobsFailed { get; internal set; }
 
+    /// <summary>
+    /// The other jobs of its batch (cross-user batching: companions leased beside <see cref="CurrentJobId"/>, run in
+    /// the same UNet calls), each with its steps finished.
+    /// </summary>
+    public ConcurrentDictionary<Guid, int> BatchJobIds { get; } = new();
+
+    /// <summary>Every job it runs now, the head first, with its steps finished.</summary>
+    public IReadOnlyList<(Guid JobId, int Step)> RunningJobs =>
+        CurrentJobId is { } head
+            ? [(head, CurrentStep), .. BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value))]
+            : [.. BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value))];
+
     /// <summary>Busy while it holds a job.</summary>
-    public bool IsBusy => CurrentJobId is not null;
+    public bool IsBusy => CurrentJobId is not null || !BatchJobIds.IsEmpty;
+
+    /// <summary>It holds <paramref name="jobId"/>: as its head job when it holds none, otherwise beside it in the batch.</summary>
+    internal void Hold(Guid jobId)
+    {
+        if (CurrentJobId is null || CurrentJobId == jobId)
+        {
+            CurrentJobId = jobId;
+        }
+        else
+        {
+            BatchJobIds.TryAdd(jobId, 0);
+        }
+    }
+
+    /// <summary>Steps finished on <paramref name="jobId"/>.</summary>
+    internal void SetStep(Guid jobId, int step)
+    {
+        if (CurrentJobId == jobId)
+        {
+            CurrentStep = step;
+        }
+        else if (BatchJobIds.ContainsKey(jobId))
+        {
+            BatchJobIds[jobId] = step;
+        }
+    }
+
+    /// <summary>It no longer holds <paramref name="jobId"/>; a companion becomes the head when the head ends first.</summary>
+    internal void Drop(Guid jobId)
+    {
+        BatchJobIds.TryRemove(jobId, out _);
+        if (CurrentJobId != jobId)
+        {
+            return;
+        }
+        CurrentJobId = null;
+        CurrentStep = 0;
+        if (BatchJobIds.Keys.Order().FirstOrDefault() is var next && next != Guid.Empty && BatchJobIds.TryRemove(next, out var step))
+        {
+            CurrentJobId = next;
+            CurrentStep = step;
+        }
+    }
 
     /// <summary>Seconds per unit of UNet work (<see cref="Jobs.JobShape.WorkPerStep"/> × steps) on <paramref name="model"/>, once measured here.</summary>
     public double? SecondsPerWork(string model) => _secondsPerWork.TryGetValue(model, out var rate) ? rate : null;

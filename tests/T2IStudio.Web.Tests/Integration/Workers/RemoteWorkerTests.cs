@@ -27,6 +27,7 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
         ["Workers:Keys:0"] = Key,
         ["Queue:RunWorker"] = "false",
         ["Workers:MaxImageMegabytes"] = "1",
+        ["Generation:MaxBatch"] = "4",
     });
     private readonly CancellationTokenSource _stop = new();
     private SignalRWorkerTransport? _transport;
@@ -69,6 +70,41 @@ public sealed class RemoteWorkerTests : IAsyncLifetime
         var session = _app.Services.GetRequiredService<WorkerRegistry>().Find(Hello.WorkerId.ToString("N"));
         Assert.NotNull(session);
         Assert.Equal(1, session.JobsDone);
+    }
+
+    [Fact]
+    public async Task Jobs_of_three_people_waiting_together_run_in_one_batch_on_the_remote_worker_each_with_the_images_it_gets_alone()
+    {
+        var owners = new[] { await _app.CreateUserAsync("batch-a@example.test"), await _app.CreateUserAsync("batch-b@example.test"), await _app.CreateUserAsync("batch-c@example.test") };
+        var jobs = new List<Guid>();
+        using (var scope = _app.Services.CreateScope())
+        {
+            var service = scope.ServiceProvider.GetRequiredService<GenerationService>();
+            for (var i = 0; i < owners.Length; i++)
+            {
+                jobs.Add((await service.SubmitAsync(StudioAppFactory.PrincipalOf(owners[i]), GenerationQueueTests.Request($"a batch picture {i}", steps: 4, seed: (ulong)(10 + i)))).JobId!.Value);
+            }
+        }
+
+        StartLoop(_transport!); // the three wait already: the worker leases the first and the other two beside it
+        await JobWaiter.WaitForRowsAsync(_app.Services, owners[^1].Id, rows => rows.Count(r => jobs.Contains(r.Id) && r.Status == JobStatus.Completed) == jobs.Count);
+
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var rows = await db.Jobs.Where(j => jobs.Contains(j.Id)).ToListAsync();
+        // One batch: every job started before the first one finished.
+        Assert.All(rows, r => Assert.True(r.StartedAt <= rows.Min(x => x.FinishedAt), "a job started only after another finished: they ran one by one"));
+        var model = _app.Services.GetRequiredService<ModelHost>();
+        using var lease = model.Acquire("t2istudio-tiny");
+        var pipeline = new T2IStudio.Generation.Pipelines.StableDiffusionPipeline(lease.Model) { PreviewEvery = 0 };
+        for (var i = 0; i < owners.Length; i++)
+        {
+            var image = await db.Images.SingleAsync(im => im.JobId == jobs[i]);
+            Assert.Equal(owners[i].Id, image.OwnerId);
+            var alone = await pipeline.GenerateAsync(GenerationQueueTests.Request($"a batch picture {i}", steps: 4, seed: (ulong)(10 + i)).Request);
+            await using var file = File.OpenRead(_app.Services.GetRequiredService<T2IStudio.Web.Storage.ImageStore>().PathOf(image.FileKey));
+            var stored = T2IStudio.Generation.Imaging.PngFiles.DecodeStored(file);
+            Assert.Equal(alone.Images[0].Pixels, stored.Pixels);
+        }
     }
 
     [Fact]
