@@ -308,6 +308,7 @@ public sealed partial class JobLifecycle(
                 && j.Shape.Steps == key.Steps && j.Shape.Guided == key.Guided && j.Shape.BatchSize <= offer.MaxImages).ToList();
             if (candidates.Count == 0)
             {
+                metrics.BatchFormed(key.Model, head.BatchSize, head.BatchSize + offer.MaxImages); // room went unused
                 return [];
             }
             var ids = candidates.Select(j => j.Id).ToList();
@@ -333,10 +334,10 @@ public sealed partial class JobLifecycle(
                     }
                 }
             }
+            var images = head.BatchSize + offer.MaxImages - room;
+            metrics.BatchFormed(key.Model, images, head.BatchSize + offer.MaxImages);
             if (taken.Count > 0)
             {
-                var images = head.BatchSize + offer.MaxImages - room;
-                metrics.BatchFormed(key.Model, images, head.BatchSize + offer.MaxImages);
                 LogBatchFormed(headJobId, worker.Name, taken.Count, images);
             }
             return taken;

@@ -20,7 +20,7 @@ public sealed class AdminWorkersPageTests : StudioComponentTestBase
     {
         SignInAsAdmin(runWorker: true);
         var registry = Services.GetRequiredService<WorkerRegistry>();
-        var gpu = registry.Join(Hello("gpu-box", "cuda:0 NVIDIA H200", "t2istudio-tiny", "sd15"), WorkerKind.Remote, _ => Task.CompletedTask);
+        var gpu = registry.Join(Hello("gpu-box", "cuda:0 NVIDIA H200", "t2istudio-tiny", "sd15", "upscaler:t2istudio-tiny-x4"), WorkerKind.Remote, _ => Task.CompletedTask);
         gpu.JobsDone = 7;
         gpu.JobsFailed = 1;
         registry.Join(Hello("web-1", "cpu", "t2istudio-tiny"), WorkerKind.InProcess, _ => Task.CompletedTask);
@@ -31,10 +31,10 @@ public sealed class AdminWorkersPageTests : StudioComponentTestBase
         {
             var rows = Rows(page);
             Assert.Equal(2, rows.Count);
-            Assert.Equal(["gpu-box", "Remote", "cuda:0 NVIDIA H200", "sd15, t2istudio-tiny", "Idle", "7", "1"], rows[0][..7]);
-            Assert.Equal(["web-1", "In process", "cpu", "t2istudio-tiny", "Idle", "0", "0"], rows[1][..7]);
-            Assert.Matches(@"^\d+ s ago$", rows[0][7]);
-            Assert.Matches(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$", rows[0][8]);
+            Assert.Equal(["gpu-box", "Remote", "cuda:0 NVIDIA H200", "sd15, t2istudio-tiny", "t2istudio-tiny-x4", "Idle", "7", "1"], rows[0][..8]);
+            Assert.Equal(["web-1", "In process", "cpu", "t2istudio-tiny", "", "Idle", "0", "0"], rows[1][..8]);
+            Assert.Matches(@"^\d+ s ago$", rows[0][8]);
+            Assert.Matches(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$", rows[0][9]);
         });
         // Accessible: the table is named, and each row is headed by its worker's name.
         Assert.Equal("Workers", page.Find("table").GetAttribute("aria-label"));
@@ -50,15 +50,21 @@ public sealed class AdminWorkersPageTests : StudioComponentTestBase
         var registry = Services.GetRequiredService<WorkerRegistry>();
         var worker = registry.Join(Hello("gpu-box", "cuda:0", "t2istudio-tiny"), WorkerKind.Remote, _ => Task.CompletedTask);
         var page = Render<AdminWorkers>();
-        page.WaitForAssertion(() => Assert.Equal("Idle", Rows(page).Single()[4]));
+        page.WaitForAssertion(() => Assert.Equal("Idle", Rows(page).Single()[5]));
 
         var jobId = Guid.Parse("0123abcd-4567-89ef-0123-456789abcdef");
         worker.CurrentJobId = jobId;
         worker.CurrentStep = 3;
         registry.RaiseChanged();
 
-        page.WaitForAssertion(() => Assert.Equal("Running 0123abcd · step 3", Rows(page).Single()[4]));
+        page.WaitForAssertion(() => Assert.Equal("Running 0123abcd · step 3", Rows(page).Single()[5]));
         Assert.Equal("1 running · 0 idle", page.Find("[data-testid=admin-workers-summary]").TextContent.Trim());
+
+        // Companions leased beside it (cross-user batching) show with their own steps.
+        worker.BatchJobIds[Guid.Parse("fedc0000-0000-0000-0000-000000000001")] = 2;
+        registry.RaiseChanged();
+
+        page.WaitForAssertion(() => Assert.Equal("Running 2 jobs 0123abcd · step 3fedc0000 · step 2", Rows(page).Single()[5]));
     }
 
     [Fact]
