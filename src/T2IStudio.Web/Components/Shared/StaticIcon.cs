@@ -14,7 +14,14 @@ public static class StaticIcon
     /// hidden from assistive technology because it only decorates a control that carries its own label.
     /// </summary>
     /// <param name="icon">The icon's inner SVG markup, e.g. <c>Icons.Material.Outlined.Brush</c>.</param>
-    /// <param name="extraClass">Further classes (size, colour, placement), as MudIcon's <c>Class</c>.</param>
-    public static MarkupString Svg(string icon, string? extraClass = null) =>
-        new($"<svg class=\"mud-icon-root mud-svg-icon mud-icon-size-medium{(string.IsNullOrEmpty(extraClass) ? "" : " " + extraClass)}\" focusable=\"false\" viewBox=\"0 0 24 24\" aria-hidden=\"true\">{icon}</svg>");
+    /// <param name="extraClass">
+    /// Further classes (colour, placement), as MudIcon's <c>Class</c>; a <c>mud-icon-size-*</c> class here replaces
+    /// the medium size.
+    /// </param>
+    public static MarkupString Svg(string icon, string? extraClass = null)
+    {
+        var size = extraClass?.Contains("mud-icon-size-", StringComparison.Ordinal) == true ? "" : " mud-icon-size-medium";
+        var extra = string.IsNullOrEmpty(extraClass) ? "" : " " + extraClass;
+        return new($"<svg class=\"mud-icon-root mud-svg-icon{size}{extra}\" focusable=\"false\" viewBox=\"0 0 24 24\" aria-hidden=\"true\">{icon}</svg>");
+    }
 }
