@@ -1,4 +1,6 @@
 using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
 using T2IStudio.Data;
 using T2IStudio.Web.Components.Layout;
 using T2IStudio.Web.Tests.Infrastructure;
@@ -32,6 +34,25 @@ public sealed class NavMenuTests : StudioComponentTestBase
 
         Assert.Equal(["Create", "Gallery", "Inpaint", "Teams", "Styles", "API"], LinkTexts(nav));
     }
+
+    [Fact]
+    public void Nav_marks_the_current_page_active_and_follows_navigation()
+    {
+        var auth = AddAuthorization();
+        auth.SetAuthorized("bob@example.test");
+        var navigation = Services.GetRequiredService<NavigationManager>();
+
+        navigation.NavigateTo("/gallery/some-gallery");
+        var nav = Render<NavMenu>();
+        Assert.Equal(["Gallery"], ActiveLinks(nav));
+
+        navigation.NavigateTo("/");
+        nav.WaitForAssertion(() => Assert.Equal(["Create"], ActiveLinks(nav)));
+        Assert.Equal("page", nav.FindAll("a").Single(a => a.TextContent.Trim() == "Create").GetAttribute("aria-current"));
+    }
+
+    private static string[] ActiveLinks(IRenderedComponent<NavMenu> nav) =>
+        nav.FindAll("a.active").Select(a => a.TextContent.Trim()).ToArray();
 
     private static string[] LinkTexts(IRenderedComponent<NavMenu> nav) =>
         nav.FindAll("a").Select(a => a.TextContent.Trim()).ToArray();

@@ -39,6 +39,10 @@ public sealed partial class CreatePage : IAsyncDisposable
     private bool _submitting;
     private string _submitKey = NewKey();
     private bool _historyOpen;
+
+    // Whether the Style list is open: its items are rendered only then.
+    private bool _styleOpen;
+
     private Guid? _lightboxImage;
     private Guid? _reusedFrom;
     private IReadOnlyList<StyleGroup> _styles = [];

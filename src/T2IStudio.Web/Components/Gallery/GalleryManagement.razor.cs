@@ -17,6 +17,9 @@ public sealed partial class GalleryManagement : IDisposable
     private ClaimsPrincipal _user = new();
     private IReadOnlyList<TeamSummary> _teams = [];
     private bool _creating;
+
+    // Whether the Gallery list is open: its items are rendered only then.
+    private bool _pickerOpen;
     private string _newName = "";
     private Guid? _newTeam;
     private bool _renaming;
@@ -49,6 +52,8 @@ public sealed partial class GalleryManagement : IDisposable
     [Inject] private IDialogService Dialogs { get; set; } = null!;
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    private string GalleryLabel(Guid? id) => id is null ? "My images" : Galleries.FirstOrDefault(g => g.Id == id)?.Label ?? "";
 
     private GallerySummary? Current => Galleries.FirstOrDefault(g => g.Id == GalleryId);
 
