@@ -7,8 +7,9 @@ using T2IStudio.Generation.Pipelines;
 namespace T2IStudio.Generation.Workers;
 
 /// <summary>
-/// The generation worker: takes one job at a time from its transport, runs it on this process's device and
-/// hands the PNGs back. It never touches the database or the image store, so the same loop runs inside the
+/// The generation worker: takes one job at a time from its transport (with the companions leased beside it when
+/// <c>Generation:MaxBatch</c> leaves room, run in the same UNet calls), runs it on this process's device and hands
+/// the PNGs back. It never touches the database or the image store, so the same loop runs inside the
 /// web app (in-process transport) and in <c>T2IStudio.Worker</c> on a GPU machine (SignalR transport).
 /// Whatever a job throws, the job is reported failed and the loop goes on.
 /// </summary>
