@@ -11,8 +11,8 @@ namespace T2IStudio.Web.Tests.Integration;
 public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFixture<StudioAppFixture>
 {
     // The only anonymous routes: signing in (with a password, a second factor, or the company's provider, whose
-    // callback decides the account), registering, confirming an address and resetting a password by email, and the
-    // health probe (static files are checked apart).
+    // callback decides the account), registering, confirming an address and resetting a password by email, the
+    // health probe and the metrics scrape (static files are checked apart).
     private static readonly HashSet<string> AnonymousAllowList = new(StringComparer.OrdinalIgnoreCase)
     {
         "/Account/ExternalLogin",
@@ -26,6 +26,9 @@ public sealed class AuthorizationCoverageTests(StudioAppFixture app) : IClassFix
         "/Account/ForgotPassword",
         "/Account/ResetPassword",
         "/health",
+        // Prometheus' scrape: it checks for an admin (cookie or bearer token) itself and answers everyone else a bare
+        // 404, never a sign-in redirect that would tell a prober the route exists (MetricsEndpointTests).
+        "/metrics",
     };
 
     [Fact]
