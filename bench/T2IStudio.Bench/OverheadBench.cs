@@ -81,6 +81,14 @@ internal static class OverheadBench
             }), true);
         }
         Line("GaussianNoise.Fill (one image's latents)", Median(repeat, () => new GaussianNoise(3).Fill(latents)), true);
+        Line("  same values one NextGaussian at a time", Median(repeat, () =>
+        {
+            var noise = new GaussianNoise(3);
+            for (var k = 0; k < latents.Length; k++)
+            {
+                latents[k] = (float)noise.NextGaussian();
+            }
+        }), true);
         var decodeLatents = new float[latents.Length];
         Line("Decode (engine)", Median(repeat, () => pipeline.Decode(decodeLatents, 1, size, size, runOptions, CancellationToken.None)), false);
         Line("VaeDecoder.Run (raw values)", Median(repeat, () => model.VaeDecoder.Run([ComponentInput.OfFloats("latent_sample", decodeLatents, 1, traits.LatentChannels, side, side)])), false);

@@ -34,6 +34,36 @@ public sealed class GaussianNoiseTests
         Assert.InRange(values.Count(v => Math.Abs(v) < 1) / (double)values.Length, 0.678, 0.688); // 68.27%
     }
 
+    [Fact]
+    public void Fill_gives_the_bits_of_one_draw_at_a_time()
+    {
+        // Fill computes its logarithms several pairs at a time; the values must stay those of NextGaussian, including
+        // the spare value carried from one call to the next when a length is odd.
+        var lengths = new[] { 0, 1, 2, 3, 7, 8, 9, 255, 511, 512, 513, 1023, 12_288, 1, 100_003, 5 };
+        var filled = new GaussianNoise(2024);
+        var single = new GaussianNoise(2024);
+        foreach (var length in lengths)
+        {
+            var values = new float[length];
+            filled.Fill(values);
+            for (var i = 0; i < length; i++)
+            {
+                var expected = (float)single.NextGaussian();
+                Assert.True(BitConverter.SingleToInt32Bits(values[i]) == BitConverter.SingleToInt32Bits(expected),
+                    $"length {length}, value {i}: {values[i]:R} against {expected:R}");
+            }
+        }
+        Assert.Equal(single.NextGaussian(), filled.NextGaussian());
+    }
+
+    [Fact]
+    public void Fill_gives_the_pinned_values()
+    {
+        var values = new float[4];
+        new GaussianNoise(42).Fill(values);
+        Assert.Equal(GoldenSeed42.Select(v => (float)v), values);
+    }
+
     [Theory]
     [InlineData(1e-300)]
     [InlineData(1e-10)]
