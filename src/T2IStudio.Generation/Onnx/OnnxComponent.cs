@@ -361,6 +361,26 @@ public sealed class ComponentBinding : IDisposable
         _constants.Add(value); // the binding refers to its memory until disposed
     }
 
+    /// <summary>As <see cref="Run"/>, with the output copied as float straight into <paramref name="destination"/>,
+    /// which must hold exactly its values (the UNet's loop reads each step's output this way, without an array per step).</summary>
+    internal void RunTo(IEnumerable<ComponentInput> inputs, Span<float> destination, RunOptions runOptions)
+    {
+        RunWith(inputs, runOptions);
+        using var outputs = _binding.GetOutputValues();
+        var value = outputs[0];
+        if (value.GetTensorTypeAndShape().ElementDataType != TensorElementType.Float)
+        {
+            OnnxComponent.ReadFloat(value).Values.AsSpan().CopyTo(destination);
+            return;
+        }
+        var values = value.GetTensorDataAsSpan<float>();
+        if (values.Length != destination.Length)
+        {
+            throw new InvalidOperationException($"The graph gave {values.Length} values where {destination.Length} were expected.");
+        }
+        values.CopyTo(destination);
+    }
+
     /// <summary>Binds <paramref name="inputs"/> (the ones that change per run), runs, and returns the output as float.</summary>
     public ComponentOutput Run(IEnumerable<ComponentInput> inputs, RunOptions? runOptions = null)
     {

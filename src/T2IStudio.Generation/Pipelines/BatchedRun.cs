@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Noise;
+using T2IStudio.Generation.Numerics;
 using T2IStudio.Generation.Schedulers;
 
 namespace T2IStudio.Generation.Pipelines;
@@ -294,7 +295,7 @@ public sealed partial class StableDiffusionPipeline
         var unetChannels = unet.InputChannels;
         var guided = unet.Conditioning.Guided;
         var images = runs.Sum(r => r.Batch);
-        var sample = new float[unet.Conditioning.Rows * unetChannels * plane];
+        var sample = unet.SampleBuffer;
         var row = 0;
         for (var half = 0; half < (guided ? 2 : 1); half++)
         {
@@ -327,12 +328,7 @@ public sealed partial class StableDiffusionPipeline
             else
             {
                 var condition = (images + before) * perImage;
-                for (var i = 0; i < prediction.Length; i++)
-                {
-                    var u = output[own + i];
-                    var c = output[condition + i];
-                    prediction[i] = (float)(u + run.Request.GuidanceScale * (c - u));
-                }
+                LatentMath.Guide(output.AsSpan(own, prediction.Length), output.AsSpan(condition, prediction.Length), run.Request.GuidanceScale, prediction);
             }
             before += run.Batch;
             run.Scheduler.Step(prediction, stepIndex, run.Latents, run.StepNoise);

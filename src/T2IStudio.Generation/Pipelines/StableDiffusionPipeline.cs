@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using T2IStudio.Generation.Imaging;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Noise;
+using T2IStudio.Generation.Numerics;
 using T2IStudio.Generation.Onnx;
 using T2IStudio.Generation.Prompts;
 using T2IStudio.Generation.Schedulers;
@@ -402,7 +403,7 @@ public sealed partial class StableDiffusionPipeline
 
         // Every row sees the same latents: the uncond half and the cond half of a guided batch.
         var unetChannels = unet.InputChannels;
-        var sample = new float[rows * unetChannels * plane];
+        var sample = unet.SampleBuffer;
         for (var r = 0; r < rows; r++)
         {
             var k = r % batch;
@@ -420,12 +421,7 @@ public sealed partial class StableDiffusionPipeline
             return output;
         }
         var guided = new float[batch * perImage];
-        for (var i = 0; i < guided.Length; i++)
-        {
-            var u = output[i];
-            var c = output[batch * perImage + i];
-            guided[i] = (float)(u + conditioning.Guidance * (c - u));
-        }
+        LatentMath.Guide(output.AsSpan(0, guided.Length), output.AsSpan(guided.Length, guided.Length), conditioning.Guidance, guided);
         return guided;
     }
 
@@ -439,6 +435,7 @@ public sealed partial class StableDiffusionPipeline
     {
         private readonly bool _scalarTimestep;
         private readonly List<(int First, int Count, ComponentBinding Binding)> _chunks = [];
+        private float[]? _sample;
 
         public UnetRun(LoadedModel model, UnetConditioning conditioning, LatentBatch shape)
         {
@@ -503,6 +500,10 @@ public sealed partial class StableDiffusionPipeline
         /// <summary>Channels of its output (the latent channels).</summary>
         public int OutputChannels { get; }
 
+        /// <summary>The host buffer a step's UNet input is assembled in (every row, every input channel), one per run:
+        /// each step overwrites all of it and ONNX Runtime reads it only during <see cref="Run"/>.</summary>
+        public float[] SampleBuffer => _sample ??= new float[Conditioning.Rows * InputChannels * Shape.Height * Shape.Width];
+
         /// <summary>The one binding when all rows run together (what <see cref="ResidentLatents"/> needs); null when the export fixes a smaller batch.</summary>
         public ComponentBinding? Binding => _chunks.Count == 1 ? _chunks[0].Binding : null;
 
@@ -519,16 +520,14 @@ public sealed partial class StableDiffusionPipeline
                     ComponentInput.OfFloats("sample", Rows(sample, first, n, inPerRow), n, InputChannels, Shape.Height, Shape.Width),
                     Timestep(timestep, n),
                 ];
-                ComponentOutput output;
                 try
                 {
-                    output = binding.Run(inputs, runOptions);
+                    binding.RunTo(inputs, result.AsSpan(first * outPerRow, n * outPerRow), runOptions);
                 }
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
                     throw new OperationCanceledException(cancellationToken);
                 }
-                output.Values.CopyTo(result, first * outPerRow);
             }
             return result;
         }
@@ -641,10 +640,7 @@ public sealed partial class StableDiffusionPipeline
             return values;
         }
         var result = new float[values.Length];
-        for (var i = 0; i < values.Length; i++)
-        {
-            result[i] = (float)(values[i] * factor);
-        }
+        LatentMath.Scale(values, factor, result);
         return result;
     }
 

@@ -1,4 +1,5 @@
 using T2IStudio.Generation.Noise;
+using T2IStudio.Generation.Numerics;
 
 namespace T2IStudio.Generation.Schedulers;
 
@@ -53,18 +54,10 @@ public sealed class EulerScheduler(SchedulerConfig config, bool ancestral = fals
             fresh = new float[sample.Length];
             noise.Fill(fresh);
         }
-        for (var i = 0; i < sample.Length; i++)
-        {
-            double x = sample[i];
-            var x0 = PredictOriginalFromSigma(modelOutput[i], x, sigma);
-            var derivative = (x - x0) / sigma;
-            var next = x + derivative * dt;
-            if (fresh is not null)
-            {
-                next += fresh[i] * sigmaUp;
-            }
-            sample[i] = (float)next;
-        }
+        (double, double)? vPrediction = Config.PredictionType == PredictionType.Epsilon
+            ? null
+            : (-sigma / Math.Sqrt(sigma * sigma + 1), sigma * sigma + 1);
+        LatentMath.EulerStep(modelOutput, sample, sigma, dt, vPrediction, fresh, sigmaUp);
     }
 
     /// <inheritdoc />
@@ -98,9 +91,4 @@ public sealed class EulerScheduler(SchedulerConfig config, bool ancestral = fals
 
     /// <inheritdoc />
     protected override (double, double) NoiseCoefficients(int stepIndex) => (1.0, _sigmas[stepIndex]);
-
-    private double PredictOriginalFromSigma(double modelOutput, double sample, double sigma) =>
-        Config.PredictionType == PredictionType.Epsilon
-            ? sample - sigma * modelOutput
-            : modelOutput * (-sigma / Math.Sqrt(sigma * sigma + 1)) + sample / (sigma * sigma + 1);
 }
