@@ -18,6 +18,9 @@ public sealed class WorkerSession
 {
     private readonly ConcurrentDictionary<string, double> _secondsPerWork = new(StringComparer.Ordinal);
     private readonly Func<Guid, Task> _stopJob;
+    private readonly Lock _jobs = new();
+    private Guid? _head;
+    private int _headStep;
     private long _lastHeartbeatTicks;
 
     internal WorkerSession(WorkerHello hello, WorkerKind kind, DateTimeOffset joinedAt, Func<Guid, Task> stopJob, string? keyId)
@@ -66,10 +69,42 @@ public sealed class WorkerSession
     public DateTimeOffset LastHeartbeat => new(Interlocked.Read(ref _lastHeartbeatTicks), TimeSpan.Zero);
 
     /// <summary>The job it runs now, if any.</summary>
-    public Guid? CurrentJobId { get; internal set; }
+    public Guid? CurrentJobId
+    {
+        get
+        {
+            lock (_jobs)
+            {
+                return _head;
+            }
+        }
+        internal set
+        {
+            lock (_jobs)
+            {
+                _head = value;
+            }
+        }
+    }
 
     /// <summary>Steps of the current job finished.</summary>
-    public int CurrentStep { get; internal set; }
+    public int CurrentStep
+    {
+        get
+        {
+            lock (_jobs)
+            {
+                return _headStep;
+            }
+        }
+        internal set
+        {
+            lock (_jobs)
+            {
+                _headStep = value;
+            }
+        }
+    }
 
     /// <summary>Jobs it completed since it joined.</summary>
     public int JobsDone { get; internal set; }
@@ -83,55 +118,84 @@ public sealed class WorkerSession
     /// </summary>
     public ConcurrentDictionary<Guid, int> BatchJobIds { get; } = new();
 
-    /// <summary>Every job it runs now, the head first, with its steps finished.</summary>
-    public IReadOnlyList<(Guid JobId, int Step)> RunningJobs =>
-        CurrentJobId is { } head
-            ? [(head, CurrentStep), .. BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value))]
-            : [.. BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value))];
+    /// <summary>Every job it runs now, the head first, with its steps finished (one consistent reading).</summary>
+    public IReadOnlyList<(Guid JobId, int Step)> RunningJobs
+    {
+        get
+        {
+            lock (_jobs)
+            {
+                var companions = BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value));
+                return _head is { } head ? [(head, _headStep), .. companions] : [.. companions];
+            }
+        }
+    }
 
     /// <summary>Busy while it holds a job.</summary>
-    public bool IsBusy => CurrentJobId is not null || !BatchJobIds.IsEmpty;
+    public bool IsBusy
+    {
+        get
+        {
+            lock (_jobs)
+            {
+                return _head is not null || !BatchJobIds.IsEmpty;
+            }
+        }
+    }
+
+    // Hold, SetStep and Drop run on different threads (a job's own report, a companion's ending, a lease lost), and
+    // Drop reads the batch and then promotes one of its jobs: one lock makes each of them whole, so two jobs ending
+    // at once cannot promote a job that has already ended and leave the worker looking busy forever.
 
     /// <summary>It holds <paramref name="jobId"/>: as its head job when it holds none, otherwise beside it in the batch.</summary>
     internal void Hold(Guid jobId)
     {
-        if (CurrentJobId is null || CurrentJobId == jobId)
+        lock (_jobs)
         {
-            CurrentJobId = jobId;
-        }
-        else
-        {
-            BatchJobIds.TryAdd(jobId, 0);
+            if (_head is null || _head == jobId)
+            {
+                _head = jobId;
+            }
+            else
+            {
+                BatchJobIds.TryAdd(jobId, 0);
+            }
         }
     }
 
     /// <summary>Steps finished on <paramref name="jobId"/>.</summary>
     internal void SetStep(Guid jobId, int step)
     {
-        if (CurrentJobId == jobId)
+        lock (_jobs)
         {
-            CurrentStep = step;
-        }
-        else if (BatchJobIds.ContainsKey(jobId))
-        {
-            BatchJobIds[jobId] = step;
+            if (_head == jobId)
+            {
+                _headStep = step;
+            }
+            else if (BatchJobIds.ContainsKey(jobId))
+            {
+                BatchJobIds[jobId] = step;
+            }
         }
     }
 
     /// <summary>It no longer holds <paramref name="jobId"/>; a companion becomes the head when the head ends first.</summary>
     internal void Drop(Guid jobId)
     {
-        BatchJobIds.TryRemove(jobId, out _);
-        if (CurrentJobId != jobId)
+        lock (_jobs)
         {
-            return;
-        }
-        CurrentJobId = null;
-        CurrentStep = 0;
-        if (BatchJobIds.Keys.Order().FirstOrDefault() is var next && next != Guid.Empty && BatchJobIds.TryRemove(next, out var step))
-        {
-            CurrentJobId = next;
-            CurrentStep = step;
+            BatchJobIds.TryRemove(jobId, out _);
+            if (_head != jobId)
+            {
+                return;
+            }
+            _head = null;
+            _headStep = 0;
+            if (BatchJobIds.Keys.Order().FirstOrDefault() is var next && next != Guid.Empty && BatchJobIds.TryRemove(next, out var step))
+            {
+                _head = next;
+                _headStep = step;
+            }
         }
     }
 

@@ -35,5 +35,55 @@ public sealed class WorkerRegistryTests
         Assert.Equal([inProcess, honest], registry.Sessions.OrderBy(s => s.Kind));
     }
 
+    [Fact]
+    public void A_batch_whose_jobs_end_at_once_leaves_the_worker_free()
+    {
+        // The head and its companions end on different threads; a drop that promotes a companion must never promote
+        // one that has just ended, or the worker would look busy for ever and get no more jobs.
+        var registry = new WorkerRegistry(TimeProvider.System, NullLogger<WorkerRegistry>.Instance);
+        var worker = registry.Join(Hello(Guid.NewGuid(), "gpu-1"), WorkerKind.Remote, _ => Task.CompletedTask, "key-1");
+        for (var round = 0; round < 2000; round++)
+        {
+            var jobs = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid()).ToArray();
+            foreach (var job in jobs)
+            {
+                worker.Hold(job);
+            }
+            using var start = new Barrier(jobs.Length);
+            var endings = jobs.Select(job => new Thread(() =>
+            {
+                start.SignalAndWait();
+                worker.Drop(job);
+            })).ToArray();
+            Array.ForEach(endings, t => t.Start());
+            Array.ForEach(endings, t => t.Join());
+
+            Assert.False(worker.IsBusy, $"round {round}: the worker still holds {string.Join(", ", worker.RunningJobs)}");
+        }
+    }
+
+    [Fact]
+    public void A_companion_leads_when_the_head_ends_first_and_keeps_its_step()
+    {
+        var registry = new WorkerRegistry(TimeProvider.System, NullLogger<WorkerRegistry>.Instance);
+        var worker = registry.Join(Hello(Guid.NewGuid(), "gpu-1"), WorkerKind.Remote, _ => Task.CompletedTask, "key-1");
+        var head = Guid.Parse("00000000-0000-0000-0000-000000000009");
+        var (first, second) = (Guid.Parse("00000000-0000-0000-0000-000000000001"), Guid.Parse("00000000-0000-0000-0000-000000000002"));
+        worker.Hold(head);
+        worker.Hold(second);
+        worker.Hold(first);
+        worker.SetStep(head, 5);
+        worker.SetStep(first, 4);
+        worker.SetStep(second, 3);
+
+        Assert.Equal([(head, 5), (first, 4), (second, 3)], worker.RunningJobs);
+        worker.Drop(head);
+        Assert.Equal([(first, 4), (second, 3)], worker.RunningJobs);
+        worker.Drop(second);
+        worker.Drop(first);
+        Assert.Empty(worker.RunningJobs);
+        Assert.False(worker.IsBusy);
+    }
+
     private static WorkerHello Hello(Guid id, string name) => new(id, name, "cpu", null, ["t2istudio-tiny"], "test");
 }
