@@ -22,6 +22,70 @@ public sealed class PostgresLeaseTests
     };
 
     [Fact]
+    public async Task Batching_workers_on_two_nodes_leasing_heads_and_companions_at_once_take_each_queued_job_exactly_once()
+    {
+        const int JobsPerPerson = 10;
+        await using var first = await PostgresAppFactory.StartAsync(Workerless);
+        _ = first.Server;
+        await using var second = PostgresAppFactory.OnDatabase(first.ConnectionString, Workerless, first.StorageRoot);
+        _ = second.Server;
+        var people = new[] { await first.CreateUserAsync("batch-a@example.test"), await first.CreateUserAsync("batch-b@example.test"), await second.CreateUserAsync("batch-c@example.test") };
+        using (var scope = first.Services.CreateScope())
+        {
+            var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
+            for (var i = 0; i < JobsPerPerson; i++)
+            {
+                foreach (var person in people)
+                {
+                    Assert.True((await generation.SubmitAsync(StudioAppFactory.PrincipalOf(person), GenerationQueueTests.Request(prompt: $"batched {i}", steps: 2))).Succeeded);
+                }
+            }
+        }
+        var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string WorkerId)>();
+
+        // Three batching workers per node: each leases a head, gathers up to three companions (room for three images beside it), and joins afresh.
+        var workers = new[] { first, second }.SelectMany((app, node) => Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
+            var registry = app.Services.GetRequiredService<WorkerRegistry>();
+            var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
+            while (true)
+            {
+                var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"node{node}-batcher", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
+                if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is { } head)
+                {
+                    leased.Add((head.JobId, head.LeaseId, worker.Id));
+                    foreach (var companion in await lifecycle.JoinBatchAsync(worker, head.JobId, head.LeaseId, new BatchOffer(3), CancellationToken.None))
+                    {
+                        leased.Add((companion.JobId, companion.LeaseId, worker.Id));
+                    }
+                    continue;
+                }
+                await using var db = await dbFactory.CreateDbContextAsync();
+                if (!await db.Jobs.AnyAsync(j => j.Status == JobStatus.Queued))
+                {
+                    return;
+                }
+            }
+        }))).ToList();
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+
+        var total = JobsPerPerson * people.Length;
+        Assert.Equal(total, leased.Count);
+        Assert.Equal(total, leased.Select(l => l.JobId).Distinct().Count());
+        Assert.True(leased.GroupBy(l => l.WorkerId).Max(g => g.Count()) > 1, "no batch formed");
+        Assert.True(leased.GroupBy(l => l.WorkerId).Max(g => g.Count()) <= 4);
+        await using var check = await first.Services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContextAsync();
+        var rows = await check.Jobs.AsNoTracking().ToDictionaryAsync(j => j.Id);
+        Assert.All(leased, l =>
+        {
+            Assert.Equal(JobStatus.Running, rows[l.JobId].Status);
+            Assert.Equal((l.LeaseId, l.WorkerId), (rows[l.JobId].LeaseId!.Value, rows[l.JobId].LeaseWorkerId));
+            Assert.Equal(1, rows[l.JobId].Attempts);
+        });
+    }
+
+    [Fact]
     public async Task Scripted_workers_on_two_nodes_leasing_at_once_take_each_queued_job_exactly_once()
     {
         const int JobsPerPerson = 12;

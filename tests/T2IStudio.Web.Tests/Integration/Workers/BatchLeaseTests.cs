@@ -140,11 +140,64 @@ public sealed class BatchLeaseTests
         Assert.All(rows, r => Assert.Null(r.LeaseId));
     }
 
-    private static StudioAppFactory WebOnly() => new(settings: new Dictionary<string, string?>
+    [Fact]
+    public async Task A_job_too_big_for_the_room_left_waits_one_batch_only_and_leads_the_next()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry) = Services(app);
+        var ann = await app.CreateUserAsync("ann@example.test");
+        var first = await SubmitAsync(app, ann);
+        var pair = await SubmitAsync(app, ann, images: 2); // two images: more than the room the first batch has left
+        var third = await SubmitAsync(app, ann);
+        var fourth = await SubmitAsync(app, ann);
+        var (one, two) = (Join(registry, "first"), Join(registry, "second"));
+
+        var head = (await lifecycle.TryLeaseAsync(one, CancellationToken.None))!;
+        var companions = await lifecycle.JoinBatchAsync(one, head.JobId, head.LeaseId, new BatchOffer(1), CancellationToken.None);
+        var next = (await lifecycle.TryLeaseAsync(two, CancellationToken.None))!;
+        var nextCompanions = await lifecycle.JoinBatchAsync(two, next.JobId, next.LeaseId, new BatchOffer(3), CancellationToken.None);
+
+        Assert.Equal(first, head.JobId);
+        Assert.Equal([third], companions.Select(c => c.JobId));
+        Assert.Equal(pair, next.JobId);
+        Assert.Equal([fourth], nextCompanions.Select(c => c.JobId));
+    }
+
+    [Fact]
+    public async Task A_companion_whose_lease_runs_out_goes_back_in_line_while_the_rest_of_its_batch_runs_on()
+    {
+        using var app = WebOnly(leaseSeconds: 3);
+        var (lifecycle, registry) = Services(app);
+        var (ann, ben, cat) = (await app.CreateUserAsync("ann@example.test"), await app.CreateUserAsync("ben@example.test"), await app.CreateUserAsync("cat@example.test"));
+        var head = await SubmitAsync(app, ann);
+        var kept = await SubmitAsync(app, ben);
+        var lost = await SubmitAsync(app, cat);
+        var worker = Join(registry, "forgetful");
+        var assignment = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
+        var companions = (await lifecycle.JoinBatchAsync(worker, assignment.JobId, assignment.LeaseId, new BatchOffer(8), CancellationToken.None)).ToDictionary(c => c.JobId);
+        Assert.Equal(head, assignment.JobId);
+
+        // The worker beats for two of its three jobs only, until the sweeper takes the third back.
+        await using var db = await Db(app);
+        while (await db.Jobs.AsNoTracking().Where(j => j.Id == lost).Select(j => j.Status).SingleAsync() == JobStatus.Running)
+        {
+            Assert.True(await lifecycle.HeartbeatAsync(worker, head, assignment.LeaseId, CancellationToken.None));
+            Assert.True(await lifecycle.HeartbeatAsync(worker, kept, companions[kept].LeaseId, CancellationToken.None));
+            await Task.Delay(200); // a worker's heartbeat period, not a wait for readiness
+        }
+
+        Assert.Equal(JobStatus.Queued, await db.Jobs.AsNoTracking().Where(j => j.Id == lost).Select(j => j.Status).SingleAsync());
+        Assert.Equal([head, kept], worker.RunningJobs.Select(j => j.JobId));
+        Assert.False(await lifecycle.HeartbeatAsync(worker, lost, companions[lost].LeaseId, CancellationToken.None));
+        Assert.True(await lifecycle.HeartbeatAsync(worker, kept, companions[kept].LeaseId, CancellationToken.None));
+        Assert.Equal(2, await db.Jobs.CountAsync(j => j.Status == JobStatus.Running));
+    }
+
+    private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
     {
         ["Queue:RunWorker"] = "false",
         ["Workers:HeartbeatSeconds"] = "1",
-        ["Workers:LeaseSeconds"] = "30",
+        ["Workers:LeaseSeconds"] = leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
     });
 
     private static (JobLifecycle, WorkerRegistry) Services(StudioAppFactory app)

@@ -182,6 +182,7 @@ public sealed class WorkerHubTests(WorkerHubFixture fixture) : IClassFixture<Wor
         Assert.False(await connection.InvokeAsync<bool>(WorkerHubNames.Fail, jobId, leaseId, "made up", 1));
         Assert.False(await connection.InvokeAsync<bool>(WorkerHubNames.Stopped, jobId, leaseId, 1));
         Assert.False(await connection.InvokeAsync<bool>(WorkerHubNames.Release, jobId, leaseId));
+        Assert.Empty(await connection.InvokeAsync<JobAssignment[]>(WorkerHubNames.JoinBatch, jobId, leaseId, 8));
     }
 
     [Fact]
