@@ -338,6 +338,12 @@ public sealed partial class JobLifecycle(
             metrics.BatchFormed(key.Model, images, head.BatchSize + offer.MaxImages);
             if (taken.Count > 0)
             {
+                // Members share size and steps, so a member's part of the batch's work is its part of the images: its
+                // measured speed and pace count that part of the run's time only.
+                foreach (var member in taken.Select(a => _held.TryGetValue(a.JobId, out var h) ? h : null).OfType<HeldJob>().Append(head))
+                {
+                    member.BatchShare = (double)member.BatchSize / images;
+                }
                 LogBatchFormed(headJobId, worker.Name, taken.Count, images);
             }
             return taken;
@@ -615,7 +621,7 @@ public sealed partial class JobLifecycle(
         metrics.JobCompleted(held.Shape, images.Count, held.Clock.Elapsed);
         if (held.Step > 0)
         {
-            worker.Measured(job.Model, held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep));
+            worker.Measured(job.Model, held.Clock.Elapsed.TotalSeconds * held.BatchShare / (held.Step * held.Shape.WorkPerStep));
         }
         registry.RaiseChanged();
         QueueChanged();
@@ -964,7 +970,7 @@ public sealed partial class JobLifecycle(
                 ? (elsewhere.CurrentJobId == jobId ? elsewhere.CurrentStep : elsewhere.BatchJobs[jobId], elsewhere, null)
                 : (0, null, null);
         }
-        double? pace = held.Step >= 2 ? held.Clock.Elapsed.TotalSeconds / (held.Step * held.Shape.WorkPerStep) : null;
+        double? pace = held.Step >= 2 ? held.Clock.Elapsed.TotalSeconds * held.BatchShare / (held.Step * held.Shape.WorkPerStep) : null;
         return (held.Step, ClusterWorker.Of(held.Worker, cluster.Node), pace);
     }
 
@@ -1404,6 +1410,9 @@ public sealed partial class JobLifecycle(
         public int Step { get; set; }
 
         public byte[]? LastPreviewJpeg { get; set; }
+
+        /// <summary>Its part of its batch's work (its images over the batch's); 1 when it runs alone.</summary>
+        public double BatchShare { get; set; } = 1;
 
         public StopReason? StopReason { get; set; }
     }

@@ -88,7 +88,10 @@ public sealed class QueueSnapshot
             if (live.Worker is { } worker && free.ContainsKey(KeyOf(worker)))
             {
                 var rate = RateOf(worker, job.Model, lifecycle) ?? live.SecondsPerWork;
-                free[KeyOf(worker)] = rate is { } r ? r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
+                // A worker running a batch is free when the whole batch ends: the rate is per unit of work, so its jobs'
+                // remaining work adds up (one job alone is a sum of one).
+                var key = KeyOf(worker);
+                free[key] = free[key] is { } before && rate is { } r ? before + r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
             }
         }
         double? done = null;

@@ -193,6 +193,28 @@ public sealed class BatchLeaseTests
         Assert.Equal(2, await db.Jobs.CountAsync(j => j.Status == JobStatus.Running));
     }
 
+    [Fact]
+    public async Task A_worker_running_a_batch_is_free_for_the_next_job_when_all_of_its_jobs_are_done()
+    {
+        using var app = WebOnly();
+        var (lifecycle, registry) = Services(app);
+        var (ann, ben, cat) = (await app.CreateUserAsync("ann@example.test"), await app.CreateUserAsync("ben@example.test"), await app.CreateUserAsync("cat@example.test"));
+        await SubmitAsync(app, ann);
+        await SubmitAsync(app, ben);
+        var waiting = await SubmitAsync(app, cat, size: 128); // another size: it waits for the batch to end
+        var worker = Join(registry, "measured");
+        worker.Measured("t2istudio-tiny", 2.0); // seconds per unit of work (megapixel-rows × steps)
+        var head = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
+        Assert.Single(await lifecycle.JoinBatchAsync(worker, head.JobId, head.LeaseId, new BatchOffer(3), CancellationToken.None));
+
+        var standing = (await lifecycle.StandingOfAsync(waiting))!;
+
+        // Two running jobs of 8 steps at 64² guided (2 rows × 4096 px = 0.008192 units a step each), then its own 8 steps
+        // at 128² (0.032768 a step): 2 s × (2 × 8 × 0.008192 + 8 × 0.032768).
+        Assert.Equal(0, standing.Position);
+        Assert.Equal(2.0 * (2 * 8 * 0.008192 + 8 * 0.032768), standing.Eta!.Value.TotalSeconds, 3);
+    }
+
     private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
     {
         ["Queue:RunWorker"] = "false",
