@@ -112,7 +112,8 @@ public sealed class OnnxComponent : IDisposable
         {
             values.AddRange(inputs.Select(CreateValue));
             using var ownedOptions = runOptions is null ? new RunOptions() : null;
-            using var results = session.Run(runOptions ?? ownedOptions!, [.. inputs.Select(i => i.Name)], values, [.. outputNames]);
+            string[] inputNames = [.. inputs.Select(i => i.Name)];
+            using var results = OnnxRunClock.Time(() => session.Run(runOptions ?? ownedOptions!, inputNames, values, [.. outputNames]));
             return [.. results.Select(ReadFloat)];
         }
         finally
@@ -403,7 +404,7 @@ public sealed class ComponentBinding : IDisposable
                 values.Add(value);
                 _binding.BindInput(input.Name, value);
             }
-            _session.RunWithBinding(runOptions, _binding);
+            OnnxRunClock.Time(() => _session.RunWithBinding(runOptions, _binding));
         }
         finally
         {
