@@ -317,6 +317,9 @@ public sealed partial class JobLifecycle(
             var keys = rows.ToDictionary(r => r.Id, r => GenerationMetadata.ReadStoredRequest(r.RequestJson) is { } stored ? BatchKey.Of(stored, r.SourceFileKey is not null) : null);
             var room = offer.MaxImages;
             var taken = new List<JobAssignment>();
+            // One answer carries every companion's source and mask PNGs: once they reach Workers:MaxImageMegabytes,
+            // the batch is complete (the rest wait for the next one), so an answer stays within that and one job's files.
+            var bytesLeft = workerOptions.Value.MaxImageMegabytes * 1024L * 1024L;
             foreach (var candidate in candidates)
             {
                 if (candidate.Shape.BatchSize > room || keys.GetValueOrDefault(candidate.Id) != key)
@@ -328,7 +331,8 @@ public sealed partial class JobLifecycle(
                 {
                     taken.Add(assignment);
                     room -= candidate.Shape.BatchSize;
-                    if (room == 0)
+                    bytesLeft -= (assignment.SourcePng?.LongLength ?? 0) + (assignment.MaskPng?.LongLength ?? 0);
+                    if (room == 0 || bytesLeft <= 0)
                     {
                         break;
                     }
@@ -366,69 +370,69 @@ public sealed partial class JobLifecycle(
     // when the one tried was cancelled or taken since the order was read, or its source is gone.
     private async Task<(LeaseOutcome Outcome, JobAssignment? Assignment)> LeaseFirstFreeAsync(WorkerSession worker, List<QueuedJob> candidates, CancellationToken cancellationToken)
     {
-            var leaseId = Guid.NewGuid();
-            var now = time.GetUtcNow();
-            DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            QueuedJob? next;
-            int taken;
-            if (db.Database.IsNpgsql())
+        var leaseId = Guid.NewGuid();
+        var now = time.GetUtcNow();
+        DateTimeOffset? expires = now.AddSeconds(workerOptions.Value.LeaseSeconds);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        QueuedJob? next;
+        int taken;
+        if (db.Database.IsNpgsql())
+        {
+            // Nodes lease side by side: each locks the first candidate (in fair order) that is still queued and
+            // not locked by another node's lease in progress, and takes it in the same transaction.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var ids = candidates.Select(j => j.Id).ToArray();
+            var free = await db.Database.SqlQuery<Guid>($"""
+                SELECT "Id" AS "Value" FROM "Jobs" WHERE "Id" = ANY({ids}) AND "Status" = {(int)JobStatus.Queued}
+                ORDER BY array_position({ids}, "Id") LIMIT 1 FOR UPDATE SKIP LOCKED
+                """).ToListAsync(cancellationToken);
+            next = candidates.Find(j => free.Contains(j.Id));
+            if (next is null)
             {
-                // Nodes lease side by side: each locks the first candidate (in fair order) that is still queued and
-                // not locked by another node's lease in progress, and takes it in the same transaction.
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                var ids = candidates.Select(j => j.Id).ToArray();
-                var free = await db.Database.SqlQuery<Guid>($"""
-                    SELECT "Id" AS "Value" FROM "Jobs" WHERE "Id" = ANY({ids}) AND "Status" = {(int)JobStatus.Queued}
-                    ORDER BY array_position({ids}, "Id") LIMIT 1 FOR UPDATE SKIP LOCKED
-                    """).ToListAsync(cancellationToken);
-                next = candidates.Find(j => free.Contains(j.Id));
-                if (next is null)
-                {
-                    return (LeaseOutcome.NoneFree, null); // every candidate is taken or being taken by another node
-                }
-                taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
-                // Not the caller's token: a commit cancelled in flight may still land, leaving a lease no one holds.
-                await transaction.CommitAsync(CancellationToken.None);
+                return (LeaseOutcome.NoneFree, null); // every candidate is taken or being taken by another node
             }
-            else
+            taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+            // Not the caller's token: a commit cancelled in flight may still land, leaving a lease no one holds.
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        else
+        {
+            next = candidates[0];
+            taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+        }
+        if (taken == 0)
+        {
+            return (LeaseOutcome.Retry, null); // cancelled, or taken by another node, since the order was read
+        }
+        // The row is this worker's now: finish the lease whatever the caller's token says, or undo it.
+        Job job;
+        JobAssignment? assignment;
+        HeldJob held;
+        try
+        {
+            job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, CancellationToken.None);
+            assignment = await AssignmentOfAsync(job, leaseId, CancellationToken.None);
+            if (assignment is null)
             {
-                next = candidates[0];
-                taken = await TakeAsync(db, next.Id, leaseId, worker, now, expires, cancellationToken);
+                return (LeaseOutcome.Retry, null); // its source or mask is gone: failed with that reason; take the next
             }
-            if (taken == 0)
-            {
-                return (LeaseOutcome.Retry, null); // cancelled, or taken by another node, since the order was read
-            }
-            // The row is this worker's now: finish the lease whatever the caller's token says, or undo it.
-            Job job;
-            JobAssignment? assignment;
-            HeldJob held;
-            try
-            {
-                job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == next.Id, CancellationToken.None);
-                assignment = await AssignmentOfAsync(job, leaseId, CancellationToken.None);
-                if (assignment is null)
-                {
-                    return (LeaseOutcome.Retry, null); // its source or mask is gone: failed with that reason; take the next
-                }
-                held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), OutputSize(job, assignment.SourcePng));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                LogLeaseFailed(ex, worker.Name);
-                await RequeueAsync(next.Id, leaseId, [], worker.Name);
-                throw;
-            }
-            _held[job.Id] = held;
-            metrics.JobLeased(job, now);
-            worker.Hold(job.Id); // the head, or a companion beside the job it already runs
-            worker.Beat(now);
-            QueueChanged();
-            registry.RaiseChanged();
-            LogLeased(job.Id, worker.Name, worker.Id, job.Attempts);
-            Tell(held, to => new JobStarted(job.Id, to));
-            return (LeaseOutcome.Leased, assignment);
+            held = new HeldJob(job, leaseId, worker, await audience.OfJobAsync(job.OwnerId, job.GalleryId, CancellationToken.None), OutputSize(job, assignment.SourcePng));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogLeaseFailed(ex, worker.Name);
+            await RequeueAsync(next.Id, leaseId, [], worker.Name);
+            throw;
+        }
+        _held[job.Id] = held;
+        metrics.JobLeased(job, now);
+        worker.Hold(job.Id); // the head, or a companion beside the job it already runs
+        worker.Beat(now);
+        QueueChanged();
+        registry.RaiseChanged();
+        LogLeased(job.Id, worker.Name, worker.Id, job.Attempts);
+        Tell(held, to => new JobStarted(job.Id, to));
+        return (LeaseOutcome.Leased, assignment);
     }
 
     // Queued → Running under a new lease; 0 when the job is no longer queued.

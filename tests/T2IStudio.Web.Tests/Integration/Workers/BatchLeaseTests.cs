@@ -215,6 +215,46 @@ public sealed class BatchLeaseTests
         Assert.Equal(2.0 * (2 * 8 * 0.008192 + 8 * 0.032768), standing.Eta!.Value.TotalSeconds, 3);
     }
 
+    [Fact]
+    public async Task Companions_stop_joining_once_their_source_images_fill_the_answer()
+    {
+        // Workers:MaxImageMegabytes = 1 and sources of about 0.75 MB each (random pixels do not compress): the head and
+        // two companions lease (the second one takes the answer past 1 MB), the fourth job waits for the next batch.
+        using var app = new StudioAppFactory(settings: new Dictionary<string, string?>
+        {
+            ["Queue:RunWorker"] = "false",
+            ["Workers:MaxImageMegabytes"] = "1",
+        });
+        var (lifecycle, registry) = Services(app);
+        var jobs = new List<Guid>();
+        foreach (var name in new[] { "ann", "ben", "cat", "dan" })
+        {
+            var user = await app.CreateUserAsync($"{name}@example.test");
+            using var scope = app.Services.CreateScope();
+            var pixels = new byte[512 * 512 * 3];
+            new Random(jobs.Count).NextBytes(pixels);
+            var result = await scope.ServiceProvider.GetRequiredService<GenerationService>().SubmitImageToImageAsync(StudioAppFactory.PrincipalOf(user), new InpaintJobRequest
+            {
+                Model = "t2istudio-tiny",
+                Request = new GenerationRequest { Prompt = "a noisy start", Steps = 8, Width = 512, Height = 512, Seed = 42, GuidanceScale = 4, Scheduler = SchedulerKind.Ddim, Strength = 0.5 },
+                UploadedSource = new RgbImage(512, 512, pixels),
+                MaskPng = [],
+            });
+            Assert.True(result.JobId is not null, string.Join(" ", result.Errors ?? []));
+            jobs.Add(result.JobId!.Value);
+        }
+        var worker = Join(registry, "batcher");
+
+        var head = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
+        var companions = await lifecycle.JoinBatchAsync(worker, head.JobId, head.LeaseId, new BatchOffer(7), CancellationToken.None);
+
+        Assert.Equal(jobs[0], head.JobId);
+        Assert.Equal(jobs[1..3], companions.Select(c => c.JobId));
+        Assert.All(companions, c => Assert.InRange(c.SourcePng!.Length, 700_000, 900_000));
+        await using var db = await Db(app);
+        Assert.Equal(JobStatus.Queued, await db.Jobs.Where(j => j.Id == jobs[3]).Select(j => j.Status).SingleAsync());
+    }
+
     private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
     {
         ["Queue:RunWorker"] = "false",
