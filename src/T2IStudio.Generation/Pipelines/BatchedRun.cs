@@ -301,11 +301,11 @@ public sealed partial class StableDiffusionPipeline
         {
             foreach (var run in runs)
             {
-                var input = Scale(run.Latents, run.Scheduler.ModelInputScale(stepIndex));
+                var scale = run.Scheduler.ModelInputScale(stepIndex);
                 var extra = run.Plan?.UnetExtraChannels;
                 for (var k = 0; k < run.Batch; k++, row++)
                 {
-                    input.AsSpan(k * perImage, perImage).CopyTo(sample.AsSpan(row * unetChannels * plane));
+                    LatentMath.Scale(run.Latents.AsSpan(k * perImage, perImage), scale, sample.AsSpan(row * unetChannels * plane, perImage));
                     if (extra is not null)
                     {
                         var extraPerImage = extra.Length / run.Batch;
@@ -315,7 +315,8 @@ public sealed partial class StableDiffusionPipeline
             }
         }
 
-        var output = unet.Run(sample, first.Scheduler.Timesteps[stepIndex], runOptions, cancellationToken);
+        var output = unet.OutputBuffer; // every member's part is copied or guided out of it below, before the next step
+        unet.RunInto(sample, first.Scheduler.Timesteps[stepIndex], output, runOptions, cancellationToken);
         var before = 0;
         foreach (var run in runs)
         {

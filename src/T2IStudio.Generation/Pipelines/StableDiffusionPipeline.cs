@@ -176,8 +176,7 @@ public sealed partial class StableDiffusionPipeline
             }
             else
             {
-                var input = Scale(latents, scheduler.ModelInputScale(i));
-                var prediction = PredictNoise(unet!, input, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken);
+                var prediction = PredictNoise(unet!, latents, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken, scheduler.ModelInputScale(i));
                 scheduler.Step(prediction, i, latents, stepNoise);
                 inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
             }
@@ -391,8 +390,9 @@ public sealed partial class StableDiffusionPipeline
         };
     }
 
-    /// <summary>One guided noise prediction for a batch of latents, on the UNet bound for this run.</summary>
-    internal static float[] PredictNoise(UnetRun unet, float[] latents, double timestep, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
+    /// <summary>One guided noise prediction for a batch of latents, on the UNet bound for this run; the UNet sees the
+    /// latents times <paramref name="inputScale"/> (the scheduler's model-input scale), rounded to float.</summary>
+    internal static float[] PredictNoise(UnetRun unet, float[] latents, double timestep, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken, double inputScale = 1.0)
     {
         var shape = unet.Shape;
         var conditioning = unet.Conditioning;
@@ -401,25 +401,39 @@ public sealed partial class StableDiffusionPipeline
         var plane = shape.Height * shape.Width;
         var rows = conditioning.Rows;
 
-        // Every row sees the same latents: the uncond half and the cond half of a guided batch.
+        // Every row sees the same latents: the uncond half and the cond half of a guided batch. Each image is scaled
+        // once, into its first row, and copied to the other.
         var unetChannels = unet.InputChannels;
         var sample = unet.SampleBuffer;
         for (var r = 0; r < rows; r++)
         {
             var k = r % batch;
-            latents.AsSpan(k * perImage, perImage).CopyTo(sample.AsSpan(r * unetChannels * plane));
+            var row = sample.AsSpan(r * unetChannels * plane);
+            if (r >= batch)
+            {
+                sample.AsSpan(k * unetChannels * plane, perImage).CopyTo(row);
+            }
+            else if (inputScale == 1.0)
+            {
+                latents.AsSpan(k * perImage, perImage).CopyTo(row);
+            }
+            else
+            {
+                LatentMath.Scale(latents.AsSpan(k * perImage, perImage), inputScale, row[..perImage]);
+            }
             if (extraChannels is not null)
             {
                 var extraPerImage = extraChannels.Length / batch;
-                extraChannels.AsSpan(k * extraPerImage, extraPerImage).CopyTo(sample.AsSpan(r * unetChannels * plane + perImage));
+                extraChannels.AsSpan(k * extraPerImage, extraPerImage).CopyTo(row[perImage..]);
             }
         }
 
-        var output = unet.Run(sample, timestep, runOptions, cancellationToken);
         if (!conditioning.Guided)
         {
-            return output;
+            return unet.Run(sample, timestep, runOptions, cancellationToken); // the caller's to keep (multistep samplers do)
         }
+        var output = unet.OutputBuffer; // read here only, so one buffer serves every step
+        unet.RunInto(sample, timestep, output, runOptions, cancellationToken);
         var guided = new float[batch * perImage];
         LatentMath.Guide(output.AsSpan(0, guided.Length), output.AsSpan(guided.Length, guided.Length), conditioning.Guidance, guided);
         return guided;
@@ -436,6 +450,7 @@ public sealed partial class StableDiffusionPipeline
         private readonly bool _scalarTimestep;
         private readonly List<(int First, int Count, ComponentBinding Binding)> _chunks = [];
         private float[]? _sample;
+        private float[]? _output;
 
         public UnetRun(LoadedModel model, UnetConditioning conditioning, LatentBatch shape)
         {
@@ -507,12 +522,22 @@ public sealed partial class StableDiffusionPipeline
         /// <summary>The one binding when all rows run together (what <see cref="ResidentLatents"/> needs); null when the export fixes a smaller batch.</summary>
         public ComponentBinding? Binding => _chunks.Count == 1 ? _chunks[0].Binding : null;
 
+        /// <summary>A host buffer for the UNet's output of every row, one per run, for callers that read it before the next step.</summary>
+        public float[] OutputBuffer => _output ??= new float[Conditioning.Rows * OutputChannels * Shape.Height * Shape.Width];
+
         /// <summary>The UNet's raw output for every row of <paramref name="sample"/> at <paramref name="timestep"/>.</summary>
         public float[] Run(float[] sample, double timestep, RunOptions runOptions, CancellationToken cancellationToken)
         {
+            var result = new float[Conditioning.Rows * OutputChannels * Shape.Height * Shape.Width];
+            RunInto(sample, timestep, result, runOptions, cancellationToken);
+            return result;
+        }
+
+        /// <summary>As <see cref="Run"/>, into <paramref name="result"/> (every row's output).</summary>
+        public void RunInto(float[] sample, double timestep, float[] result, RunOptions runOptions, CancellationToken cancellationToken)
+        {
             var plane = Shape.Height * Shape.Width;
             int inPerRow = InputChannels * plane, outPerRow = OutputChannels * plane;
-            var result = new float[Conditioning.Rows * outPerRow];
             foreach (var (first, n, binding) in _chunks)
             {
                 ComponentInput[] inputs =
@@ -529,7 +554,6 @@ public sealed partial class StableDiffusionPipeline
                     throw new OperationCanceledException(cancellationToken);
                 }
             }
-            return result;
         }
 
         /// <summary>Runs every row from <paramref name="sample"/> into <paramref name="output"/>, tensors that stay on the device.</summary>
@@ -631,17 +655,6 @@ public sealed partial class StableDiffusionPipeline
 
         /// <summary>SDXL: the size conditioning per row (original size, crop top-left, target size).</summary>
         public float[]? TimeIds { get; init; }
-    }
-
-    private static float[] Scale(float[] values, double factor)
-    {
-        if (factor == 1.0)
-        {
-            return values;
-        }
-        var result = new float[values.Length];
-        LatentMath.Scale(values, factor, result);
-        return result;
     }
 
     /// <summary><paramref name="one"/> laid end to end <paramref name="times"/> times.</summary>
