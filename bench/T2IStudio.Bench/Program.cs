@@ -103,7 +103,10 @@ double Run(StableDiffusionPipeline pipeline, int count)
     return times[times.Count / 2];
 }
 
-var withoutPreviews = Run(quiet, repeat);
+// --previews off skips the preview rows: on a model of SD 1.5's size on the CPU each extra run costs minutes, so
+// the interleaved runs below give the image time too.
+var measurePreviews = Arg("--previews", "on") != "off";
+var withoutPreviews = measurePreviews ? Run(quiet, repeat) : 0;
 
 // The floor, interleaved with the pipeline so both see the same machine load: medians of `repeat` each.
 var guidedRows = request.GuidanceScale > 1 && !info.Traits.IsLcm ? 2 : 1;
@@ -130,8 +133,7 @@ pipelineTimes.Sort();
 floorTimes.Sort();
 var pipelineMedian = pipelineTimes[repeat / 2];
 var floorMedian = floorTimes[repeat / 2];
-// --previews off skips the preview rows: on a model of SD 1.5's size on the CPU each extra run costs minutes.
-var measurePreviews = Arg("--previews", "on") != "off";
+withoutPreviews = measurePreviews ? withoutPreviews : pipelineMedian;
 var withPreviews = measurePreviews ? Run(previewing, repeat) : withoutPreviews;
 var perStep = withoutPreviews / steps;
 var previewPerStep = Math.Max(0, withPreviews - withoutPreviews) / steps;
