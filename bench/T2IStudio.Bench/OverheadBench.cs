@@ -54,7 +54,7 @@ internal static class OverheadBench
         new GaussianNoise(1).Fill(latents);
         var sample = new float[2 * traits.UnetInputChannels * side * side];
         Line("UnetRun.Run (binding, values, read back)", Median(repeat, () => unet.Run(sample, 500, runOptions, CancellationToken.None)), true);
-        Line("PredictNoise (+ guided batch, guidance)", Median(repeat, () => StableDiffusionPipeline.PredictNoise(unet, latents, 500, null, runOptions, CancellationToken.None)), true);
+        Line("PredictNoise (+ guided batch, guidance)", Median(repeat, () => StableDiffusionPipeline.PredictNoise(unet, latents, 1.0, 500, null, runOptions, CancellationToken.None)), true);
         var binding = unet.Binding!;
         using var sampleValue = OrtValue.CreateTensorValueFromMemory(sample, [2, traits.UnetInputChannels, side, side]);
         using var output = OrtValue.CreateTensorValueFromMemory(new float[2 * traits.LatentChannels * side * side], [2, traits.LatentChannels, side, side]);

@@ -121,12 +121,13 @@ public sealed class GaussianNoise
 
     private const int PairsPerBlock = 256;
 
-    /// <summary>Replaces each s by √(−2 ln s / s), in lanes, with the same bits as the scalar expression.</summary>
+    /// <summary>Replaces each s by √(−2 ln s / s), in lanes, with the same bits as the scalar expression;
+    /// <paramref name="widestLanes"/> (512, 256 or 0 bits) lets tests run the narrower paths on any machine.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PolarFactors(Span<double> values)
+    internal static void PolarFactors(Span<double> values, int widestLanes = 512)
     {
         var i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (widestLanes >= 512 && Vector512.IsHardwareAccelerated)
         {
             for (; i + Vector512<double>.Count <= values.Length; i += Vector512<double>.Count)
             {
@@ -138,7 +139,7 @@ public sealed class GaussianNoise
                 Vector512.Sqrt(Vector512.Create(-2.0) * DeterministicLog(s) / s).CopyTo(values.Slice(i, Vector512<double>.Count));
             }
         }
-        for (; i + Vector256<double>.Count <= values.Length; i += Vector256<double>.Count)
+        for (; widestLanes >= 256 && i + Vector256<double>.Count <= values.Length; i += Vector256<double>.Count)
         {
             var s = Vector256.Create<double>(values.Slice(i, Vector256<double>.Count));
             if (Vector256.LessThanAny(s, Vector256.Create(SmallestNormal)))

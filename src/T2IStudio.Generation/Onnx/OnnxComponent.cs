@@ -112,8 +112,17 @@ public sealed class OnnxComponent : IDisposable
         {
             values.AddRange(inputs.Select(CreateValue));
             using var ownedOptions = runOptions is null ? new RunOptions() : null;
-            string[] inputNames = [.. inputs.Select(i => i.Name)];
-            using var results = OnnxRunClock.Time(() => session.Run(runOptions ?? ownedOptions!, inputNames, values, [.. outputNames]));
+            var started = OnnxRunClock.Start();
+            IDisposableReadOnlyCollection<OrtValue> run;
+            try
+            {
+                run = session.Run(runOptions ?? ownedOptions!, [.. inputs.Select(i => i.Name)], values, [.. outputNames]);
+            }
+            finally
+            {
+                OnnxRunClock.Stop(started);
+            }
+            using var results = run;
             return [.. results.Select(ReadFloat)];
         }
         finally
@@ -369,12 +378,9 @@ public sealed class ComponentBinding : IDisposable
         RunWith(inputs, runOptions);
         using var outputs = _binding.GetOutputValues();
         var value = outputs[0];
-        if (value.GetTensorTypeAndShape().ElementDataType != TensorElementType.Float)
-        {
-            OnnxComponent.ReadFloat(value).Values.AsSpan().CopyTo(destination);
-            return;
-        }
-        var values = value.GetTensorDataAsSpan<float>();
+        ReadOnlySpan<float> values = value.GetTensorTypeAndShape().ElementDataType == TensorElementType.Float
+            ? value.GetTensorDataAsSpan<float>()
+            : OnnxComponent.ReadFloat(value).Values;
         if (values.Length != destination.Length)
         {
             throw new InvalidOperationException($"The graph gave {values.Length} values where {destination.Length} were expected.");
@@ -404,7 +410,15 @@ public sealed class ComponentBinding : IDisposable
                 values.Add(value);
                 _binding.BindInput(input.Name, value);
             }
-            OnnxRunClock.Time(() => _session.RunWithBinding(runOptions, _binding));
+            var started = OnnxRunClock.Start();
+            try
+            {
+                _session.RunWithBinding(runOptions, _binding);
+            }
+            finally
+            {
+                OnnxRunClock.Stop(started);
+            }
         }
         finally
         {

@@ -89,7 +89,7 @@ internal sealed class ResidentLatents : IDisposable
                 prepare.BindInput("extra", _extra);
             }
             prepare.BindOutput("sample", _unetInput);
-            OnnxRunClock.Time(() => _prepare.RunWithBinding(runOptions, prepare));
+            _prepare.RunWithBinding(runOptions, prepare);
         }
 
         _unet.RunResident(_unetInput, _unetOutput, scheduler.Timesteps[stepIndex], runOptions, cancellationToken);
@@ -141,7 +141,7 @@ internal sealed class ResidentLatents : IDisposable
                 _spareSlots[update.Slot] ??= Own(_graphs.Allocate(TensorElementType.Float, _latentShape));
                 step.BindOutput($"s{update.Slot}_out", _spareSlots[update.Slot]!);
             }
-            OnnxRunClock.Time(() => session.RunWithBinding(runOptions, step));
+            session.RunWithBinding(runOptions, step);
         }
         finally
         {

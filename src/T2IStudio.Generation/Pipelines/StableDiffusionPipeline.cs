@@ -176,7 +176,7 @@ public sealed partial class StableDiffusionPipeline
             }
             else
             {
-                var prediction = PredictNoise(unet!, latents, scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken, scheduler.ModelInputScale(i));
+                var prediction = PredictNoise(unet!, latents, scheduler.ModelInputScale(i), scheduler.Timesteps[i], inpaint?.UnetExtraChannels, runOptions, cancellationToken);
                 scheduler.Step(prediction, i, latents, stepNoise);
                 inpaint?.BlendKnownLatents(latents, imageLatents!, noise, scheduler, i);
             }
@@ -392,7 +392,7 @@ public sealed partial class StableDiffusionPipeline
 
     /// <summary>One guided noise prediction for a batch of latents, on the UNet bound for this run; the UNet sees the
     /// latents times <paramref name="inputScale"/> (the scheduler's model-input scale), rounded to float.</summary>
-    internal static float[] PredictNoise(UnetRun unet, float[] latents, double timestep, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken, double inputScale = 1.0)
+    internal static float[] PredictNoise(UnetRun unet, float[] latents, double inputScale, double timestep, float[]? extraChannels, RunOptions runOptions, CancellationToken cancellationToken)
     {
         var shape = unet.Shape;
         var conditioning = unet.Conditioning;

@@ -318,7 +318,7 @@ public sealed partial class JobLifecycle(
             var room = offer.MaxImages;
             var taken = new List<JobAssignment>();
             // One answer carries every companion's source and mask PNGs: once they reach Workers:MaxImageMegabytes,
-            // the batch is complete (the rest wait for the next one), so an answer stays within that and one job's files.
+            // the batch is complete (the rest wait for the next one): a soft limit, an answer holds at most that plus one job's files.
             var bytesLeft = workerOptions.Value.MaxImageMegabytes * 1024L * 1024L;
             foreach (var candidate in candidates)
             {
@@ -526,7 +526,7 @@ public sealed partial class JobLifecycle(
         {
             // A worker that sends the wrong images will not send the right ones on a second try: the job ends here.
             LogDeliveryRefused(jobId, worker.Name, problem);
-            worker.JobsFailed++;
+            worker.CountFailed();
             await EndAsync(held, JobStatus.Failed, RefusedImagesError(problem), held.Step);
             return DeliveryReceipt.Refused(problem);
         }
@@ -613,7 +613,7 @@ public sealed partial class JobLifecycle(
             if (ex is ImageRefusedException or InvalidDataException)
             {
                 LogDeliveryRefused(jobId, worker.Name, ex.Message);
-                worker.JobsFailed++;
+                worker.CountFailed();
                 await EndAsync(held, JobStatus.Failed, RefusedImagesError(ex.Message), held.Step);
                 return DeliveryReceipt.Refused($"An image failed the checks: {ex.Message}");
             }
@@ -621,7 +621,7 @@ public sealed partial class JobLifecycle(
         }
 
         ForgetHeld(held);
-        worker.JobsDone++;
+        worker.CountDone();
         metrics.JobCompleted(held.Shape, images.Count, held.Clock.Elapsed);
         if (held.Step > 0)
         {
@@ -659,7 +659,7 @@ public sealed partial class JobLifecycle(
         {
             message = message[..MaxErrorLength] + "…";
         }
-        worker.JobsFailed++;
+        worker.CountFailed();
         return await EndAsync(held, JobStatus.Failed, message, step);
     }
 
@@ -799,7 +799,7 @@ public sealed partial class JobLifecycle(
                 metrics.JobEnded(Telemetry.JobEndReason.TimeLimit);
                 if (held is not null)
                 {
-                    held.Worker.JobsFailed++;
+                    held.Worker.CountFailed();
                     await StopHeldAsync(held, StopReason.TimedOut);
                 }
                 // A job held on another node: its audience is read here, its worker learns at its next beat.

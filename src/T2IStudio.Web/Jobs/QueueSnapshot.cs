@@ -56,8 +56,10 @@ public sealed class QueueSnapshot
         {
             var live = lifecycle.Live(jobId);
             var step = live.Worker is null ? running.Step : live.Step;
-            var rate = live.Worker is { } worker ? RateOf(worker, running.Model, lifecycle) ?? live.SecondsPerWork : null;
-            TimeSpan? eta = rate is { } r ? TimeSpan.FromSeconds(r * running.Shape.WorkPerStep * Math.Max(0, running.Shape.Steps - step)) : null;
+            // A job of a batch ends with its batch: when its worker is free.
+            TimeSpan? eta = live.Worker is { } worker && BusySeconds([worker], lifecycle)[KeyOf(worker)] is { } seconds
+                ? TimeSpan.FromSeconds(seconds)
+                : null;
             return new QueueStanding(null, step, running.Shape.Steps, eta, live.Worker?.Name ?? running.WorkerName);
         }
         if (!_positions.TryGetValue(jobId, out var position))
@@ -80,20 +82,7 @@ public sealed class QueueSnapshot
         {
             return null;
         }
-        // Seconds until each worker (by node and id) is free; null when its current job cannot be estimated yet.
-        var free = workers.ToDictionary(KeyOf, _ => (double?)0);
-        foreach (var job in Order.Running)
-        {
-            var live = lifecycle.Live(job.Id);
-            if (live.Worker is { } worker && free.ContainsKey(KeyOf(worker)))
-            {
-                var rate = RateOf(worker, job.Model, lifecycle) ?? live.SecondsPerWork;
-                // A worker running a batch is free when the whole batch ends: the rate is per unit of work, so its jobs'
-                // remaining work adds up (one job alone is a sum of one).
-                var key = KeyOf(worker);
-                free[key] = free[key] is { } before && rate is { } r ? before + r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
-            }
-        }
+        var free = BusySeconds(workers, lifecycle);
         double? done = null;
         for (var i = 0; i <= position; i++)
         {
@@ -114,6 +103,26 @@ public sealed class QueueSnapshot
             done = free[key];
         }
         return done is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+    }
+
+    /// <summary>
+    /// Seconds until each of <paramref name="workers"/> (by node and id) is free; null for one whose jobs cannot be
+    /// estimated yet. A worker running a batch is free when the whole batch ends: its rate is per unit of work, so the
+    /// remaining work of all its jobs adds up (one job alone is a sum of one).
+    /// </summary>
+    private Dictionary<(string Node, string Worker), double?> BusySeconds(IEnumerable<ClusterWorker> workers, JobLifecycle lifecycle)
+    {
+        var free = workers.ToDictionary(KeyOf, _ => (double?)0);
+        foreach (var job in Order.Running)
+        {
+            var live = lifecycle.Live(job.Id);
+            if (live.Worker is { } worker && free.TryGetValue(KeyOf(worker), out var before))
+            {
+                var rate = RateOf(worker, job.Model, lifecycle) ?? live.SecondsPerWork;
+                free[KeyOf(worker)] = before is { } b && rate is { } r ? b + r * job.Shape.WorkPerStep * Math.Max(0, job.Shape.Steps - live.Step) : null;
+            }
+        }
+        return free;
     }
 
     /// <summary>A worker's measured speed on a model; else another worker's on it; else a running job's pace so far.</summary>

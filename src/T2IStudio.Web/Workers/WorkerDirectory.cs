@@ -59,11 +59,12 @@ public sealed record ClusterWorker(
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(node);
+        var (head, step, companions) = session.Jobs(); // one reading: a job ending meanwhile is in it whole or not at all
         return new(node.Id, node.Name, session.Id, session.Name, session.Kind, session.Device, session.FreeMemoryBytes,
-            [.. session.Models.Order(StringComparer.Ordinal)], session.CurrentJobId, session.CurrentStep, session.JobsDone, session.JobsFailed,
+            [.. session.Models.Order(StringComparer.Ordinal)], head, step, session.JobsDone, session.JobsFailed,
             session.JoinedAt, session.LastHeartbeat, session.MeasuredRates())
         {
-            BatchJobs = session.BatchJobIds.ToDictionary(j => j.Key, j => j.Value),
+            BatchJobs = companions,
         };
     }
 }

@@ -22,6 +22,8 @@ public sealed class WorkerSession
     private Guid? _head;
     private int _headStep;
     private long _lastHeartbeatTicks;
+    private int _jobsDone;
+    private int _jobsFailed;
 
     internal WorkerSession(WorkerHello hello, WorkerKind kind, DateTimeOffset joinedAt, Func<Guid, Task> stopJob, string? keyId)
     {
@@ -107,10 +109,15 @@ public sealed class WorkerSession
     }
 
     /// <summary>Jobs it completed since it joined.</summary>
-    public int JobsDone { get; internal set; }
+    public int JobsDone => Volatile.Read(ref _jobsDone);
 
     /// <summary>Jobs that failed on it since it joined.</summary>
-    public int JobsFailed { get; internal set; }
+    public int JobsFailed => Volatile.Read(ref _jobsFailed);
+
+    // The jobs of a batch end at about the same time, on different threads.
+    internal void CountDone() => Interlocked.Increment(ref _jobsDone);
+
+    internal void CountFailed() => Interlocked.Increment(ref _jobsFailed);
 
     /// <summary>
     /// The other jobs of its batch (cross-user batching: companions leased beside <see cref="CurrentJobId"/>, run in
@@ -128,6 +135,15 @@ public sealed class WorkerSession
                 var companions = BatchJobIds.OrderBy(j => j.Key).Select(j => (j.Key, j.Value));
                 return _head is { } head ? [(head, _headStep), .. companions] : [.. companions];
             }
+        }
+    }
+
+    /// <summary>Its head job with its step and its companions with theirs, read together.</summary>
+    internal (Guid? Head, int Step, Dictionary<Guid, int> Companions) Jobs()
+    {
+        lock (_jobs)
+        {
+            return (_head, _headStep, BatchJobIds.ToDictionary(j => j.Key, j => j.Value));
         }
     }
 

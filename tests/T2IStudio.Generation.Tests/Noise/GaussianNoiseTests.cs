@@ -56,6 +56,30 @@ public sealed class GaussianNoiseTests
         Assert.Equal(single.NextGaussian(), filled.NextGaussian());
     }
 
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void Every_lane_width_gives_the_scalar_polar_factors(int widestLanes)
+    {
+        // Machines without AVX-512 (or without SIMD) take the narrower paths: each must give the same bits.
+        var uniform = new GaussianNoise(11);
+        var values = new double[100_003];
+        for (var i = 0; i < values.Length; i++)
+        {
+            double u = 2 * uniform.NextUniform() - 1, v = 2 * uniform.NextUniform() - 1;
+            values[i] = u * u + v * v is var s && s is > 0 and < 1 ? s : 0.5;
+        }
+        var expected = values.Select(s => Math.Sqrt(-2 * GaussianNoise.DeterministicLog(s) / s)).ToArray();
+
+        GaussianNoise.PolarFactors(values, widestLanes);
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            Assert.True(BitConverter.DoubleToInt64Bits(expected[i]) == BitConverter.DoubleToInt64Bits(values[i]), $"value {i}: {values[i]:R} against {expected[i]:R}");
+        }
+    }
+
     [Fact]
     public void Fill_gives_the_pinned_values()
     {

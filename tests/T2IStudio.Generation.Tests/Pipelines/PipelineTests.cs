@@ -55,7 +55,7 @@ public sealed class PipelineTests
 
         using var unet = new StableDiffusionPipeline.UnetRun(model, pipeline.Condition(cond, uncond, 1, 3.0), new StableDiffusionPipeline.LatentBatch(1, 8, 8));
 
-        var guided = StableDiffusionPipeline.PredictNoise(unet, latents, 501, null, run, CancellationToken.None);
+        var guided = StableDiffusionPipeline.PredictNoise(unet, latents, 1.0, 501, null, run, CancellationToken.None);
 
         double mu = FixtureMath.Mean(uncond), mc = FixtureMath.Mean(cond);
         for (var i = 0; i < latents.Length; i++)

@@ -21,8 +21,11 @@ public sealed class AdminWorkersPageTests : StudioComponentTestBase
         SignInAsAdmin(runWorker: true);
         var registry = Services.GetRequiredService<WorkerRegistry>();
         var gpu = registry.Join(Hello("gpu-box", "cuda:0 NVIDIA H200", "t2istudio-tiny", "sd15", "upscaler:t2istudio-tiny-x4"), WorkerKind.Remote, _ => Task.CompletedTask);
-        gpu.JobsDone = 7;
-        gpu.JobsFailed = 1;
+        for (var i = 0; i < 7; i++)
+        {
+            gpu.CountDone();
+        }
+        gpu.CountFailed();
         registry.Join(Hello("web-1", "cpu", "t2istudio-tiny"), WorkerKind.InProcess, _ => Task.CompletedTask);
 
         var page = Render<AdminWorkers>();

@@ -213,6 +213,8 @@ public sealed class BatchLeaseTests
         // at 128² (0.032768 a step): 2 s × (2 × 8 × 0.008192 + 8 × 0.032768).
         Assert.Equal(0, standing.Position);
         Assert.Equal(2.0 * (2 * 8 * 0.008192 + 8 * 0.032768), standing.Eta!.Value.TotalSeconds, 3);
+        // Each running job ends with its batch.
+        Assert.Equal(2.0 * 2 * 8 * 0.008192, (await lifecycle.StandingOfAsync(head.JobId))!.Eta!.Value.TotalSeconds, 3);
     }
 
     [Fact]
