@@ -43,6 +43,7 @@ internal static class CircuitBench
         var only = Arg("--pages", "create,gallery,inpaint,team").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var breakdown = args.Contains("--breakdown");
         var gcdump = Arg("--gcdump", "");
+        var screenshots = Arg("--screenshots", "");
         var root = Arg("--root", T2IStudio.Testing.RepositoryRoot.Path);
         var storage = Directory.CreateTempSubdirectory("t2i-circuits-").FullName;
         var port = FreePort();
@@ -115,6 +116,7 @@ internal static class CircuitBench
                 {
                     open.Add(await OpenAsync(context, counter, path, ready, i + 1));
                 }
+                await ScreenshotsAsync(screenshots, name, open[0]);
                 await Task.Delay(idle); // the idle period itself (readiness was waited for above)
                 var loaded = Measure();
                 await GcDumpAsync(gcdump, $"{name}-open");
@@ -165,6 +167,33 @@ internal static class CircuitBench
         };
         using var process = Process.Start(start)!;
         await process.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// With <c>--screenshots DIR</c>, the first tab of each page as a PNG and its HTML, and on Create the Model select
+    /// opened too: a component cut must leave the page looking and reading the same. Taken before the idle period, and
+    /// the select is closed again, so the tab is idle and unchanged when measured.
+    /// </summary>
+    private static async Task ScreenshotsAsync(string folder, string name, IPage page)
+    {
+        if (folder.Length == 0)
+        {
+            return;
+        }
+        Directory.CreateDirectory(folder);
+        // Create whole; the galleries' 200 tiles make a full page too tall to look at, so their first screen.
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + ".png"), FullPage = name == "create" });
+        await File.WriteAllTextAsync(Path.Combine(folder, name + ".html"), await page.Locator(".mud-layout").InnerHTMLAsync());
+        if (name == "create")
+        {
+            await page.GetByLabel("Model", new() { Exact = true }).ClickAsync();
+            await page.GetByRole(AriaRole.Option).First.WaitForAsync();
+            await Task.Delay(500); // MudSelect's list fades in (250 ms)
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + "-select-open.png") });
+            await File.WriteAllTextAsync(Path.Combine(folder, name + "-select-open.html"), await page.Locator("body").InnerHTMLAsync());
+            await page.Keyboard.PressAsync("Escape");
+            await page.GetByRole(AriaRole.Option).First.WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        }
     }
 
     private static (long Heap, long Rss) Measure()
