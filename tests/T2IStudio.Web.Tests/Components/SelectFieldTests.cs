@@ -89,7 +89,7 @@ public sealed class SelectFieldTests : BunitContext
         Assert.Empty(field.FindAll("[role=option]"));
 
         Combobox(field).Click();
-        field.Find(".studio-select-overlay").Click();
+        field.Find(".studio-popover-overlay").Click();
         Assert.Empty(field.FindAll("[role=option]"));
         Assert.Empty(_chosen);
     }
