@@ -43,6 +43,7 @@ internal static class CircuitBench
         var only = Arg("--pages", "create,gallery,inpaint,team").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var breakdown = args.Contains("--breakdown");
         var gcdump = Arg("--gcdump", "");
+        var screenshots = Arg("--screenshots", "");
         var root = Arg("--root", T2IStudio.Testing.RepositoryRoot.Path);
         var storage = Directory.CreateTempSubdirectory("t2i-circuits-").FullName;
         var port = FreePort();
@@ -108,6 +109,13 @@ internal static class CircuitBench
             {
                 // Warm-up: the first visit JITs the page and fills the app's caches, which are not the circuit's cost.
                 await OpenAndCloseAsync(context, counter, path, ready, 2);
+                if (screenshots.Length > 0)
+                {
+                    // In a tab of its own, closed before the baseline: opening lists and menus leaves nothing behind.
+                    var shot = await OpenAsync(context, counter, path, ready, 1);
+                    await ScreenshotsAsync(screenshots, name, shot);
+                    await CloseAllAsync([shot], counter);
+                }
                 var baseline = Measure();
                 await GcDumpAsync(gcdump, $"{name}-base");
                 var open = new List<IPage>();
@@ -165,6 +173,35 @@ internal static class CircuitBench
         };
         using var process = Process.Start(start)!;
         await process.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// With <c>--screenshots DIR</c>, each page as a PNG and its HTML, and on Create also with the Model select, the
+    /// notifications bell and the account menu open: a component cut must leave the page looking and reading the same.
+    /// </summary>
+    private static async Task ScreenshotsAsync(string folder, string name, IPage page)
+    {
+        Directory.CreateDirectory(folder);
+        // Create whole; the galleries' 200 tiles make a full page too tall to look at, so their first screen.
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + ".png"), FullPage = name == "create" });
+        await File.WriteAllTextAsync(Path.Combine(folder, name + ".html"), await page.Locator(".mud-layout").InnerHTMLAsync());
+        if (name != "create")
+        {
+            return;
+        }
+        async Task OpenedAsync(string what, Func<Task> open, ILocator shown)
+        {
+            await page.ReloadAsync();
+            await page.Locator(".mud-layout[data-interactive='true']").WaitForAsync();
+            await open();
+            await shown.First.WaitForAsync();
+            await Task.Delay(500); // MudBlazor's popovers fade in (250 ms)
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"{name}-{what}.png") });
+            await File.WriteAllTextAsync(Path.Combine(folder, $"{name}-{what}.html"), await page.Locator("body").InnerHTMLAsync());
+        }
+        await OpenedAsync("select-open", () => page.GetByLabel("Model", new() { Exact = true }).ClickAsync(), page.GetByRole(AriaRole.Option));
+        await OpenedAsync("bell-open", () => page.GetByRole(AriaRole.Button, new() { Name = "Notifications" }).ClickAsync(), page.GetByText("You have no notifications."));
+        await OpenedAsync("account-open", () => page.GetByRole(AriaRole.Button, new() { Name = "bench", Exact = true }).ClickAsync(), page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }));
     }
 
     private static (long Heap, long Rss) Measure()

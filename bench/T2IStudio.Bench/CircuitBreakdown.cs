@@ -53,6 +53,7 @@ internal static class CircuitBreakdown
         }
         // Which of the app's own components the framework's and MudBlazor's components render under (nearest ancestor).
         var owners = new Dictionary<string, int>();
+        var ownedTypes = new Dictionary<string, Dictionary<string, int>>();
         var bigStrings = new List<string>();
         foreach (DictionaryEntry entry in states)
         {
@@ -64,6 +65,9 @@ internal static class CircuitBreakdown
             }
             var ownerName = owner?.GetType().GetProperty("Component", Instance)?.GetValue(owner)?.GetType().Name ?? "(root)";
             owners[ownerName] = owners.GetValueOrDefault(ownerName) + 1;
+            var typeName = state.GetType().GetProperty("Component", Instance)?.GetValue(state)?.GetType().Name ?? "?";
+            var types = ownedTypes.TryGetValue(ownerName, out var known) ? known : ownedTypes[ownerName] = [];
+            types[typeName] = types.GetValueOrDefault(typeName) + 1;
             foreach (var field in AllFields(state.GetType()).Where(f => f.FieldType == typeof(Microsoft.AspNetCore.Components.Rendering.RenderTreeBuilder)))
             {
                 if (field.GetValue(state) is Microsoft.AspNetCore.Components.Rendering.RenderTreeBuilder builder)
@@ -87,11 +91,15 @@ internal static class CircuitBreakdown
             }
         }
         Console.WriteLine($"          under: {string.Join(", ", owners.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value}"))}");
+        foreach (var (owner, types) in ownedTypes.Where(o => o.Value.Values.Sum() >= 5).OrderByDescending(o => o.Value.Values.Sum()))
+        {
+            Console.WriteLine($"            {owner}: {string.Join(", ", types.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value}"))}");
+        }
         foreach (var big in bigStrings)
         {
             Console.WriteLine($"          big string in {big}");
         }
-        Console.WriteLine($"          most numerous: {string.Join(", ", rows.OrderByDescending(r => r.Value.Count).Take(8).Select(r => $"{r.Key} x{r.Value.Count}"))}");
+        Console.WriteLine($"          all by number: {string.Join(", ", rows.OrderByDescending(r => r.Value.Count).Select(r => $"{r.Key} x{r.Value.Count}"))}");
     }
 
     private static long FrameCapacity(object? builder)

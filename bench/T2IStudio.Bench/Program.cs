@@ -22,6 +22,7 @@ using T2IStudio.Generation.Schedulers;
 //     the same through the in-process worker and a remote T2IStudio.Worker process over /hubs/workers, side by side:
 //     the remote path's cost per job, previews per job, bytes on the worker's connection, one preview's round trip.
 //   dotnet run -c Release --project bench/T2IStudio.Bench -- circuits [--tabs 40] [--images 200] [--idle 5] [--retention 5] [--pages create,gallery,inpaint,team,personal]
+//     [--breakdown] [--gcdump DIR] [--screenshots DIR]
 //     server memory per idle circuit (managed heap after a full GC, RSS) with N Chromium tabs on each page, the 500-tab
 //     projection, and the heap once the tabs are closed and their circuits released.
 

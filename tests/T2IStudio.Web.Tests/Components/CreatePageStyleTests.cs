@@ -22,13 +22,13 @@ public sealed class CreatePageStyleTests : StudioComponentTestBase
     public async Task Choosing_a_style_applies_its_defaults_and_the_preview_follows_the_typing_and_generate_runs_the_expansion()
     {
         var user = await SignInAsync("style-create@example.test");
-        var styleId = await CreateStyleAsync(user.Id, new StyleDraft { Name = "Poster", Prompt = "vintage poster of {prompt}", NegativePrompt = "text", Steps = 33, Scheduler = SchedulerKind.Ddim });
+        await CreateStyleAsync(user.Id, new StyleDraft { Name = "Poster", Prompt = "vintage poster of {prompt}", NegativePrompt = "text", Steps = 33, Scheduler = SchedulerKind.Ddim });
         var page = Render<CreatePage>();
         page.WaitForAssertion(() => page.Find("textarea"));
         Assert.Empty(page.FindAll("[data-testid=style-preview]"));
 
-        var picker = page.FindComponents<MudSelect<Guid?>>().Single(s => s.Instance.Label == "Style");
-        await page.InvokeAsync(() => picker.Instance.ValueChanged.InvokeAsync(styleId));
+        await page.InvokeAsync(() => page.Find("input[role=combobox][aria-label='Style']").Click());
+        await page.InvokeAsync(() => page.FindAll("[role=option]").Single(o => o.GetAttribute("aria-label") == "Poster (My styles)").Click());
         await page.InvokeAsync(() => page.FindAll("textarea")[0].Input("a lighthouse"));
 
         page.WaitForAssertion(() =>
@@ -69,7 +69,7 @@ public sealed class CreatePageStyleTests : StudioComponentTestBase
 
         page.WaitForAssertion(() =>
         {
-            Assert.Equal("Noir · My styles", page.FindComponents<MudSelect<Guid?>>().Single(s => s.Instance.Label == "Style").Instance.GetState(x => x.Text));
+            Assert.Equal("Noir · My styles", page.Find("input[role=combobox][aria-label='Style']").GetAttribute("value"));
             Assert.Equal("a detective", page.FindAll("textarea")[0].GetAttribute("value") ?? page.FindAll("textarea")[0].TextContent);
             Assert.Equal("Expanded prompt: a detective, film noir", page.Find("[data-testid=expanded-prompt]").TextContent.Trim());
             Assert.Equal("Expanded negative prompt: blurry, colour", page.Find("[data-testid=expanded-negative]").TextContent.Trim());

@@ -1,6 +1,4 @@
 using Bunit;
-using MudBlazor;
-using MudBlazor.Extensions;
 using T2IStudio.Generation.Models;
 using T2IStudio.Generation.Schedulers;
 using T2IStudio.Web.Components.Create;
@@ -25,10 +23,10 @@ public sealed class GenerationFormTests : StudioComponentTestBase
         var form = Render<GenerationForm>(p => p.Add(f => f.Settings, settings).Add(f => f.Models, [Tiny])
             .Add(f => f.SaveTargets, [new GallerySummary(gallery, "Moodboard", Guid.NewGuid(), "Studio", T2IStudio.Data.Entities.TeamRole.Owner, 0)]));
 
-        Assert.Empty(form.FindComponents<MudSelectItem<int>>());
-        Assert.Equal($"{settings.Width} px", Text(form.FindComponents<MudSelect<int>>().Single(s => s.Instance.Label == "Width")));
-        Assert.Equal("Moodboard (Studio)", Text(form.FindComponents<MudSelect<Guid?>>().Single(s => s.Instance.Label == "Save to")));
-        Assert.Equal(SchedulerFactory.DisplayName(settings.Scheduler), Text(form.FindComponents<MudSelect<SchedulerKind>>().Single()));
+        Assert.Empty(form.FindAll("[role=option]"));
+        Assert.Equal($"{settings.Width} px", Combobox(form, "Width").GetAttribute("value"));
+        Assert.Equal("Moodboard (Studio)", Combobox(form, "Save to").GetAttribute("value"));
+        Assert.Equal(SchedulerFactory.DisplayName(settings.Scheduler), Combobox(form, "Scheduler").GetAttribute("value"));
 
         var stepsId = form.FindAll("label").Single(l => l.TextContent.Trim() == "Steps").GetAttribute("for");
         form.Find($"input[role=spinbutton][id='{stepsId}']").Change("100000");
@@ -38,5 +36,27 @@ public sealed class GenerationFormTests : StudioComponentTestBase
         Assert.Equal((GenerationLimits.MaxSteps - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), form.Find($"input[id='{stepsId}']").GetAttribute("value"));
     }
 
-    private static string? Text<T>(IRenderedComponent<MudSelect<T>> select) => select.Instance.GetState(x => x.Text);
+    [Fact]
+    public void The_selects_offer_their_choices_and_write_the_chosen_one_to_the_settings()
+    {
+        var settings = new GenerationSettings();
+        settings.UseModel(Tiny);
+        var gallery = Guid.NewGuid();
+        var form = Render<GenerationForm>(p => p.Add(f => f.Settings, settings).Add(f => f.Models, [Tiny])
+            .Add(f => f.SaveTargets, [new GallerySummary(gallery, "Moodboard", Guid.NewGuid(), "Studio", T2IStudio.Data.Entities.TeamRole.Owner, 0)]));
+
+        Combobox(form, "Save to").Click();
+        Assert.Equal(["My images", "Moodboard (Studio)"], form.FindAll("[role=option]").Select(o => o.TextContent.Trim()));
+        form.FindAll("[role=option]").Single(o => o.TextContent.Trim() == "Moodboard (Studio)").Click();
+        Assert.Equal(gallery, settings.SaveTo);
+
+        var side = settings.Sizes.First(s => s != settings.Height);
+        Combobox(form, "Height").Click();
+        form.FindAll("[role=option]").Single(o => o.TextContent.Trim() == $"{side} px").Click();
+        Assert.Equal(side, settings.Height);
+        Assert.Equal($"{side} px", Combobox(form, "Height").GetAttribute("value"));
+    }
+
+    private static AngleSharp.Dom.IElement Combobox(IRenderedComponent<GenerationForm> form, string label) =>
+        form.Find($"input[role=combobox][aria-label='{label}']");
 }

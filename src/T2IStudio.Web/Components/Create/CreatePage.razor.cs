@@ -40,9 +40,6 @@ public sealed partial class CreatePage : IAsyncDisposable
     private string _submitKey = NewKey();
     private bool _historyOpen;
 
-    // Whether the Style list is open: its items are rendered only then.
-    private bool _styleOpen;
-
     private Guid? _lightboxImage;
     private Guid? _reusedFrom;
     private IReadOnlyList<StyleGroup> _styles = [];
@@ -148,6 +145,11 @@ public sealed partial class CreatePage : IAsyncDisposable
     private IEnumerable<StyleView> AllStyles() => _styles.SelectMany(g => g.Styles);
 
     private StyleView? FindStyle(Guid? id) => id is null ? null : AllStyles().FirstOrDefault(s => s.Id == id);
+
+    /// <summary>The Style list: no style, then each group's styles in order.</summary>
+    private IEnumerable<Guid?> StyleChoices => AllStyles().Select(s => (Guid?)s.Id).Prepend(null);
+
+    private string? StyleOptionName(Guid? id) => FindStyle(id) is { } style ? $"{style.Name} ({style.Owner})" : null;
 
     private string StyleLabel(Guid? id) => FindStyle(id) is { } style ? $"{style.Name} · {style.Owner}" : "No style";
 

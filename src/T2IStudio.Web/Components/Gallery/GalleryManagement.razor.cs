@@ -18,8 +18,6 @@ public sealed partial class GalleryManagement : IDisposable
     private IReadOnlyList<TeamSummary> _teams = [];
     private bool _creating;
 
-    // Whether the Gallery list is open: its items are rendered only then.
-    private bool _pickerOpen;
     private string _newName = "";
     private Guid? _newTeam;
     private bool _renaming;
@@ -52,6 +50,9 @@ public sealed partial class GalleryManagement : IDisposable
     [Inject] private IDialogService Dialogs { get; set; } = null!;
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    /// <summary>The Gallery list: my images, then each gallery.</summary>
+    private IEnumerable<Guid?> GalleryChoices => Galleries.Select(g => (Guid?)g.Id).Prepend(null);
 
     private string GalleryLabel(Guid? id) => id is null ? "My images" : Galleries.FirstOrDefault(g => g.Id == id)?.Label ?? "";
 

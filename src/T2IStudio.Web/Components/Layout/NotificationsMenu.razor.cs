@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Web;
 using MudBlazor;
 using T2IStudio.Web.Access;
 using T2IStudio.Web.Notifications;
@@ -17,6 +18,8 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
     internal const int Shown = 20;
 
     private readonly CancellationTokenSource _leaving = new();
+    private readonly string _listId = "notifications-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly MenuFocus _focus = new(Shown + 1); // Mark all as read, then the notifications
 
     [Inject] private ILogger<NotificationsMenu> Logger { get; set; } = null!;
     private System.Security.Claims.ClaimsPrincipal _user = new();
@@ -61,12 +64,13 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    protected override void OnAfterRender(bool firstRender)
+    protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (firstRender && _userId is not null)
         {
             _subscription = Events.Subscribe(_userId, OnEventAsync);
         }
+        await _focus.ApplyAsync();
     }
 
     private Task OnEventAsync(StudioEvent studioEvent) => studioEvent switch
@@ -110,14 +114,42 @@ public sealed partial class NotificationsMenu : IAsyncDisposable
             StateHasChanged();
         });
 
-    private async Task OpenChangedAsync(bool open)
+    private async Task ToggleAsync(MouseEventArgs? click)
     {
-        _open = open;
-        if (open)
+        if (_open)
         {
-            await ReloadAsync();
+            Close();
+            return;
+        }
+        _open = true;
+        await ReloadAsync();
+        // "Mark all as read" is disabled with nothing unread: then the first notification takes the focus.
+        _focus.Opened(click, _unread == 0 && _items is { Count: > 0 } ? 1 : 0);
+    }
+
+    private void Close()
+    {
+        _open = false;
+        _focus.Closed();
+    }
+
+    private Task ButtonKeyAsync(KeyboardEventArgs key) =>
+        !_open && key.Key is "ArrowDown" or "ArrowUp" ? ToggleAsync(null) : Task.CompletedTask;
+
+    private void MenuKey(KeyboardEventArgs key)
+    {
+        if (key.Key == "Escape")
+        {
+            Close();
+        }
+        else
+        {
+            _focus.Move(key, 1 + Math.Min(_items?.Count ?? 0, Shown));
         }
     }
+
+    private Task ItemKeyAsync(KeyboardEventArgs key, NotificationView item) =>
+        key.Key is "Enter" or " " ? OpenAsync(item) : Task.CompletedTask;
 
     private Task ReloadAsync() => GuardAsync(async () =>
     {
