@@ -104,7 +104,7 @@ internal static class CircuitBench
             await SignInAsync(context);
 
             Console.WriteLine($"circuits  {tabs} idle Chromium tabs per page, idle {idle.TotalSeconds:0} s, retention {retention.TotalSeconds:0} s, {images} images, GC {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {Environment.ProcessorCount} cores");
-            Console.WriteLine($"{"page",-9} {"heap base",10} {"heap open",10} {"heap/circ",10} {"RSS/circ",10} {"500 tabs",10} {"heap closed",12} {"left",8}");
+            Console.WriteLine($"{"page",-9} {"heap base",10} {"heap open",10} {"heap/circ",10} {"marginal",10} {"RSS/circ",10} {"500 tabs",10} {"heap closed",12} {"left",8}");
             foreach (var (name, path, ready) in pages)
             {
                 // Warm-up: the first visit JITs the page and fills the app's caches, which are not the circuit's cost.
@@ -119,9 +119,15 @@ internal static class CircuitBench
                 var baseline = Measure();
                 await GcDumpAsync(gcdump, $"{name}-base");
                 var open = new List<IPage>();
+                (long Heap, long Rss) half = default;
                 for (var i = 0; i < tabs; i++)
                 {
                     open.Add(await OpenAsync(context, counter, path, ready, i + 1));
+                    if (i + 1 == tabs / 2)
+                    {
+                        await Task.Delay(idle);
+                        half = Measure();
+                    }
                 }
                 await Task.Delay(idle); // the idle period itself (readiness was waited for above)
                 var loaded = Measure();
@@ -134,10 +140,13 @@ internal static class CircuitBench
                 var closed = Measure();
                 var heapPer = (loaded.Heap - baseline.Heap) / (double)tabs;
                 var rssPer = (loaded.Rss - baseline.Rss) / (double)tabs;
+                var marginal = (loaded.Heap - half.Heap) / (double)(tabs - tabs / 2);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name,-9} {Mb(baseline.Heap),10} {Mb(loaded.Heap),10} {Kb(heapPer),10} {Kb(rssPer),10} {Mb(heapPer * 500),10} {Mb(closed.Heap),12} {Kb(closed.Heap - baseline.Heap),8}"));
+                    $"{name,-9} {Mb(baseline.Heap),10} {Mb(loaded.Heap),10} {Kb(heapPer),10} {Kb(marginal),10} {Kb(rssPer),10} {Mb(heapPer * 500),10} {Mb(closed.Heap),12} {Kb(closed.Heap - baseline.Heap),8}"));
             }
             Console.WriteLine("          heap = GC.GetTotalMemory after a full blocking compacting GC; per circuit = (open - base) / tabs;");
+            Console.WriteLine("          marginal = (open - open with half the tabs) / (the other half): one more circuit's cost, without what the first");
+            Console.WriteLine("          connections grow once (Kestrel's and SignalR's buffer pools, caches);");
             Console.WriteLine("          500 tabs = heap per circuit x 500; closed = after every tab closed and its circuit released; left = closed - base");
             Console.WriteLine($"          subscriptions left {app.Services.GetRequiredService<StudioNotifier>().SubscriptionCount}, presence entries left {app.Services.GetRequiredService<GalleryPresence>().VisitCount}");
             return 0;

@@ -79,7 +79,16 @@ internal static class Floor
         using var output = model.Graphs.Allocate(model.Unet.OutputTypes[model.Unet.OutputNames[0]], [rows, traits.LatentChannels, side, side]);
         if (!model.Device.IsCuda)
         {
-            Fill(sample, 0.5f);
+            // Values like a generation's (seeded Gaussian latents), not a constant: the UNet's arithmetic costs the same
+            // for any values only while none of its activations are subnormal.
+            if (sample.GetTensorTypeAndShape().ElementDataType == TensorElementType.Float)
+            {
+                new T2IStudio.Generation.Noise.GaussianNoise(1).Fill(sample.GetTensorMutableDataAsSpan<float>());
+            }
+            else
+            {
+                Fill(sample, 0.5f);
+            }
         }
         using var timestep = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, timestepInfo.ElementType, timestepShape);
         binding.IoBinding.BindInput("sample", sample);
