@@ -29,18 +29,7 @@ public sealed class PostgresLeaseTests
         _ = first.Server;
         await using var second = PostgresAppFactory.OnDatabase(first.ConnectionString, Workerless, first.StorageRoot);
         _ = second.Server;
-        var people = new[] { await first.CreateUserAsync("batch-a@example.test"), await first.CreateUserAsync("batch-b@example.test"), await second.CreateUserAsync("batch-c@example.test") };
-        using (var scope = first.Services.CreateScope())
-        {
-            var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
-            for (var i = 0; i < JobsPerPerson; i++)
-            {
-                foreach (var person in people)
-                {
-                    Assert.True((await generation.SubmitAsync(StudioAppFactory.PrincipalOf(person), GenerationQueueTests.Request(prompt: $"batched {i}", steps: 2))).Succeeded);
-                }
-            }
-        }
+        var people = await SubmitForThreePeopleAsync(first, second, "batch", JobsPerPerson);
         var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string WorkerId)>();
 
         // Three batching workers per node: each leases a head, gathers up to three companions (room for three images beside it), and joins afresh.
@@ -93,18 +82,7 @@ public sealed class PostgresLeaseTests
         _ = first.Server; // migrates before the second node starts
         await using var second = PostgresAppFactory.OnDatabase(first.ConnectionString, Workerless, first.StorageRoot);
         _ = second.Server;
-        var people = new[] { await first.CreateUserAsync("lease-a@example.test"), await first.CreateUserAsync("lease-b@example.test"), await second.CreateUserAsync("lease-c@example.test") };
-        using (var scope = first.Services.CreateScope())
-        {
-            var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
-            for (var i = 0; i < JobsPerPerson; i++)
-            {
-                foreach (var person in people)
-                {
-                    Assert.True((await generation.SubmitAsync(StudioAppFactory.PrincipalOf(person), GenerationQueueTests.Request(prompt: $"job {i}", steps: 2))).Succeeded);
-                }
-            }
-        }
+        var people = await SubmitForThreePeopleAsync(first, second, "lease", JobsPerPerson);
         var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string Node)>();
 
         // Four scripted workers per node, each a fresh session per lease (a worker holds one job at a time), until no job waits.
@@ -143,5 +121,21 @@ public sealed class PostgresLeaseTests
             Assert.Equal(1, rows[l.JobId].Attempts);
         });
         Assert.Equal(2, leased.Select(l => l.Node).Distinct().Count());
+    }
+
+    // Three people, two on the first node and one on the second, each with `jobsPerPerson` two-step jobs submitted in turn.
+    private static async Task<AppUser[]> SubmitForThreePeopleAsync(PostgresAppFactory first, PostgresAppFactory second, string prefix, int jobsPerPerson)
+    {
+        var people = new[] { await first.CreateUserAsync($"{prefix}-a@example.test"), await first.CreateUserAsync($"{prefix}-b@example.test"), await second.CreateUserAsync($"{prefix}-c@example.test") };
+        using var scope = first.Services.CreateScope();
+        var generation = scope.ServiceProvider.GetRequiredService<GenerationService>();
+        for (var i = 0; i < jobsPerPerson; i++)
+        {
+            foreach (var person in people)
+            {
+                Assert.True((await generation.SubmitAsync(StudioAppFactory.PrincipalOf(person), GenerationQueueTests.Request(prompt: $"{prefix} {i}", steps: 2))).Succeeded);
+            }
+        }
+        return people;
     }
 }
