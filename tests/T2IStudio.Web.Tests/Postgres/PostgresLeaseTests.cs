@@ -33,31 +33,19 @@ public sealed class PostgresLeaseTests
         var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string WorkerId)>();
 
         // Three batching workers per node: each leases a head, gathers up to three companions (room for three images beside it), and joins afresh.
-        var workers = new[] { first, second }.SelectMany((app, node) => Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        await LeaseUntilNoneWaitsAsync([first, second], perNode: 3, "batcher", async (lifecycle, worker, _) =>
         {
-            var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
-            var registry = app.Services.GetRequiredService<WorkerRegistry>();
-            var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
-            while (true)
+            if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is not { } head)
             {
-                var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"node{node}-batcher", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
-                if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is { } head)
-                {
-                    leased.Add((head.JobId, head.LeaseId, worker.Id));
-                    foreach (var companion in await lifecycle.JoinBatchAsync(worker, head.JobId, head.LeaseId, new BatchOffer(3), CancellationToken.None))
-                    {
-                        leased.Add((companion.JobId, companion.LeaseId, worker.Id));
-                    }
-                    continue;
-                }
-                await using var db = await dbFactory.CreateDbContextAsync();
-                if (!await db.Jobs.AnyAsync(j => j.Status == JobStatus.Queued))
-                {
-                    return;
-                }
+                return false;
             }
-        }))).ToList();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+            leased.Add((head.JobId, head.LeaseId, worker.Id));
+            foreach (var companion in await lifecycle.JoinBatchAsync(worker, head.JobId, head.LeaseId, new BatchOffer(3), CancellationToken.None))
+            {
+                leased.Add((companion.JobId, companion.LeaseId, worker.Id));
+            }
+            return true;
+        });
 
         var total = JobsPerPerson * people.Length;
         Assert.Equal(total, leased.Count);
@@ -86,27 +74,15 @@ public sealed class PostgresLeaseTests
         var leased = new ConcurrentBag<(Guid JobId, Guid LeaseId, string Node)>();
 
         // Four scripted workers per node, each a fresh session per lease (a worker holds one job at a time), until no job waits.
-        var workers = new[] { first, second }.SelectMany((app, node) => Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        await LeaseUntilNoneWaitsAsync([first, second], perNode: 4, "worker", async (lifecycle, worker, node) =>
         {
-            var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
-            var registry = app.Services.GetRequiredService<WorkerRegistry>();
-            var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
-            while (true)
+            if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is not { } assignment)
             {
-                var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"node{node}-worker", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
-                if (await lifecycle.TryLeaseAsync(worker, CancellationToken.None) is { } assignment)
-                {
-                    leased.Add((assignment.JobId, assignment.LeaseId, $"node{node}"));
-                    continue;
-                }
-                await using var db = await dbFactory.CreateDbContextAsync();
-                if (!await db.Jobs.AnyAsync(j => j.Status == JobStatus.Queued))
-                {
-                    return;
-                }
+                return false;
             }
-        }))).ToList();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+            leased.Add((assignment.JobId, assignment.LeaseId, $"node{node}"));
+            return true;
+        });
 
         var total = JobsPerPerson * people.Length;
         Assert.Equal(total, leased.Count);
@@ -122,6 +98,29 @@ public sealed class PostgresLeaseTests
         });
         Assert.Equal(2, leased.Select(l => l.Node).Distinct().Count());
     }
+
+    // perNode workers on each node, each a fresh session per try (a worker joins, leases, and the next try joins
+    // afresh), running `leaseOnce` until it leases nothing and no job waits.
+    private static Task LeaseUntilNoneWaitsAsync(PostgresAppFactory[] nodes, int perNode, string role, Func<JobLifecycle, WorkerSession, int, Task<bool>> leaseOnce) =>
+        Task.WhenAll(nodes.SelectMany((app, node) => Enumerable.Range(0, perNode).Select(_ => Task.Run(async () =>
+        {
+            var lifecycle = app.Services.GetRequiredService<JobLifecycle>();
+            var registry = app.Services.GetRequiredService<WorkerRegistry>();
+            var dbFactory = app.Services.GetRequiredService<IDbContextFactory<AppDbContext>>();
+            while (true)
+            {
+                var worker = registry.Join(new WorkerHello(Guid.NewGuid(), $"node{node}-{role}", "cpu", null, ["t2istudio-tiny"], "test"), WorkerKind.Remote, _ => Task.CompletedTask);
+                if (await leaseOnce(lifecycle, worker, node))
+                {
+                    continue;
+                }
+                await using var db = await dbFactory.CreateDbContextAsync();
+                if (!await db.Jobs.AnyAsync(j => j.Status == JobStatus.Queued))
+                {
+                    return;
+                }
+            }
+        })))).WaitAsync(TimeSpan.FromMinutes(2));
 
     // Three people, two on the first node and one on the second, each with `jobsPerPerson` two-step jobs submitted in turn.
     private static async Task<AppUser[]> SubmitForThreePeopleAsync(PostgresAppFactory first, PostgresAppFactory second, string prefix, int jobsPerPerson)
