@@ -1,5 +1,8 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using T2IStudio.Data;
 using T2IStudio.Data.Entities;
 using T2IStudio.Generation.Imaging;
@@ -166,26 +169,30 @@ public sealed class BatchLeaseTests
     [Fact]
     public async Task A_companion_whose_lease_runs_out_goes_back_in_line_while_the_rest_of_its_batch_runs_on()
     {
-        using var app = WebOnly(leaseSeconds: 3);
+        // The app's clock is a test clock: leases run out when the test moves it, and the sweep runs when the test calls it.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var app = new ClockedApp(clock, new Dictionary<string, string?> { ["Queue:RunWorker"] = "false", ["Workers:HeartbeatSeconds"] = "1", ["Workers:LeaseSeconds"] = "3" });
         var (lifecycle, registry) = Services(app);
         var (ann, ben, cat) = (await app.CreateUserAsync("ann@example.test"), await app.CreateUserAsync("ben@example.test"), await app.CreateUserAsync("cat@example.test"));
         var head = await SubmitAsync(app, ann);
+        clock.Advance(TimeSpan.FromMilliseconds(1)); // the line orders by submission time, which this clock stamps
         var kept = await SubmitAsync(app, ben);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
         var lost = await SubmitAsync(app, cat);
         var worker = Join(registry, "forgetful");
         var assignment = (await lifecycle.TryLeaseAsync(worker, CancellationToken.None))!;
         var companions = (await lifecycle.JoinBatchAsync(worker, assignment.JobId, assignment.LeaseId, new BatchOffer(8), CancellationToken.None)).ToDictionary(c => c.JobId);
         Assert.Equal(head, assignment.JobId);
 
-        // The worker beats for two of its three jobs only, until the sweeper takes the third back.
-        await using var db = await Db(app);
-        while (await db.Jobs.AsNoTracking().Where(j => j.Id == lost).Select(j => j.Status).SingleAsync() == JobStatus.Running)
-        {
-            Assert.True(await lifecycle.HeartbeatAsync(worker, head, assignment.LeaseId, CancellationToken.None));
-            Assert.True(await lifecycle.HeartbeatAsync(worker, kept, companions[kept].LeaseId, CancellationToken.None));
-            await Task.Delay(200); // a worker's heartbeat period, not a wait for readiness
-        }
+        // The worker beats for two of its three jobs only: two seconds on, the two beat; two more, the third's 3-s lease
+        // has run out and the two others' have a second left.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(await lifecycle.HeartbeatAsync(worker, head, assignment.LeaseId, CancellationToken.None));
+        Assert.True(await lifecycle.HeartbeatAsync(worker, kept, companions[kept].LeaseId, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await lifecycle.SweepAsync();
 
+        await using var db = await Db(app);
         Assert.Equal(JobStatus.Queued, await db.Jobs.AsNoTracking().Where(j => j.Id == lost).Select(j => j.Status).SingleAsync());
         Assert.Equal([head, kept], worker.RunningJobs.Select(j => j.JobId));
         Assert.False(await lifecycle.HeartbeatAsync(worker, lost, companions[lost].LeaseId, CancellationToken.None));
@@ -257,11 +264,21 @@ public sealed class BatchLeaseTests
         Assert.Equal(JobStatus.Queued, await db.Jobs.Where(j => j.Id == jobs[3]).Select(j => j.Status).SingleAsync());
     }
 
-    private static StudioAppFactory WebOnly(int leaseSeconds = 30) => new(settings: new Dictionary<string, string?>
+    // The app with its TimeProvider replaced by the test's clock.
+    private sealed class ClockedApp(FakeTimeProvider clock, IDictionary<string, string?> settings) : StudioAppFactory(settings: settings)
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock));
+        }
+    }
+
+    private static StudioAppFactory WebOnly() => new(settings: new Dictionary<string, string?>
     {
         ["Queue:RunWorker"] = "false",
         ["Workers:HeartbeatSeconds"] = "1",
-        ["Workers:LeaseSeconds"] = leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Workers:LeaseSeconds"] = "30",
     });
 
     private static (JobLifecycle, WorkerRegistry) Services(StudioAppFactory app)
